@@ -1,0 +1,47 @@
+// The only place that reads process.env. Everything else imports `env` from here.
+import { z } from "zod";
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v));
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  // Unset: an embedded PostgreSQL under .data/ is started by `tlsfleet start`.
+  DATABASE_URL: optionalString,
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  DATA_DIR: z.string().default(".data"),
+  NEXTAUTH_URL: optionalString,
+  // Signing key for session JWTs. Generated and stored under DATA_DIR when unset.
+  NEXTAUTH_SECRET: optionalString,
+  TLSFLEET_ADMIN_EMAIL: optionalString,
+  TLSFLEET_ADMIN_PASSWORD: optionalString,
+  // 32-byte key (base64 or hex) for credential encryption at rest. Generated under DATA_DIR when unset.
+  TLSFLEET_SECRET_KEY: optionalString,
+  // Previous keys, comma separated "keyId:base64", still accepted for decryption during rotation.
+  TLSFLEET_SECRET_KEYS_OLD: optionalString,
+  // Comma-separated CIDRs / DNS suffixes that probes and remote sessions may reach.
+  TLSFLEET_ALLOWED_TARGETS: optionalString,
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  TLSFLEET_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+function loadEnv(): Env {
+  const parsed = EnvSchema.safeParse(process.env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n");
+    throw new Error(`tlsfleet: invalid environment:\n${problems}`);
+  }
+  return parsed.data;
+}
+
+export const env: Env = loadEnv();
+
+/** For the CLI and tests, which set variables after import (e.g. DATABASE_URL of the embedded db). */
+export function reloadEnv(): Env {
+  Object.assign(env, loadEnv());
+  return env;
+}

@@ -1,0 +1,42 @@
+// Public types of the wire prober. The CLI's --json output is exactly ProbeReport minus
+// nothing: see ../shared/DESIGN.md "The CLI contract".
+
+export const SERVICES = ["smtp", "submission", "smtps", "https", "imap", "imaps", "pop3", "pop3s", "ldaps", "tls"] as const;
+export type Service = (typeof SERVICES)[number];
+
+export const TLS_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
+export type TlsVersion = (typeof TLS_VERSIONS)[number];
+
+export type Outcome = "accepted" | "rejected" | "unknown";
+export type StartTlsState = "offered" | "not-offered" | "not-applicable";
+export type Verdict = "unreachable" | "no-tls" | "error" | "at_risk" | "noncompliant" | "compliant";
+
+export interface ProbeTarget {
+  host: string;
+  port: number;
+  service?: Service;
+}
+
+export interface CertificateSummary {
+  subject: string;
+  issuer: string;
+  san: string[];
+  notBefore: string; // ISO 8601
+  notAfter: string; // ISO 8601
+}
+
+export interface ProbeReport {
+  target: string; // "host:port"
+  service: Service;
+  starttls: StartTlsState;
+  protocols: Record<TlsVersion, Outcome>;
+  /** Why each outcome was reached: alert name, "reset", "timeout", "garbage", ... (null when accepted). */
+  reasons: Record<TlsVersion, string | null>;
+  /** Node's OpenSSL cannot offer these at all: never "rejected", always "not tested". */
+  notTested: string[];
+  verdict: Verdict;
+  cipher: Partial<Record<TlsVersion, string>>;
+  certificate: CertificateSummary | null;
+  error: string | null;
+  durationMs: number;
+}
