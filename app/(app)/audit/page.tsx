@@ -1,0 +1,12 @@
+import { requirePageUser } from "@/lib/auth/guard";
+import { EmptyState } from "@/app/_components/ui/card";
+
+export default async function AuditPage() {
+  await requirePageUser("read");
+  return (
+    <div className="flex flex-col gap-4">
+      <h1 className="text-2xl font-semibold">Audit</h1>
+      <EmptyState title="Nothing here yet" />
+    </div>
+  );
+}

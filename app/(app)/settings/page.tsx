@@ -1,0 +1,28 @@
+import Link from "next/link";
+import { requirePageUser } from "@/lib/auth/guard";
+import { can } from "@/lib/auth/roles";
+import { Card } from "@/app/_components/ui/card";
+
+export default async function SettingsPage() {
+  const user = await requirePageUser("read");
+  const sections = [
+    { href: "/settings/users", label: "Users", description: "Create users, change roles, disable accounts, force sign-out.", allowed: can(user.role, "users.manage") },
+  ];
+  return (
+    <div className="flex flex-col gap-4">
+      <h1 className="text-2xl font-semibold">Settings</h1>
+      <div className="grid gap-4 md:grid-cols-2">
+        {sections.map((s) => (
+          <Card key={s.href} title={s.label}>
+            <p className="text-sm text-slate-600">{s.description}</p>
+            {s.allowed ? (
+              <Link className="mt-2 inline-block text-sm font-medium text-brand-600 underline" href={s.href}>Open {s.label}</Link>
+            ) : (
+              <p className="mt-2 text-xs text-slate-500">Admins only.</p>
+            )}
+          </Card>
+        ))}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,116 @@
+// `tlsfleet start` (also `npm start`): database, migrations, first admin, build if needed, then
+// the web app and the worker as two child processes. Ctrl-C stops both, then the embedded db.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { env, reloadEnv } from "../../lib/env";
+import { loadOrCreateRuntimeSecrets } from "../../lib/runtime-secrets";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const NEXT_BIN = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
+
+interface StartOptions {
+  build: "auto" | "always" | "never";
+  demo: boolean;
+}
+
+function parseArgs(argv: string[]): StartOptions | string {
+  const opts: StartOptions = { build: "auto", demo: false };
+  for (const a of argv) {
+    if (a === "--rebuild") opts.build = "always";
+    else if (a === "--no-build") opts.build = "never";
+    else if (a === "--demo") opts.demo = true;
+    else return `unknown option ${a} (expected --rebuild, --no-build or --demo)`;
+  }
+  return opts;
+}
+
+function runToEnd(args: string[], childEnv: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: "inherit", env: childEnv });
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const opts = parseArgs(argv);
+  if (typeof opts === "string") {
+    console.error(`tlsfleet start: ${opts}`);
+    return 2;
+  }
+  const dataDir = path.resolve(ROOT, env.DATA_DIR);
+  const secrets = loadOrCreateRuntimeSecrets(dataDir);
+  process.env.NEXTAUTH_SECRET ??= secrets.nextauthSecret;
+  process.env.TLSFLEET_SECRET_KEY ??= secrets.secretKey;
+  // next-auth and Next must agree on one host name (Next rewrites 127.0.0.1 to localhost).
+  process.env.NEXTAUTH_URL ??= `http://localhost:${env.PORT}`;
+  reloadEnv();
+
+  const { ensureDatabase } = await import("../../lib/db/database");
+  const db = await ensureDatabase();
+  console.log(db.embedded ? `tlsfleet: embedded PostgreSQL, data in ${path.join(dataDir, "pg")}` : "tlsfleet: using DATABASE_URL");
+
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const stopAll = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`tlsfleet: ${signal}: stopping web and worker…`);
+    for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : null)));
+    await db.stop();
+    console.log("tlsfleet: stopped");
+  };
+
+  try {
+    const { migrate } = await import("../../lib/db/migrate");
+    const applied = await migrate();
+    console.log(applied.length ? `tlsfleet: applied migrations: ${applied.join(", ")}` : "tlsfleet: database schema is up to date");
+
+    const { ensureInitialAdmin } = await import("../../lib/users/service");
+    const admin = await ensureInitialAdmin({ email: env.TLSFLEET_ADMIN_EMAIL, password: env.TLSFLEET_ADMIN_PASSWORD });
+    if (admin.created && admin.generatedPassword) {
+      console.log(`\n  First start: created admin ${admin.email}\n  One-time password (shown once, change it after signing in): ${admin.generatedPassword}\n`);
+    } else if (admin.created) {
+      console.log(`tlsfleet: created admin ${admin.email} from TLSFLEET_ADMIN_EMAIL`);
+    }
+
+    if (opts.demo) {
+      const { seedDemoInventory } = await import("../../lib/inventory/demo");
+      const result = await seedDemoInventory();
+      console.log(`tlsfleet: demo inventory: ${result.message}`);
+    }
+
+    const built = existsSync(path.join(ROOT, ".next", "BUILD_ID"));
+    if (opts.build === "always" || (opts.build === "auto" && !built)) {
+      console.log("tlsfleet: building the web app (first start only)…");
+      const code = await runToEnd([NEXT_BIN, "build"], { ...process.env, NODE_ENV: "production" });
+      if (code !== 0) {
+        await db.stop();
+        return code;
+      }
+    }
+  } catch (err) {
+    await db.stop();
+    throw err;
+  }
+
+  const childEnv = { ...process.env, NODE_ENV: "production" as const };
+  const web = spawn(process.execPath, [NEXT_BIN, "start", "-p", String(env.PORT)], { cwd: ROOT, stdio: "inherit", env: childEnv });
+  const worker = spawn(process.execPath, [path.join(ROOT, "bin", "tlsfleet"), "worker"], { cwd: ROOT, stdio: "inherit", env: childEnv });
+  children.push(web, worker);
+  console.log(`tlsfleet: web on ${env.NEXTAUTH_URL}, worker started`);
+
+  return new Promise<number>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => void stopAll(sig).then(() => resolve(0));
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    for (const c of children) {
+      c.once("exit", (code) => {
+        if (stopping) return;
+        console.error(`tlsfleet: ${c === web ? "web" : "worker"} exited with ${code}; stopping`);
+        void stopAll("SIGTERM").then(() => resolve(code ?? 1));
+      });
+    }
+  });
+}

@@ -1,0 +1,21 @@
+// `tlsfleet worker`: one job worker. Any number may run, on any machine, against one database.
+import { env } from "../../lib/env";
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.length) {
+    console.error(`tlsfleet worker: unexpected arguments: ${argv.join(" ")}`);
+    return 2;
+  }
+  if (!env.DATABASE_URL) {
+    console.error("tlsfleet worker: DATABASE_URL is not set (run it through `tlsfleet start`, or point it at the database)");
+    return 2;
+  }
+  const { startWorker } = await import("../../agents/worker");
+  const worker = await startWorker();
+  await new Promise<void>((resolve) => {
+    const stop = () => void worker.stop().then(resolve);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  return 0;
+}

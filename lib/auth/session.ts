@@ -1,0 +1,23 @@
+import "server-only";
+import { getServerSession } from "next-auth";
+import { authOptions } from "./options";
+import { sessionUser } from "../users/service";
+import type { Role } from "./roles";
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  via: "session" | "api-token";
+}
+
+/** The signed-in user, re-read from the database: disabled or signed-out-everywhere users get null. */
+export async function getCurrentUser(): Promise<SessionUser | null> {
+  const session = await getServerSession(authOptions);
+  const id = (session?.user as { id?: string } | undefined)?.id;
+  if (!id) return null;
+  const live = await sessionUser(id);
+  if (!live || live.disabledAt) return null;
+  return { id: live.id, email: live.email, name: live.name, role: live.role as Role, via: "session" };
+}
