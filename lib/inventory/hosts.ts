@@ -1,0 +1,219 @@
+import "server-only";
+// Host inventory: create/edit/delete with endpoints, and the server-side host list (filters,
+// sort, keyset pagination, counts per status) in SQL the 50,000-host indexes can serve.
+import { prisma } from "../db";
+import { Prisma } from "../generated/prisma/client";
+import { recordAuditInTx } from "../audit/log";
+import { HOST_STATUSES, type HostStatusValue } from "../compliance/status";
+import { endpointsFor, type EndpointSpec, type HostInputValue } from "./model";
+import { decodeCursor, encodeCursor, type HostFilterValue, type HostListParamsValue } from "./filter";
+
+export class InventoryError extends Error {
+  readonly userFacing = true;
+  constructor(message: string) {
+    super(message);
+    this.name = "InventoryError";
+  }
+}
+
+interface ActorRef {
+  id: string;
+  email: string;
+}
+
+type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
+
+async function credentialIdByName(tx: Tx, name: string | null): Promise<string | null> {
+  if (!name) return null;
+  const c = await tx.credential.findUnique({ where: { name }, select: { id: true } });
+  if (!c) throw new InventoryError(`No credential named "${name}" (create it in Settings > Credentials first)`);
+  return c.id;
+}
+
+function hostData(input: HostInputValue, credentialId: string | null) {
+  return {
+    name: input.name,
+    address: input.address,
+    platform: input.platform,
+    roles: input.roles,
+    tags: input.tags,
+    group: input.group,
+    owner: input.owner,
+    transport: input.transport,
+    port: input.port,
+    credentialId,
+  };
+}
+
+/** Makes the host's endpoints exactly `wanted`, keeping rows (and their history) that stay. */
+export async function syncEndpoints(tx: Tx, hostId: string, wanted: EndpointSpec[]) {
+  const existing = await tx.endpoint.findMany({ where: { hostId } });
+  const wantedPorts = new Set(wanted.map((e) => e.port));
+  const stale = existing.filter((e) => !wantedPorts.has(e.port)).map((e) => e.id);
+  if (stale.length) await tx.endpoint.deleteMany({ where: { id: { in: stale } } });
+  for (const e of wanted) {
+    await tx.endpoint.upsert({
+      where: { hostId_port: { hostId, port: e.port } },
+      create: { hostId, port: e.port, service: e.service, tlsStart: e.tlsStart },
+      update: { service: e.service, tlsStart: e.tlsStart },
+    });
+  }
+}
+
+export async function createHost(actor: ActorRef, input: HostInputValue) {
+  return prisma.$transaction(async (tx) => {
+    if (await tx.host.findUnique({ where: { name: input.name }, select: { id: true } })) throw new InventoryError(`A host named ${input.name} already exists`);
+    const host = await tx.host.create({ data: { ...hostData(input, await credentialIdByName(tx, input.credentialName)), status: { create: { status: "unknown", explanation: "Never scanned" } } } });
+    await syncEndpoints(tx, host.id, endpointsFor(input));
+    await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "host.create", target: `host:${host.name}`, details: { address: host.address, roles: host.roles } });
+    return host;
+  });
+}
+
+export async function updateHost(actor: ActorRef, hostId: string, input: HostInputValue) {
+  return prisma.$transaction(async (tx) => {
+    const before = await tx.host.findUnique({ where: { id: hostId } });
+    if (!before) throw new InventoryError("That host no longer exists");
+    const clash = await tx.host.findUnique({ where: { name: input.name }, select: { id: true } });
+    if (clash && clash.id !== hostId) throw new InventoryError(`A host named ${input.name} already exists`);
+    const addressChanged = before.address !== input.address;
+    const host = await tx.host.update({
+      where: { id: hostId },
+      // A new address is a new machine as far as the pinned key is concerned.
+      data: { ...hostData(input, await credentialIdByName(tx, input.credentialName)), ...(addressChanged ? { pinnedKey: null, pinnedKeyPending: null, pinnedAt: null } : {}) },
+    });
+    await syncEndpoints(tx, host.id, endpointsFor(input));
+    await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "host.update", target: `host:${host.name}`, details: { from: { name: before.name, address: before.address }, to: { name: host.name, address: host.address } } });
+    return host;
+  });
+}
+
+export async function deleteHosts(actor: ActorRef, hostIds: string[]) {
+  return prisma.$transaction(async (tx) => {
+    const hosts = await tx.host.findMany({ where: { id: { in: hostIds } }, select: { id: true, name: true } });
+    await tx.host.deleteMany({ where: { id: { in: hosts.map((h) => h.id) } } });
+    await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "host.delete", target: hosts.length === 1 ? `host:${hosts[0].name}` : `hosts:${hosts.length}`, details: { names: hosts.map((h) => h.name).slice(0, 1000) } });
+    return hosts.length;
+  });
+}
+
+export async function getHost(hostId: string) {
+  return prisma.host.findUnique({
+    where: { id: hostId },
+    include: { endpoints: { orderBy: { port: "asc" } }, status: true, credential: { select: { id: true, name: true, kind: true } } },
+  });
+}
+
+// ---- the host list -------------------------------------------------------------------------
+
+const SORT_SQL: Record<HostListParamsValue["sort"], Prisma.Sql> = {
+  name: Prisma.sql`h."name"`,
+  status: Prisma.sql`s."status"::text`,
+  group: Prisma.sql`COALESCE(h."group", '')`,
+  lastScanAt: Prisma.sql`COALESCE(to_char(s."lastScanAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS'), '')`,
+  firstFailingAt: Prisma.sql`COALESCE(to_char(s."firstFailingAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS'), '')`,
+};
+
+function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** WHERE conditions for a filter; `withStatus: false` for the per-status counts. */
+export function filterConditions(f: HostFilterValue, withStatus = true): Prisma.Sql {
+  const parts: Prisma.Sql[] = [Prisma.sql`TRUE`];
+  if (withStatus && f.status?.length) parts.push(Prisma.sql`s."status" = ANY(CAST(${f.status} AS "ComplianceStatus"[]))`);
+  if (f.tag) parts.push(Prisma.sql`h."tags" @> ARRAY[${f.tag}]::text[]`);
+  if (f.role) parts.push(Prisma.sql`h."roles" @> ARRAY[${f.role}]::text[]`);
+  if (f.group) parts.push(Prisma.sql`h."group" = ${f.group}`);
+  if (f.platform) parts.push(Prisma.sql`h."platform" = CAST(${f.platform} AS "Platform")`);
+  if (f.q) parts.push(Prisma.sql`(h."name" ILIKE ${likePattern(f.q)} OR h."address" ILIKE ${likePattern(f.q)} OR h."owner" ILIKE ${likePattern(f.q)})`);
+  return Prisma.join(parts, " AND ");
+}
+
+export interface HostListRow {
+  id: string;
+  name: string;
+  address: string;
+  platform: string;
+  roles: string[];
+  tags: string[];
+  group: string | null;
+  owner: string | null;
+  status: HostStatusValue;
+  explanation: string;
+  firstFailingAt: Date | null;
+  lastScanAt: Date | null;
+  lastChangedAt: Date;
+}
+
+export interface HostListPage {
+  rows: HostListRow[];
+  nextCursor: string | null;
+  counts: Record<HostStatusValue, number>;
+  total: number;
+}
+
+export async function listHosts(params: HostListParamsValue): Promise<HostListPage> {
+  const sortExpr = SORT_SQL[params.sort];
+  const desc = params.dir === "desc";
+  const cursor = params.cursor ? decodeCursor(params.cursor) : null;
+  if (params.cursor && !cursor) throw new InventoryError("That page link is no longer valid; start from the first page");
+  const where = filterConditions(params);
+  const keyset = cursor
+    ? desc
+      ? Prisma.sql`AND (${sortExpr}, h."id") < (${cursor.sortValue ?? ""}, CAST(${cursor.id} AS uuid))`
+      : Prisma.sql`AND (${sortExpr}, h."id") > (${cursor.sortValue ?? ""}, CAST(${cursor.id} AS uuid))`
+    : Prisma.empty;
+  const order = desc ? Prisma.sql`${sortExpr} DESC, h."id" DESC` : Prisma.sql`${sortExpr} ASC, h."id" ASC`;
+
+  const [rows, counts] = await Promise.all([
+    prisma.$queryRaw<Array<HostListRow & { sort_value: string | null }>>`
+      SELECT h."id", h."name", h."address", h."platform"::text AS "platform", h."roles", h."tags", h."group", h."owner",
+             s."status"::text AS "status", s."explanation", s."firstFailingAt", s."lastScanAt", s."lastChangedAt",
+             ${sortExpr} AS sort_value
+      FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h."id"
+      WHERE ${where} ${keyset}
+      ORDER BY ${order}
+      LIMIT ${params.limit + 1}`,
+    countByStatus(params),
+  ]);
+  const more = rows.length > params.limit;
+  const page = more ? rows.slice(0, params.limit) : rows;
+  const last = page[page.length - 1];
+  const statusFilter = params.status?.length ? new Set(params.status) : null;
+  const total = Object.entries(counts).reduce((n, [s, c]) => n + (statusFilter && !statusFilter.has(s as HostStatusValue) ? 0 : c), 0);
+  return {
+    rows: page.map(({ sort_value: _sv, ...r }) => r),
+    nextCursor: more && last ? encodeCursor(last.sort_value, last.id) : null,
+    counts,
+    total,
+  };
+}
+
+/** Hosts per status for a filter (ignoring its status part, so the status chips show all counts). */
+export async function countByStatus(f: HostFilterValue): Promise<Record<HostStatusValue, number>> {
+  const rows = await prisma.$queryRaw<Array<{ status: HostStatusValue; n: bigint }>>`
+    SELECT s."status"::text AS "status", count(*) AS n
+    FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h."id"
+    WHERE ${filterConditions(f, false)}
+    GROUP BY s."status"`;
+  const counts = Object.fromEntries(HOST_STATUSES.map((s) => [s, 0])) as Record<HostStatusValue, number>;
+  for (const r of rows) counts[r.status] = Number(r.n);
+  return counts;
+}
+
+/** Every host id matching a filter: "select all matching", scans of a filter, bulk actions. */
+export async function hostIdsMatching(f: HostFilterValue, max = 100_000): Promise<string[]> {
+  const rows = await prisma.$queryRaw<Array<{ id: string }>>`
+    SELECT h."id" FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h."id"
+    WHERE ${filterConditions(f)} ORDER BY h."name" LIMIT ${max}`;
+  return rows.map((r) => r.id);
+}
+
+export async function distinctTagsAndGroups(): Promise<{ tags: string[]; groups: string[] }> {
+  const [tags, groups] = await Promise.all([
+    prisma.$queryRaw<Array<{ tag: string }>>`SELECT DISTINCT unnest("tags") AS tag FROM "Host" ORDER BY 1 LIMIT 500`,
+    prisma.$queryRaw<Array<{ group: string }>>`SELECT DISTINCT "group" FROM "Host" WHERE "group" IS NOT NULL ORDER BY 1 LIMIT 500`,
+  ]);
+  return { tags: tags.map((t) => t.tag), groups: groups.map((g) => g.group) };
+}
