@@ -1,0 +1,478 @@
+// TEST DOUBLE: a WinRM (WS-Management, [MS-WSMV] Windows Remote Shell) listener.
+//
+// HTTPS (default 5986): Basic and Negotiate/NTLM, TLS versions as SCHANNEL allows at boot (HTTP.sys
+// uses SCHANNEL, so a host that only speaks TLS 1.0/1.1 does so on 5986 too).
+// HTTP (default 5985): Negotiate/NTLM with message encryption required, as WinRM does while
+// AllowUnencrypted is false (its default); Basic is refused there.
+// Shells: Create / Command / Send / Receive / Signal / Delete on the cmd resource URI. Receive
+// waits up to the request's OperationTimeout and then answers the fault 2150858793
+// (0x80338029, w:TimedOut), like the real service.
+// Deliberate differences from the real service: Basic is enabled (WinRM ships with it off),
+// one account list for both schemes, no quotas, no IdleTimeout.
+
+import http from "node:http";
+import https from "node:https";
+import type net from "node:net";
+import { randomUUID } from "node:crypto";
+import {
+  ACTION,
+  certificateBindingHash,
+  CMD_SHELL_URI,
+  COMMAND_STATE_DONE,
+  escapeXml,
+  NS,
+  parseXml,
+  SIGNAL_TERMINATE,
+  WSMAN_FAULT,
+  xmlAttr,
+  xmlChild,
+  xmlChildren,
+  xmlFind,
+  xmlText,
+  type XmlElement,
+} from "../../../agents/transport/winrm";
+import type { NtlmSession } from "../../../agents/transport/ntlm";
+import { createChallenge, verifyAuthenticate, type PendingChallenge } from "./ntlm-server";
+import type { WindowsMachine } from "./machine";
+import { EmulatedProcess } from "./programs";
+import { tlsOptionsFor } from "./tls-versions";
+
+export interface WinRmServerOptions {
+  machine: WindowsMachine;
+  accounts: ReadonlyMap<string, string>;
+  host: string;
+  httpsPort: number;
+  httpPort: number;
+  certPem: string;
+  keyPem: string;
+  certDer: Buffer;
+  /** CbtHardeningLevel Strict: NTLM over HTTPS must carry channel bindings. */
+  requireChannelBinding?: boolean;
+}
+
+interface ConnState {
+  pending: PendingChallenge | null;
+  user: string | null;
+  session: NtlmSession | null;
+}
+
+interface Shell {
+  id: string;
+  owner: string;
+  codepage: number;
+  commands: Map<string, EmulatedProcess>;
+}
+
+const ENCRYPTED_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted";
+const BOUNDARY = "Encrypted Boundary";
+const MAX_BODY = 4 * 1024 * 1024;
+const CHUNK = 48 * 1024; // per stream per Receive: well under the 512000-byte envelope
+
+export class WinRmServer {
+  private readonly conns = new WeakMap<net.Socket, ConnState>();
+  private readonly sockets = new Set<net.Socket>();
+  private readonly shells = new Map<string, Shell>();
+  private httpsServer: https.Server | null = null;
+  private httpServer: http.Server | null = null;
+  httpsPort: number;
+  httpPort: number;
+
+  private readonly certHash: Buffer;
+
+  constructor(private readonly opts: WinRmServerOptions) {
+    this.certHash = certificateBindingHash(opts.certDer);
+    this.httpsPort = opts.httpsPort;
+    this.httpPort = opts.httpPort;
+  }
+
+  async start(): Promise<void> {
+    const m = this.opts.machine;
+    const tlsOpts = tlsOptionsFor(m.tlsServerVersions);
+    const listen = (server: http.Server, port: number) =>
+      new Promise<number>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, this.opts.host, () => resolve((server.address() as net.AddressInfo).port));
+      });
+    const setup = (server: http.Server, secure: boolean) => {
+      server.keepAliveTimeout = 120_000; // HTTP.sys keeps idle connections about two minutes
+      server.headersTimeout = 130_000;
+      server.on("connection", (s: net.Socket) => {
+        if (!m.up) return void s.destroy();
+        this.sockets.add(s);
+        s.once("close", () => this.sockets.delete(s));
+      });
+      server.on("request", (req, res) => {
+        this.handle(req, res, secure).catch((e: unknown) => {
+          m.log({ type: "double-error", where: "winrm", error: String(e) });
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+      });
+    };
+    if (tlsOpts) {
+      this.httpsServer = https.createServer({ cert: this.opts.certPem, key: this.opts.keyPem, ...tlsOpts });
+      setup(this.httpsServer, true);
+      this.httpsPort = await listen(this.httpsServer, this.httpsPort);
+    }
+    this.httpServer = http.createServer();
+    setup(this.httpServer, false);
+    this.httpPort = await listen(this.httpServer, this.httpPort);
+  }
+
+  async stop(): Promise<void> {
+    for (const shell of this.shells.values()) for (const p of shell.commands.values()) p.kill();
+    this.shells.clear();
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    await Promise.all(
+      [this.httpsServer, this.httpServer].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve())),
+    );
+    this.httpsServer = null;
+    this.httpServer = null;
+  }
+
+  private conn(socket: net.Socket): ConnState {
+    let c = this.conns.get(socket);
+    if (!c) {
+      c = { pending: null, user: null, session: null };
+      this.conns.set(socket, c);
+    }
+    return c;
+  }
+
+  private challengeHeaders(secure: boolean): string[] {
+    return secure ? ["Negotiate", 'Basic realm="WSMAN"'] : ["Negotiate"];
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse, secure: boolean): Promise<void> {
+    const m = this.opts.machine;
+    if (!m.up) return void req.socket.destroy();
+    if ((req.url ?? "").toLowerCase().split("?")[0] !== "/wsman") return void res.writeHead(404).end();
+    if (req.method !== "POST") return void res.writeHead(405).end();
+    const body = await readBody(req);
+    if (body === null) return void res.writeHead(413).end();
+    const conn = this.conn(req.socket);
+    const authz = req.headers.authorization ?? "";
+    let user: string | null = null;
+
+    const unauthorized = (headers: string[] = this.challengeHeaders(secure)) => {
+      res.writeHead(401, { "WWW-Authenticate": headers, "Content-Length": "0" }).end();
+    };
+
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authz);
+    const negotiate = /^(?:Negotiate|NTLM)\s+([A-Za-z0-9+/=]+)$/i.exec(authz);
+    if (basic) {
+      if (!secure) {
+        m.log({ type: "auth-failure", scheme: "basic", reason: "Basic over HTTP refused (AllowUnencrypted false)" });
+        return unauthorized();
+      }
+      const [u, ...p] = Buffer.from(basic[1]!, "base64").toString("utf8").split(":");
+      const pw = [...this.opts.accounts].find(([k]) => k.toLowerCase() === (u ?? "").toLowerCase())?.[1];
+      if (pw === undefined || pw !== p.join(":")) {
+        m.log({ type: "auth-failure", scheme: "basic", user: u });
+        return unauthorized();
+      }
+      user = u!;
+    } else if (negotiate) {
+      const token = Buffer.from(negotiate[1]!, "base64");
+      const type = token.length >= 12 ? token.readUInt32LE(8) : 0;
+      if (type === 1) {
+        try {
+          conn.pending = createChallenge(token, m.hostname);
+        } catch {
+          return unauthorized();
+        }
+        conn.user = null;
+        conn.session = null;
+        return unauthorized([`Negotiate ${conn.pending.challenge.toString("base64")}`]);
+      }
+      if (type !== 3 || !conn.pending) return unauthorized();
+      const v = verifyAuthenticate(conn.pending, token, this.opts.accounts, {
+        certificateHash: secure ? this.certHash : undefined,
+        requireChannelBinding: secure && this.opts.requireChannelBinding === true,
+      });
+      conn.pending = null;
+      if (!v.ok) {
+        m.log({ type: "auth-failure", scheme: "ntlm", reason: v.reason });
+        return unauthorized();
+      }
+      conn.user = v.user;
+      conn.session = secure ? null : v.session;
+      m.log({ type: "auth", scheme: "ntlm", user: v.user, sealed: !secure });
+      if (body.length === 0) return void res.writeHead(200, { "Content-Length": "0" }).end();
+      user = v.user;
+    } else if (conn.user) {
+      user = conn.user;
+    } else {
+      return unauthorized();
+    }
+
+    let xml: string;
+    const contentType = String(req.headers["content-type"] ?? "");
+    if (!secure) {
+      // AllowUnencrypted=false: only sealed messages are accepted over HTTP.
+      if (!conn.session || !/^multipart\/encrypted/i.test(contentType)) {
+        m.log({ type: "auth-failure", scheme: "none", reason: "unencrypted message over HTTP" });
+        return unauthorized();
+      }
+      const plain = unsealBody(conn.session, body);
+      if (plain === null) {
+        conn.user = null;
+        conn.session = null;
+        return unauthorized();
+      }
+      xml = plain.toString("utf8");
+    } else {
+      xml = body.toString("utf8");
+    }
+    if (body.length === 0) return void res.writeHead(200, { "Content-Length": "0" }).end();
+
+    const answer = await this.dispatch(xml, user, secure);
+    const out = Buffer.from(answer.xml, "utf8");
+    if (!secure && conn.session) {
+      const sealed = sealBody(conn.session, out);
+      res.writeHead(answer.status, {
+        "Content-Type": `multipart/encrypted;protocol="${ENCRYPTED_PROTOCOL}";boundary="${BOUNDARY}"`,
+        "Content-Length": String(sealed.length),
+      });
+      res.end(sealed);
+    } else {
+      res.writeHead(answer.status, { "Content-Type": "application/soap+xml;charset=UTF-8", "Content-Length": String(out.length) });
+      res.end(out);
+    }
+  }
+
+  private async dispatch(xml: string, user: string, secure: boolean): Promise<{ status: number; xml: string }> {
+    let env: XmlElement;
+    try {
+      env = parseXml(xml);
+    } catch {
+      return fault("", "s:Sender", "w:SchemaValidationError", 2150858817, "The SOAP XML in the message does not match the corresponding XML schema definition.", this.opts.machine.hostname);
+    }
+    const header = xmlChild(env, NS.soap, "Header");
+    const bodyEl = xmlChild(env, NS.soap, "Body");
+    const action = xmlText(xmlChild(header, NS.wsa, "Action")).trim();
+    const messageId = xmlText(xmlChild(header, NS.wsa, "MessageID")).trim();
+    const resourceUri = xmlText(xmlChild(header, NS.wsman, "ResourceURI")).trim();
+    const shellId = xmlText(xmlChildren(xmlChild(header, NS.wsman, "SelectorSet"), NS.wsman, "Selector").find((s) => xmlAttr(s, "Name") === "ShellId")).trim();
+    const options = new Map(
+      xmlChildren(xmlChild(header, NS.wsman, "OptionSet"), NS.wsman, "Option").map((o) => [String(xmlAttr(o, "Name")).toUpperCase(), xmlText(o).trim()]),
+    );
+    const opTimeout = /^PT(\d+(?:\.\d+)?)S$/.exec(xmlText(xmlChild(header, NS.wsman, "OperationTimeout")).trim());
+    const opTimeoutMs = Math.min(300_000, opTimeout ? Number(opTimeout[1]) * 1000 : 60_000);
+    const host = this.opts.machine.hostname;
+    const m = this.opts.machine;
+
+    if (resourceUri !== CMD_SHELL_URI) {
+      return fault(messageId, "s:Sender", "w:DestinationUnreachable", 2150858770, "The WS-Management service cannot process the request because the resource URI is not supported.", host);
+    }
+    const shellNotFound = () =>
+      fault(
+        messageId,
+        "s:Sender",
+        "w:InvalidSelectors",
+        WSMAN_FAULT.shellNotFound,
+        `The request for the Windows Remote Shell with ShellId ${shellId} failed because the shell was not found on the server. Possible causes are: the specified ShellId is incorrect or the shell no longer exists on the server. Provide the correct ShellId or create a new shell and retry the operation.`,
+        host,
+      );
+
+    switch (action) {
+      case ACTION.create: {
+        const id = randomUUID().toUpperCase();
+        const codepage = Number(options.get("WINRS_CODEPAGE") ?? "437");
+        this.shells.set(id, { id, owner: user.toLowerCase(), codepage, commands: new Map() });
+        m.log({ type: "winrm-create", shellId: id, user, secure, options: Object.fromEntries(options) });
+        const addr = `${secure ? "https" : "http"}://${this.opts.host}:${secure ? this.httpsPort : this.httpPort}/wsman`;
+        return ok(
+          action,
+          messageId,
+          `<x:ResourceCreated xmlns:x="${NS.transfer}"><a:Address>${escapeXml(addr)}</a:Address><a:ReferenceParameters>` +
+            `<w:ResourceURI>${CMD_SHELL_URI}</w:ResourceURI><w:SelectorSet><w:Selector Name="ShellId">${id}</w:Selector></w:SelectorSet>` +
+            `</a:ReferenceParameters></x:ResourceCreated>` +
+            `<rsp:Shell><rsp:ShellId>${id}</rsp:ShellId><rsp:ResourceUri>${CMD_SHELL_URI}</rsp:ResourceUri><rsp:Owner>${escapeXml(user)}</rsp:Owner>` +
+            `<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>`,
+        );
+      }
+      case ACTION.delete: {
+        const shell = this.shells.get(shellId);
+        if (!shell || shell.owner !== user.toLowerCase()) return shellNotFound();
+        for (const p of shell.commands.values()) p.kill();
+        this.shells.delete(shellId);
+        m.log({ type: "winrm-delete", shellId });
+        return ok(action, messageId, "");
+      }
+      case ACTION.command: {
+        const shell = this.shells.get(shellId);
+        if (!shell || shell.owner !== user.toLowerCase()) return shellNotFound();
+        const line = xmlChild(bodyEl, NS.shell, "CommandLine");
+        const command = xmlText(xmlChild(line, NS.shell, "Command"));
+        const args = xmlChildren(line, NS.shell, "Arguments").map((a) => xmlText(a));
+        const full = [command, ...args].join(" ");
+        const skip = (options.get("WINRS_SKIP_CMD_SHELL") ?? "FALSE").toUpperCase() === "TRUE";
+        const id = randomUUID().toUpperCase();
+        shell.commands.set(id, new EmulatedProcess(m, full, "winrm", { skipCmdShell: skip }));
+        return ok(action, messageId, `<rsp:CommandResponse><rsp:CommandId>${id}</rsp:CommandId></rsp:CommandResponse>`);
+      }
+      case ACTION.send: {
+        const shell = this.shells.get(shellId);
+        if (!shell) return shellNotFound();
+        for (const s of xmlChildren(xmlChild(bodyEl, NS.shell, "Send"), NS.shell, "Stream")) {
+          const p = shell.commands.get(String(xmlAttr(s, "CommandId")).toUpperCase());
+          if (!p) continue;
+          p.writeStdin(Buffer.from(xmlText(s), "base64").toString("utf8"), (xmlAttr(s, "End") ?? "").toLowerCase() === "true");
+        }
+        return ok(action, messageId, `<rsp:SendResponse/>`);
+      }
+      case ACTION.signal: {
+        const shell = this.shells.get(shellId);
+        if (!shell) return shellNotFound();
+        const sig = xmlChild(bodyEl, NS.shell, "Signal");
+        const id = String(xmlAttr(sig, "CommandId")).toUpperCase();
+        const code = xmlText(xmlChild(sig, NS.shell, "Code")).trim();
+        const p = shell.commands.get(id);
+        if (p && code === SIGNAL_TERMINATE) {
+          if (p.exitCode === null) m.log({ type: "winrm-signal-terminate", commandId: id, line: p.commandLine });
+          p.kill();
+          shell.commands.delete(id);
+        }
+        return ok(action, messageId, `<rsp:SignalResponse/>`);
+      }
+      case ACTION.receive: {
+        const shell = this.shells.get(shellId);
+        if (!shell) return shellNotFound();
+        const desired = xmlFind(bodyEl, NS.shell, "DesiredStream");
+        const id = String(xmlAttr(desired, "CommandId")).toUpperCase();
+        const p = shell.commands.get(id);
+        if (!p) {
+          return fault(messageId, "s:Sender", "w:InvalidParameter", 2150858843, "The command was not found.", host);
+        }
+        const hasOutput = () => p.stdout.length > 0 || p.stderr.length > 0 || p.exitCode !== null;
+        if (!hasOutput()) {
+          const got = await new Promise<boolean>((resolve) => {
+            const t = setTimeout(() => done(false), opTimeoutMs);
+            const check = () => {
+              if (hasOutput()) done(true);
+            };
+            const done = (v: boolean) => {
+              clearTimeout(t);
+              p.stdout.off("data", check);
+              p.stderr.off("data", check);
+              p.off("exit", check);
+              resolve(v);
+            };
+            p.stdout.on("data", check);
+            p.stderr.on("data", check);
+            p.on("exit", check);
+          });
+          if (!got) {
+            return fault(
+              messageId,
+              "s:Receiver",
+              "w:TimedOut",
+              WSMAN_FAULT.operationTimedOut,
+              "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.  ",
+              host,
+            );
+          }
+        }
+        const enc = (b: Buffer) => (shell.codepage === 65001 ? b : Buffer.from(b.toString("utf8").replace(/[^\x00-\x7f]/g, "?"), "latin1"));
+        const out = enc(p.stdout.take(CHUNK));
+        const err = enc(p.stderr.take(CHUNK));
+        const finished = p.exitCode !== null && p.stdout.length === 0 && p.stderr.length === 0;
+        const end = finished ? ` End="true"` : "";
+        let xmlOut = `<rsp:ReceiveResponse>`;
+        xmlOut += `<rsp:Stream Name="stdout" CommandId="${id}"${out.length === 0 ? end : ""}>${out.toString("base64")}</rsp:Stream>`;
+        xmlOut += `<rsp:Stream Name="stderr" CommandId="${id}"${err.length === 0 ? end : ""}>${err.toString("base64")}</rsp:Stream>`;
+        if (finished) {
+          // WinRM reports the exit code as a signed 32-bit value.
+          const code = p.exitCode! > 0x7fffffff ? p.exitCode! - 0x100000000 : p.exitCode!;
+          xmlOut += `<rsp:CommandState CommandId="${id}" State="${COMMAND_STATE_DONE}"><rsp:ExitCode>${code}</rsp:ExitCode></rsp:CommandState>`;
+          shell.commands.delete(id);
+        } else {
+          xmlOut += `<rsp:CommandState CommandId="${id}" State="http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Running"></rsp:CommandState>`;
+        }
+        xmlOut += `</rsp:ReceiveResponse>`;
+        return ok(action, messageId, xmlOut);
+      }
+      default:
+        return fault(messageId, "s:Sender", "a:ActionNotSupported", 2150858754, `The action ${action} is not supported by the service.`, host);
+    }
+  }
+}
+
+function header(action: string, relatesTo: string): string {
+  return (
+    `<s:Header><a:Action>${escapeXml(action)}</a:Action><a:MessageID>uuid:${randomUUID().toUpperCase()}</a:MessageID>` +
+    `<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To><a:RelatesTo>${escapeXml(relatesTo)}</a:RelatesTo></s:Header>`
+  );
+}
+
+const ENVELOPE_OPEN = `<s:Envelope xml:lang="en-US" xmlns:s="${NS.soap}" xmlns:a="${NS.wsa}" xmlns:w="${NS.wsman}" xmlns:rsp="${NS.shell}" xmlns:p="${NS.msWsman}">`;
+
+function ok(action: string, relatesTo: string, body: string): { status: number; xml: string } {
+  return { status: 200, xml: `${ENVELOPE_OPEN}${header(`${action}Response`, relatesTo)}<s:Body>${body}</s:Body></s:Envelope>` };
+}
+
+function fault(relatesTo: string, code: string, subcode: string, wsmanCode: number, message: string, machine: string): { status: number; xml: string } {
+  return {
+    status: 500,
+    xml:
+      `${ENVELOPE_OPEN}${header("http://schemas.dmtf.org/wbem/wsman/1/wsman/fault", relatesTo)}<s:Body><s:Fault>` +
+      `<s:Code><s:Value>${code}</s:Value><s:Subcode><s:Value>${subcode}</s:Value></s:Subcode></s:Code>` +
+      `<s:Reason><s:Text xml:lang="en-US">${escapeXml(message)}</s:Text></s:Reason>` +
+      `<s:Detail><f:WSManFault xmlns:f="${NS.wsmanFault}" Code="${wsmanCode}" Machine="${escapeXml(machine)}"><f:Message>${escapeXml(message)}</f:Message></f:WSManFault></s:Detail>` +
+      `</s:Fault></s:Body></s:Envelope>`,
+  };
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        resolve(null);
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function sealBody(session: NtlmSession, plain: Buffer): Buffer {
+  const { signature, sealed } = session.seal(plain);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(signature.length);
+  return Buffer.concat([
+    Buffer.from(
+      `--${BOUNDARY}\r\n\tContent-Type: ${ENCRYPTED_PROTOCOL}\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=${plain.length}\r\n` +
+        `--${BOUNDARY}\r\n\tContent-Type: application/octet-stream\r\n`,
+      "latin1",
+    ),
+    len,
+    signature,
+    sealed,
+    Buffer.from(`--${BOUNDARY}--\r\n`, "latin1"),
+  ]);
+}
+
+function unsealBody(session: NtlmSession, body: Buffer): Buffer | null {
+  const head = body.subarray(0, Math.min(1024, body.length)).toString("latin1");
+  const m = /Length=(\d+)\r\n/.exec(head);
+  const marker = "Content-Type: application/octet-stream\r\n";
+  const at = head.indexOf(marker);
+  if (!m || at < 0) return null;
+  const start = at + marker.length;
+  const length = Number(m[1]);
+  if (start + 20 + length > body.length) return null;
+  const sigLen = body.readUInt32LE(start);
+  if (sigLen !== 16) return null;
+  try {
+    return session.unseal(body.subarray(start + 4, start + 20), body.subarray(start + 20, start + 20 + length));
+  } catch {
+    return null;
+  }
+}
