@@ -29,12 +29,14 @@ export type HostListParamsValue = z.output<typeof HostListParams>;
 
 /** Parse URLSearchParams or a plain record; empty strings mean "not set". */
 export function parseHostListParams(input: URLSearchParams | Record<string, string | string[] | undefined>) {
-  const record: Record<string, string> = {};
+  // Repeated keys (checkboxes: status=a&status=b) add up instead of the last one winning.
+  const values: Record<string, string[]> = {};
   const entries = input instanceof URLSearchParams ? [...input.entries()] : Object.entries(input);
   for (const [k, v] of entries) {
-    const value = Array.isArray(v) ? v.join(",") : v;
-    if (value !== undefined && value !== "") record[k] = value;
+    for (const value of Array.isArray(v) ? v : [v]) if (value !== undefined && value !== "") (values[k] ??= []).push(value);
   }
+  const record: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) record[k] = k === "status" ? v.join(",") : v[v.length - 1];
   return HostListParams.safeParse(record);
 }
 
@@ -67,3 +69,16 @@ export function decodeCursor(cursor: string): { sortValue: string | null; id: st
   }
   return null;
 }
+
+/**
+ * The hosts a bulk action applies to: the ids ticked on a page, or everything matching a filter
+ * ("select all N matching"), or, with `all`, every host. Exactly one of the three.
+ */
+export const BulkHostTarget = z
+  .object({
+    hostIds: z.array(z.uuid()).min(1, "Select at least one host").max(100_000).optional(),
+    filter: HostFilter.optional(),
+    all: z.literal(true).optional(),
+  })
+  .refine((t) => [t.hostIds, t.filter, t.all].filter((x) => x !== undefined).length === 1, { message: "Choose hosts by id, by filter, or all" });
+export type BulkHostTargetValue = z.output<typeof BulkHostTarget>;

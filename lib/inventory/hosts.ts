@@ -6,7 +6,7 @@ import { Prisma } from "../generated/prisma/client";
 import { recordAuditInTx } from "../audit/log";
 import { HOST_STATUSES, type HostStatusValue } from "../compliance/status";
 import { endpointsFor, type EndpointSpec, type HostInputValue } from "./model";
-import { decodeCursor, encodeCursor, type HostFilterValue, type HostListParamsValue } from "./filter";
+import { decodeCursor, encodeCursor, type BulkHostTargetValue, type HostFilterValue, type HostListParamsValue } from "./filter";
 
 export class InventoryError extends Error {
   readonly userFacing = true;
@@ -60,7 +60,20 @@ export async function syncEndpoints(tx: Tx, hostId: string, wanted: EndpointSpec
   }
 }
 
+// Two people adding the same name at once both pass the findUnique check; the unique index
+// decides, and the loser gets the same message instead of an error id.
+function nameClash(name: string) {
+  return (err: unknown): never => {
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002") throw new InventoryError(`A host named ${name} already exists`);
+    throw err;
+  };
+}
+
 export async function createHost(actor: ActorRef, input: HostInputValue) {
+  return createHostTx(actor, input).catch(nameClash(input.name));
+}
+
+async function createHostTx(actor: ActorRef, input: HostInputValue) {
   return prisma.$transaction(async (tx) => {
     if (await tx.host.findUnique({ where: { name: input.name }, select: { id: true } })) throw new InventoryError(`A host named ${input.name} already exists`);
     const host = await tx.host.create({ data: { ...hostData(input, await credentialIdByName(tx, input.credentialName)), status: { create: { status: "unknown", explanation: "Never scanned" } } } });
@@ -71,6 +84,10 @@ export async function createHost(actor: ActorRef, input: HostInputValue) {
 }
 
 export async function updateHost(actor: ActorRef, hostId: string, input: HostInputValue) {
+  return updateHostTx(actor, hostId, input).catch(nameClash(input.name));
+}
+
+async function updateHostTx(actor: ActorRef, hostId: string, input: HostInputValue) {
   return prisma.$transaction(async (tx) => {
     const before = await tx.host.findUnique({ where: { id: hostId } });
     if (!before) throw new InventoryError("That host no longer exists");
@@ -88,12 +105,51 @@ export async function updateHost(actor: ActorRef, hostId: string, input: HostInp
   });
 }
 
+/**
+ * Deletes hosts (their endpoints, results and status go with them) in one statement: "select all
+ * matching" can mean 50,000 ids, more than Postgres' 65,535 bind parameters as an IN list.
+ */
 export async function deleteHosts(actor: ActorRef, hostIds: string[]) {
-  return prisma.$transaction(async (tx) => {
-    const hosts = await tx.host.findMany({ where: { id: { in: hostIds } }, select: { id: true, name: true } });
-    await tx.host.deleteMany({ where: { id: { in: hosts.map((h) => h.id) } } });
-    await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "host.delete", target: hosts.length === 1 ? `host:${hosts[0].name}` : `hosts:${hosts.length}`, details: { names: hosts.map((h) => h.name).slice(0, 1000) } });
-    return hosts.length;
+  if (!hostIds.length) return 0;
+  return prisma.$transaction(
+    async (tx) => {
+      const deleted = await tx.$queryRaw<Array<{ name: string }>>`DELETE FROM "Host" WHERE "id" = ANY(CAST(${hostIds} AS uuid[])) RETURNING "name"`;
+      await recordDeletion(tx, actor, deleted.map((h) => h.name), null);
+      return deleted.length;
+    },
+    { timeout: 120_000 },
+  );
+}
+
+/** Deletes every host matching a filter (bulk "Delete" after "select all N matching"). */
+export async function deleteHostsMatching(actor: ActorRef, filter: HostFilterValue) {
+  return prisma.$transaction(
+    async (tx) => {
+      const deleted = await tx.$queryRaw<Array<{ name: string }>>`
+        DELETE FROM "Host" WHERE "id" IN (SELECT h."id" FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h."id" WHERE ${filterConditions(filter)})
+        RETURNING "name"`;
+      await recordDeletion(tx, actor, deleted.map((h) => h.name), filter);
+      return deleted.length;
+    },
+    { timeout: 120_000 },
+  );
+}
+
+/** Bulk delete for the grid: ticked ids, a filter, or all hosts. */
+export async function deleteHostTargets(actor: ActorRef, target: BulkHostTargetValue): Promise<number> {
+  if (target.hostIds) return deleteHosts(actor, target.hostIds);
+  return deleteHostsMatching(actor, target.filter ?? {});
+}
+
+async function recordDeletion(tx: Tx, actor: ActorRef, names: string[], filter: HostFilterValue | null) {
+  if (!names.length) return;
+  names.sort();
+  await recordAuditInTx(tx, {
+    actor: actor.email,
+    actorId: actor.id,
+    action: "host.delete",
+    target: names.length === 1 ? `host:${names[0]}` : `hosts:${names.length}`,
+    details: { count: names.length, ...(filter ? { filter } : {}), names: names.slice(0, 1000), namesTruncated: names.length > 1000 },
   });
 }
 
@@ -108,7 +164,9 @@ export async function getHost(hostId: string) {
 
 const SORT_SQL: Record<HostListParamsValue["sort"], Prisma.Sql> = {
   name: Prisma.sql`h."name"`,
-  status: Prisma.sql`s."status"::text`,
+  // Worst first when ascending (a list sorted by status should open on the hosts to fix); the
+  // zero-padded rank keeps the cursor a string that compares the same way under any collation.
+  status: Prisma.sql`lpad(array_position(ARRAY['noncompliant','at_risk','mismatch','pending_reboot','error','unreachable','unknown','excepted','compliant']::text[], s."status"::text)::text, 2, '0')`,
   group: Prisma.sql`COALESCE(h."group", '')`,
   lastScanAt: Prisma.sql`COALESCE(to_char(s."lastScanAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS'), '')`,
   firstFailingAt: Prisma.sql`COALESCE(to_char(s."firstFailingAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS'), '')`,
@@ -153,18 +211,24 @@ export interface HostListPage {
   total: number;
 }
 
-export async function listHosts(params: HostListParamsValue): Promise<HostListPage> {
+/** Keyset condition and ORDER BY for one page of the host list (shared by the grid and the export). */
+export function pageClauses(params: Pick<HostListParamsValue, "sort" | "dir" | "cursor">) {
   const sortExpr = SORT_SQL[params.sort];
   const desc = params.dir === "desc";
   const cursor = params.cursor ? decodeCursor(params.cursor) : null;
   if (params.cursor && !cursor) throw new InventoryError("That page link is no longer valid; start from the first page");
-  const where = filterConditions(params);
   const keyset = cursor
     ? desc
       ? Prisma.sql`AND (${sortExpr}, h."id") < (${cursor.sortValue ?? ""}, CAST(${cursor.id} AS uuid))`
       : Prisma.sql`AND (${sortExpr}, h."id") > (${cursor.sortValue ?? ""}, CAST(${cursor.id} AS uuid))`
     : Prisma.empty;
   const order = desc ? Prisma.sql`${sortExpr} DESC, h."id" DESC` : Prisma.sql`${sortExpr} ASC, h."id" ASC`;
+  return { sortExpr, keyset, order };
+}
+
+export async function listHosts(params: HostListParamsValue): Promise<HostListPage> {
+  const { sortExpr, keyset, order } = pageClauses(params);
+  const where = filterConditions(params);
 
   const [rows, counts] = await Promise.all([
     prisma.$queryRaw<Array<HostListRow & { sort_value: string | null }>>`
@@ -216,4 +280,9 @@ export async function distinctTagsAndGroups(): Promise<{ tags: string[]; groups:
     prisma.$queryRaw<Array<{ group: string }>>`SELECT DISTINCT "group" FROM "Host" WHERE "group" IS NOT NULL ORDER BY 1 LIMIT 500`,
   ]);
   return { tags: tags.map((t) => t.tag), groups: groups.map((g) => g.group) };
+}
+
+/** Credential names and ids for the host form's picker (never the secret). */
+export async function credentialChoices(): Promise<Array<{ id: string; name: string; kind: string }>> {
+  return prisma.credential.findMany({ select: { id: true, name: true, kind: true }, orderBy: { name: "asc" } });
 }

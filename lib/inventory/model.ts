@@ -44,8 +44,8 @@ const ADDRESS = /^([A-Za-z0-9]([A-Za-z0-9-.]{0,251}[A-Za-z0-9])?|\d{1,3}(\.\d{1,
 
 const list = (label: string, allowed?: readonly string[]) =>
   z
-    .union([z.array(z.string()), z.string()])
-    .transform((v) => (Array.isArray(v) ? v : v.split(/[;|,]/)).map((s) => s.trim().toLowerCase()).filter(Boolean))
+    .union([z.array(z.string()), z.string(), z.null()])
+    .transform((v) => (v === null ? [] : Array.isArray(v) ? v : v.split(/[;|,]/)).map((s) => s.trim().toLowerCase()).filter(Boolean))
     .pipe(
       z
         .array(
@@ -57,7 +57,19 @@ const list = (label: string, allowed?: readonly string[]) =>
         .transform((a) => [...new Set(a)]),
     );
 
-const optionalText = (max: number) => z.string().trim().max(max).optional().transform((v) => (v ? v : null));
+// API clients send null for "no value"; forms and CSV send "". Both mean "not set".
+// One line of text: a line break or tab in an owner would break every list, log line and export.
+const optionalText = (max: number) =>
+  z
+    .preprocess((v) => (v === null ? undefined : v), z.string().trim().max(max).regex(/^[^\p{Cc}]*$/u, "Must be one line of text without tabs or control characters").optional())
+    .transform((v) => (v ? v : null));
+
+// "Linux" in a spreadsheet means linux; the message names the choices instead of zod's default.
+const choice = <T extends readonly [string, ...string[]]>(label: string, values: T, fallback: T[number]) =>
+  z.preprocess(
+    (v) => (v === null || v === undefined || v === "" ? undefined : typeof v === "string" ? v.trim().toLowerCase() : v),
+    z.enum(values, { message: `${label} must be one of ${values.join(", ")}` }).default(fallback as never),
+  );
 
 export const EndpointInput = z.object({
   port: z.coerce.number().int().min(1, "Port must be 1-65535").max(65535, "Port must be 1-65535"),
@@ -81,7 +93,13 @@ export const EndpointList = z
         ctx.addIssue({ code: "custom", message: `port ${port} out of range` });
         return z.NEVER;
       }
-      out.push(endpointSpec(port, (service as Service | undefined) ?? serviceForPort(port)));
+      const spec = endpointSpec(port, (service as Service | undefined) ?? serviceForPort(port));
+      const twin = out.find((e) => e.port === port);
+      if (twin && twin.service !== spec.service) {
+        ctx.addIssue({ code: "custom", message: `port ${port} is listed twice (${twin.service} and ${spec.service})` });
+        return z.NEVER;
+      }
+      if (!twin) out.push(spec);
     }
     return out;
   });
@@ -94,20 +112,20 @@ export function serviceForPort(port: number): Service {
 export const HostInput = z.object({
   name: z.string().trim().min(1, "Name is required").max(253).regex(HOST_NAME, "Name: letters, digits, dots, dashes and underscores"),
   address: z.string().trim().min(1, "Address is required").max(253).regex(ADDRESS, "Address must be a host name or an IP address"),
-  platform: z.enum(PLATFORMS).default("other"),
+  platform: choice("Platform", PLATFORMS, "other"),
   roles: list("Role", HOST_ROLES).default([]),
   tags: list("Tag").default([]),
   group: optionalText(100),
   owner: optionalText(200),
-  transport: z.enum(TRANSPORTS).default("none"),
-  port: z
-    .union([z.literal(""), z.coerce.number().int().min(1).max(65535)])
-    .optional()
-    .transform((v) => (v === "" || v === undefined ? null : v)),
+  transport: choice("Transport", TRANSPORTS, "none"),
+  port: z.preprocess(
+    (v) => (v === null || v === undefined || (typeof v === "string" && v.trim() === "") ? undefined : v),
+    z.coerce.number({ message: "Port must be a number" }).int("Port must be a whole number").min(1, "Port must be 1-65535").max(65535, "Port must be 1-65535").optional(),
+  ).transform((v) => v ?? null),
   credentialName: optionalText(100),
   // Accepts "25/smtp;587/submission" (forms, CSV) or [{port, service}] (API), one parser for both.
   endpoints: z.preprocess(
-    (v) => (Array.isArray(v) ? v.map((e) => (typeof e === "object" && e ? `${(e as { port?: unknown }).port}/${(e as { service?: unknown }).service ?? ""}`.replace(/\/$/, "") : String(e))).join(";") : v === "" ? undefined : v),
+    (v) => (Array.isArray(v) ? v.map((e) => (typeof e === "object" && e ? `${(e as { port?: unknown }).port}/${(e as { service?: unknown }).service ?? ""}`.replace(/\/$/, "") : String(e))).join(";") : v === "" || v === null ? undefined : v),
     EndpointList.optional(),
   ),
 });

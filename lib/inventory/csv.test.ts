@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { csvCell, csvRow, CsvSyntaxError, decodeCsvBytes, parseCsv, unguardCell } from "./csv";
+
+const fields = (text: string) => parseCsv(text).map((r) => r.fields);
+
+describe("parseCsv (RFC 4180)", () => {
+  it.each([
+    ["plain fields, LF", "a,b,c\n1,2,3\n", [["a", "b", "c"], ["1", "2", "3"]]],
+    ["CRLF line ends", "a,b\r\n1,2\r\n", [["a", "b"], ["1", "2"]]],
+    ["no trailing line break", "a,b\r\n1,2", [["a", "b"], ["1", "2"]]],
+    ["a lone CR ends a record (classic Mac)", "a,b\r1,2\r", [["a", "b"], ["1", "2"]]],
+    ["quoted comma", 'a,"x,y",c', [["a", "x,y", "c"]]],
+    ["doubled quote inside quotes", '"say ""hi""",b', [['say "hi"', "b"]]],
+    ["quoted CRLF and LF stay in the value", '"line1\r\nline2","a\nb"\r\nz,z', [["line1\r\nline2", "a\nb"], ["z", "z"]]],
+    ["empty fields, quoted and not", ',"",x,', [["", "", "x", ""]]],
+    ["blank lines are skipped", "a,b\r\n\r\n1,2\r\n\r\n", [["a", "b"], ["1", "2"]]],
+    ["spaces are data, not trimmed", " a , b ", [[" a ", " b "]]],
+    ["a UTF-8 BOM is dropped", "\uFEFFname,address\r\nmx,1.2.3.4", [["name", "address"], ["mx", "1.2.3.4"]]],
+    ["non-ASCII text", "owner\r\nJürgen Müller", [["owner"], ["Jürgen Müller"]]],
+    ["a field that is only a quoted quote", '""""', [['"']]],
+  ])("%s", (_name, text, expected) => {
+    expect(fields(text)).toEqual(expected);
+  });
+
+  it("numbers records by the line they start on, counting line breaks inside quotes", () => {
+    const recs = parseCsv('h1,h2\r\n"multi\r\nline\nvalue",x\r\n\r\nlast,y\r\n');
+    expect(recs.map((r) => r.line)).toEqual([1, 2, 6]);
+  });
+
+  it.each([
+    ['a,"never closed\r\nb,c', 1, /never closed/],
+    ['a,b\r\nc,"x"y\r\n', 2, /after a closing quote/],
+    ['a,b\r\nc,x"y\r\n', 2, /quote inside an unquoted field/],
+    ['a\r\n"multi\nline"\r\nx,"bad"z', 4, /after a closing quote/],
+  ])("rejects malformed input %j at line %i", (text, line, message) => {
+    let caught: unknown;
+    try {
+      parseCsv(text);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(CsvSyntaxError);
+    expect((caught as CsvSyntaxError).line).toBe(line);
+    expect((caught as Error).message).toMatch(message);
+  });
+
+  it("refuses text over the size cap before parsing", () => {
+    expect(() => parseCsv("x".repeat(2000), { maxBytes: 1000 })).toThrow(/larger than/);
+    expect(parseCsv("x".repeat(300), { maxBytes: 1000 })).toHaveLength(1);
+  });
+
+  it("counts multi-byte characters against the cap in bytes", () => {
+    // 400 characters, 800 UTF-8 bytes.
+    expect(() => parseCsv("ü".repeat(400), { maxBytes: 700 })).toThrow(/larger than/);
+  });
+
+  it("refuses more rows than the cap (the header does not count)", () => {
+    expect(parseCsv("h\n1\n2\n3\n", { maxRows: 3 })).toHaveLength(4);
+    expect(() => parseCsv("h\n1\n2\n3\n4\n", { maxRows: 3 })).toThrow(/more than 3 rows/);
+  });
+
+  it("parses 50,000 rows quickly", () => {
+    const row = 'mx1.example.com,192.0.2.10,linux,postfix;nginx,prod;eu,"Frankfurt, DC1",ops,ssh,22,,25/smtp;587/submission\r\n';
+    const text = "name,address,platform,roles,tags,group,owner,transport,port,credential,endpoints\r\n" + row.repeat(50_000);
+    const t0 = performance.now();
+    const recs = parseCsv(text);
+    const ms = performance.now() - t0;
+    expect(recs).toHaveLength(50_001);
+    expect(recs[50_000].fields[5]).toBe("Frankfurt, DC1");
+    expect(ms).toBeLessThan(2000);
+  });
+});
+
+describe("decodeCsvBytes", () => {
+  it("decodes UTF-8 and drops the BOM", () => {
+    expect(decodeCsvBytes(new Uint8Array([0xef, 0xbb, 0xbf, 0x61, 0xc3, 0xbc]))).toBe("aü");
+  });
+  it("refuses Windows-1252 bytes with advice", () => {
+    expect(() => decodeCsvBytes(new Uint8Array([0x4d, 0xfc, 0x6c]))).toThrow(/not UTF-8.*CSV UTF-8/);
+  });
+  it("refuses files over the cap", () => {
+    expect(() => decodeCsvBytes(new Uint8Array(2048), 1024)).toThrow(/limit is 1 KiB/);
+  });
+});
+
+describe("writing cells", () => {
+  it.each([
+    ["plain", "plain"],
+    ["a,b", '"a,b"'],
+    ['say "hi"', '"say ""hi"""'],
+    ["two\nlines", '"two\nlines"'],
+    ["=HYPERLINK(\"http://evil\")", '"\'=HYPERLINK(""http://evil"")"'],
+    ["+1 555", "'+1 555"],
+    ["-ops", "'-ops"],
+    ["@SUM(A1)", "'@SUM(A1)"],
+    ["\tcmd", "'\tcmd"],
+    [null, ""],
+    [undefined, ""],
+    [443, "443"],
+  ])("%j -> %j", (value, expected) => {
+    expect(csvCell(value)).toBe(expected);
+  });
+
+  it("writes dates as ISO 8601 UTC", () => {
+    expect(csvCell(new Date(Date.UTC(2026, 10, 28, 10, 2)))).toBe("2026-11-28T10:02:00.000Z");
+  });
+
+  it("round-trips through the parser, formula guard included", () => {
+    const values = ["a,b", 'q"q', "multi\r\nline", "=1+2", "-ops", "plain", ""];
+    const [rec] = parseCsv(csvRow(values));
+    expect(rec.fields.map(unguardCell)).toEqual(values);
+  });
+
+  it("leaves a legitimate leading apostrophe alone", () => {
+    expect(unguardCell("'quoted")).toBe("'quoted");
+    expect(unguardCell("'")).toBe("'");
+  });
+});
