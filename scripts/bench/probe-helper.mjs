@@ -1,0 +1,225 @@
+#!/usr/bin/env node
+// Helpers for scripts/bench/probe.sh (npm run bench:probe):
+//   probe-helper.mjs targets BENCH_JSON OUT_DIR    targets files for tlsfleet and argument lines for sslscan
+//   probe-helper.mjs check KIND FILE|DIR EXPECTED  counts answers that match the bench servers (JSON line out)
+//   probe-helper.mjs report RESULTS_JSONL OUT_MD BENCHMARKS_MD   markdown table, BENCHMARKS.md section
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+
+const VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+const SECTION = "## Probe throughput (issue 3)";
+const SSLSCAN_FLAGS = [
+  "--no-colour", "--no-ciphersuites", "--no-renegotiation", "--no-compression", "--no-heartbleed",
+  "--no-groups", "--no-fallback", "--no-check-certificate",
+];
+// probe.sh reads the flags from here so the table and the run can never disagree.
+const STARTTLS = { smtp: "--starttls-smtp", submission: "--starttls-smtp", imap: "--starttls-imap", pop3: "--starttls-pop3" };
+
+/**
+ * Mixes ports and addresses (a1:443, a2:25, a3:443, ... then the other port of each) so that
+ * neighbouring lines, which run at the same time, go to different addresses: the prober allows
+ * 2 connections per address, and a real fleet file is not sorted by port either.
+ */
+function mixed(endpoints) {
+  const byAddress = new Map();
+  for (const e of endpoints) {
+    if (!byAddress.has(e.address)) byAddress.set(e.address, []);
+    byAddress.get(e.address).push(e);
+  }
+  const lists = [...byAddress.values()];
+  const out = [];
+  const rounds = Math.max(...lists.map((l) => l.length));
+  for (let r = 0; r < rounds; r++) lists.forEach((l, i) => l.length > 0 && out.push(l[(i + r) % l.length]));
+  return out;
+}
+
+function targets(benchJson, outDir) {
+  const bench = JSON.parse(fs.readFileSync(benchJson, "utf8"));
+  fs.mkdirSync(outDir, { recursive: true });
+  for (const [name, list] of [["direct", bench.endpoints], ["delayed", bench.delayedEndpoints]]) {
+    const ordered = mixed(list);
+    const addresses = new Set(ordered.map((e) => e.address));
+    fs.writeFileSync(path.join(outDir, `${name}.targets`), `# ${ordered.length} endpoints on ${addresses.size} addresses (bench layout, ${name})\n${ordered.map((e) => `${e.address}:${e.port} ${e.service}`).join("\n")}\n`);
+    const xmlDir = path.join(outDir, `sslscan-${name}`);
+    fs.mkdirSync(xmlDir, { recursive: true });
+    const lines = ordered.map((e) => [...(STARTTLS[e.service] ? [STARTTLS[e.service]] : []), `--xml=${path.join(xmlDir, `${e.address}_${e.port}.xml`)}`, `${e.address}:${e.port}`].join(" "));
+    fs.writeFileSync(path.join(outDir, `${name}.sslscan-args`), `${lines.join("\n")}\n`);
+    process.stdout.write(`${name}: ${ordered.length} endpoints, ${addresses.size} addresses\n`);
+  }
+  fs.writeFileSync(path.join(outDir, "sslscan-flags"), `${SSLSCAN_FLAGS.join(" ")}\n`);
+}
+
+/** How many endpoints came back exactly as the bench servers are configured (every version accepted). */
+function check(kind, where, expectedVerdict) {
+  const summary = { total: 0, matching: 0, problems: {} };
+  const note = (why) => (summary.problems[why] = (summary.problems[why] ?? 0) + 1);
+  if (kind === "tlsfleet") {
+    const lines = fs.readFileSync(where, "utf8").split("\n").filter((l) => l.trim());
+    for (const line of lines) {
+      summary.total++;
+      let r;
+      try {
+        r = JSON.parse(line);
+      } catch {
+        note("not JSON");
+        continue;
+      }
+      const all = VERSIONS.every((v) => r.protocols?.[v] === "accepted");
+      if (all && r.verdict === expectedVerdict) summary.matching++;
+      else note(`${r.verdict}: ${VERSIONS.map((v) => `${v}=${r.protocols?.[v]}${r.reasons?.[v] ? `(${r.reasons[v]})` : ""}`).join(" ")}`);
+    }
+  } else {
+    for (const file of fs.readdirSync(where).filter((f) => f.endsWith(".xml"))) {
+      summary.total++;
+      const xml = fs.readFileSync(path.join(where, file), "utf8");
+      const enabled = Object.fromEntries([...xml.matchAll(/<protocol type="tls" version="([0-9.]+)" enabled="([01])"/g)].map((m) => [m[1], m[2]]));
+      if (["1.0", "1.1", "1.2", "1.3"].every((v) => enabled[v] === "1")) summary.matching++;
+      else note(/<error><!\[CDATA\[(.*?)\]\]>/s.exec(xml)?.[1]?.replace(/[0-9.]+ port \d+/, "ADDR port N") ?? `enabled ${JSON.stringify(enabled)}`);
+    }
+  }
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+function machineNote() {
+  const cpu = fs.readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
+  const sslscan = (() => {
+    try {
+      return execFileSync("sslscan", ["--version"], { encoding: "utf8" }).replace(/\x1b\[[0-9;]*m/g, "").trim().split(/\s+/).filter(Boolean).join(" ");
+    } catch {
+      return "sslscan ?";
+    }
+  })();
+  return `${os.cpus().length} vCPU (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}, sslscan ${sslscan}`;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** One row per path x tool x parallelism: medians over the rounds, and the spread of wall times. */
+function aggregate(runs) {
+  const groups = new Map();
+  for (const r of runs) {
+    const key = `${r.path}|${r.tool}|${r.parallel}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(r);
+  }
+  return [...groups.values()].map((rs) => ({
+    path: rs[0].path,
+    tool: rs[0].tool,
+    parallel: rs[0].parallel,
+    endpoints: rs[0].endpoints,
+    addresses: rs[0].addresses,
+    rounds: rs.length,
+    wall: median(rs.map((r) => r.wall)),
+    wallMin: Math.min(...rs.map((r) => r.wall)),
+    wallMax: Math.max(...rs.map((r) => r.wall)),
+    cpu: median(rs.map((r) => r.user + r.sys)),
+    user: median(rs.map((r) => r.user)),
+    sys: median(rs.map((r) => r.sys)),
+    busy: median(rs.map((r) => r.machineBusy ?? NaN)),
+    load: Math.max(...rs.map((r) => r.load1 ?? NaN)),
+    matching: Math.min(...rs.map((r) => r.check.matching)),
+    total: rs[0].endpoints,
+    problems: rs.flatMap((r) => Object.entries(r.check.problems).map(([k, v]) => `round ${r.round}: ${v} x ${k}`)),
+  }));
+}
+
+function report(resultsFile, outMd, benchmarksMd) {
+  const rows = fs.readFileSync(resultsFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  const meta = rows.find((r) => r.meta)?.meta ?? {};
+  const runs = rows.filter((r) => !r.meta);
+  // A run that did not produce one answer per endpoint measured something else: never publish it.
+  const invalid = runs.filter((r) => r.check.total !== r.endpoints);
+  const fmt = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
+  const groups = aggregate(runs);
+  const table = [
+    "| path | tool | parallelism | endpoints (addresses) | wall s, median (min-max) | endpoints/s | CPU s user+sys | CPU ms / endpoint | answers as configured | machine busy / load |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const g of groups) {
+    table.push(`| ${g.path} | ${g.tool} | ${g.parallel} | ${g.endpoints} (${g.addresses}) | ${fmt(g.wall)} (${fmt(g.wallMin)}-${fmt(g.wallMax)}) | ${fmt(g.endpoints / g.wall, 1)} | ${fmt(g.cpu)} (${fmt(g.user)}+${fmt(g.sys)}) | ${fmt((g.cpu * 1000) / g.endpoints)} | ${g.matching}/${g.total} | ${fmt(g.busy, 0)}% / ${fmt(g.load, 1)} |`);
+  }
+  const ratios = [];
+  for (const pathName of [...new Set(groups.map((g) => g.path))]) {
+    const scan = groups.find((g) => g.path === pathName && g.tool === "sslscan");
+    if (!scan) continue;
+    for (const t of groups.filter((g) => g.path === pathName && g.tool === "tlsfleet")) {
+      const thr = t.endpoints / t.wall / (scan.endpoints / scan.wall);
+      const cpuPer = t.cpu / t.endpoints / (scan.cpu / scan.endpoints);
+      ratios.push(`| ${pathName} | ${t.parallel} | ${fmt(thr)}x ${thr >= 2 ? "(meets >= 2x)" : "(misses >= 2x)"} | ${fmt(cpuPer)}x ${cpuPer <= 1.5 ? "(meets <= 1.5x)" : "(misses <= 1.5x)"} |`);
+    }
+  }
+  const problems = groups.filter((g) => g.problems.length > 0).map((g) => `- ${g.path} ${g.tool} ${g.parallel}: ${g.problems.join("; ")}`);
+  const body = [
+    `Measured ${meta.date} on ${meta.machine}; ${meta.rounds ?? 1} interleaved rounds, medians shown.`,
+    "",
+    "Command: `npm run bench:probe` (scripts/bench/probe.sh): `npm run lab -- bench-up` (namespace `tlsf-bench`, 250 addresses 198.19.1.1-250, one nginx on 443 and one Postfix on 25 on every address, both accepting TLS 1.0-1.3, so every endpoint costs four full handshakes), then on the same 500-line target list:",
+    "",
+    "```",
+    `${meta.tlsfleetCommand}`,
+    `${meta.sslscanCommand}`,
+    "```",
+    "",
+    "\"50 ms RTT\" goes through `tests/lab/delay-relay.mjs` (25 ms each way, ports 10443/10025 in the same namespace). CPU is user+sys of the tool and every child it waited for (bash `time`), not the servers' or the relay's; tlsfleet's includes Node start-up and tsx compiling the CLI" + (meta.startupCpu ? ` (${meta.startupCpu} s for \`tlsfleet probe --help\` alone)` : "") + ". sslscan runs with cipher-suite enumeration and the other extra checks off (`" + SSLSCAN_FLAGS.join(" ") + "`), i.e. protocol detection only, the question tlsfleet answers; sslscan's default run does much more per endpoint and would flatter tlsfleet. \"machine busy / load\" is the whole machine during the run (median %) and the highest 1-minute load average at a run's start: this machine is shared, and anything far above the tool's own CPU means other work competed for the 2 cores." + (meta.nice && meta.nice !== "0" ? ` Tools and bench servers ran at nice ${meta.nice} to keep that competition down.` : ""),
+    "",
+    ...table,
+    "",
+    "Against the targets (tlsfleet >= 2x sslscan's endpoints/s, CPU per endpoint <= 1.5x sslscan's):",
+    "",
+    "| path | tlsfleet concurrency | throughput vs sslscan -P16 | CPU per endpoint vs sslscan |",
+    "|---|---|---|---|",
+    ...ratios,
+    ...(problems.length > 0 ? ["", "Answers that differ from the bench configuration (every version accepted):", "", ...problems] : []),
+    ...(meta.nodeArgs ? ["", `The CLI ran as \`node ${meta.nodeArgs} bin/tlsfleet\`.`] : []),
+    ...(invalid.length > 0 ? ["", `INVALID: ${invalid.map((r) => `${r.path} ${r.tool} ${r.parallel} round ${r.round} answered ${r.check.total} of ${r.endpoints}`).join("; ")}`] : []),
+  ].join("\n");
+  fs.writeFileSync(outMd, `${SECTION}\n\n${body}\n`);
+  process.stdout.write(`${body}\n`);
+
+  if (invalid.length > 0) {
+    process.stderr.write("bench:probe: some runs did not answer for every endpoint; BENCHMARKS.md left alone\n");
+    process.exitCode = 1;
+    return;
+  }
+  if (benchmarksMd) {
+    let doc = fs.existsSync(benchmarksMd)
+      ? fs.readFileSync(benchmarksMd, "utf8")
+      : "# Benchmarks\n\nMeasured numbers for tlsfleet, each section written by the script named in it. Re-run the script to refresh its section; numbers from another machine are not comparable.\n";
+    const start = doc.indexOf(SECTION);
+    const section = `${SECTION}\n\n${body}\n`;
+    if (start >= 0) {
+      const next = doc.indexOf("\n## ", start + SECTION.length);
+      doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : "");
+    } else {
+      doc = `${doc.trimEnd()}\n\n${section}`;
+    }
+    fs.writeFileSync(benchmarksMd, doc.endsWith("\n") ? doc : `${doc}\n`);
+  }
+}
+
+const [cmd, ...args] = process.argv.slice(2);
+if (cmd === "targets") targets(args[0], args[1]);
+else if (cmd === "check") check(args[0], args[1], args[2] ?? "noncompliant");
+else if (cmd === "report") report(args[0], args[1], args[2]);
+else if (cmd === "meta") {
+  const [startupCpu, concurrency, parallel, rounds, niceLevel] = args;
+  const meta = {
+    date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+    machine: machineNote(),
+    startupCpu,
+    rounds: Number(rounds ?? 1),
+    nice: niceLevel,
+    nodeArgs: process.env.TLSFLEET_NODE_ARGS || undefined,
+    tlsfleetCommand: `node bin/tlsfleet probe --targets direct.targets --concurrency N --json    # N = ${concurrency.split(/\s+/).join(", ")}; then delayed.targets`,
+    sslscanCommand: `xargs -P ${parallel} -L 1 sslscan ${SSLSCAN_FLAGS.join(" ")} < direct.sslscan-args    # a line: [--starttls-smtp] --xml=FILE ADDR:PORT`,
+  };
+  process.stdout.write(`${JSON.stringify({ meta })}\n`);
+}
+else {
+  process.stderr.write("usage: probe-helper.mjs targets BENCH_JSON OUT_DIR | meta STARTUP_CPU CONCURRENCY PARALLEL | check tlsfleet|sslscan FILE|DIR [VERDICT] | report RESULTS OUT_MD [BENCHMARKS_MD]\n");
+  process.exitCode = 2;
+}
