@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { normalizeKeyPath, parseRegQuery, regAddDwordArgv, RegistrySnapshot } from "./registry";
+
+const TLS12 = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2";
+
+// Literal reg.exe output in the format DOMAIN.md documents (CRLF, root spelled out, four-space
+// separators, DWORDs in lowercase hex).
+const cases: Array<[string, string, Array<{ path: string; values: Array<[string, string, string, number | null]> }>, number]> = [
+  [
+    "one key, /v",
+    `\r\n${TLS12}\\Server\r\n    Enabled    REG_DWORD    0x1\r\n\r\n`,
+    [{ path: `${TLS12}\\Server`, values: [["Enabled", "REG_DWORD", "0x1", 1]] }],
+    0,
+  ],
+  [
+    "/s with a key without values, and two value blocks",
+    `\r\n${TLS12}\r\n${TLS12}\\Client\r\n    DisabledByDefault    REG_DWORD    0x0\r\n    Enabled    REG_DWORD    0x1\r\n\r\n${TLS12}\\Server\r\n    DisabledByDefault    REG_DWORD    0x1\r\n    Enabled    REG_DWORD    0x0\r\n\r\n`,
+    [
+      { path: TLS12, values: [] },
+      { path: `${TLS12}\\Client`, values: [["DisabledByDefault", "REG_DWORD", "0x0", 0], ["Enabled", "REG_DWORD", "0x1", 1]] },
+      { path: `${TLS12}\\Server`, values: [["DisabledByDefault", "REG_DWORD", "0x1", 1], ["Enabled", "REG_DWORD", "0x0", 0]] },
+    ],
+    0,
+  ],
+  [
+    "values then the subkey listing (query without /s)",
+    "\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319\r\n    SchUseStrongCrypto    REG_DWORD    0x1\r\n\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319\\SKUs\r\n",
+    [
+      { path: "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319", values: [["SchUseStrongCrypto", "REG_DWORD", "0x1", 1]] },
+      { path: "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319\\SKUs", values: [] },
+    ],
+    0,
+  ],
+  [
+    "strings with spaces, empty data, (Default), 0xffffffff, multi-string, QWORD",
+    "\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\X\r\n    (Default)    REG_SZ    \r\n    ProductName    REG_SZ    Windows Server 2012 R2 Standard\r\n    Enabled    REG_DWORD    0xffffffff\r\n    PendingFileRenameOperations    REG_MULTI_SZ    \\??\\C:\\a\\0\\??\\C:\\b\r\n    InstallTime    REG_QWORD    0x1d9f1c0a2b3c4d5\r\n\r\n",
+    [
+      {
+        path: "HKEY_LOCAL_MACHINE\\SOFTWARE\\X",
+        values: [
+          ["", "REG_SZ", "", null],
+          ["ProductName", "REG_SZ", "Windows Server 2012 R2 Standard", null],
+          ["Enabled", "REG_DWORD", "0xffffffff", 0xffffffff],
+          ["PendingFileRenameOperations", "REG_MULTI_SZ", "\\??\\C:\\a\\0\\??\\C:\\b", null],
+          ["InstallTime", "REG_QWORD", "0x1d9f1c0a2b3c4d5", Number(0x1d9f1c0a2b3c4d5n)],
+        ],
+      },
+    ],
+    0,
+  ],
+  [
+    "LF line ends and an End of search line",
+    `\n${TLS12}\\Server\n    Enabled    REG_DWORD    0x0\n\nEnd of search: 1 match(es) found.\n`,
+    [{ path: `${TLS12}\\Server`, values: [["Enabled", "REG_DWORD", "0x0", 0]] }],
+    0,
+  ],
+  [
+    "garbage and malformed values are kept aside, never read as values",
+    `\r\n    Enabled    REG_DWORD    0x1\r\n${TLS12}\\Server\r\n    Enabled    REG_DWORD    0xZZ\r\n    Enabled REG_DWORD 0x1\r\nnonsense\r\n`,
+    [{ path: `${TLS12}\\Server`, values: [] }],
+    4,
+  ],
+];
+
+describe("parseRegQuery", () => {
+  it.each(cases)("%s", (_name, stdout, expected, unparsedCount) => {
+    const parsed = parseRegQuery(stdout);
+    expect(parsed.keys.map((k) => ({ path: k.path, values: k.values.map((v) => [v.name, v.type, v.data, v.number]) }))).toEqual(expected);
+    expect(parsed.unparsed).toHaveLength(unparsedCount);
+  });
+
+  it("handles an empty answer", () => {
+    expect(parseRegQuery("")).toEqual({ keys: [], unparsed: [] });
+  });
+});
+
+describe("RegistrySnapshot", () => {
+  const snap = new RegistrySnapshot(parseRegQuery(cases[1]![1]).keys);
+  it("looks keys up case-insensitively and with the HKLM abbreviation", () => {
+    expect(snap.dword("hklm\\system\\currentcontrolset\\control\\securityproviders\\schannel\\protocols\\tls 1.2\\server", "enabled")).toEqual({ value: 0, wrongType: null });
+    expect(snap.hasKey("HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\")).toBe(true);
+  });
+  it("reports absent values as null and other types as wrong", () => {
+    expect(snap.dword(`${TLS12}\\Server`, "Missing")).toEqual({ value: null, wrongType: null });
+    const s2 = new RegistrySnapshot(parseRegQuery(`\r\n${TLS12}\\Server\r\n    Enabled    REG_SZ    1\r\n\r\n`).keys);
+    expect(s2.dword(`${TLS12}\\Server`, "Enabled")).toEqual({ value: null, wrongType: "REG_SZ" });
+  });
+  it("a bare subkey listing line does not hide the block with values", () => {
+    const s3 = new RegistrySnapshot([
+      { path: `${TLS12}\\Server`, values: [{ name: "Enabled", type: "REG_DWORD", data: "0x1", number: 1 }] },
+      { path: `${TLS12}\\Server`, values: [] },
+    ]);
+    expect(s3.dword(`${TLS12}\\Server`, "Enabled").value).toBe(1);
+  });
+});
+
+describe("reg argv builders", () => {
+  it("normalizes key paths", () => {
+    expect(normalizeKeyPath("HKLM\\A\\B\\")).toBe("hkey_local_machine\\a\\b");
+  });
+  it("writes DWORDs in decimal with /f and refuses out-of-range data", () => {
+    expect(regAddDwordArgv("HKLM\\K", "Enabled", 4294967295)).toEqual(["reg", "add", "HKLM\\K", "/v", "Enabled", "/t", "REG_DWORD", "/d", "4294967295", "/f"]);
+    expect(() => regAddDwordArgv("HKLM\\K", "Enabled", -1)).toThrow(RangeError);
+    expect(() => regAddDwordArgv("HKLM\\K", "Enabled", 2 ** 32)).toThrow(RangeError);
+  });
+});

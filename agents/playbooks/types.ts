@@ -1,0 +1,105 @@
+// The playbook contract (DESIGN.md "Playbooks"): how tlsfleet reads, plans, changes and restores
+// one kind of TLS configuration on a remote host. Playbooks talk to hosts only through
+// RemoteSession (argv, never shell strings) and never touch the database: `Host` here is the
+// minimal structural shape they need, not the Prisma model.
+
+import type { RemoteSession } from "../transport/types";
+
+export type Goal = "enable-tls12" | "disable-legacy";
+export const GOALS: readonly Goal[] = ["enable-tls12", "disable-legacy"];
+
+/** What a playbook needs to know about a host; the Prisma Host satisfies it structurally. */
+export interface Host {
+  name: string;
+  platform: "windows" | "linux" | "other";
+  roles: readonly string[];
+}
+
+/** One remote command and what it printed, kept with every snapshot for the audit trail. */
+export interface RawOutput {
+  argv: string[];
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A config snapshot (the ConfigSnapshot evidence). Every playbook's state extends this; the
+ *  four summary fields map one to one onto lib/compliance's ConfigEvidence. */
+export interface ConfigState {
+  playbookId: string;
+  /** ISO 8601. */
+  collectedAt: string;
+  /** true: config lets TLS 1.0 or 1.1 be negotiated; false: it blocks both; null: cannot tell. */
+  legacyEnabled: boolean | null;
+  /** true: TLS 1.2 is enabled; false: disabled; null: cannot tell. */
+  tls12Enabled: boolean | null;
+  /** The host itself reports a pending restart (Windows servicing indicators). A change we just
+   *  made is reported by `Applied.pendingReboot`, not here: Windows does not flag it. */
+  rebootPending: boolean;
+  /** One line in the operator's terms, e.g. "TLS 1.2: Disabled (Server Enabled=0, DisabledByDefault=1)". */
+  summary: string;
+  raw: RawOutput[];
+}
+
+export type ChangeValue = string | number | null;
+
+/** One line of the dry-run diff. `null` means absent: from null = the value does not exist yet,
+ *  to null = the value is deleted. */
+export interface Change {
+  /** Where the setting lives: a registry key, a config file. */
+  path: string;
+  /** The value or parameter name inside `path`. */
+  value: string;
+  from: ChangeValue;
+  to: ChangeValue;
+  /** Why, for the plan shown to the approver. */
+  reason: string;
+}
+
+export interface Applied {
+  /** The state before anything was written: what rollback restores. */
+  before: ConfigState;
+  /** Read back after writing; every change is verified against it. */
+  after: ConfigState;
+  /** Only the changes that were actually written (already-correct values are skipped). */
+  changes: Change[];
+  /** The change is not effective until the host restarts (Windows SCHANNEL and .NET). */
+  pendingReboot: boolean;
+}
+
+export interface RebootOptions {
+  delaySeconds: number;
+  /** Shown to logged-on users and written to the System event log. */
+  message: string;
+}
+
+export interface Playbook<S extends ConfigState = ConfigState> {
+  id: string;
+  appliesTo(host: Host): boolean;
+  /** Read-only. */
+  check(s: RemoteSession): Promise<S>;
+  /** Pure: the dry-run diff from `state` to the goal; empty when nothing needs to change. */
+  plan(state: S, goal: Goal): Change[];
+  /** Idempotent; refuses changes outside what the playbook manages. */
+  apply(s: RemoteSession, changes: Change[]): Promise<Applied>;
+  /** Restores every value the playbook manages to `before` (values absent then are deleted).
+   *  Returns what it wrote, like apply: a Windows rollback is also pending until reboot. */
+  rollback(s: RemoteSession, before: ConfigState): Promise<Applied>;
+  /** Schedules a restart, for playbooks whose changes need one. */
+  reboot?(s: RemoteSession, opts: RebootOptions): Promise<void>;
+}
+
+/** A playbook step failed in a way the operator can act on; carries the host and, after a
+ *  partial apply, the before-state and what was already written, so rollback stays possible. */
+export class PlaybookError extends Error {
+  readonly hostLabel: string;
+  readonly before: ConfigState | null;
+  readonly written: Change[];
+  constructor(hostLabel: string, message: string, opts: { before?: ConfigState | null; written?: Change[]; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = "PlaybookError";
+    this.hostLabel = hostLabel;
+    this.before = opts.before ?? null;
+    this.written = opts.written ?? [];
+  }
+}
