@@ -103,8 +103,10 @@ export async function run(argv: string[]): Promise<number> {
 
   return new Promise<number>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => void stopAll(sig).then(() => resolve(0));
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and via bin/tlsfleet),
+    // and a second default SIGINT must not kill it halfway through stopping the database.
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
     for (const c of children) {
       c.once("exit", (code) => {
         if (stopping) return;

@@ -13,9 +13,14 @@ export async function run(argv: string[]): Promise<number> {
   const { startWorker } = await import("../../agents/worker");
   const worker = await startWorker();
   await new Promise<void>((resolve) => {
-    const stop = () => void worker.stop().then(resolve);
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      void worker.stop().then(resolve);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
   });
   return 0;
 }

@@ -114,7 +114,7 @@ type RouteContext = { params: Promise<Record<string, string | string[]>> };
  * and, for cookie-authenticated mutations, a same-origin check against CSRF.
  */
 export function authorizedRoute(action: Action, handler: (req: Request, user: SessionUser, ctx: RouteContext) => Promise<Response>) {
-  return async (req: Request, ctx: RouteContext): Promise<Response> => {
+  const guarded = async (req: Request, ctx: RouteContext): Promise<Response> => {
     let user: SessionUser | null = null;
     const auth = req.headers.get("authorization");
     if (auth?.toLowerCase().startsWith("bearer ")) {
@@ -140,4 +140,6 @@ export function authorizedRoute(action: Action, handler: (req: Request, user: Se
       return NextResponse.json({ error: `Internal error (id ${id})` }, { status: 500 });
     }
   };
+  // The action is visible on the handler so the authorization test can check every route.
+  return Object.assign(guarded, { action });
 }

@@ -1,0 +1,123 @@
+// Every server action and every route handler, called as signed-out / viewer / operator / admin:
+// refused with 401/403 exactly when the role table says so. New actions and routes are found by
+// globbing app/, so one that skips the guard fails here instead of shipping.
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { ACTIONS, can, ROLES, type Action, type Role } from "@/lib/auth/roles";
+import type { SessionUser } from "@/lib/auth/session";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+// Server actions read the session through getCurrentUser(); outside a Next request there are no
+// cookies, so the test supplies the user. Route handlers below use real API tokens instead.
+const current: { user: SessionUser | null } = { user: null };
+vi.mock("@/lib/auth/session", () => ({ getCurrentUser: async () => current.user }));
+
+type Who = Role | "signed-out";
+const WHO: Who[] = ["signed-out", ...ROLES];
+
+function expectedStatus(who: Who, action: Action): "401" | "403" | "allowed" {
+  if (who === "signed-out") return "401";
+  return can(who, action) ? "allowed" : "403";
+}
+
+const users: Partial<Record<Role, { user: SessionUser; token: string }>> = {};
+
+beforeAll(async () => {
+  const { prisma } = await import("@/lib/db");
+  const { newApiToken } = await import("@/lib/auth/api-tokens");
+  const suffix = Date.now().toString(36);
+  for (const role of ROLES) {
+    const u = await prisma.user.create({ data: { email: `authz-${role}-${suffix}@example.test`, role, passwordHash: "x" } });
+    const t = newApiToken();
+    await prisma.apiToken.create({ data: { name: "authz test", tokenHash: t.tokenHash, prefix: t.prefix, scopes: [], ownerId: u.id } });
+    users[role] = { user: { id: u.id, email: u.email, name: null, role, via: "session" }, token: t.token };
+  }
+});
+
+afterAll(async () => {
+  const { prisma } = await import("@/lib/db");
+  await prisma.user.deleteMany({ where: { email: { startsWith: "authz-" } } });
+});
+
+// Node 20 has no fs.globSync: walk app/ for the two file names that can hold handlers.
+function filesNamed(dir: string, name: string): string[] {
+  return (readdirSync(path.join(ROOT, dir), { recursive: true, withFileTypes: false }) as string[])
+    .filter((f) => path.basename(f) === name)
+    .map((f) => path.join(dir, f))
+    .sort();
+}
+const actionFiles = filesNamed("app", "actions.ts");
+const routeFiles = filesNamed("app/api", "route.ts").filter((f) => !f.includes("api/auth/") && !f.includes("api/health/"));
+
+describe("server actions", () => {
+  it("are found", () => {
+    expect(actionFiles.length).toBeGreaterThan(0);
+  });
+
+  for (const file of actionFiles) {
+    describe(file, () => {
+      it("every exported action goes through authorizedAction", async () => {
+        const mod = await import(path.join(ROOT, file));
+        for (const [name, fn] of Object.entries(mod)) {
+          if (typeof fn !== "function") continue;
+          expect((fn as { action?: string }).action, `${file} exports ${name} without authorizedAction()`).toBeTypeOf("string");
+        }
+      });
+
+      for (const who of WHO) {
+        it(`as ${who}`, async () => {
+          const mod = await import(path.join(ROOT, file));
+          current.user = who === "signed-out" ? null : users[who]!.user;
+          for (const [name, fn] of Object.entries(mod)) {
+            if (typeof fn !== "function") continue;
+            const action = (fn as unknown as { action: Action }).action;
+            // Input `{}` is invalid for most actions: an allowed caller gets a validation error (400), never 401/403.
+            const result = (await (fn as (i: unknown) => Promise<{ ok: boolean; status?: number }>)({})) as { ok: boolean; status?: number };
+            const want = expectedStatus(who, action);
+            const got = result.ok ? "allowed" : result.status === 401 ? "401" : result.status === 403 ? "403" : "allowed";
+            expect(got, `${name} (${action}) as ${who}`).toBe(want);
+          }
+        });
+      }
+    });
+  }
+});
+
+function routePathFor(file: string): string {
+  return "/" + file.replace(/^app\//, "").replace(/\/route\.ts$/, "").replace(/\[([^\]]+)\]/g, "00000000-0000-4000-8000-000000000000");
+}
+
+describe("route handlers", () => {
+  it("are found", () => {
+    expect(routeFiles.length).toBeGreaterThan(0);
+  });
+
+  for (const file of routeFiles) {
+    describe(file, () => {
+      for (const who of WHO) {
+        it(`as ${who}`, async () => {
+          const mod = await import(path.join(ROOT, file));
+          const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"].filter((m) => typeof mod[m] === "function");
+          expect(methods.length).toBeGreaterThan(0);
+          for (const method of methods) {
+            const handler = mod[method] as ((req: Request, ctx: unknown) => Promise<Response>) & { action?: Action };
+            expect(handler.action, `${method} ${file} is not wrapped in authorizedRoute()`).toBeTypeOf("string");
+            const abort = new AbortController();
+            const headers: Record<string, string> = { "content-type": "application/json" };
+            if (who !== "signed-out") headers.authorization = `Bearer ${users[who]!.token}`;
+            const req = new Request(`http://localhost${routePathFor(file)}`, { method, headers, signal: abort.signal, ...(method === "GET" ? {} : { body: "{}" }) });
+            const params = Object.fromEntries([...file.matchAll(/\[([^\]]+)\]/g)].map((m) => [m[1], "00000000-0000-4000-8000-000000000000"]));
+            const res = await handler(req, { params: Promise.resolve(params) });
+            abort.abort();
+            await res.body?.cancel().catch(() => undefined);
+            const want = expectedStatus(who, handler.action!);
+            const got = res.status === 401 ? "401" : res.status === 403 ? "403" : "allowed";
+            expect(got, `${method} ${file} as ${who} (status ${res.status})`).toBe(want);
+          }
+        });
+      }
+    });
+  }
+});
