@@ -1,0 +1,182 @@
+import "server-only";
+// Recomputes a host's stored status from its latest evidence (the pure evaluateHostStatus does
+// the deciding), records the change in StatusHistory, and reports drift: a compliant host that
+// started failing gets an audit event "host.drift" and, when configured, a webhook POST.
+import { z } from "zod";
+import { prisma } from "../db";
+import { logger } from "../log";
+import { recordAuditInTx } from "../audit/log";
+import { getSetting } from "../settings";
+import {
+  evaluateHostStatus,
+  isDrift,
+  nextStatusTimes,
+  type ConfigEvidence,
+  type ExceptionEvidence,
+  type HostStatusValue,
+  type Outcome,
+  type WireEvidence,
+  type WireVersion,
+} from "./status";
+
+type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
+
+const WIRE_VERSIONS: readonly WireVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+const VERDICTS = ["unreachable", "no-tls", "error", "at_risk", "noncompliant", "compliant"] as const;
+
+// ProbeResult.protocols as written by scans: {"TLSv1": {"outcome": "accepted", "reason": null}, ...}.
+// A bare outcome string is accepted too, for rows written by hand or by older code.
+const OutcomeSchema = z.enum(["accepted", "rejected", "unknown"]);
+const StoredProtocols = z.record(z.string(), z.union([OutcomeSchema, z.object({ outcome: OutcomeSchema, reason: z.string().nullable().optional() })]));
+
+export function wireProtocols(json: unknown): Record<WireVersion, Outcome> {
+  const parsed = StoredProtocols.safeParse(json);
+  const out = {} as Record<WireVersion, Outcome>;
+  for (const v of WIRE_VERSIONS) {
+    const entry = parsed.success ? parsed.data[v] : undefined;
+    out[v] = entry === undefined ? "unknown" : typeof entry === "string" ? entry : entry.outcome;
+  }
+  return out;
+}
+
+// ConfigSnapshot.state is written by the playbooks (another feature). Only a state that carries
+// the four fields the status function needs counts as config evidence; anything else (a
+// playbook that records raw parameters only) is ignored rather than guessed at.
+const ConfigState = z.object({
+  legacyEnabled: z.boolean().nullable(),
+  tls12Enabled: z.boolean().nullable(),
+  rebootPending: z.boolean().optional(),
+  summary: z.string(),
+});
+
+/** Config evidence from a ConfigSnapshot row, or null when its state does not say enough. */
+export function configEvidence(row: { playbook: string; takenAt: Date; state: unknown; rebootPending: boolean }): ConfigEvidence | null {
+  const state = ConfigState.safeParse(row.state);
+  if (!state.success) return null;
+  return {
+    playbook: row.playbook,
+    takenAt: row.takenAt,
+    legacyEnabled: state.data.legacyEnabled,
+    tls12Enabled: state.data.tls12Enabled,
+    rebootPending: row.rebootPending || state.data.rebootPending === true,
+    summary: state.data.summary,
+  };
+}
+
+export interface StatusUpdate {
+  hostId: string;
+  hostName: string;
+  previous: HostStatusValue | null;
+  status: HostStatusValue;
+  explanation: string;
+  changed: boolean;
+  drift: boolean;
+}
+
+async function loadEvidence(tx: Tx, hostId: string, now: Date) {
+  const [wireRows, configRows, exceptionRows] = await Promise.all([
+    tx.$queryRaw<Array<{ port: number; service: string; probedAt: Date; verdict: string; protocols: unknown; error: string | null }>>`
+      SELECT DISTINCT ON (r."endpointId") e.port, e.service, r."probedAt", r.verdict, r.protocols, r.error
+      FROM "ProbeResult" r JOIN "Endpoint" e ON e.id = r."endpointId"
+      WHERE e."hostId" = ${hostId}::uuid
+      ORDER BY r."endpointId", r."probedAt" DESC, r.id DESC`,
+    tx.$queryRaw<Array<{ playbook: string; takenAt: Date; state: unknown; rebootPending: boolean }>>`
+      SELECT DISTINCT ON (playbook) playbook, "takenAt", state, "rebootPending"
+      FROM "ConfigSnapshot" WHERE "hostId" = ${hostId}::uuid
+      ORDER BY playbook, "takenAt" DESC, id DESC`,
+    tx.exception.findMany({ where: { hostId, expiresAt: { gt: now } } }),
+  ]);
+  const wire: WireEvidence[] = wireRows.map((r) => ({
+    port: r.port,
+    service: r.service,
+    probedAt: r.probedAt,
+    verdict: (VERDICTS as readonly string[]).includes(r.verdict) ? (r.verdict as WireEvidence["verdict"]) : "error",
+    protocols: wireProtocols(r.protocols),
+    error: r.error,
+  }));
+  const config = configRows.map(configEvidence).filter((c): c is ConfigEvidence => c !== null);
+  const exceptions: ExceptionEvidence[] = exceptionRows.map((e) => ({
+    endpointPort: e.endpointPort,
+    version: e.version,
+    expiresAt: e.expiresAt,
+    approved: e.approvedAt !== null && e.approvedById !== null,
+    justification: e.justification,
+  }));
+  return { wire, config, exceptions };
+}
+
+/**
+ * Recomputes and stores the host's status inside the caller's transaction (so the evidence that
+ * caused it and the status commit together). `scannedAt` sets lastScanAt. The drift audit event
+ * is written here; the webhook must wait for the commit: call notifyDrift() afterwards.
+ */
+export async function updateHostStatusInTx(tx: Tx, hostId: string, opts: { scannedAt?: Date; actor?: string; now?: Date } = {}): Promise<StatusUpdate | null> {
+  const now = opts.now ?? new Date();
+  // Row lock: remediation, scans and exception approvals may all recompute the same host.
+  const [host] = await tx.$queryRaw<Array<{ name: string }>>`SELECT name FROM "Host" WHERE id = ${hostId}::uuid FOR UPDATE`;
+  if (!host) return null;
+  const previousRow = await tx.hostStatus.findUnique({ where: { hostId } });
+  const result = evaluateHostStatus({ ...(await loadEvidence(tx, hostId, now)), now });
+  const previous = previousRow ? { status: previousRow.status as HostStatusValue, firstFailingAt: previousRow.firstFailingAt, lastChangedAt: previousRow.lastChangedAt } : null;
+  const times = nextStatusTimes(previous, result.status, now);
+  const data = {
+    status: result.status,
+    explanation: result.explanation,
+    firstFailingAt: times.firstFailingAt,
+    lastChangedAt: times.lastChangedAt,
+    ...(opts.scannedAt ? { lastScanAt: opts.scannedAt } : {}),
+  };
+  await tx.hostStatus.upsert({ where: { hostId }, create: { hostId, ...data }, update: data });
+  if (times.changed) {
+    await tx.statusHistory.create({ data: { hostId, at: now, status: result.status, previous: previous?.status ?? null, explanation: result.explanation } });
+  }
+  const drift = isDrift(previous?.status, result.status);
+  if (drift) {
+    await recordAuditInTx(tx, {
+      actor: opts.actor ?? "system",
+      action: "host.drift",
+      target: `host:${host.name}`,
+      details: { from: previous?.status ?? null, to: result.status, explanation: result.explanation },
+    });
+  }
+  return { hostId, hostName: host.name, previous: previous?.status ?? null, status: result.status, explanation: result.explanation, changed: times.changed, drift };
+}
+
+/** Standalone variant: its own transaction, and the drift webhook after the commit. */
+export async function updateHostStatus(hostId: string, opts: { scannedAt?: Date; actor?: string } = {}): Promise<StatusUpdate | null> {
+  const update = await prisma.$transaction((tx) => updateHostStatusInTx(tx, hostId, opts));
+  if (update?.drift) notifyDrift(update);
+  return update;
+}
+
+export const DRIFT_WEBHOOK_TIMEOUT_MS = 5_000;
+
+/**
+ * POSTs a drift event to the configured webhook. Fire-and-forget: a slow or broken receiver must
+ * never hold up a scan, so the promise is returned only for tests and failures are logged.
+ */
+export function notifyDrift(update: StatusUpdate): Promise<void> {
+  return (async () => {
+    const url = await getSetting("driftWebhookUrl");
+    if (!url) return;
+    const body = {
+      event: "host.drift",
+      host: { id: update.hostId, name: update.hostName },
+      from: update.previous,
+      to: update.status,
+      explanation: update.explanation,
+      at: new Date().toISOString(),
+    };
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": "tlsfleet-drift-webhook" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(DRIFT_WEBHOOK_TIMEOUT_MS),
+      redirect: "manual",
+    });
+    if (!res.ok) logger.warn({ host: update.hostName, status: res.status }, "drift webhook answered with an error status");
+    await res.body?.cancel().catch(() => undefined);
+  })().catch((err: unknown) => {
+    logger.warn({ err, host: update.hostName }, "drift webhook failed");
+  });
+}

@@ -1,0 +1,255 @@
+import "server-only";
+// JobTask mechanics shared by every job kind: claiming a task under a lease, renewing it, the
+// guarded writes that only the lease holder may make, releasing, and the job-state refresh.
+//
+// Why a lease on top of pg-boss: pg-boss notices a dead worker only when the message expires
+// (minutes), and a message can be delivered twice (expiry + retry, a reaper re-send). The
+// JobTask row is the source of truth instead: a worker runs a task only after claiming it in a
+// transaction, holds it by renewing `lockedUntil` every few seconds, and every write it makes
+// afterwards is conditional on still holding it (same `lockedBy` and `attempt`). A worker that
+// was killed stops renewing; once the lease runs out any worker may take the task over as a new
+// attempt, and the dead attempt can never write a result. So a task is never lost (the reaper
+// re-sends its message), never run by two workers at once, and its result is written once.
+//
+// Lock order, everywhere: job advisory lock -> host advisory lock -> task rows -> HostStatus row
+// -> audit chain lock. Taking them in one order is what keeps concurrent claims, finishes,
+// cancels and retries of one job free of deadlocks.
+import { randomUUID } from "node:crypto";
+import type PgBoss from "pg-boss";
+import { z } from "zod";
+import { prisma } from "../db";
+import { decideClaim, deriveJobState, emptyTaskCounts, isTerminalJob, type ClaimDecision, type JobState, type TaskCounts, type TaskState } from "./state";
+
+export type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
+
+/** How long a claim holds without renewal. Renewed every LEASE_RENEW_MS while the task runs. */
+export const LEASE_SECONDS = 20;
+export const LEASE_RENEW_MS = 5_000;
+
+// Keys for pg_advisory_xact_lock(int, int): (namespace, hashtext(id)). A hash collision only
+// serialises two unrelated jobs or hosts for a moment; it never lets two holders in at once.
+const JOB_LOCK = 7_351_101;
+const HOST_LOCK = 7_351_102;
+
+/** The payload of every task message. Parsed on receipt: the queue is a boundary like any other. */
+export const TaskMessage = z.object({ taskId: z.string().uuid(), jobId: z.string().uuid() });
+export type TaskMessageValue = z.output<typeof TaskMessage>;
+
+export interface TaskLease {
+  taskId: string;
+  jobId: string;
+  hostId: string;
+  workerId: string;
+  attempt: number;
+}
+
+export async function lockJob(tx: Tx, jobId: string) {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${JOB_LOCK}::int, hashtext(${jobId}))`;
+}
+
+async function lockHost(tx: Tx, hostId: string) {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${HOST_LOCK}::int, hashtext(${hostId}))`;
+}
+
+export async function taskCounts(db: Pick<Tx, "$queryRaw">, jobId: string): Promise<TaskCounts> {
+  const rows = await db.$queryRaw<Array<{ state: TaskState; n: number }>>`
+    SELECT state::text AS state, count(*)::int AS n FROM "JobTask" WHERE "jobId" = ${jobId}::uuid GROUP BY state`;
+  const counts = emptyTaskCounts();
+  for (const r of rows) counts[r.state] = r.n;
+  return counts;
+}
+
+/**
+ * Brings Job.state (and startedAt/finishedAt) in line with its tasks. Call inside the transaction
+ * that changed a task, after the change. Takes the job lock, so two tasks finishing at once
+ * cannot both read "one still open" and leave the job running forever.
+ */
+export async function refreshJobState(tx: Tx, jobId: string): Promise<JobState> {
+  await lockJob(tx, jobId);
+  const [job] = await tx.$queryRaw<Array<{ state: JobState; cancelRequested: boolean }>>`
+    SELECT state::text AS state, "cancelledAt" IS NOT NULL AS "cancelRequested" FROM "Job" WHERE id = ${jobId}::uuid FOR UPDATE`;
+  if (!job) return "cancelled";
+  if (job.state === "running") {
+    // Fast path for big jobs: a running job with any open task stays running (deriveJobState),
+    // and EXISTS stops at the first open task instead of counting 50,000 rows per finish.
+    const [open] = await tx.$queryRaw<Array<{ open: boolean }>>`
+      SELECT EXISTS (SELECT 1 FROM "JobTask" WHERE "jobId" = ${jobId}::uuid AND state IN ('queued', 'running', 'not_started')) AS open`;
+    if (open?.open) return "running";
+  }
+  const next = deriveJobState({ current: job.state, counts: await taskCounts(tx, jobId), cancelRequested: job.cancelRequested });
+  if (next !== job.state) {
+    const terminal = isTerminalJob(next);
+    await tx.$executeRaw`
+      UPDATE "Job" SET state = CAST(${next} AS "JobState"),
+        "startedAt" = CASE WHEN ${next} IN ('running', 'succeeded', 'failed') THEN COALESCE("startedAt", now()) ELSE "startedAt" END,
+        "finishedAt" = CASE WHEN ${terminal} THEN now() ELSE NULL END
+      WHERE id = ${jobId}::uuid`;
+  }
+  return next;
+}
+
+const JobParameters = z.object({ maxConcurrency: z.number().int().min(1).max(1000).default(16) }).passthrough();
+
+export type ClaimResult =
+  | { kind: "claimed"; lease: TaskLease; takeover: boolean; previousHolder: string | null }
+  | { kind: "gone" }
+  | Exclude<ClaimDecision, { kind: "claim" }>;
+
+/**
+ * Tries to start a task for `workerId`. Serialised per job (the concurrency cap is a count that
+ * must not be read by two claimers at once) and per host (one task per host at a time, across
+ * jobs and workers, so the 2-connections-per-host limit of the prober holds fleet-wide).
+ */
+export async function claimTask(taskId: string, workerId: string): Promise<ClaimResult> {
+  return prisma.$transaction(async (tx) => {
+    const [head] = await tx.$queryRaw<Array<{ jobId: string; hostId: string }>>`SELECT "jobId"::text AS "jobId", "hostId"::text AS "hostId" FROM "JobTask" WHERE id = ${taskId}::uuid`;
+    if (!head) return { kind: "gone" as const };
+    await lockJob(tx, head.jobId);
+    await lockHost(tx, head.hostId);
+    const [t] = await tx.$queryRaw<
+      Array<{ state: TaskState; attempt: number; lockedBy: string | null; leaseLive: boolean; cancelRequested: boolean; parameters: unknown; runningInJob: number; hostBusy: boolean }>
+    >`
+      SELECT t.state::text AS state, t.attempt, t."lockedBy", COALESCE(t."lockedUntil" > now(), false) AS "leaseLive",
+             j."cancelledAt" IS NOT NULL AS "cancelRequested", j.parameters,
+             (SELECT count(*)::int FROM "JobTask" r WHERE r."jobId" = t."jobId" AND r.id <> t.id AND r.state = 'running' AND r."lockedUntil" > now()) AS "runningInJob",
+             EXISTS (SELECT 1 FROM "JobTask" o WHERE o."hostId" = t."hostId" AND o.id <> t.id AND o.state = 'running' AND o."lockedUntil" > now()) AS "hostBusy"
+      FROM "JobTask" t JOIN "Job" j ON j.id = t."jobId"
+      WHERE t.id = ${taskId}::uuid
+      FOR UPDATE OF t`;
+    if (!t) return { kind: "gone" as const };
+    const params = JobParameters.safeParse(t.parameters ?? {});
+    const decision = decideClaim({
+      state: t.state,
+      leaseLive: t.leaseLive,
+      cancelRequested: t.cancelRequested,
+      runningInJob: t.runningInJob,
+      maxConcurrency: params.success ? params.data.maxConcurrency : 16,
+      hostBusy: t.hostBusy,
+    });
+    if (decision.kind === "cancel") {
+      await tx.$executeRaw`
+        UPDATE "JobTask" SET state = 'cancelled', "finishedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL,
+          log = log || ${stamp(t.state === "running" ? `cancelled: the job was cancelled while ${t.lockedBy ?? "a worker"} held this host and stopped responding` : "cancelled before it started")},
+          "updatedAt" = clock_timestamp()
+        WHERE id = ${taskId}::uuid`;
+      await refreshJobState(tx, head.jobId);
+      return decision;
+    }
+    if (decision.kind !== "claim") return decision;
+    const attempt = t.attempt + 1;
+    const line = decision.takeover
+      ? `attempt ${attempt} on ${workerId} (${t.lockedBy ?? "the previous worker"} stopped renewing its lease; its unfinished work was discarded)`
+      : `attempt ${attempt} on ${workerId}`;
+    await tx.$executeRaw`
+      UPDATE "JobTask" SET state = 'running', attempt = ${attempt}, "lockedBy" = ${workerId},
+        "lockedUntil" = now() + make_interval(secs => ${LEASE_SECONDS}), "startedAt" = now(), "finishedAt" = NULL, error = NULL,
+        log = log || ${stamp(line)}, "updatedAt" = clock_timestamp()
+      WHERE id = ${taskId}::uuid`;
+    await refreshJobState(tx, head.jobId);
+    return { kind: "claimed" as const, lease: { taskId, jobId: head.jobId, hostId: head.hostId, workerId, attempt }, takeover: decision.takeover, previousHolder: t.lockedBy };
+  });
+}
+
+function stamp(line: string, at = new Date()): string {
+  return `${at.toISOString().slice(11, 19)}Z ${line}\n`;
+}
+
+/** Extends the lease. `held: false` means another worker took the task over: stop, write nothing. */
+export async function renewLease(lease: TaskLease): Promise<{ held: boolean; cancelRequested: boolean }> {
+  const rows = await prisma.$queryRaw<Array<{ cancelRequested: boolean }>>`
+    UPDATE "JobTask" t SET "lockedUntil" = now() + make_interval(secs => ${LEASE_SECONDS})
+    WHERE t.id = ${lease.taskId}::uuid AND t."lockedBy" = ${lease.workerId} AND t.attempt = ${lease.attempt} AND t.state = 'running'
+    RETURNING (SELECT j."cancelledAt" IS NOT NULL FROM "Job" j WHERE j.id = t."jobId") AS "cancelRequested"`;
+  return rows[0] ? { held: true, cancelRequested: rows[0].cancelRequested } : { held: false, cancelRequested: false };
+}
+
+/** Appends to the task log while the lease is held (the live view shows it). False: lease lost. */
+export async function appendTaskLog(lease: TaskLease, text: string): Promise<boolean> {
+  const n = await prisma.$executeRaw`
+    UPDATE "JobTask" SET log = log || ${text}, "updatedAt" = clock_timestamp()
+    WHERE id = ${lease.taskId}::uuid AND "lockedBy" = ${lease.workerId} AND attempt = ${lease.attempt} AND state = 'running'`;
+  return n === 1;
+}
+
+export class LeaseLostError extends Error {
+  constructor(lease: TaskLease) {
+    super(`task ${lease.taskId} attempt ${lease.attempt} is no longer held by ${lease.workerId}`);
+    this.name = "LeaseLostError";
+  }
+}
+
+/**
+ * Ends the task in `state`, inside the caller's transaction (which also writes the task's
+ * results). Throws LeaseLostError, rolling the results back, if this attempt lost its lease.
+ */
+export async function finishTaskInTx(tx: Tx, lease: TaskLease, state: Extract<TaskState, "succeeded" | "failed" | "unreachable" | "cancelled" | "pending_reboot" | "skipped">, error: string | null, logText = "") {
+  await lockJob(tx, lease.jobId);
+  const n = await tx.$executeRaw`
+    UPDATE "JobTask" SET state = CAST(${state} AS "TaskState"), error = ${error}, "finishedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL,
+      log = log || ${logText}, "updatedAt" = clock_timestamp()
+    WHERE id = ${lease.taskId}::uuid AND "lockedBy" = ${lease.workerId} AND attempt = ${lease.attempt} AND state = 'running'`;
+  if (n !== 1) throw new LeaseLostError(lease);
+}
+
+/** Gives a claimed task back unfinished (worker shutting down): queued again, same attempt count. */
+export async function releaseTask(lease: TaskLease, reason: string): Promise<boolean> {
+  return prisma.$transaction(async (tx) => {
+    await lockJob(tx, lease.jobId);
+    const n = await tx.$executeRaw`
+      UPDATE "JobTask" SET state = 'queued', "lockedBy" = NULL, "lockedUntil" = NULL, "startedAt" = NULL,
+        log = log || ${stamp(`released by ${lease.workerId}: ${reason}`)}, "updatedAt" = clock_timestamp()
+      WHERE id = ${lease.taskId}::uuid AND "lockedBy" = ${lease.workerId} AND attempt = ${lease.attempt} AND state = 'running'`;
+    return n === 1;
+  });
+}
+
+// ---- queue messages -------------------------------------------------------------------------
+
+/** One message per task; the singletonKey lets the "short" queue policy merge re-sends. */
+export function taskMessage(queue: string, task: { id: string; jobId: string }, opts: { priority?: number; startAfterSeconds?: number } = {}): PgBoss.JobInsert<TaskMessageValue> {
+  return {
+    id: randomUUID(),
+    name: queue,
+    data: { taskId: task.id, jobId: task.jobId },
+    singletonKey: `task:${task.id}`,
+    priority: opts.priority ?? 0,
+    ...(opts.startAfterSeconds ? { startAfter: String(Math.max(1, Math.round(opts.startAfterSeconds))) } : {}),
+  };
+}
+
+/**
+ * Priorities that interleave jobs fairly: a job's tasks go out in "waves" of its concurrency cap
+ * (priority 0, -1, -2, ...), so a second job's first wave is fetched right after the first job's
+ * first wave instead of behind all 50,000 of its hosts.
+ */
+export function wavePriority(index: number, maxConcurrency: number): number {
+  return -Math.floor(index / Math.max(1, maxConcurrency));
+}
+
+/** Tasks whose worker died: lease ran out while running. Their message is gone with the worker. */
+export async function expiredLeases(kind: string, limit = 500): Promise<Array<{ id: string; jobId: string }>> {
+  return prisma.$queryRaw<Array<{ id: string; jobId: string }>>`
+    SELECT t.id::text AS id, t."jobId"::text AS "jobId"
+    FROM "JobTask" t JOIN "Job" j ON j.id = t."jobId"
+    WHERE t.state = 'running' AND t."lockedUntil" < now() AND j.kind = CAST(${kind} AS "JobKind")
+    ORDER BY t."lockedUntil" LIMIT ${limit}`;
+}
+
+/**
+ * Queued tasks nobody touched for a while: their message may have been taken by a worker that
+ * died before claiming (pg-boss would only notice at the message's expiry). Re-sending is
+ * harmless: the queue merges it with a waiting message, and a claim is idempotent. Touching
+ * updatedAt rotates the sweep through a long backlog instead of re-sending the same rows.
+ */
+export async function staleQueuedTasks(kind: string, olderThanSeconds: number, limit = 200): Promise<Array<{ id: string; jobId: string }>> {
+  return prisma.$queryRaw<Array<{ id: string; jobId: string }>>`
+    WITH stale AS (
+      SELECT t.id FROM "JobTask" t JOIN "Job" j ON j.id = t."jobId"
+      WHERE t.state = 'queued' AND t."updatedAt" < now() - make_interval(secs => ${olderThanSeconds})
+        AND j.kind = CAST(${kind} AS "JobKind") AND j."cancelledAt" IS NULL
+      ORDER BY t."updatedAt" LIMIT ${limit}
+      FOR UPDATE OF t SKIP LOCKED
+    )
+    UPDATE "JobTask" t SET "updatedAt" = clock_timestamp() FROM stale WHERE t.id = stale.id
+    RETURNING t.id::text AS id, t."jobId"::text AS "jobId"`;
+}

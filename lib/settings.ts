@@ -1,0 +1,133 @@
+import "server-only";
+// Admin-editable settings, stored as JSON in the Setting table. Every key has one zod schema and a
+// default here, so a value written by an older release (or by hand) that no longer parses falls
+// back to the default with a log line instead of breaking scans.
+import { z } from "zod";
+import { prisma } from "./db";
+import { env } from "./env";
+import { logger } from "./log";
+import { recordAuditInTx } from "./audit/log";
+import { parseAllowList, AllowListSyntaxError, type AllowList } from "./tls/allowlist";
+
+type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
+
+// Five cron fields (minute hour day-of-month month day-of-week), as pg-boss schedule() takes them.
+// pg-boss parses the expression again when the schedule is applied; this only keeps obvious
+// garbage (and anything with shell or SQL characters) out of the table.
+const CRON = /^\s*([0-9*,/-]+|\?)(\s+[0-9A-Za-z*,/?-]+){4}\s*$/;
+
+export const RescanSchedule = z
+  .string()
+  .trim()
+  .max(100)
+  .refine((v) => ["off", "hourly", "daily", "weekly"].includes(v) || CRON.test(v), {
+    message: "Use off, hourly, daily, weekly or a five-field cron expression such as 30 2 * * 1-5",
+  });
+export type RescanScheduleValue = z.output<typeof RescanSchedule>;
+
+export const DriftWebhookUrl = z
+  .string()
+  .trim()
+  .max(2000)
+  .url("Enter a full URL, e.g. https://hooks.example.com/tlsfleet")
+  .refine((v) => /^https?:\/\//i.test(v), { message: "The webhook must be an http(s) URL" })
+  .nullable();
+
+export const AllowedTargets = z
+  .array(z.string().trim().min(1).max(253))
+  .max(500)
+  .superRefine((entries, ctx) => {
+    try {
+      parseAllowList(entries);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: err instanceof AllowListSyntaxError ? `Not a CIDR, address or DNS suffix: ${err.entry}` : String(err) });
+    }
+  });
+
+const SETTINGS = {
+  /** off | hourly | daily | weekly | cron: when every host is rescanned (requested by "system"). */
+  rescanSchedule: { schema: RescanSchedule, fallback: "off" as RescanScheduleValue },
+  /** POSTed (JSON) when a compliant host drifts to a failing status. Null: no webhook. */
+  driftWebhookUrl: { schema: DriftWebhookUrl, fallback: null as string | null },
+  /** CIDRs / addresses / DNS suffixes probes may reach. Empty: TLSFLEET_ALLOWED_TARGETS applies. */
+  allowedTargets: { schema: AllowedTargets, fallback: [] as string[] },
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+export type SettingValue<K extends SettingKey> = z.output<(typeof SETTINGS)[K]["schema"]>;
+
+export async function getSetting<K extends SettingKey>(key: K, db: Pick<Tx, "setting"> = prisma): Promise<SettingValue<K>> {
+  const row = await db.setting.findUnique({ where: { key } });
+  const def = SETTINGS[key];
+  if (!row) return def.fallback as SettingValue<K>;
+  const parsed = def.schema.safeParse(row.value);
+  if (!parsed.success) {
+    logger.warn({ key, issues: parsed.error.issues.map((i) => i.message) }, "stored setting does not parse; using the default");
+    return def.fallback as SettingValue<K>;
+  }
+  return parsed.data as SettingValue<K>;
+}
+
+export interface SettingActor {
+  id: string | null;
+  email: string;
+}
+
+/** Validates and stores a setting, with its audit event in the same transaction. Returns the stored value. */
+export async function setSetting<K extends SettingKey>(actor: SettingActor, key: K, value: unknown, tx?: Tx): Promise<SettingValue<K>> {
+  const parsed = SETTINGS[key].schema.parse(value) as SettingValue<K>;
+  const write = async (t: Tx) => {
+    const before = await t.setting.findUnique({ where: { key } });
+    await t.setting.upsert({ where: { key }, create: { key, value: parsed as never }, update: { value: parsed as never } });
+    await recordAuditInTx(t, {
+      actor: actor.email,
+      actorId: actor.id,
+      action: "settings.update",
+      target: `setting:${key}`,
+      details: { from: (before?.value as unknown) ?? null, to: parsed as unknown },
+    });
+  };
+  if (tx) await write(tx);
+  else await prisma.$transaction(write);
+  return parsed;
+}
+
+/**
+ * Where scans may probe: the Setting when an admin has set one, else TLSFLEET_ALLOWED_TARGETS.
+ * Null when neither is configured: the scan refuses every target (a scanner that probes whatever
+ * it is given is a weapon, DESIGN.md "Security model").
+ */
+export async function effectiveAllowList(): Promise<{ list: AllowList; source: "settings" | "env" } | null> {
+  const stored = await getSetting("allowedTargets");
+  if (stored.length) return { list: parseAllowList(stored), source: "settings" };
+  if (env.TLSFLEET_ALLOWED_TARGETS) {
+    try {
+      return { list: parseAllowList(env.TLSFLEET_ALLOWED_TARGETS), source: "env" };
+    } catch (err) {
+      logger.error({ err }, "TLSFLEET_ALLOWED_TARGETS does not parse; refusing every target");
+      return null;
+    }
+  }
+  return null;
+}
+
+/** The env fallback, shown on the settings page so admins see what applies when the list is empty. */
+export function envAllowedTargets(): string | null {
+  return env.TLSFLEET_ALLOWED_TARGETS ?? null;
+}
+
+/** Cron expression for a schedule setting; null for "off". Times are UTC. */
+export function cronForSchedule(schedule: RescanScheduleValue): string | null {
+  switch (schedule) {
+    case "off":
+      return null;
+    case "hourly":
+      return "0 * * * *";
+    case "daily":
+      return "0 3 * * *"; // 03:00 UTC: outside business hours for most of Europe, where mail flow is busiest
+    case "weekly":
+      return "0 3 * * 1";
+    default:
+      return schedule.trim().replace(/\s+/g, " ");
+  }
+}

@@ -1,0 +1,143 @@
+// Shared by the scan-*.test.ts files: a database of their own (scans of "every host" must not see
+// other files' hosts, and the queue must not hold other files' messages), real SMTP STARTTLS
+// servers on loopback (the lab's mail-server peer, in-process), hosts created through the
+// inventory service, and an in-process worker.
+import type { AddressInfo, Server } from "node:net";
+import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
+import type { SecureVersion } from "node:tls";
+import { reloadEnv } from "@/lib/env";
+import { disconnectPrisma, prisma } from "@/lib/db";
+import { migrate } from "@/lib/db/migrate";
+import { getBoss, stopBoss } from "@/lib/jobs/queue";
+import { createHost } from "@/lib/inventory/hosts";
+import { HostInput } from "@/lib/inventory/model";
+import { setSetting } from "@/lib/settings";
+import { registerScanHandlers } from "@/agents/scan-task";
+import { createMailServer } from "../lab/peers/mail-server";
+import { selfSignedCertificate, type PeerCertificate } from "../lab/peers/common";
+
+async function admin(base: string, sql: string) {
+  const client = new pg.Client({ connectionString: base });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export const testActor = { id: null, email: "scan-tests@example.test" };
+
+/** Points prisma and pg-boss at a fresh, migrated database for this file; drops it afterwards. */
+export function scanDatabase(label: string): { url: () => string } {
+  const name = `tlsfleet_test_scan_${label}`;
+  let base: string | undefined;
+  let url = "";
+  beforeAll(async () => {
+    base = process.env.DATABASE_URL;
+    if (!base) throw new Error("DATABASE_URL is not set (the integration global setup provides it)");
+    await admin(base, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin(base, `CREATE DATABASE "${name}"`);
+    const u = new URL(base);
+    u.pathname = `/${name}`;
+    url = u.toString();
+    await stopBoss();
+    await disconnectPrisma();
+    process.env.DATABASE_URL = url;
+    reloadEnv();
+    await migrate({ url });
+    await getBoss();
+    await setSetting(testActor, "allowedTargets", ["127.0.0.1/32"]);
+  });
+  afterAll(async () => {
+    await stopBoss();
+    await disconnectPrisma();
+    if (!base) return;
+    process.env.DATABASE_URL = base;
+    reloadEnv();
+    await admin(base, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+  return { url: () => url };
+}
+
+let certificate: PeerCertificate | undefined;
+
+export interface LoopbackSmtp {
+  port: number;
+  /** Restarts the server on the same port with other versions (between scans). */
+  setVersions(min: SecureVersion, max: SecureVersion): Promise<void>;
+  close(): Promise<void>;
+}
+
+const listen = (server: Server, port: number, host: string) =>
+  new Promise<number>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+
+const closeServer = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+
+/** A real SMTP server with STARTTLS on loopback that accepts TLS versions min..max. */
+export async function startSmtp(opts: { min: SecureVersion; max: SecureVersion; greetingMs?: number; host?: string }): Promise<LoopbackSmtp> {
+  certificate ??= selfSignedCertificate("scan-test.lab");
+  const host = opts.host ?? "127.0.0.1";
+  const make = (min: SecureVersion, max: SecureVersion) =>
+    createMailServer({ protocol: "smtp", minVersion: min, maxVersion: max, greetingMs: opts.greetingMs ?? 0, offerStartTls: true, afterStartTls: "tls", certificate: certificate! });
+  let server = make(opts.min, opts.max);
+  const port = await listen(server, 0, host);
+  return {
+    port,
+    async setVersions(min, max) {
+      await closeServer(server);
+      server = make(min, max);
+      await listen(server, port, host);
+    },
+    close: () => closeServer(server),
+  };
+}
+
+/** A port on loopback with nothing listening (connection refused: unreachable). */
+export async function closedPort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const s = createServer();
+  const port = await listen(s, 0, "127.0.0.1");
+  await closeServer(s);
+  return port;
+}
+
+let hostSeq = 0;
+export async function makeHost(prefix: string, address: string, endpoints: Array<{ port: number; service?: string }>) {
+  const input = HostInput.parse({ name: `${prefix}-${++hostSeq}.scan.test`, address, platform: "linux", roles: "postfix", endpoints: endpoints.map((e) => `${e.port}/${e.service ?? "smtp"}`).join(";") });
+  return createHost({ id: "00000000-0000-4000-8000-000000000001", email: testActor.email }, input);
+}
+
+export async function startTestWorker(workerId: string, concurrency = 8) {
+  const boss = await getBoss();
+  return registerScanHandlers(boss, { workerId, concurrency, pollIntervalMs: 500, probeOptions: { timeoutMs: 10_000, deadlineMs: 60_000 } });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export async function jobWhenTerminal(jobId: string, timeoutMs = 60_000) {
+  return waitFor(
+    `job ${jobId} to finish`,
+    async () => {
+      const job = await prisma.job.findUnique({ where: { id: jobId } });
+      return job && ["succeeded", "failed", "cancelled", "halted"].includes(job.state) ? job : null;
+    },
+    timeoutMs,
+  );
+}
+
+export async function tasksOf(jobId: string) {
+  return prisma.jobTask.findMany({ where: { jobId }, include: { host: { include: { endpoints: true, status: true } } }, orderBy: { host: { name: "asc" } } });
+}
