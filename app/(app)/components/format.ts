@@ -1,0 +1,23 @@
+// Display helpers shared by the Overview and the host page. Times are shown in UTC, the same way
+// status explanations name them ("at 2026-11-28 10:02 UTC"), so the two never disagree.
+
+export function formatUtc(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+export function formatDay(d: Date): string {
+  return d.toLocaleDateString("en-US", { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
+}
+
+/** "3 days", "5 hours", "12 minutes": how long ago `d` was, coarsely. */
+export function durationSince(d: Date, now: Date = new Date()): string {
+  const ms = Math.max(0, now.getTime() - d.getTime());
+  const minutes = Math.floor(ms / 60_000);
+  const hours = Math.floor(minutes / 60);
+  const days = Math.floor(hours / 24);
+  if (days >= 1) return `${days} day${days === 1 ? "" : "s"}`;
+  if (hours >= 1) return `${hours} hour${hours === 1 ? "" : "s"}`;
+  return `${Math.max(1, minutes)} minute${minutes === 1 ? "" : "s"}`;
+}
+
+export const number = (n: number) => n.toLocaleString("en-US");

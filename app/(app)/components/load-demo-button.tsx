@@ -1,0 +1,31 @@
+"use client";
+import { useState, useTransition } from "react";
+import { useRouter } from "next/navigation";
+import { Button } from "@/app/_components/ui/button";
+import { Alert } from "@/app/_components/ui/alert";
+import { loadDemoInventoryAction } from "../actions";
+
+export function LoadDemoButton() {
+  const router = useRouter();
+  const [pending, startTransition] = useTransition();
+  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+
+  function load() {
+    startTransition(async () => {
+      const res = await loadDemoInventoryAction({});
+      if (res.ok) {
+        setResult({ ok: true, text: res.data?.message ?? "Demo inventory loaded" });
+        router.refresh();
+      } else setResult({ ok: false, text: res.error });
+    });
+  }
+
+  return (
+    <div className="flex flex-col items-center gap-3">
+      <Button type="button" variant="secondary" onClick={load} disabled={pending}>
+        {pending ? "Loading demo inventory…" : "Load demo inventory"}
+      </Button>
+      {result && <Alert kind={result.ok ? "success" : "error"}>{result.text}</Alert>}
+    </div>
+  );
+}

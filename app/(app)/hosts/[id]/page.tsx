@@ -1,0 +1,134 @@
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { requirePageUser } from "@/lib/auth/guard";
+import { can } from "@/lib/auth/roles";
+import { getHostDetail } from "@/lib/hosts/detail";
+import { FAILING_STATUSES } from "@/lib/compliance/status";
+import { Card } from "@/app/_components/ui/card";
+import { StatusBadge } from "@/app/_components/ui/status-badge";
+import { durationSince, formatDay, formatUtc } from "@/app/(app)/components/format";
+import { ProtocolMatrix } from "./components/protocol-matrix";
+import { ConfigEvidence } from "./components/config-evidence";
+import { Timeline } from "./components/timeline";
+
+export const dynamic = "force-dynamic";
+
+function Field({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div className="min-w-0">
+      <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
+      <dd className="mt-0.5 break-words text-sm text-slate-900">{children}</dd>
+    </div>
+  );
+}
+
+const none = <span className="text-slate-400">–</span>;
+
+export default async function HostPage({ params }: { params: Promise<{ id: string }> }) {
+  const user = await requirePageUser("read");
+  const { id } = await params;
+  const detail = await getHostDetail(id);
+  if (!detail) notFound();
+  const { host, status } = detail;
+  const now = new Date();
+  const failing = FAILING_STATUSES.has(status.status);
+
+  return (
+    <div className="flex flex-col gap-6">
+      <div className="flex flex-wrap items-start justify-between gap-4">
+        <div className="min-w-0">
+          <nav aria-label="Breadcrumb" className="text-sm text-slate-600">
+            <Link href="/hosts" className="hover:underline">Hosts</Link> <span aria-hidden="true">/</span>
+          </nav>
+          <h1 className="flex flex-wrap items-center gap-3 text-2xl font-semibold">
+            <span className="break-all">{host.name}</span>
+            <StatusBadge status={status.status} />
+          </h1>
+          <p className="text-sm text-slate-600">{host.address}</p>
+        </div>
+        <div className="flex gap-2">
+          {can(user.role, "hosts.write") && (
+            <Link href={`/hosts/${host.id}/edit`} className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100">Edit</Link>
+          )}
+        </div>
+      </div>
+
+      <Card title="Compliance status">
+        <div className="flex flex-col gap-2" data-testid="host-status">
+          <div className="flex flex-wrap items-center gap-2">
+            <StatusBadge status={status.status} />
+            <p className="text-sm text-slate-900">{status.explanation}</p>
+          </div>
+          <dl className="grid grid-cols-1 gap-3 pt-2 sm:grid-cols-3">
+            <Field label="Out of compliance since">
+              {failing && status.firstFailingAt ? (
+                <span className="font-medium text-red-800" title={formatUtc(status.firstFailingAt)}>
+                  {formatDay(status.firstFailingAt)} ({durationSince(status.firstFailingAt, now)})
+                </span>
+              ) : (
+                <span className="text-slate-600">{failing ? "unknown" : "not failing"}</span>
+              )}
+            </Field>
+            <Field label="Last scan">{status.lastScanAt ? formatUtc(status.lastScanAt) : <span className="text-slate-600">never scanned</span>}</Field>
+            <Field label="Status since">{formatUtc(status.lastChangedAt)}</Field>
+          </dl>
+        </div>
+      </Card>
+
+      <Card title="Identity">
+        <dl className="grid grid-cols-2 gap-4 md:grid-cols-4" data-testid="host-identity">
+          <Field label="Name">{host.name}</Field>
+          <Field label="Address">{host.address}</Field>
+          <Field label="Platform">{host.platform}{host.osName ? ` (${host.osName}${host.osBuild ? ` ${host.osBuild}` : ""})` : ""}</Field>
+          <Field label="Roles">{host.roles.length ? host.roles.join(", ") : none}</Field>
+          <Field label="Tags">
+            {host.tags.length ? (
+              <span className="flex flex-wrap gap-1">
+                {host.tags.map((t) => (
+                  <Link key={t} href={`/hosts?tag=${encodeURIComponent(t)}`} className="rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-700 hover:bg-slate-200">{t}</Link>
+                ))}
+              </span>
+            ) : none}
+          </Field>
+          <Field label="Group">{host.group ? <Link href={`/hosts?group=${encodeURIComponent(host.group)}`} className="text-brand-700 hover:underline">{host.group}</Link> : none}</Field>
+          <Field label="Owner">{host.owner ?? none}</Field>
+          <Field label="Transport">{host.transport === "none" ? "none (wire probes only)" : `${host.transport}${host.port ? ` port ${host.port}` : ""}`}</Field>
+          <Field label="Credential">{host.credential ? `${host.credential.name} (${host.credential.kind.replace("_", " ")})` : none}</Field>
+          <Field label="Pinned key">{host.pinnedKey ? <span className="font-mono text-xs" title={host.pinnedAt ? `pinned ${formatUtc(host.pinnedAt)}` : undefined}>{host.pinnedKey}</span> : <span className="text-slate-600">pinned on first contact</span>}</Field>
+          <Field label="Added">{formatDay(host.createdAt)}</Field>
+        </dl>
+      </Card>
+
+      <Card title={`Endpoints and protocols (${detail.endpoints.length})`}>
+        <p className="mb-3 text-xs text-slate-600">The latest probe of each endpoint. Hover a cell for the reason (a TLS alert, a timeout…); unknown means nothing could be concluded, never that the version was refused.</p>
+        <ProtocolMatrix endpoints={detail.endpoints} now={now} />
+      </Card>
+
+      {/* ---- Configuration evidence: filled by config-audit jobs (agents/playbooks via ConfigSnapshot). ---- */}
+      <Card title="Configuration evidence">
+        <ConfigEvidence snapshots={detail.config} hasCredential={host.credential !== null} />
+      </Card>
+      {/* ---- end of configuration evidence ---- */}
+
+      {detail.exceptions.length > 0 && (
+        <Card title="Exceptions">
+          <ul className="divide-y divide-slate-100 text-sm">
+            {detail.exceptions.map((x) => (
+              <li key={x.id} className="py-2">
+                <span className="font-medium">{x.endpointPort ? `port ${x.endpointPort}` : "all endpoints"}{x.version ? `, ${x.version}` : ""}</span>{" "}
+                <span className={x.expiresAt < now ? "text-slate-500" : "text-slate-700"}>
+                  {x.approved ? "approved" : "awaiting approval"}, {x.expiresAt < now ? "expired" : "expires"} {formatDay(x.expiresAt)}
+                </span>
+                <p className="text-slate-700">{x.justification}</p>
+              </li>
+            ))}
+          </ul>
+        </Card>
+      )}
+
+      <Card title="History">
+        <Timeline entries={detail.timeline} />
+      </Card>
+    </div>
+  );
+}

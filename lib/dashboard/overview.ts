@@ -1,0 +1,89 @@
+import "server-only";
+// The Overview: how many hosts are in each status, which ones break mail flow with Microsoft 365,
+// which have been out of compliance the longest, where (by group) the problems are, and how the
+// fleet moved over the last weeks. Each part is one SQL statement; getOverview runs them in parallel.
+import { prisma } from "../db";
+import { Prisma } from "../generated/prisma/client";
+import { FAILING_STATUSES, type HostStatusValue } from "../compliance/status";
+import { complianceTrend, currentCounts, type TrendDay } from "./trend";
+
+export type StatusCounts = Record<HostStatusValue, number>;
+
+export interface OverviewHostRow {
+  id: string;
+  name: string;
+  address: string;
+  group: string | null;
+  status: HostStatusValue;
+  explanation: string;
+  firstFailingAt: Date | null;
+}
+
+export interface GroupCompliance {
+  /** null: hosts without a group. */
+  group: string | null;
+  failing: number;
+  total: number;
+}
+
+export interface Overview {
+  counts: StatusCounts;
+  total: number;
+  atRisk: OverviewHostRow[];
+  longestFailing: OverviewHostRow[];
+  byGroup: { groups: GroupCompliance[]; groupCount: number };
+  trend: TrendDay[];
+}
+
+const FAILING = [...FAILING_STATUSES];
+
+function hostRows(where: Prisma.Sql, limit: number) {
+  return prisma.$queryRaw<OverviewHostRow[]>`
+    SELECT h."id", h."name", h."address", h."group", s."status"::text AS "status", s."explanation", s."firstFailingAt"
+    FROM "HostStatus" s JOIN "Host" h ON h."id" = s."hostId"
+    WHERE ${where}
+    ORDER BY s."firstFailingAt" ASC NULLS LAST, h."name" ASC
+    LIMIT ${limit}`;
+}
+
+/**
+ * "Mail flow at risk": hosts that cannot negotiate TLS 1.2 (or do not offer STARTTLS) on some
+ * endpoint. Microsoft 365 only talks TLS 1.2+ since 2021-01-11, so these hosts lose mail now,
+ * which is worse than merely accepting TLS 1.0.
+ */
+export function mailFlowAtRisk(limit = 10): Promise<OverviewHostRow[]> {
+  return hostRows(Prisma.sql`s."status" = 'at_risk'`, limit);
+}
+
+/** Hosts failing the longest first (firstFailingAt survives changes between failing statuses). */
+export function longestFailing(limit = 10): Promise<OverviewHostRow[]> {
+  return hostRows(Prisma.sql`s."firstFailingAt" IS NOT NULL AND s."status" = ANY(CAST(${FAILING} AS "ComplianceStatus"[]))`, limit);
+}
+
+/** Failing hosts per group, worst first; `groupCount` is the number of groups before the limit. */
+export async function nonComplianceByGroup(limit = 12): Promise<{ groups: GroupCompliance[]; groupCount: number }> {
+  const rows = await prisma.$queryRaw<Array<GroupCompliance & { groupCount: number }>>`
+    SELECT h."group",
+           count(*) FILTER (WHERE s."status" = ANY(CAST(${FAILING} AS "ComplianceStatus"[])))::int AS failing,
+           count(*)::int AS total,
+           (count(*) OVER ())::int AS "groupCount"
+    FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h."id"
+    GROUP BY h."group"
+    ORDER BY failing DESC, (count(*) FILTER (WHERE s."status" = ANY(CAST(${FAILING} AS "ComplianceStatus"[]))))::float / count(*) DESC, h."group" ASC NULLS LAST
+    LIMIT ${limit}`;
+  return { groups: rows.map(({ groupCount: _n, ...g }) => g), groupCount: rows[0]?.groupCount ?? 0 };
+}
+
+export async function getOverview(opts: { now?: Date; trendDays?: number; listLimit?: number } = {}): Promise<Overview> {
+  const limit = opts.listLimit ?? 10;
+  const current = currentCounts();
+  const [counts, atRisk, longest, byGroup, trend] = await Promise.all([
+    current,
+    mailFlowAtRisk(limit),
+    longestFailing(limit),
+    nonComplianceByGroup(),
+    complianceTrend({ now: opts.now, days: opts.trendDays, current }),
+  ]);
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  return { counts, total, atRisk, longestFailing: longest, byGroup, trend };
+}

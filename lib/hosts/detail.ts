@@ -1,0 +1,182 @@
+import "server-only";
+// Everything the host page shows, read in parallel: identity, the latest wire evidence per
+// endpoint, the latest config evidence per playbook, exceptions, and the history of status
+// changes and job tasks. Credential material is never selected, only its name and kind.
+import { prisma } from "../db";
+import type { HostStatusValue } from "../compliance/status";
+import type { StartTlsState, Verdict } from "../tls/types";
+import { flattenState, parseCertificate, parseProtocols, type CertificateView, type ConfigValue, type ProtocolMatrix } from "./evidence";
+
+export interface EndpointEvidence {
+  id: string;
+  port: number;
+  service: string;
+  tlsStart: "starttls" | "implicit";
+  probe: {
+    probedAt: Date;
+    starttls: StartTlsState | string;
+    verdict: Verdict | string;
+    error: string | null;
+    durationMs: number | null;
+    jobId: string | null;
+    protocols: ProtocolMatrix;
+    certificate: CertificateView | null;
+  } | null;
+}
+
+export interface ConfigEvidenceView {
+  playbook: string;
+  takenAt: Date;
+  rebootPending: boolean;
+  jobId: string | null;
+  summary: string | null;
+  values: Array<[string, ConfigValue]>;
+}
+
+export type TimelineEntry =
+  | { kind: "status"; at: Date; status: HostStatusValue; previous: HostStatusValue | null; explanation: string }
+  | { kind: "task"; at: Date; jobId: string; jobKind: string; jobState: string; taskState: string; error: string | null; finishedAt: Date | null };
+
+export interface HostDetail {
+  host: {
+    id: string;
+    name: string;
+    address: string;
+    platform: string;
+    roles: string[];
+    tags: string[];
+    group: string | null;
+    owner: string | null;
+    transport: string;
+    port: number | null;
+    credential: { name: string; kind: string } | null;
+    pinnedKey: string | null;
+    pinnedAt: Date | null;
+    osName: string | null;
+    osBuild: string | null;
+    createdAt: Date;
+  };
+  status: { status: HostStatusValue; explanation: string; firstFailingAt: Date | null; lastChangedAt: Date; lastScanAt: Date | null };
+  endpoints: EndpointEvidence[];
+  config: ConfigEvidenceView[];
+  exceptions: Array<{ id: string; endpointPort: number | null; version: string | null; justification: string; expiresAt: Date; approved: boolean }>;
+  timeline: TimelineEntry[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HISTORY_LIMIT = 50;
+
+interface LatestProbeRow {
+  endpointId: string;
+  probedAt: Date;
+  starttls: string;
+  verdict: string;
+  error: string | null;
+  durationMs: number | null;
+  jobId: string | null;
+  protocols: unknown;
+  ciphers: unknown;
+  certificate: unknown;
+}
+
+/** The newest probe result of each endpoint of a host: one index probe per endpoint. */
+function latestProbes(hostId: string) {
+  return prisma.$queryRaw<LatestProbeRow[]>`
+    SELECT e."id" AS "endpointId", p."probedAt", p."starttls", p."verdict", p."error", p."durationMs", p."jobId"::text AS "jobId",
+           p."protocols", p."ciphers", p."certificate"
+    FROM "Endpoint" e
+    JOIN LATERAL (
+      SELECT * FROM "ProbeResult" r WHERE r."endpointId" = e."id" ORDER BY r."probedAt" DESC, r."id" DESC LIMIT 1
+    ) p ON TRUE
+    WHERE e."hostId" = CAST(${hostId} AS uuid)`;
+}
+
+/** The newest snapshot of each playbook (DISTINCT ON walks the (hostId, takenAt) index). */
+function latestSnapshots(hostId: string) {
+  return prisma.$queryRaw<Array<{ playbook: string; takenAt: Date; rebootPending: boolean; jobId: string | null; state: unknown }>>`
+    SELECT DISTINCT ON ("playbook") "playbook", "takenAt", "rebootPending", "jobId"::text AS "jobId", "state"
+    FROM "ConfigSnapshot"
+    WHERE "hostId" = CAST(${hostId} AS uuid)
+    ORDER BY "playbook", "takenAt" DESC, "id" DESC`;
+}
+
+function summaryOf(state: unknown): string | null {
+  if (state && typeof state === "object" && !Array.isArray(state)) {
+    const s = (state as Record<string, unknown>).summary;
+    if (typeof s === "string") return s;
+  }
+  return null;
+}
+
+export async function getHostDetail(hostId: string): Promise<HostDetail | null> {
+  if (!UUID.test(hostId)) return null;
+  const [host, probes, snapshots, history, tasks, exceptions] = await Promise.all([
+    prisma.host.findUnique({
+      where: { id: hostId },
+      select: {
+        id: true, name: true, address: true, platform: true, roles: true, tags: true, group: true, owner: true, transport: true, port: true,
+        pinnedKey: true, pinnedAt: true, osName: true, osBuild: true, createdAt: true,
+        credential: { select: { name: true, kind: true } },
+        status: true,
+        endpoints: { orderBy: { port: "asc" }, select: { id: true, port: true, service: true, tlsStart: true } },
+      },
+    }),
+    latestProbes(hostId),
+    latestSnapshots(hostId),
+    prisma.statusHistory.findMany({ where: { hostId }, orderBy: [{ at: "desc" }, { id: "desc" }], take: HISTORY_LIMIT }),
+    prisma.jobTask.findMany({
+      where: { hostId },
+      orderBy: { job: { createdAt: "desc" } },
+      take: HISTORY_LIMIT,
+      select: { state: true, error: true, startedAt: true, finishedAt: true, job: { select: { id: true, kind: true, state: true, createdAt: true } } },
+    }),
+    prisma.exception.findMany({ where: { hostId }, orderBy: { expiresAt: "desc" }, take: 20 }),
+  ]);
+  if (!host) return null;
+
+  const probeByEndpoint = new Map(probes.map((p) => [p.endpointId, p]));
+  const endpoints: EndpointEvidence[] = host.endpoints.map((e) => {
+    const p = probeByEndpoint.get(e.id);
+    return {
+      ...e,
+      probe: p
+        ? {
+            probedAt: p.probedAt,
+            starttls: p.starttls,
+            verdict: p.verdict,
+            error: p.error,
+            durationMs: p.durationMs,
+            jobId: p.jobId,
+            protocols: parseProtocols(p.protocols, p.ciphers),
+            certificate: parseCertificate(p.certificate),
+          }
+        : null,
+    };
+  });
+
+  const timeline: TimelineEntry[] = [
+    ...history.map((h) => ({ kind: "status" as const, at: h.at, status: h.status as HostStatusValue, previous: (h.previous ?? null) as HostStatusValue | null, explanation: h.explanation })),
+    ...tasks.map((t) => ({
+      kind: "task" as const,
+      at: t.startedAt ?? t.job.createdAt,
+      jobId: t.job.id,
+      jobKind: t.job.kind,
+      jobState: t.job.state,
+      taskState: t.state,
+      error: t.error,
+      finishedAt: t.finishedAt,
+    })),
+  ].sort((a, b) => b.at.getTime() - a.at.getTime());
+
+  const { status, credential, endpoints: _e, ...identity } = host;
+  return {
+    host: { ...identity, platform: host.platform, transport: host.transport, credential: credential ? { name: credential.name, kind: credential.kind } : null },
+    status: status
+      ? { status: status.status as HostStatusValue, explanation: status.explanation, firstFailingAt: status.firstFailingAt, lastChangedAt: status.lastChangedAt, lastScanAt: status.lastScanAt }
+      : { status: "unknown", explanation: "Never scanned", firstFailingAt: null, lastChangedAt: host.createdAt, lastScanAt: null },
+    endpoints,
+    config: snapshots.map((s) => ({ playbook: s.playbook, takenAt: s.takenAt, rebootPending: s.rebootPending, jobId: s.jobId, summary: summaryOf(s.state), values: flattenState(s.state) })),
+    exceptions: exceptions.map((x) => ({ id: x.id, endpointPort: x.endpointPort, version: x.version, justification: x.justification, expiresAt: x.expiresAt, approved: x.approvedAt !== null })),
+    timeline,
+  };
+}

@@ -1,0 +1,99 @@
+// Reading stored evidence back for display. ProbeResult and ConfigSnapshot keep JSON written by the
+// scan and audit workers; these parsers accept every shape those writers have used (an outcome
+// string, or {outcome, reason}) and never throw, so one odd row cannot break a host page.
+import { z } from "zod";
+import { TLS_VERSIONS, type Outcome, type TlsVersion } from "../tls/types";
+
+// Re-exported for app/, which may not import lib/tls (the lint rule keeps TLS code out of routes).
+export { TLS_VERSIONS, type TlsVersion };
+
+export interface ProtocolCell {
+  outcome: Outcome;
+  reason: string | null;
+  cipher: string | null;
+}
+
+export type ProtocolMatrix = Record<TlsVersion, ProtocolCell>;
+
+export interface CertificateView {
+  subject: string | null;
+  issuer: string | null;
+  notAfter: Date | null;
+  san: string[];
+}
+
+const OutcomeSchema = z.enum(["accepted", "rejected", "unknown"]);
+const CellSchema = z.union([
+  OutcomeSchema.transform((outcome) => ({ outcome, reason: null as string | null })),
+  z.object({ outcome: OutcomeSchema, reason: z.string().nullish() }).transform((c) => ({ outcome: c.outcome, reason: c.reason ?? null })),
+]);
+
+export function parseProtocols(protocols: unknown, ciphers: unknown, reasons?: unknown): ProtocolMatrix {
+  const p = z.record(z.string(), z.unknown()).safeParse(protocols);
+  const c = z.record(z.string(), z.unknown()).safeParse(ciphers);
+  const r = z.record(z.string(), z.unknown()).safeParse(reasons);
+  const out = {} as ProtocolMatrix;
+  for (const v of TLS_VERSIONS) {
+    const cell = CellSchema.safeParse(p.success ? p.data[v] : undefined);
+    const cipher = c.success && typeof c.data[v] === "string" ? (c.data[v] as string) : null;
+    const separateReason = r.success && typeof r.data[v] === "string" ? (r.data[v] as string) : null;
+    out[v] = cell.success
+      ? { outcome: cell.data.outcome, reason: cell.data.reason ?? separateReason, cipher }
+      : { outcome: "unknown", reason: p.success && v in p.data ? "unreadable evidence" : "not probed", cipher };
+  }
+  return out;
+}
+
+export function parseCertificate(certificate: unknown): CertificateView | null {
+  const parsed = z
+    .object({
+      subject: z.string().nullish(),
+      issuer: z.string().nullish(),
+      notAfter: z.union([z.string(), z.number()]).nullish(),
+      san: z.array(z.string()).nullish(),
+    })
+    .safeParse(certificate);
+  if (!parsed.success) return null;
+  const notAfter = parsed.data.notAfter != null ? new Date(parsed.data.notAfter) : null;
+  return {
+    subject: parsed.data.subject ?? null,
+    issuer: parsed.data.issuer ?? null,
+    notAfter: notAfter && !Number.isNaN(notAfter.getTime()) ? notAfter : null,
+    san: parsed.data.san ?? [],
+  };
+}
+
+export type ExpiryState = { kind: "expired"; days: number } | { kind: "soon"; days: number } | { kind: "ok"; days: number };
+
+// Public CAs issue 90-day certificates and renew at 30 days left; warn inside that window.
+export const EXPIRY_WARNING_DAYS = 30;
+
+export function expiryState(notAfter: Date, now: Date): ExpiryState {
+  const days = Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000);
+  if (notAfter.getTime() <= now.getTime()) return { kind: "expired", days: -days };
+  if (days < EXPIRY_WARNING_DAYS) return { kind: "soon", days };
+  return { kind: "ok", days };
+}
+
+export type ConfigValue = string | number | boolean | null;
+
+/**
+ * A config snapshot's parsed state as flat "key: value" pairs (nested objects become dotted keys,
+ * e.g. "TLS 1.2.Server.Enabled: 1"), in the order the playbook wrote them; at most `max` pairs.
+ */
+export function flattenState(state: unknown, max = 200): Array<[string, ConfigValue]> {
+  const out: Array<[string, ConfigValue]> = [];
+  const walk = (value: unknown, prefix: string) => {
+    if (out.length >= max) return;
+    if (value === null || typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+      out.push([prefix || "value", value]);
+    } else if (Array.isArray(value)) {
+      if (value.every((v) => v === null || ["string", "number", "boolean"].includes(typeof v))) out.push([prefix || "value", value.join(", ")]);
+      else value.forEach((v, i) => walk(v, `${prefix}[${i}]`));
+    } else if (typeof value === "object") {
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) walk(v, prefix ? `${prefix}.${k}` : k);
+    }
+  };
+  walk(state, "");
+  return out;
+}

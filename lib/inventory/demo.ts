@@ -1,0 +1,171 @@
+import "server-only";
+// "Load demo inventory" (Overview empty state, `tlsfleet start --demo`): fills an EMPTY inventory
+// so a new user sees the product work. With the lab fleet up (tests/lab/.state/fleet.json, written
+// by `npm run lab -- up`) the demo is the lab's hosts at their real addresses, so a scan shows real
+// results; otherwise a dozen example hosts under example.test with addresses in 198.18.200.0/24
+// (RFC 2544 benchmarking space, away from the lab's 198.18.0.0/24), which nothing real answers.
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { prisma } from "../db";
+import { recordAuditInTx } from "../audit/log";
+import { endpointSpec, serviceForPort, type EndpointSpec } from "./model";
+import { SERVICES, type Service } from "../tls/types";
+import { isTargetAllowed, parseAllowList } from "../tls/allowlist";
+import { effectiveAllowList, setSetting } from "../settings";
+
+export interface DemoSeedResult {
+  created: number;
+  message: string;
+  lab: boolean;
+}
+
+interface DemoHost {
+  name: string;
+  address: string;
+  platform: "windows" | "linux" | "other";
+  roles: string[];
+  tags: string[];
+  group: string;
+  owner: string;
+  transport: "ssh" | "winrm" | "none";
+  port: number | null;
+  pinnedKey: string | null;
+  osName: string | null;
+  endpoints: EndpointSpec[];
+}
+
+const ep = (port: number, service?: Service) => endpointSpec(port, service ?? serviceForPort(port));
+
+/** A small but realistic mixed fleet: Exchange and IIS on Windows, Postfix, nginx and Dovecot on Linux. */
+export const EXAMPLE_HOSTS: DemoHost[] = [
+  { name: "ex01.example.test", address: "198.18.200.11", platform: "windows", roles: ["exchange"], tags: ["prod", "mail"], group: "HQ mail", owner: "messaging@example.test", transport: "winrm", port: 5986, pinnedKey: null, osName: "Windows Server 2016", endpoints: [ep(25), ep(587)] },
+  { name: "ex02.example.test", address: "198.18.200.12", platform: "windows", roles: ["exchange"], tags: ["prod", "mail"], group: "HQ mail", owner: "messaging@example.test", transport: "winrm", port: 5986, pinnedKey: null, osName: "Windows Server 2019", endpoints: [ep(25), ep(587)] },
+  { name: "ex-hybrid.example.test", address: "198.18.200.13", platform: "windows", roles: ["exchange"], tags: ["prod", "mail", "hybrid"], group: "HQ mail", owner: "messaging@example.test", transport: "winrm", port: 5986, pinnedKey: null, osName: "Windows Server 2012 R2", endpoints: [ep(25)] },
+  { name: "mx-edge1.example.test", address: "198.18.200.21", platform: "linux", roles: ["postfix"], tags: ["prod", "mail", "dmz"], group: "DMZ", owner: "mail-ops@example.test", transport: "ssh", port: 22, pinnedKey: null, osName: "Debian 12", endpoints: [ep(25)] },
+  { name: "mx-edge2.example.test", address: "198.18.200.22", platform: "linux", roles: ["postfix"], tags: ["prod", "mail", "dmz"], group: "DMZ", owner: "mail-ops@example.test", transport: "ssh", port: 22, pinnedKey: null, osName: "Debian 11", endpoints: [ep(25)] },
+  { name: "relay-branch.example.test", address: "198.18.200.23", platform: "linux", roles: ["postfix"], tags: ["branch", "mail"], group: "Branch offices", owner: "it-branch@example.test", transport: "ssh", port: 22, pinnedKey: null, osName: "Ubuntu 20.04", endpoints: [ep(25), ep(587)] },
+  { name: "imap1.example.test", address: "198.18.200.31", platform: "linux", roles: ["dovecot"], tags: ["prod", "mail"], group: "HQ mail", owner: "mail-ops@example.test", transport: "ssh", port: 22, pinnedKey: null, osName: "Debian 12", endpoints: [ep(143), ep(993)] },
+  { name: "www.example.test", address: "198.18.200.41", platform: "linux", roles: ["nginx"], tags: ["prod", "web", "dmz"], group: "DMZ", owner: "web@example.test", transport: "ssh", port: 22, pinnedKey: null, osName: "Debian 12", endpoints: [ep(443)] },
+  { name: "intranet.example.test", address: "198.18.200.42", platform: "windows", roles: ["iis"], tags: ["prod", "web"], group: "HQ apps", owner: "apps@example.test", transport: "winrm", port: 5986, pinnedKey: null, osName: "Windows Server 2016", endpoints: [ep(443)] },
+  { name: "owa.example.test", address: "198.18.200.43", platform: "windows", roles: ["iis", "exchange"], tags: ["prod", "web", "mail"], group: "HQ mail", owner: "messaging@example.test", transport: "winrm", port: 5986, pinnedKey: null, osName: "Windows Server 2019", endpoints: [ep(443)] },
+  { name: "ldap1.example.test", address: "198.18.200.51", platform: "linux", roles: ["other"], tags: ["prod", "directory"], group: "HQ apps", owner: "identity@example.test", transport: "none", port: null, pinnedKey: null, osName: null, endpoints: [ep(636, "ldaps")] },
+  { name: "legacy-app.example.test", address: "198.18.200.61", platform: "windows", roles: ["iis"], tags: ["legacy", "web"], group: "Branch offices", owner: "it-branch@example.test", transport: "winrm", port: 5985, pinnedKey: null, osName: "Windows Server 2008 R2", endpoints: [ep(443)] },
+];
+
+// The parts of the lab manifest (tests/lab/fleet.ts validates all of it) the demo relies on.
+const LabManifest = z.object({
+  network: z.object({ prefix: z.string() }),
+  hosts: z
+    .array(
+      z.object({
+        name: z.string().regex(/^[a-z0-9-]+$/),
+        address: z.string(),
+        roles: z.array(z.string()),
+        kind: z.enum(["server", "peer"]),
+        ssh: z.object({ port: z.number().int(), hostKeyFingerprint: z.string() }).partial().optional(),
+        endpoints: z.array(z.object({ port: z.number().int().min(1).max(65535), service: z.enum(SERVICES), tls: z.enum(["starttls", "implicit"]) })).min(1),
+      }),
+    )
+    .min(1),
+});
+
+export const LAB_DOMAIN = "lab.tlsfleet.test";
+
+/** The lab fleet as demo hosts, or null when the lab is not up (no manifest) or the manifest is unreadable. */
+export function labDemoHosts(manifestPath: string): { hosts: DemoHost[]; prefix: string } | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(manifestPath, "utf8"));
+  } catch {
+    return null;
+  }
+  const parsed = LabManifest.safeParse(raw);
+  if (!parsed.success) return null;
+  const hosts = parsed.data.hosts.map((h): DemoHost => {
+    const server = h.kind === "server";
+    const web = h.roles.includes("nginx");
+    return {
+      name: `${h.name}.${LAB_DOMAIN}`,
+      address: h.address,
+      platform: "linux",
+      roles: h.roles,
+      tags: ["lab", server ? (web ? "web" : "mail") : "misbehaving-peer"],
+      group: server ? (web ? "Lab web" : "Lab mail") : "Lab peers",
+      owner: "lab@tlsfleet.test",
+      // Peers are one-port impostors with no sshd; the servers are reached over SSH as root.
+      transport: server ? "ssh" : "none",
+      port: server ? (h.ssh?.port ?? 22) : null,
+      // The lab generated these host keys itself, so pinning them up front is safe.
+      pinnedKey: server ? (h.ssh?.hostKeyFingerprint ?? null) : null,
+      osName: server ? "Debian (lab namespace)" : null,
+      endpoints: h.endpoints.map((e) => ({ port: e.port, service: e.service, tlsStart: e.tls })),
+    };
+  });
+  return { hosts, prefix: parsed.data.network.prefix };
+}
+
+// The lab lives in RFC 2544 benchmarking space; a manifest naming any other range is not the lab's,
+// and the demo never widens the allowed targets beyond it.
+const LAB_SPACE = parseAllowList(["198.18.0.0/15"]);
+
+function isLabPrefix(prefix: string): boolean {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(prefix);
+  return Boolean(m && Number(m[2]) >= 15 && isTargetAllowed(m[1], LAB_SPACE));
+}
+
+export const DEFAULT_LAB_MANIFEST = path.join(process.cwd(), "tests", "lab", ".state", "fleet.json");
+
+// One demo seeding at a time: two clicks on "Load demo inventory" must not both see an empty table.
+const DEMO_LOCK_KEY = 7_351_002;
+
+export async function seedDemoInventory(opts: { actor?: { id: string; email: string }; labManifest?: string } = {}): Promise<DemoSeedResult> {
+  const lab = labDemoHosts(opts.labManifest ?? DEFAULT_LAB_MANIFEST);
+  const hosts = lab?.hosts ?? EXAMPLE_HOSTS;
+  // Probes only go where Settings > Allowed targets (or TLSFLEET_ALLOWED_TARGETS) say. A lab demo
+  // that scans into "target not allowed" shows nothing, so the lab's own range is added, audited.
+  const allowed = lab ? await effectiveAllowList() : null;
+  const widenTo =
+    lab && isLabPrefix(lab.prefix) && !(allowed && hosts.every((h) => isTargetAllowed(h.address, allowed.list))) ? [...(allowed?.list.entries ?? []), lab.prefix] : null;
+  return prisma.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${DEMO_LOCK_KEY})`;
+    const existing = await tx.host.count();
+    if (existing > 0) {
+      return { created: 0, lab: false, message: `The inventory already has ${existing} host${existing === 1 ? "" : "s"}; demo data is only loaded into an empty inventory` };
+    }
+    const now = new Date();
+    for (const h of hosts) {
+      await tx.host.create({
+        data: {
+          name: h.name,
+          address: h.address,
+          platform: h.platform,
+          roles: h.roles,
+          tags: [...h.tags, "demo"],
+          group: h.group,
+          owner: h.owner,
+          transport: h.transport,
+          port: h.port,
+          pinnedKey: h.pinnedKey,
+          pinnedAt: h.pinnedKey ? now : null,
+          osName: h.osName,
+          endpoints: { create: h.endpoints.map((e) => ({ port: e.port, service: e.service, tlsStart: e.tlsStart })) },
+          status: { create: { status: "unknown", explanation: "Never scanned", lastChangedAt: now } },
+        },
+      });
+    }
+    if (widenTo) await setSetting({ id: opts.actor?.id ?? null, email: opts.actor?.email ?? "system" }, "allowedTargets", widenTo, tx);
+    const endpoints = hosts.reduce((n, h) => n + h.endpoints.length, 0);
+    await recordAuditInTx(tx, {
+      actor: opts.actor?.email ?? "system",
+      actorId: opts.actor?.id ?? null,
+      action: "inventory.demo_seed",
+      target: `hosts:${hosts.length}`,
+      details: { lab: Boolean(lab), names: hosts.map((h) => h.name) },
+    });
+    const message = lab
+      ? `Loaded ${hosts.length} lab hosts (${endpoints} endpoints) at their real addresses in ${lab.prefix}${widenTo ? ` (added ${lab.prefix} to the allowed targets)` : ""}: scan them to see real results`
+      : `Loaded ${hosts.length} example hosts (${endpoints} endpoints) under example.test; their addresses (198.18.200.0/24) answer nothing, so scans report them unreachable. Start the lab (npm run lab -- up) for hosts that answer`;
+    return { created: hosts.length, lab: Boolean(lab), message };
+  });
+}

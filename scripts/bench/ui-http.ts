@@ -1,0 +1,119 @@
+// HTTP side of the UI benchmark: sign in like a browser (next-auth credentials flow), time full
+// responses, and sample the server's resident memory from /proc while a request runs.
+import fs from "node:fs";
+
+export interface Timing {
+  status: number;
+  ms: number;
+  bytes: number;
+  body?: string;
+}
+
+export class Session {
+  private cookies = new Map<string, string>();
+  constructor(readonly base: string) {}
+
+  private remember(res: Response) {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(";");
+      const i = pair.indexOf("=");
+      if (i > 0) this.cookies.set(pair.slice(0, i).trim(), pair.slice(i + 1).trim());
+    }
+  }
+
+  get cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
+  async signIn(email: string, password: string) {
+    const csrfRes = await fetch(`${this.base}/api/auth/csrf`);
+    this.remember(csrfRes);
+    const { csrfToken } = (await csrfRes.json()) as { csrfToken: string };
+    const res = await fetch(`${this.base}/api/auth/callback/credentials`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: this.cookieHeader, origin: this.base },
+      body: new URLSearchParams({ csrfToken, email, password, callbackUrl: `${this.base}/`, json: "true" }),
+    });
+    this.remember(res);
+    await res.arrayBuffer();
+    if (![...this.cookies.keys()].some((k) => k.includes("session-token"))) throw new Error(`sign-in failed (HTTP ${res.status}): no session cookie`);
+  }
+
+  /** Times one GET until the last byte of the body; keeps the body when asked (to find links). */
+  async get(path: string, keepBody = false): Promise<Timing> {
+    const t0 = performance.now();
+    const res = await fetch(`${this.base}${path}`, { redirect: "manual", headers: { cookie: this.cookieHeader } });
+    let bytes = 0;
+    const chunks: Uint8Array[] = [];
+    const reader = res.body?.getReader();
+    if (reader) {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.byteLength;
+        if (keepBody) chunks.push(value);
+      }
+    }
+    const ms = performance.now() - t0;
+    return { status: res.status, ms, bytes, body: keepBody ? Buffer.concat(chunks).toString("utf8") : undefined };
+  }
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1];
+}
+
+function children(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Field 4 (ppid) follows the parenthesised command name, which may itself hold spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+/** The process and all its descendants. */
+export function processTree(pid: number): number[] {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) all.push(...children(all[i]));
+  return all;
+}
+
+export function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples the summed VmRSS of a process tree every `everyMs` until stopped; returns the peak in MB. */
+export function sampleRss(pid: number, everyMs = 20) {
+  let peakKb = 0;
+  let tree = processTree(pid);
+  let ticks = 0;
+  const timer = setInterval(() => {
+    if (++ticks % 25 === 0) tree = processTree(pid);
+    const kb = tree.reduce((n, p) => n + statusKb(p, "VmRSS"), 0);
+    if (kb > peakKb) peakKb = kb;
+  }, everyMs);
+  return {
+    stop(): number {
+      clearInterval(timer);
+      const kb = tree.reduce((n, p) => n + statusKb(p, "VmRSS"), 0);
+      return Math.max(peakKb, kb) / 1024;
+    },
+  };
+}
