@@ -30,7 +30,11 @@ export interface ProbeReport {
   service: Service;
   starttls: StartTlsState;
   protocols: Record<TlsVersion, Outcome>;
-  /** Why each outcome was reached: alert name, "reset", "timeout", "garbage", ... (null when accepted). */
+  /**
+   * Why each outcome was reached (null when accepted): a TLS alert name ("protocol_version",
+   * "handshake_failure"), "unsupported_protocol" (ServerHello of another version), "reset",
+   * "closed", "timeout", "deadline", "garbage (...)", or the dialog step that failed.
+   */
   reasons: Record<TlsVersion, string | null>;
   /** Node's OpenSSL cannot offer these at all: never "rejected", always "not tested". */
   notTested: string[];
@@ -39,4 +43,6 @@ export interface ProbeReport {
   certificate: CertificateSummary | null;
   error: string | null;
   durationMs: number;
+  /** The address actually probed (the host name resolved once per endpoint), null when never resolved. */
+  address?: string | null;
 }

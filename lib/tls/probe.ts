@@ -1,0 +1,587 @@
+import { lookup } from "node:dns/promises";
+import { isIP, Socket } from "node:net";
+import { hostname } from "node:os";
+import { performance } from "node:perf_hooks";
+import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
+import { isTargetAllowed, type AllowList } from "./allowlist";
+import { summarizeCertificate } from "./certificate";
+import { ConnectionGate, sharedConnectionGate } from "./connection-gate";
+import { DialogFailure, PlaintextChannel, negotiateStartTls } from "./dialog";
+import { classifyHandshakeError } from "./handshake-errors";
+import { serviceForPort, startTlsDialogFor, type StartTlsDialog } from "./services";
+import { formatTarget } from "./targets";
+import {
+  TLS_VERSIONS,
+  type CertificateSummary,
+  type Outcome,
+  type ProbeReport,
+  type ProbeTarget,
+  type Service,
+  type StartTlsState,
+  type TlsVersion,
+} from "./types";
+import { decideVerdict } from "./verdict";
+
+export interface ProbeOptions {
+  /** Connect timeout, and the limit for each dialog step and for each handshake. Default 8000 ms. */
+  timeoutMs?: number;
+  /**
+   * Limit for a whole endpoint, retries included. Default 30000 ms. The clock starts when the
+   * endpoint's first connection gets a slot, so waiting behind other endpoints of the same host
+   * does not eat into it.
+   */
+  deadlineMs?: number;
+  /** Plaintext bytes accepted before TLS starts (greeting, EHLO reply...). Default 64 KiB. */
+  maxPreTlsBytes?: number;
+  /** Where probes may go; null or absent means anywhere. Refused targets get no connection at all. */
+  allowList?: AllowList | null;
+  /** Name sent in SMTP EHLO. Default: this machine's host name. */
+  heloName?: string;
+  /** Limits shared with other probes. Default: the process-wide gate (2 per address, 256 in total). */
+  connectionGate?: ConnectionGate;
+  /** Retry each version whose outcome is unknown once before concluding. Default true. */
+  retryUnknown?: boolean;
+  /** Cancels the probe; versions not finished are reported unknown ("cancelled"). */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_TIMEOUT_MS = 8_000;
+export const DEFAULT_DEADLINE_MS = 30_000;
+export const DEFAULT_MAX_PRE_TLS_BYTES = 64 * 1024;
+
+/** Node's OpenSSL 3 build has no SSLv3 at all: it can only be "not tested", never "rejected". */
+export const NOT_TESTABLE = ["SSLv3"] as const;
+
+// TLS 1.2 first: it decides at_risk, and on a slow endpoint it is the answer we most want
+// before the deadline. Then 1.3, then the legacy versions.
+const PROBE_ORDER: readonly TlsVersion[] = ["TLSv1.2", "TLSv1.3", "TLSv1", "TLSv1.1"];
+
+const secureContexts = new Map<TlsVersion, SecureContext>();
+
+/**
+ * One SecureContext per version for the whole process: building an SSL_CTX per connection is
+ * the single largest avoidable CPU cost. Sharing it shares no state between connections: Node
+ * keeps no client session cache, so nothing is resumed across probes.
+ */
+function secureContextFor(version: TlsVersion): SecureContext {
+  let context = secureContexts.get(version);
+  if (!context) {
+    context = createSecureContext({
+      minVersion: version,
+      maxVersion: version,
+      // OpenSSL 3 only negotiates TLS 1.0/1.1 at security level 0 (DOMAIN.md).
+      ...(version === "TLSv1" || version === "TLSv1.1" ? { ciphers: "ALL:@SECLEVEL=0" } : {}),
+    });
+    secureContexts.set(version, context);
+  }
+  return context;
+}
+
+type StopReason = "deadline" | "cancelled" | "concluded";
+
+/** What one connection found out. */
+type AttemptResult =
+  | { kind: "version"; outcome: Outcome; reason: string | null; cipher?: string; certificate?: CertificateSummary | null }
+  /** No TCP connection, or no greeting in time: ends the endpoint unless another attempt got through. */
+  | { kind: "unreachable"; reason: string; message: string }
+  /** Conclusive for every version: STARTTLS not offered, or the peer does not speak the protocol. */
+  | { kind: "not-offered" | "garbage"; reason: string; message: string };
+
+interface EndpointRun {
+  address: string;
+  port: number;
+  servername: string | undefined;
+  dialog: StartTlsDialog | null;
+  timeoutMs: number;
+  maxPreTlsBytes: number;
+  heloName: string;
+  gate: ConnectionGate;
+  /** This endpoint's place in the gate's line, shared by all its connections. */
+  ticket: number;
+  stop: AbortController;
+  stopReason: () => StopReason;
+  budget: DeadlineBudget;
+  markReachable: () => void;
+  isReachable: () => boolean;
+  claimCertificate: () => boolean;
+  markStartTlsAccepted: () => void;
+}
+
+/**
+ * Probes one endpoint: for each TLS version a fresh connection (and STARTTLS dialog where the
+ * service has one) and a handshake restricted to that version. Never throws and never leaves a
+ * socket or timer behind: every problem ends up in the report.
+ */
+export async function probeEndpoint(target: ProbeTarget, options: ProbeOptions = {}): Promise<ProbeReport> {
+  const startedAt = performance.now();
+  const service: Service = target.service ?? serviceForPort(target.port);
+  const host = target.host.startsWith("[") && target.host.endsWith("]") ? target.host.slice(1, -1) : target.host;
+  const base = { target: formatTarget(host, target.port), service, startedAt };
+
+  if (!host || !Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
+    return failedReport(base, "error", `bad target: host '${target.host}' port ${target.port}`, "not tested");
+  }
+  const allowList = options.allowList ?? null;
+  const hostIsAddress = isIP(host) !== 0;
+  const allowedByName = allowList === null || isTargetAllowed(host, allowList);
+  if (hostIsAddress && !allowedByName) {
+    return failedReport(base, "error", "target not in allowed ranges", "not allowed", host);
+  }
+  const timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS);
+
+  let address = host;
+  if (!hostIsAddress) {
+    try {
+      address = (await withTimeout(lookup(host), timeoutMs, `no DNS answer within ${timeoutMs} ms`)).address;
+    } catch (error) {
+      return failedReport(base, "unreachable", `cannot resolve ${host}: ${errorText(error)}`, "not resolved");
+    }
+    if (!allowedByName && !isTargetAllowed(address, allowList!)) {
+      return failedReport(base, "error", "target not in allowed ranges", "not allowed", address);
+    }
+  }
+
+  return probeResolved({
+    base,
+    host,
+    address,
+    hostIsAddress,
+    timeoutMs,
+    deadlineMs: positive(options.deadlineMs, DEFAULT_DEADLINE_MS),
+    maxPreTlsBytes: positive(options.maxPreTlsBytes, DEFAULT_MAX_PRE_TLS_BYTES),
+    heloName: options.heloName ?? defaultHeloName(),
+    gate: options.connectionGate ?? sharedConnectionGate,
+    retryUnknown: options.retryUnknown ?? true,
+    signal: options.signal,
+  });
+}
+
+interface ReportBase {
+  target: string;
+  service: Service;
+  startedAt: number;
+}
+
+async function probeResolved(p: {
+  base: ReportBase;
+  host: string;
+  address: string;
+  hostIsAddress: boolean;
+  timeoutMs: number;
+  deadlineMs: number;
+  maxPreTlsBytes: number;
+  heloName: string;
+  gate: ConnectionGate;
+  retryUnknown: boolean;
+  signal: AbortSignal | undefined;
+}): Promise<ProbeReport> {
+  const dialog = startTlsDialogFor(p.base.service);
+  const outcomes = new Map<TlsVersion, { outcome: Outcome; reason: string | null }>();
+  const cipher: Partial<Record<TlsVersion, string>> = {};
+  let certificate: CertificateSummary | null = null;
+  let conclusion: Exclude<AttemptResult, { kind: "version" }> | null = null;
+  let reachable = false;
+  let startTlsAccepted = false;
+  let certificateClaimed = false;
+
+  const stop = new AbortController();
+  let stopReason: StopReason | null = null;
+  const stopWith = (reason: StopReason) => {
+    if (stopReason) return;
+    stopReason = reason;
+    stop.abort(new Error(reason));
+  };
+  const budget = new DeadlineBudget(p.deadlineMs, () => stopWith("deadline"));
+  const onCancel = () => stopWith("cancelled");
+  if (p.signal?.aborted) stopWith("cancelled");
+  else p.signal?.addEventListener("abort", onCancel, { once: true });
+
+  const run: EndpointRun = {
+    address: p.address,
+    port: Number(p.base.target.slice(p.base.target.lastIndexOf(":") + 1)),
+    // SNI must be a name; RFC 6066 3 forbids literal addresses in server_name.
+    servername: p.hostIsAddress ? undefined : p.host.replace(/\.$/, ""),
+    dialog,
+    timeoutMs: p.timeoutMs,
+    maxPreTlsBytes: p.maxPreTlsBytes,
+    heloName: p.heloName,
+    gate: p.gate,
+    ticket: p.gate.ticket(),
+    stop,
+    stopReason: () => stopReason ?? "cancelled",
+    budget,
+    markReachable: () => {
+      reachable = true;
+    },
+    isReachable: () => reachable,
+    claimCertificate: () => !certificateClaimed && (certificateClaimed = true),
+    markStartTlsAccepted: () => {
+      startTlsAccepted = true;
+    },
+  };
+
+  const queue = PROBE_ORDER.map((version) => ({ version, retry: false }));
+  // Versions run two at a time at most (the per-host limit); the gate enforces the same limit
+  // across endpoints that share the address.
+  const lanes = Math.min(p.gate.perHost, PROBE_ORDER.length);
+  const lane = async () => {
+    for (let job = queue.shift(); job && !stop.signal.aborted; job = queue.shift()) {
+      const result = await attemptVersion(job.version, run);
+      if (stop.signal.aborted) {
+        // A result that arrived complete still counts; one cut short by the stop does not.
+        if (result.kind === "version" && result.outcome !== "unknown") outcomes.set(job.version, result);
+        break;
+      }
+      if (result.kind === "version") {
+        outcomes.set(job.version, { outcome: result.outcome, reason: result.reason });
+        if (result.cipher) cipher[job.version] = result.cipher;
+        if (result.certificate) certificate = result.certificate;
+        if (result.outcome === "unknown" && !job.retry && p.retryUnknown) queue.push({ version: job.version, retry: true });
+      } else if (result.kind === "unreachable" && reachable) {
+        // Another connection got through, so this one failing says nothing about the endpoint.
+        outcomes.set(job.version, { outcome: "unknown", reason: result.reason });
+        if (!job.retry && p.retryUnknown) queue.push({ version: job.version, retry: true });
+      } else {
+        conclusion ??= result;
+        stopWith("concluded");
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+  budget.dispose();
+  p.signal?.removeEventListener("abort", onCancel);
+
+  const finalConclusion = conclusion as Exclude<AttemptResult, { kind: "version" }> | null;
+  const leftoverReason = finalConclusion?.reason ?? (stopReason === "concluded" ? "not tested" : stopReason ?? "not tested");
+  const protocols = {} as Record<TlsVersion, Outcome>;
+  const reasons = {} as Record<TlsVersion, string | null>;
+  const ciphers: Partial<Record<TlsVersion, string>> = {};
+  for (const version of TLS_VERSIONS) {
+    const found = outcomes.get(version);
+    protocols[version] = found?.outcome ?? "unknown";
+    reasons[version] = found ? found.reason : leftoverReason;
+    const negotiated = cipher[version];
+    if (negotiated && protocols[version] === "accepted") ciphers[version] = negotiated;
+  }
+
+  // A deadline before the greeting is "no greeting within the timeout"; only a caller's cancel is not.
+  // A peer that sent garbage did answer: that is an error to look at, not an unreachable host.
+  const unreachable =
+    finalConclusion?.kind === "unreachable" || (!reachable && finalConclusion?.kind !== "garbage" && stopReason !== "cancelled");
+  let starttls: StartTlsState = "not-applicable";
+  if (dialog !== null) {
+    // "not-applicable" also stands for "never got far enough to ask": claiming "not-offered"
+    // for an endpoint we could not reach would read as the 451 5.7.3 situation, which it is not.
+    if (finalConclusion?.kind === "not-offered") starttls = "not-offered";
+    else if (startTlsAccepted) starttls = "offered";
+  }
+  const verdict = decideVerdict({ reachable: !unreachable, starttls, protocols });
+
+  let error: string | null = finalConclusion?.message ?? null;
+  if (!error && verdict === "error") error = describeAllUnknown(reasons, stopReason);
+  if (!error && unreachable) error = "no connection";
+  return {
+    target: p.base.target,
+    service: p.base.service,
+    starttls,
+    protocols,
+    reasons,
+    notTested: [...NOT_TESTABLE],
+    verdict,
+    cipher: ciphers,
+    certificate,
+    error,
+    durationMs: elapsed(p.base.startedAt),
+    address: p.address,
+  };
+}
+
+function describeAllUnknown(reasons: Record<TlsVersion, string | null>, stopReason: StopReason | null): string {
+  const distinct = [...new Set(Object.values(reasons).filter((r): r is string => r !== null))];
+  const prefix = stopReason === "deadline" ? "deadline reached; " : stopReason === "cancelled" ? "cancelled; " : "";
+  return `${prefix}no TLS version could be tested: ${distinct.join(", ") || "no answer"}`;
+}
+
+/**
+ * The per-endpoint deadline, spent only while the endpoint has a connection open: time spent
+ * queueing for a per-host slot behind other endpoints of the same address is not this
+ * endpoint's doing and must not turn its versions into "deadline" unknowns.
+ */
+class DeadlineBudget {
+  private remainingMs: number;
+  private active = 0;
+  private since = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    totalMs: number,
+    private readonly onExpired: () => void,
+  ) {
+    this.remainingMs = totalMs;
+  }
+
+  connectionStarted(): void {
+    if (this.active++ > 0) return;
+    this.since = performance.now();
+    this.timer = setTimeout(this.onExpired, Math.max(0, this.remainingMs));
+  }
+
+  connectionEnded(): void {
+    if (--this.active > 0) return;
+    clearTimeout(this.timer);
+    this.remainingMs -= performance.now() - this.since;
+    if (this.remainingMs <= 0) this.onExpired();
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** One connection: connect, dialog, handshake for `version`. Never throws. */
+async function attemptVersion(version: TlsVersion, run: EndpointRun): Promise<AttemptResult> {
+  let release: () => void;
+  try {
+    release = await run.gate.acquire(run.address, run.stop.signal, run.ticket);
+  } catch {
+    return { kind: "version", outcome: "unknown", reason: run.stopReason() };
+  }
+  run.budget.connectionStarted();
+  try {
+    return await connectAndProbe(version, run, release);
+  } finally {
+    run.budget.connectionEnded();
+  }
+}
+
+async function connectAndProbe(version: TlsVersion, run: EndpointRun, release: () => void): Promise<AttemptResult> {
+  if (run.stop.signal.aborted) {
+    release();
+    return { kind: "version", outcome: "unknown", reason: run.stopReason() };
+  }
+  const socket = new Socket();
+  let tlsSocket: TLSSocket | null = null;
+  // The slot is free only once the socket is really gone, so "2 per host" counts closing ones too.
+  socket.once("close", release);
+  // Late errors (a reset after we stopped listening) must never become uncaught exceptions.
+  socket.on("error", ignore);
+  const onStop = () => {
+    tlsSocket?.destroy();
+    socket.destroy();
+  };
+  run.stop.signal.addEventListener("abort", onStop, { once: true });
+
+  try {
+    try {
+      socket.setNoDelay(true);
+      await settle(socket, "connect", run.timeoutMs, () => socket.connect({ host: run.address, port: run.port }));
+    } catch (error) {
+      if (run.stop.signal.aborted) return { kind: "version", outcome: "unknown", reason: run.stopReason() };
+      const why = connectFailureText(error, run.timeoutMs);
+      return { kind: "unreachable", reason: why, message: why };
+    }
+
+    if (run.dialog === null) {
+      run.markReachable();
+    } else {
+      const channel = new PlaintextChannel(socket, run.maxPreTlsBytes);
+      try {
+        await negotiateStartTls(channel, run.dialog, {
+          stepTimeoutMs: run.timeoutMs,
+          heloName: run.heloName,
+          onGreeting: run.markReachable,
+        });
+      } catch (error) {
+        // After a polite QUIT the channel closes the socket itself (with a cap on how long).
+        if (!channel.isEnding) socket.destroy();
+        if (run.stop.signal.aborted) return { kind: "version", outcome: "unknown", reason: run.stopReason() };
+        if (!(error instanceof DialogFailure)) throw error;
+        return dialogFailureResult(error, run);
+      }
+      run.markStartTlsAccepted();
+      // Bytes before our ClientHello would be injected into the TLS session by a naive client
+      // (CVE-2011-0411); for us they mean the peer is not following the protocol.
+      if (channel.detach() > 0) {
+        socket.destroy();
+        return { kind: "version", outcome: "unknown", reason: "garbage (data after the STARTTLS reply)" };
+      }
+    }
+
+    return await handshake(version, socket, run, (created) => (tlsSocket = created));
+  } catch (error) {
+    socket.destroy();
+    return { kind: "version", outcome: "unknown", reason: `internal error: ${errorText(error)}` };
+  } finally {
+    run.stop.signal.removeEventListener("abort", onStop);
+  }
+}
+
+function dialogFailureResult(failure: DialogFailure, run: EndpointRun): AttemptResult {
+  if (failure.kind === "not-offered") return { kind: "not-offered", reason: "STARTTLS not offered", message: failure.message };
+  if (failure.kind === "garbage") return { kind: "garbage", reason: "garbage", message: `garbage before TLS: ${failure.message}` };
+  if (failure.phase === "greeting" && failure.kind === "timeout" && !run.isReachable()) {
+    return { kind: "unreachable", reason: "no greeting", message: failure.message };
+  }
+  return { kind: "version", outcome: "unknown", reason: `${failure.kind} (${failure.message})` };
+}
+
+function handshake(version: TlsVersion, socket: Socket, run: EndpointRun, track: (tls: TLSSocket) => void): Promise<AttemptResult> {
+  return new Promise<AttemptResult>((resolve) => {
+    const tls = tlsConnect({
+      socket,
+      secureContext: secureContextFor(version),
+      servername: run.servername,
+      // We audit, we do not trust: an expired or self-signed certificate is still evidence.
+      rejectUnauthorized: false,
+    });
+    track(tls);
+    tls.on("error", ignore);
+    let done = false;
+    const finish = (result: AttemptResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      tls.off("error", onError);
+      tls.off("close", onClose);
+      resolve(result);
+    };
+    const timer = setTimeout(() => {
+      tls.destroy();
+      finish({ kind: "version", outcome: "unknown", reason: "timeout" });
+    }, run.timeoutMs);
+    const onError = (error: Error) => {
+      tls.destroy();
+      const reason = run.stop.signal.aborted ? run.stopReason() : null;
+      finish(reason ? { kind: "version", outcome: "unknown", reason } : { kind: "version", ...classifyHandshakeError(error) });
+    };
+    const onClose = () => finish({ kind: "version", outcome: "unknown", reason: run.stop.signal.aborted ? run.stopReason() : "closed" });
+    tls.once("error", onError);
+    tls.once("close", onClose);
+    tls.once("secureConnect", () => {
+      const negotiated = tls.getProtocol();
+      let result: AttemptResult;
+      if (negotiated !== version) {
+        result = { kind: "version", outcome: "rejected", reason: `negotiated ${negotiated ?? "nothing"}` };
+      } else {
+        result = { kind: "version", outcome: "accepted", reason: null, cipher: tls.getCipher()?.name };
+        if (run.claimCertificate()) {
+          try {
+            const peer = tls.getPeerX509Certificate();
+            result.certificate = peer ? summarizeCertificate(peer) : null;
+          } catch {
+            result.certificate = null;
+          }
+        }
+      }
+      finish(result);
+      // Close politely (QUIT over TLS for mail services) without waiting for it; whatever the
+      // server still sends is drained so the close can complete.
+      tls.resume();
+      if (run.dialog === null) tls.end();
+      else tls.end(run.dialog === "imap" ? "a003 LOGOUT\r\n" : "QUIT\r\n");
+      setTimeout(() => tls.destroy(), 1000).unref();
+    });
+  });
+}
+
+/** Runs `start` and waits for `event` on `emitter`; rejects on error, close or timeout. */
+function settle(emitter: Socket, event: string, timeoutMs: number, start: () => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = () => {
+      clearTimeout(timer);
+      emitter.off(event, onEvent);
+      emitter.off("error", onError);
+      emitter.off("close", onClose);
+    };
+    const onEvent = () => {
+      cleanup();
+      resolve();
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      emitter.destroy();
+      reject(error);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(Object.assign(new Error("closed"), { code: "ECLOSED" }));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      emitter.destroy();
+      reject(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" }));
+    }, timeoutMs);
+    emitter.once(event, onEvent);
+    emitter.once("error", onError);
+    emitter.once("close", onClose);
+    start();
+  });
+}
+
+function connectFailureText(error: unknown, timeoutMs: number): string {
+  const code = typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : "";
+  switch (code) {
+    case "ETIMEDOUT":
+      return `no TCP connection within ${timeoutMs} ms`;
+    case "ECONNREFUSED":
+      return "connection refused";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "host unreachable";
+    default:
+      return `connect failed: ${errorText(error)}`;
+  }
+}
+
+function failedReport(base: ReportBase, verdict: "error" | "unreachable", error: string, reason: string, address: string | null = null): ProbeReport {
+  const protocols = {} as Record<TlsVersion, Outcome>;
+  const reasons = {} as Record<TlsVersion, string | null>;
+  for (const version of TLS_VERSIONS) {
+    protocols[version] = "unknown";
+    reasons[version] = reason;
+  }
+  return {
+    target: base.target,
+    service: base.service,
+    starttls: "not-applicable",
+    protocols,
+    reasons,
+    notTested: [...NOT_TESTABLE],
+    verdict,
+    cipher: {},
+    certificate: null,
+    error,
+    durationMs: elapsed(base.startedAt),
+    address,
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(message), { code: "ETIMEDOUT" })), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+let cachedHeloName: string | undefined;
+function defaultHeloName(): string {
+  // EHLO wants a domain (RFC 5321 4.1.1.1); a host name with odd characters would get a 501.
+  cachedHeloName ??= /^[a-z0-9.-]+$/i.test(hostname()) ? hostname() : "tlsfleet.invalid";
+  return cachedHeloName;
+}
+
+function positive(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+function elapsed(startedAt: number): number {
+  return Math.round(performance.now() - startedAt);
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return "code" in error && error.code ? String(error.code) : error.message;
+  return String(error);
+}
+
+function ignore(): void {}

@@ -1,0 +1,246 @@
+// The prober against peers that misbehave the way real mail servers and middleboxes do, and
+// against real Node TLS servers limited to particular versions. Everything on loopback.
+import { createServer as createTlsServer, type SecureVersion } from "node:tls";
+import type { AddressInfo, Server } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probeEndpoint, probeMany, type ProbeOptions } from "../../lib/tls";
+import type { ProbeReport, ProbeTarget, TlsVersion } from "../../lib/tls/types";
+import { selfSignedCertificate, type PeerCertificate } from "../lab/peers/common";
+import { startPeer, type RunningPeer } from "../lab/peers/spawn";
+
+const VERSIONS: readonly TlsVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+const peers: RunningPeer[] = [];
+const servers: Server[] = [];
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+let certificate: PeerCertificate;
+
+async function peer(script: string, args: string[] = []): Promise<RunningPeer> {
+  const running = await startPeer(script, args);
+  peers.push(running);
+  return running;
+}
+
+/** A Node TLS server accepting exactly [min, max]; returns its port and a live connection count. */
+async function tlsServer(minVersion: SecureVersion, maxVersion: SecureVersion, host = "127.0.0.1") {
+  const stats = { open: 0, maxOpen: 0, total: 0 };
+  const server = createTlsServer({ ...certificate, minVersion, maxVersion, ciphers: "ALL:@SECLEVEL=0" }, (socket) => {
+    socket.on("error", () => {});
+    socket.resume();
+    socket.on("end", () => socket.end());
+  });
+  server.on("tlsClientError", () => {});
+  server.on("connection", (socket) => {
+    stats.total++;
+    stats.maxOpen = Math.max(stats.maxOpen, ++stats.open);
+    let counted = true;
+    const gone = () => {
+      if (counted) stats.open--;
+      counted = false;
+    };
+    // The client's FIN (or RST) is when it let go of the connection.
+    socket.once("end", gone);
+    socket.once("close", gone);
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  servers.push(server);
+  return { port: (server.address() as AddressInfo).port, stats };
+}
+
+function noneRejected(report: ProbeReport): void {
+  for (const version of VERSIONS) expect(report.protocols[version], `${version}: ${report.reasons[version]}`).not.toBe("rejected");
+}
+
+beforeAll(() => {
+  process.on("unhandledRejection", onUnhandled);
+  certificate = selfSignedCertificate("server.lab");
+});
+
+afterAll(async () => {
+  process.off("unhandledRejection", onUnhandled);
+  await Promise.all(peers.map((p) => p.stop()));
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  expect(unhandled).toEqual([]);
+});
+
+describe("real TLS servers limited to particular versions", () => {
+  it.each([
+    ["TLSv1", "TLSv1.3", { TLSv1: "accepted", "TLSv1.1": "accepted", "TLSv1.2": "accepted", "TLSv1.3": "accepted" }, "noncompliant"],
+    ["TLSv1.2", "TLSv1.3", { TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "accepted", "TLSv1.3": "accepted" }, "compliant"],
+    ["TLSv1.2", "TLSv1.2", { TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "accepted", "TLSv1.3": "rejected" }, "compliant"],
+    ["TLSv1.3", "TLSv1.3", { TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "rejected", "TLSv1.3": "accepted" }, "compliant"],
+    ["TLSv1", "TLSv1.1", { TLSv1: "accepted", "TLSv1.1": "accepted", "TLSv1.2": "rejected", "TLSv1.3": "rejected" }, "at_risk"],
+  ] as const)("server %s..%s: %j is %s", async (min, max, protocols, verdict) => {
+    const { port } = await tlsServer(min, max);
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" });
+    expect(report.protocols).toEqual(protocols);
+    expect(report.verdict).toBe(verdict);
+    expect(report.notTested).toEqual(["SSLv3"]);
+    for (const version of VERSIONS) {
+      if (protocols[version] === "accepted") expect(report.cipher[version], version).toMatch(/^[A-Z0-9_-]+$/);
+      else expect(report.cipher[version]).toBeUndefined();
+    }
+    expect(report.certificate).toMatchObject({ subject: "CN=server.lab, O=tlsfleet lab", issuer: "CN=server.lab, O=tlsfleet lab" });
+    expect(report.certificate!.san).toContain("IP Address:127.0.0.1");
+    expect(Date.parse(report.certificate!.notAfter)).toBeGreaterThan(Date.now());
+  });
+
+  it("names the rejecting alert or the other version the server chose", async () => {
+    const legacyOnly = await tlsServer("TLSv1", "TLSv1");
+    const report = await probeEndpoint({ host: "127.0.0.1", port: legacyOnly.port, service: "tls" });
+    expect(report.reasons).toEqual({ TLSv1: null, "TLSv1.1": "unsupported_protocol", "TLSv1.2": "unsupported_protocol", "TLSv1.3": "protocol_version" });
+  });
+
+  it("never has more than 2 connections open to one address, across endpoints and callers", async () => {
+    const { port, stats } = await tlsServer("TLSv1", "TLSv1.3");
+    const targets: ProbeTarget[] = Array.from({ length: 6 }, () => ({ host: "127.0.0.1", port, service: "tls" as const }));
+    const many = (async () => {
+      const reports: ProbeReport[] = [];
+      for await (const report of probeMany(targets, { concurrency: 6 })) reports.push(report);
+      return reports;
+    })();
+    const [reports, single] = await Promise.all([many, probeEndpoint({ host: "127.0.0.1", port, service: "tls" })]);
+    expect([...reports, single].map((r) => r.verdict)).toEqual(Array(7).fill("noncompliant"));
+    expect(stats.total).toBe(7 * 4);
+    expect(stats.maxOpen).toBeLessThanOrEqual(2);
+  });
+});
+
+describe("probing many endpoints", () => {
+  it("yields in input order by default, in completion order on request, and stops early on break", async () => {
+    const silent = await peer("never-greets.ts");
+    const fast = await tlsServer("TLSv1.2", "TLSv1.3");
+    const targets: ProbeTarget[] = [
+      { host: silent.host, port: silent.port, service: "smtp" },
+      { host: "127.0.0.1", port: fast.port, service: "tls" },
+      { host: "::1", port: (await tlsServer("TLSv1", "TLSv1.3", "::1")).port, service: "tls" },
+    ];
+    const collect = async (order: "input" | "completion") => {
+      const seen: string[] = [];
+      for await (const report of probeMany(targets, { order, timeoutMs: 700 })) seen.push(`${report.target} ${report.verdict}`);
+      return seen;
+    };
+    const [silentLine, fastLine, v6Line] = [
+      `127.0.0.1:${silent.port} unreachable`,
+      `127.0.0.1:${fast.port} compliant`,
+      `${formatV6(targets[2]!.port)} noncompliant`,
+    ];
+    expect(await collect("input")).toEqual([silentLine, fastLine, v6Line]);
+    // The silent peer shares 127.0.0.1 with the fast server and holds both per-address slots
+    // until its greeting times out; the IPv6 server has an address of its own.
+    expect(await collect("completion")).toEqual([v6Line, silentLine, fastLine]);
+
+    const started = Date.now();
+    for await (const report of probeMany([targets[1]!, ...Array(20).fill(targets[0]!)], { timeoutMs: 5000, concurrency: 4 })) {
+      expect(report.verdict).toBe("compliant");
+      break;
+    }
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+function formatV6(port: number): string {
+  return `[::1]:${port}`;
+}
+
+describe("STARTTLS dialogs with a real upgrade", () => {
+  it("SMTP: waits out a slow greeting cut mid-line without talking first, then sees TLS 1.2+ only", async () => {
+    const slow = await peer("slow-greeting.ts", ["--greeting-ms", "1500"]);
+    const report = await probeEndpoint({ host: slow.host, port: slow.port, service: "smtp" }, { timeoutMs: 5000 });
+    // The peer answers 554 to a client that speaks before the final "220 ", which would show as no-tls.
+    expect(report).toMatchObject({ starttls: "offered", verdict: "compliant", error: null });
+    expect(report.protocols).toEqual({ TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "accepted", "TLSv1.3": "accepted" });
+  });
+
+  it("IMAP: a002 STARTTLS upgrade, all versions accepted", async () => {
+    const imap = await peer("mail-server.ts", ["--protocol", "imap", "--min-version", "TLSv1"]);
+    const report = await probeEndpoint({ host: imap.host, port: imap.port, service: "imap" });
+    expect(report).toMatchObject({ starttls: "offered", verdict: "noncompliant" });
+    expect(Object.values(report.protocols)).toEqual(["accepted", "accepted", "accepted", "accepted"]);
+  });
+
+  it("POP3: STLS upgrade, legacy versions rejected", async () => {
+    const pop3 = await peer("mail-server.ts", ["--protocol", "pop3"]);
+    const report = await probeEndpoint({ host: pop3.host, port: pop3.port, service: "pop3" });
+    expect(report).toMatchObject({ starttls: "offered", verdict: "compliant" });
+  });
+
+  it("SMTP without STARTTLS in EHLO is no-tls, reported as not offered, and quickly", async () => {
+    const plain = await peer("mail-server.ts", ["--no-starttls"]);
+    const report = await probeEndpoint({ host: plain.host, port: plain.port, service: "submission" });
+    expect(report).toMatchObject({ starttls: "not-offered", verdict: "no-tls", error: "STARTTLS not offered in the EHLO reply" });
+    expect(report.durationMs).toBeLessThan(1000);
+  });
+});
+
+describe("misbehaving peers", () => {
+  it("a server that never greets is unreachable after one greeting timeout, never rejected", async () => {
+    const silent = await peer("never-greets.ts");
+    const started = Date.now();
+    const report = await probeEndpoint({ host: silent.host, port: silent.port, service: "smtp" }, { timeoutMs: 1000 });
+    expect(report.verdict).toBe("unreachable");
+    expect(report.error).toMatch(/no complete reply within 1000 ms \(waiting for the greeting\)/);
+    noneRejected(report);
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it("a server that drops the connection after '220' to STARTTLS gives unknown, never rejected", async () => {
+    const dropper = await peer("drop-after-starttls.ts");
+    const report = await probeEndpoint({ host: dropper.host, port: dropper.port, service: "smtp" });
+    expect(report).toMatchObject({ starttls: "offered", verdict: "error" });
+    expect(Object.values(report.protocols)).toEqual(["unknown", "unknown", "unknown", "unknown"]);
+    for (const version of VERSIONS) expect(report.reasons[version]).toMatch(/^(closed|reset)$/);
+    expect(report.durationMs).toBeLessThan(2000);
+  });
+
+  it("a server that stalls after STARTTLS gives unknown (timeout) and the endpoint ends by its deadline", async () => {
+    const staller = await peer("drop-after-starttls.ts", ["--stall"]);
+    const options: ProbeOptions = { timeoutMs: 800, deadlineMs: 2500 };
+    const started = Date.now();
+    const report = await probeEndpoint({ host: staller.host, port: staller.port, service: "smtp" }, options);
+    const elapsed = Date.now() - started;
+    expect(report.verdict).toBe("error");
+    noneRejected(report);
+    expect(Object.values(report.reasons).every((r) => r === "timeout" || r === "deadline")).toBe(true);
+    expect(elapsed).toBeLessThan(2500 + 500);
+  });
+
+  it("retries an unknown once: 4 versions x 2 attempts against a peer that stalls", async () => {
+    const staller = await peer("drop-after-starttls.ts", ["--stall"]);
+    const started = Date.now();
+    const report = await probeEndpoint({ host: staller.host, port: staller.port, service: "smtp" }, { timeoutMs: 400, deadlineMs: 20_000 });
+    // Two lanes, eight handshakes of 400 ms each: about 1.6 s, and every reason is the timeout.
+    expect(Object.values(report.reasons)).toEqual(["timeout", "timeout", "timeout", "timeout"]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+  });
+
+  it.each([[[]], [["--no-newlines"]]])("an endless banner %j is cut at 64 KiB: fast, error, bounded memory", async (args) => {
+    const banner = await peer("endless-banner.ts", args);
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    const report = await probeEndpoint({ host: banner.host, port: banner.port, service: "smtp" });
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    expect(report.verdict).toBe("error");
+    expect(report.error).toMatch(/more than 65536 bytes before TLS/);
+    noneRejected(report);
+    expect(report.durationMs).toBeLessThan(1000);
+    expect(peak - before).toBeLessThan(50 * 1024 * 1024);
+  });
+
+  it.each([[["--reply", "http"]], [["--reply", "binary"]]])("garbage answered to the ClientHello %j is unknown, never rejected", async (args) => {
+    const garbage = await peer("garbage-after-hello.ts", args);
+    const report = await probeEndpoint({ host: garbage.host, port: garbage.port, service: "tls" });
+    expect(report.verdict).toBe("error");
+    noneRejected(report);
+    for (const version of VERSIONS) expect(report.reasons[version]).toMatch(/^garbage \(/);
+  });
+
+  it("a closed port is unreachable at once", async () => {
+    const { port } = await tlsServer("TLSv1.2", "TLSv1.3");
+    await new Promise((resolve) => servers.pop()!.close(resolve));
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "https" });
+    expect(report).toMatchObject({ verdict: "unreachable", error: "connection refused" });
+  });
+});
