@@ -117,7 +117,7 @@ function migrationTimestamp(date: Date): string {
  * A timestamp for the next migration that sorts after every existing one, even when two are
  * created within one second or the newest came from a machine whose clock runs ahead.
  */
-function nextMigrationTimestamp(existing: string[], now = new Date()): string {
+export function nextMigrationTimestamp(existing: string[], now = new Date()): string {
   let stamp = migrationTimestamp(now);
   const newest = existing.map((name) => name.slice(0, 14)).filter((s) => /^\d{14}$/.test(s)).sort().at(-1);
   if (newest && stamp <= newest) {
