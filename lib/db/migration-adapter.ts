@@ -12,9 +12,12 @@
 //    with a `;` inside a string or a `$$` function body, and runs each piece as its own
 //    transaction. The native engine sends the whole migration as one simple query, which Postgres
 //    runs as one implicit transaction: a failing migration leaves nothing half-applied. Same here.
-// 3. adapter-pg's shadow database is dropped while its own pool still holds connections, so the
-//    DROP fails and `prisma_migrate_shadow_db_*` databases pile up. Here the pool is closed first
-//    and the drop is forced.
+// 3. adapter-pg's shadow database is unusable: configured with a connection string, its shadow
+//    pool (`{ ...config, database }`) still connects to the MAIN database, because pg lets the
+//    connection string win over `database`; the engine then replays every migration there (seen
+//    here as "type Role already exists"). It is also dropped while its pool still holds
+//    connections, so `prisma_migrate_shadow_db_*` databases pile up. Here the shadow pool gets a
+//    URL naming the shadow database, is closed first, and the drop is forced.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
