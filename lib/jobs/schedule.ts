@@ -2,8 +2,9 @@ import "server-only";
 // Scheduled rescans: the "rescanSchedule" setting becomes a pg-boss schedule on the
 // scheduled-rescan queue. pg-boss's clock runs in every started instance and sends one message
 // per tick for the whole cluster; any worker picks it up and creates a scan of every host.
+import { z } from "zod";
 import { logger } from "../log";
-import { cronForSchedule, getSetting, setSetting, type RescanScheduleValue, type SettingActor } from "../settings";
+import { AllowedTargets, cronForSchedule, DriftWebhookUrl, getSetting, RescanSchedule, setSetting, type RescanScheduleValue, type SettingActor } from "../settings";
 import { getBoss, QUEUES } from "./queue";
 import { createScanJob, scheduledScanInProgress, SYSTEM_ACTOR, ScanError } from "./scans";
 
@@ -25,16 +26,21 @@ export async function applyRescanSchedule(schedule?: RescanScheduleValue): Promi
   return cron;
 }
 
-/** Stores the schedule (audited) and applies it; the setting is only kept if pg-boss accepts it. */
+/**
+ * Applies the schedule to pg-boss first (its cron parser is the judge of a custom expression),
+ * then stores it with its audit event; a refused expression leaves schedule and setting as they were.
+ */
 export async function setRescanSchedule(actor: SettingActor, schedule: unknown): Promise<string | null> {
+  const value = RescanSchedule.parse(schedule);
   const previous = await getSetting("rescanSchedule");
-  const stored = await setSetting(actor, "rescanSchedule", schedule);
+  const cron = await applyRescanSchedule(value);
   try {
-    return await applyRescanSchedule(stored);
+    await setSetting(actor, "rescanSchedule", value);
   } catch (err) {
-    await setSetting(actor, "rescanSchedule", previous);
+    await applyRescanSchedule(previous).catch((e: unknown) => logger.error({ err: e }, "could not restore the previous rescan schedule"));
     throw err;
   }
+  return cron;
 }
 
 /** What the scheduled-rescan message does: one scan of every host, unless the last one still runs. */
@@ -54,4 +60,34 @@ export async function runScheduledRescan(): Promise<{ jobId: string | null; reas
     }
     throw err;
   }
+}
+
+/** The Settings > Scans form: text as typed, validated here with the settings' own schemas. */
+export const ScanSettingsInput = z.object({
+  rescanSchedule: RescanSchedule,
+  // Empty means "no webhook".
+  driftWebhookUrl: z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? null : v), DriftWebhookUrl),
+  // One entry per line or comma separated, as admins paste them.
+  allowedTargets: z.preprocess((v) => (typeof v === "string" ? v.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean) : v), AllowedTargets),
+});
+
+/** Saves what changed (one audit event per changed setting) and applies the schedule to pg-boss. */
+export async function updateScanSettings(actor: SettingActor, raw: z.input<typeof ScanSettingsInput>): Promise<{ changed: string[]; cron: string | null }> {
+  const input = ScanSettingsInput.parse(raw);
+  const changed: string[] = [];
+  const [schedule, webhook, targets] = await Promise.all([getSetting("rescanSchedule"), getSetting("driftWebhookUrl"), getSetting("allowedTargets")]);
+  if (webhook !== input.driftWebhookUrl) {
+    await setSetting(actor, "driftWebhookUrl", input.driftWebhookUrl);
+    changed.push("driftWebhookUrl");
+  }
+  if (JSON.stringify(targets) !== JSON.stringify(input.allowedTargets)) {
+    await setSetting(actor, "allowedTargets", input.allowedTargets);
+    changed.push("allowedTargets");
+  }
+  let cron = cronForSchedule(schedule);
+  if (schedule !== input.rescanSchedule) {
+    cron = await setRescanSchedule(actor, input.rescanSchedule);
+    changed.push("rescanSchedule");
+  }
+  return { changed, cron };
 }

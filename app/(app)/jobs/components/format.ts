@@ -1,0 +1,14 @@
+// Dates in UTC, the same text on the server and in the browser (no hydration mismatch, and the
+// task log's times are UTC too).
+export function formatUtc(iso: string | null): string {
+  return iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : "—";
+}
+
+export function formatDuration(fromIso: string | null, toIso: string | null): string {
+  if (!fromIso) return "—";
+  const ms = (toIso ? Date.parse(toIso) : Date.now()) - Date.parse(fromIso);
+  if (!(ms >= 0)) return "—";
+  if (ms < 1_000) return `${ms} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
