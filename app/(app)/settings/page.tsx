@@ -7,6 +7,7 @@ export default async function SettingsPage() {
   const user = await requirePageUser("read");
   const sections = [
     { href: "/settings/users", label: "Users", description: "Create users, change roles, disable accounts, force sign-out.", allowed: can(user.role, "users.manage") },
+    { href: "/settings/credentials", label: "Credentials", description: "SSH keys and WinRM accounts for config audits and fixes, encrypted at rest.", allowed: can(user.role, "credentials.manage") },
     { href: "/settings/scans", label: "Scans", description: "Rescan schedule, drift webhook, and the target ranges scans may reach.", allowed: can(user.role, "settings.manage") },
   ];
   return (

@@ -1,0 +1,47 @@
+import type { Metadata } from "next";
+import { requirePageUser } from "@/lib/auth/guard";
+import { listCredentials } from "@/lib/credentials/service";
+import { Card, EmptyState } from "@/app/_components/ui/card";
+import { CreateCredentialForm } from "./components/create-credential-form";
+import { CredentialRow } from "./components/credential-row";
+
+export const metadata: Metadata = { title: "Credentials" };
+
+export default async function CredentialsPage() {
+  await requirePageUser("credentials.manage");
+  const credentials = await listCredentials();
+  return (
+    <div className="flex flex-col gap-4">
+      <h1 className="text-2xl font-semibold">Credentials</h1>
+      <p className="text-sm text-slate-600">
+        Used by config audits and fixes over SSH and WinRM. Secrets are encrypted at rest (AES-256-GCM) and are never shown again, logged or exported: to change one, replace it.
+      </p>
+      <Card title="Add a credential">
+        <CreateCredentialForm />
+      </Card>
+      {credentials.length === 0 ? (
+        <EmptyState title="No credentials yet">Add an SSH key or a WinRM account above, then pick it on a host to run config audits.</EmptyState>
+      ) : (
+        <Card title={`${credentials.length} credential${credentials.length === 1 ? "" : "s"}`}>
+          <table className="w-full text-left text-sm">
+            <thead className="text-xs uppercase text-slate-500">
+              <tr>
+                <th scope="col" className="py-2">Name</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Username</th>
+                <th scope="col">Hosts</th>
+                <th scope="col">Updated</th>
+                <th scope="col"><span className="sr-only">Actions</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {credentials.map((c) => (
+                <CredentialRow key={c.id} credential={{ id: c.id, name: c.name, kind: c.kind, username: c.username, hostCount: c.hostCount, updatedAt: c.updatedAt.toISOString() }} />
+              ))}
+            </tbody>
+          </table>
+        </Card>
+      )}
+    </div>
+  );
+}
