@@ -9,8 +9,10 @@
 # The machine is shared: every run records the 1-minute load average and how busy the whole
 # machine was, runs are interleaved and repeated, and the table shows medians. Both tools and the
 # bench servers run at nice -10 (--nice 0 to turn off), so that other people's builds on the same
-# 2 cores distort the comparison less: under a fair scheduler, 16 sslscan processes would
-# otherwise get 16 shares of a busy machine against tlsfleet's one.
+# 2 cores distort the comparison less. This kernel groups processes per session
+# (sched_autogroup), and nice only ranks processes inside one group: each tool therefore runs in
+# a session of its own whose autogroup gets the nice value, and so do the bench servers' groups
+# (set back to 0 at the end).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
@@ -69,15 +71,22 @@ timed() {
   echo "$times $(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 )) $load"
 }
 
+# Runs a command in a new session whose scheduling autogroup gets $nice_level; setsid --wait
+# passes the children's CPU time up to `time`.
+prioritized() {
+  if [ "$nice_level" = 0 ]; then "$@"; return; fi
+  setsid --wait bash -c 'echo "$1" > /proc/$$/autogroup 2>/dev/null || true; shift; exec nice -n "$0" "$@"' "$nice_level" "$nice_level" "$@"
+}
+
 run_tlsfleet() { # path concurrency round
   local jsonl="$out/tlsfleet-$1-c$2-r$3.jsonl"
-  timed nice -n "$nice_level" bash -c 'list=$1 c=$2 jsonl=$3; shift 3; exec node "$@" bin/tlsfleet probe --targets "$list" --concurrency "$c" --json > "$jsonl" 2> "$jsonl.err"' \
+  timed prioritized bash -c 'list=$1 c=$2 jsonl=$3; shift 3; exec node "$@" bin/tlsfleet probe --targets "$list" --concurrency "$c" --json > "$jsonl" 2> "$jsonl.err"' \
     bash "$out/$1.targets" "$2" "$jsonl" "${node_args[@]}"
 }
 
 run_sslscan() { # path
   rm -f "$out/sslscan-$1"/*.xml
-  timed nice -n "$nice_level" bash -c 'par=$1 args=$2; shift 2; exec xargs -P "$par" -L 1 sslscan "$@" < "$args" > /dev/null 2> "$args.err"' \
+  timed prioritized bash -c 'par=$1 args=$2; shift 2; exec xargs -P "$par" -L 1 sslscan "$@" < "$args" > /dev/null 2> "$args.err"' \
     bash "$sslscan_parallel" "$out/$1.sslscan-args" "${sslscan_flags[@]}"
 }
 
@@ -103,8 +112,15 @@ fi
 
 # The bench servers (and the relay) get the same priority as the tools; new smtpd processes
 # inherit it from Postfix's master.
+set_server_priority() {
+  for pid in $(ip netns pids tlsf-bench); do
+    renice -n "$1" -p "$pid" > /dev/null 2>&1 || true
+    echo "$1" > "/proc/$pid/autogroup" 2>/dev/null || true
+  done
+}
 if [ "$nice_level" != 0 ]; then
-  for pid in $(ip netns pids tlsf-bench); do renice -n "$nice_level" -p "$pid" > /dev/null || true; done
+  set_server_priority "$nice_level"
+  trap 'set_server_priority 0' EXIT
 fi
 
 # Warm the file cache, then measure what the CLI costs before it probes anything.
