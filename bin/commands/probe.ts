@@ -59,7 +59,11 @@ export async function run(argv: string[]): Promise<number> {
   const cancel = new AbortController();
   // `tlsfleet probe ... | head` must end quietly instead of dying on EPIPE.
   process.stdout.on("error", () => cancel.abort());
-  const onInterrupt = () => cancel.abort();
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+    cancel.abort();
+  };
   process.once("SIGINT", onInterrupt);
 
   const table = command.json ? null : new ReportTable(command.targets);
@@ -80,7 +84,8 @@ export async function run(argv: string[]): Promise<number> {
     process.off("SIGINT", onInterrupt);
   }
   table?.printSummary();
-  return 0;
+  // 130 is what shells report for Ctrl-C; a run cut short must not look complete to a script.
+  return interrupted ? 130 : 0;
 }
 
 async function parseArguments(argv: string[]): Promise<ProbeCommand | "help"> {

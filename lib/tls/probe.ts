@@ -8,8 +8,9 @@ import { summarizeCertificate } from "./certificate";
 import { ConnectionGate, sharedConnectionGate } from "./connection-gate";
 import { DialogFailure, PlaintextChannel, negotiateStartTls } from "./dialog";
 import { classifyHandshakeError } from "./handshake-errors";
-import { serviceForPort, startTlsDialogFor, type StartTlsDialog } from "./services";
-import { formatTarget } from "./targets";
+import { isService, serviceForPort, startTlsDialogFor, type StartTlsDialog } from "./services";
+import { printable } from "./dialog-parsing";
+import { formatTarget, isHostName } from "./targets";
 import {
   TLS_VERSIONS,
   type CertificateSummary,
@@ -114,15 +115,21 @@ interface EndpointRun {
  */
 export async function probeEndpoint(target: ProbeTarget, options: ProbeOptions = {}): Promise<ProbeReport> {
   const startedAt = performance.now();
-  const service: Service = target.service ?? serviceForPort(target.port);
-  const host = target.host.startsWith("[") && target.host.endsWith("]") ? target.host.slice(1, -1) : target.host;
-  const base = { target: formatTarget(host, target.port), service, startedAt };
+  const givenService: unknown = target.service;
+  const service: Service = typeof givenService === "string" && isService(givenService) ? givenService : serviceForPort(target.port);
+  const rawHost = typeof target.host === "string" ? target.host.trim() : "";
+  const host = rawHost.startsWith("[") && rawHost.endsWith("]") ? rawHost.slice(1, -1) : rawHost;
+  const base = { target: formatTarget(printable(host), target.port), service, startedAt };
 
-  if (!host || !Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
-    return failedReport(base, "error", `bad target: host '${target.host}' port ${target.port}`, "not tested");
+  const hostIsAddress = isIP(host) !== 0;
+  // Checked before any DNS lookup: a malformed name must not even reach the resolver.
+  if (givenService !== undefined && service !== givenService) {
+    return failedReport(base, "error", `bad target: unknown service '${printable(String(givenService))}'`, "not tested");
+  }
+  if (!(hostIsAddress || isHostName(host)) || !Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
+    return failedReport(base, "error", `bad target: host '${printable(String(target.host))}' port ${String(target.port)}`, "not tested");
   }
   const allowList = options.allowList ?? null;
-  const hostIsAddress = isIP(host) !== 0;
   const allowedByName = allowList === null || isTargetAllowed(host, allowList);
   if (hostIsAddress && !allowedByName) {
     return failedReport(base, "error", "target not in allowed ranges", "not allowed", host);
@@ -474,8 +481,11 @@ function handshake(version: TlsVersion, socket: Socket, run: EndpointRun, track:
         }
       }
       finish(result);
-      // Close politely (QUIT over TLS for mail services) without waiting for it; whatever the
-      // server still sends is drained so the close can complete.
+      // Close in order (close_notify, and QUIT over TLS for mail services: Postfix logs a
+      // connection lost after STARTTLS as suspicious) and drain what the server still sends.
+      // The per-address slot is freed only when the server has closed its side too, so from
+      // the server's point of view we never hold more than 2 connections; hanging up with a
+      // bare destroy() let a third connection arrive before the server had seen the second go.
       tls.resume();
       if (run.dialog === null) tls.end();
       else tls.end(run.dialog === "imap" ? "a003 LOGOUT\r\n" : "QUIT\r\n");

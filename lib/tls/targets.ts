@@ -14,6 +14,11 @@ export class TargetSyntaxError extends Error {
 
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?$/i;
 
+/** A syntactically valid DNS host name (RFC 1123 labels; underscores tolerated as resolvers do). */
+export function isHostName(text: string): boolean {
+  return HOST_NAME.test(text);
+}
+
 /**
  * "HOST", "HOST:PORT", "[IPv6]:PORT", "[IPv6]" or a bare IPv6 address. Without a port the
  * service's conventional port is used, else 25.
