@@ -4,7 +4,7 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { ACTIONS, can, ROLES, type Action, type Role } from "@/lib/auth/roles";
+import { can, ROLES, type Action, type Role } from "@/lib/auth/roles";
 import type { SessionUser } from "@/lib/auth/session";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
