@@ -29,7 +29,7 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
-import { createHash, randomUUID, X509Certificate } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import { z } from "zod";
@@ -436,7 +436,7 @@ const FaultSchema = z.object({
   message: z.string(),
 });
 
-function extractFault(env: XmlElement): WsmanFault | null {
+export function extractFault(env: XmlElement): WsmanFault | null {
   const body = xmlChild(env, NS.soap, "Body");
   const fault = xmlChild(body, NS.soap, "Fault");
   if (!fault) return null;
@@ -473,9 +473,9 @@ const ReceiveSchema = z.object({
     })
     .nullable(),
 });
-type ReceiveResult = z.infer<typeof ReceiveSchema>;
+export type ReceiveResult = z.infer<typeof ReceiveSchema>;
 
-function extractReceive(env: XmlElement): ReceiveResult {
+export function extractReceive(env: XmlElement): ReceiveResult {
   const resp = xmlChild(xmlChild(env, NS.soap, "Body"), NS.shell, "ReceiveResponse");
   if (!resp) throw new XmlError("no ReceiveResponse in the answer");
   const streams = xmlChildren(resp, NS.shell, "Stream").map((s) => ({
@@ -609,6 +609,35 @@ function signatureAlgorithmOid(der: Buffer): string | null {
   return parts.join(".");
 }
 
+type ConnectCallback = (err: Error | null, socket: Duplex) => void;
+
+/** Agents whose connections are made (and verified) by us before the HTTP layer may write. */
+class CallbackHttpAgent extends http.Agent {
+  constructor(
+    private readonly open: (cb: ConnectCallback) => void,
+    opts: http.AgentOptions,
+  ) {
+    super(opts);
+  }
+  override createConnection(_o: http.ClientRequestArgs, cb?: ConnectCallback): Duplex | null | undefined {
+    this.open(cb!);
+    return undefined;
+  }
+}
+
+class CallbackHttpsAgent extends https.Agent {
+  constructor(
+    private readonly open: (cb: ConnectCallback) => void,
+    opts: https.AgentOptions,
+  ) {
+    super(opts);
+  }
+  override createConnection(_o: http.ClientRequestArgs, cb?: ConnectCallback): Duplex | null | undefined {
+    this.open(cb!);
+    return undefined;
+  }
+}
+
 class WsmanHttp {
   private readonly agent: http.Agent;
   private readonly secure: boolean;
@@ -628,7 +657,6 @@ class WsmanHttp {
       });
     }
     const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
-    const self = this;
     // One socket per session: NTLM authenticates the TCP connection, and WinRM's HTTP message
     // encryption keeps sequence numbers per connection.
     const agentOpts = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1 };
@@ -637,19 +665,9 @@ class WsmanHttp {
       if (opts.tls?.caFile) ca = [readFileSync(opts.tls.caFile)];
       if (opts.tls?.ca) ca = [...(ca ?? []), ...(Array.isArray(opts.tls.ca) ? opts.tls.ca : [opts.tls.ca])];
       const minVersion = opts.tls?.minVersion ?? "TLSv1.2";
-      this.agent = new (class extends https.Agent {
-        override createConnection(_o: http.ClientRequestArgs, cb?: (err: Error | null, s: Duplex) => void): Duplex | null | undefined {
-          self.connectTls(ca, minVersion, connectTimeoutMs, cb!);
-          return undefined;
-        }
-      })(agentOpts);
+      this.agent = new CallbackHttpsAgent((cb) => this.connectTls(ca, minVersion, connectTimeoutMs, cb), agentOpts);
     } else {
-      this.agent = new (class extends http.Agent {
-        override createConnection(_o: http.ClientRequestArgs, cb?: (err: Error | null, s: Duplex) => void): Duplex | null | undefined {
-          self.connectPlain(connectTimeoutMs, cb!);
-          return undefined;
-        }
-      })(agentOpts);
+      this.agent = new CallbackHttpAgent((cb) => this.connectPlain(connectTimeoutMs, cb), agentOpts);
     }
   }
 

@@ -6,7 +6,7 @@
 // server"). The double therefore computes the accepted versions once per boot.
 
 import { EventEmitter } from "node:events";
-import { appendFileSync, existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Registry } from "./registry";
 
@@ -20,6 +20,8 @@ export const REBOOT_PENDING = {
   windowsUpdate: "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired",
   sessionManager: "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager",
 } as const;
+
+const SHUTDOWN_SEQUENCE_MS = 1000;
 
 export interface OsBuild {
   major: number;
@@ -142,8 +144,10 @@ export class WindowsMachine extends EventEmitter {
   }
 
   private writeStatus(): void {
+    // Written aside and renamed, so a reader never sees half a file.
+    const file = path.join(this.stateDir, "status.json");
     writeFileSync(
-      path.join(this.stateDir, "status.json"),
+      `${file}.tmp`,
       JSON.stringify(
         {
           up: this.up,
@@ -156,6 +160,7 @@ export class WindowsMachine extends EventEmitter {
         2,
       ),
     );
+    renameSync(`${file}.tmp`, file);
   }
 
   boot(): void {
@@ -174,7 +179,9 @@ export class WindowsMachine extends EventEmitter {
     this.rebootScheduledFor = new Date(Date.now() + delaySeconds * 1000);
     this.log({ type: "reboot-scheduled", delaySeconds, message });
     this.writeStatus();
-    this.rebootTimer = setTimeout(() => void this.reboot(), delaySeconds * 1000);
+    // After the countdown Windows still stops its services before the network goes away, so the
+    // answer to `shutdown /r /t 0` itself gets back to the caller.
+    this.rebootTimer = setTimeout(() => void this.reboot(), delaySeconds * 1000 + SHUTDOWN_SEQUENCE_MS);
     return true;
   }
 

@@ -101,6 +101,10 @@ export class WinRmServer {
         this.sockets.add(s);
         s.once("close", () => this.sockets.delete(s));
       });
+      server.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
+        m.log({ type: "winrm-client-error", error: err.code ?? err.message });
+        socket.destroy();
+      });
       server.on("request", (req, res) => {
         this.handle(req, res, secure).catch((e: unknown) => {
           m.log({ type: "double-error", where: "winrm", error: String(e) });
@@ -364,6 +368,7 @@ export class WinRmServer {
             p.on("exit", check);
           });
           if (!got) {
+            m.log({ type: "winrm-receive-timeout", commandId: id });
             return fault(
               messageId,
               "s:Receiver",

@@ -1,0 +1,524 @@
+// The Windows side end to end, against the Windows TEST DOUBLE (tests/lab/windows-double): no
+// real Windows can run here, so the double stands in for an Exchange server, following the
+// documented behaviour of WinRM, Windows OpenSSH (cmd.exe), reg.exe and SCHANNEL.
+//
+// - the WinRM client over HTTPS (Basic, NTLM, pinned or CA-validated certificate) and HTTP (NTLM
+//   with message encryption), its failure modes, long and endless commands, output caps;
+// - the KB scenario ("Cannot send or receive email when using TLS 1.1 or TLS 1.0") over WinRM and
+//   over SSH: legacy host -> check -> plan -> apply -> still legacy on the wire until the restart
+//   -> reboot -> TLS 1.2 on the wire -> rollback;
+// - argv injection: hostile values reach reg.exe / shutdown.exe as data.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import tls from "node:tls";
+import { createHash } from "node:crypto";
+import ssh2 from "ssh2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probeEndpoint } from "../../lib/tls";
+import { windowsSchannel, type SchannelState } from "../../agents/playbooks/windows-schannel";
+import { quoteWindowsCmd } from "../../agents/transport/quote";
+import { openWinRmSession, type WinRmOptions } from "../../agents/transport/winrm";
+import {
+  AuthError,
+  HostKeyMismatchError,
+  RemoteOutputLimitError,
+  RemoteTimeoutError,
+  TransportError,
+  type ExecOptions,
+  type ExecResult,
+  type RemoteSession,
+} from "../../agents/transport/types";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+interface Ready {
+  pid: number;
+  hostname: string;
+  ports: { winrmHttps: number; winrmHttp: number; ssh: number; smtp: number };
+  user: string;
+  password: string;
+  certificate: { sha1: string; sha256: string; pem: string };
+  ssh: { hostKey: string; hostKeySha256: string; clientKey: string };
+}
+
+interface DoubleEvent {
+  type: string;
+  [k: string]: unknown;
+}
+
+interface Double {
+  ready: Ready;
+  stateDir: string;
+  events(): DoubleEvent[];
+  bootCount(): number;
+  waitForBoot(count: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startDouble(profile: string): Promise<Double> {
+  const stateDir = mkdtempSync(path.join(tmpdir(), `windows-double-${profile}-`));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", "tests/lab/windows-double/main.ts", "--listen", "127.0.0.1", "--state", stateDir, "--profile", profile,
+      "--winrm-https-port", "0", "--winrm-http-port", "0", "--ssh-port", "0", "--smtp-port", "0", "--reboot-downtime-ms", "800"],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`windows double did not start within 30 s: ${stderr}`)), 30_000);
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = out.split("\n").find((l) => l.startsWith('{"event":"ready"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as Ready);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`windows double exited with ${code}: ${stderr}`));
+    });
+  });
+  const status = () => JSON.parse(readFileSync(path.join(stateDir, "status.json"), "utf8")) as { up: boolean; bootCount: number };
+  const events = (): DoubleEvent[] =>
+    readFileSync(path.join(stateDir, "events.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .flatMap((l) => {
+        // The double may be appending the last line right now.
+        try {
+          return [JSON.parse(l) as DoubleEvent];
+        } catch {
+          return [];
+        }
+      });
+  return {
+    ready,
+    stateDir,
+    events,
+    bootCount: () => status().bootCount,
+    async waitForBoot(count) {
+      const until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        const s = status();
+        // "listening" is logged once every listener is back after the boot.
+        const listening = events().filter((e) => e.type === "listening").length;
+        if (s.up && s.bootCount >= count && listening >= count) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`the double did not come back (boot ${count})`);
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// What a client negotiating exactly one version gets from the double's SMTP STARTTLS.
+async function smtpTls(port: number, version: tls.SecureVersion): Promise<"accepted" | "rejected"> {
+  const socket = net.connect({ host: "127.0.0.1", port });
+  let buffer = "";
+  const waitFor = (re: RegExp) =>
+    new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`SMTP: no ${re} in ${buffer}`)), 5000);
+      const check = () => {
+        const m = re.exec(buffer);
+        if (!m) return;
+        clearTimeout(t);
+        socket.off("data", onData);
+        const all = buffer;
+        buffer = buffer.slice(m.index + m[0].length);
+        resolve(all);
+      };
+      const onData = (d: Buffer) => {
+        buffer += d.toString("latin1");
+        check();
+      };
+      socket.on("data", onData);
+      check();
+    });
+  try {
+    await waitFor(/^220 .*\r\n/m);
+    socket.write("EHLO tlsfleet.test\r\n");
+    const ehlo = await waitFor(/^250 .*\r\n/m);
+    expect(ehlo).toMatch(/^250-STARTTLS\r$/m);
+    socket.write("STARTTLS\r\n");
+    await waitFor(/^220 .*\r\n/m);
+    return await new Promise((resolve) => {
+      const t = tls.connect({ socket, minVersion: version, maxVersion: version, ciphers: "ALL:@SECLEVEL=0", rejectUnauthorized: false });
+      t.once("secureConnect", () => {
+        const negotiated = t.getProtocol();
+        t.destroy();
+        resolve(negotiated === version ? "accepted" : "rejected");
+      });
+      t.once("error", () => resolve("rejected"));
+    });
+  } finally {
+    socket.destroy();
+  }
+}
+
+async function wireVersions(port: number): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const v of ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const) out[v] = await smtpTls(port, v);
+  return out;
+}
+
+/** SSH RemoteSession for these tests, built on ssh2 the way a Windows OpenSSH transport must
+ *  work: host key pinned, argv quoted for cmd.exe (the default shell), one connection reused and
+ *  reopened after the host restarts. agents/transport/ssh.ts is the product's SSH transport. */
+function sshTestSession(d: Double): RemoteSession {
+  let conn: Promise<ssh2.Client> | null = null;
+  const connect = () =>
+    new Promise<ssh2.Client>((resolve, reject) => {
+      const c = new ssh2.Client();
+      c.once("ready", () => resolve(c));
+      c.once("error", reject);
+      c.once("close", () => (conn = null));
+      c.connect({
+        host: "127.0.0.1",
+        port: d.ready.ports.ssh,
+        username: d.ready.user,
+        privateKey: readFileSync(d.ready.ssh.clientKey),
+        hostVerifier: (key: Buffer) => createHash("sha256").update(key).digest("base64").replace(/=+$/, "") === d.ready.ssh.hostKeySha256,
+        readyTimeout: 10_000,
+      });
+    });
+  return {
+    hostLabel: `${d.ready.hostname} (ssh)`,
+    kind: "ssh",
+    remoteOs: "windows",
+    async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+      const started = Date.now();
+      conn ??= connect();
+      const client = await conn;
+      return new Promise((resolve, reject) => {
+        client.exec(quoteWindowsCmd(argv), (err, stream) => {
+          if (err) return reject(err);
+          let stdout = "";
+          let stderr = "";
+          const timer = setTimeout(() => {
+            stream.close();
+            reject(new RemoteTimeoutError("ssh", opts.timeoutMs ?? 60_000, argv[0]!));
+          }, opts.timeoutMs ?? 60_000);
+          stream.on("data", (b: Buffer) => (stdout += b.toString("utf8")));
+          stream.stderr.on("data", (b: Buffer) => (stderr += b.toString("utf8")));
+          stream.on("exit", (code: number | null) => {
+            clearTimeout(timer);
+            stream.once("close", () => resolve({ exitCode: code, stdout, stderr, truncated: false, durationMs: Date.now() - started }));
+          });
+          stream.end(opts.stdin ?? "");
+        });
+      });
+    },
+    async close() {
+      if (conn) (await conn).end();
+    },
+  };
+}
+
+function winrm(d: Double, o: Partial<WinRmOptions> & Pick<WinRmOptions, "transport">): WinRmOptions {
+  return {
+    host: "127.0.0.1",
+    port: o.transport === "https" ? d.ready.ports.winrmHttps : d.ready.ports.winrmHttp,
+    auth: { kind: "ntlm", username: d.ready.user, password: d.ready.password },
+    hostLabel: `${d.ready.hostname} (winrm ${o.transport})`,
+    ...o,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe("WinRM client against the Windows test double (Server 2019, TLS 1.2 available)", () => {
+  let d: Double;
+  beforeAll(async () => {
+    d = await startDouble("modern-2019");
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  it("HTTPS + Basic with a pinned SHA-1 thumbprint runs a command and returns its output and exit code", async () => {
+    const s = await openWinRmSession(winrm(d, { transport: "https", auth: { kind: "basic", username: d.ready.user, password: d.ready.password }, tls: { thumbprint: d.ready.certificate.sha1 } }));
+    try {
+      expect(await s.exec(["hostname"])).toMatchObject({ exitCode: 0, stdout: "EX2019-MB1\r\n", stderr: "", truncated: false });
+      const missing = await s.exec(["reg", "query", "HKLM\\SOFTWARE\\NoSuchKey"]);
+      expect(missing).toMatchObject({ exitCode: 1, stdout: "", stderr: "ERROR: The system was unable to find the specified registry key or value.\r\n" });
+    } finally {
+      await s.close();
+    }
+    const create = d.events().find((e) => e.type === "winrm-create");
+    // UTF-8 console output and no profile, as the client asks for.
+    expect(create?.options).toMatchObject({ WINRS_CODEPAGE: "65001", WINRS_NOPROFILE: "TRUE" });
+  });
+
+  it("HTTPS + NTLM with a SHA-256 pin sends channel bindings and keeps UTF-8 intact", async () => {
+    const s = await openWinRmSession(winrm(d, { transport: "https", tls: { thumbprint: d.ready.certificate.sha256 } }));
+    try {
+      const text = "zażółć gęślą jaźń";
+      expect((await s.exec(["reg", "add", "HKLM\\SOFTWARE\\tlsfleet-test", "/v", "Note", "/t", "REG_SZ", "/d", text, "/f"])).exitCode).toBe(0);
+      const r = await s.exec(["reg", "query", "HKLM\\SOFTWARE\\tlsfleet-test", "/v", "Note"]);
+      expect(r.stdout).toContain(`    Note    REG_SZ    ${text}\r\n`);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("HTTPS + NTLM with certificate validation against a CA file (no pin)", async () => {
+    const s = await openWinRmSession(winrm(d, { transport: "https", tls: { caFile: d.ready.certificate.pem } }));
+    try {
+      expect((await s.exec(["whoami"])).stdout).toBe("ex2019-mb1\\administrator\r\n");
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("HTTP + NTLM: every message is sealed (WinRM requires encryption over HTTP)", async () => {
+    const s = await openWinRmSession(winrm(d, { transport: "http" }));
+    try {
+      expect(await s.exec(["hostname"])).toMatchObject({ exitCode: 0, stdout: "EX2019-MB1\r\n" });
+    } finally {
+      await s.close();
+    }
+    expect(d.events().some((e) => e.type === "auth" && e.sealed === true)).toBe(true);
+  });
+
+  it("refuses Basic over HTTP before connecting", async () => {
+    const before = d.events().length;
+    await expect(openWinRmSession(winrm(d, { transport: "http", auth: { kind: "basic", username: d.ready.user, password: d.ready.password } }))).rejects.toMatchObject({
+      code: "config",
+    });
+    expect(d.events().length).toBe(before);
+  });
+
+  it.each([
+    ["HTTPS Basic", "https", "basic"],
+    ["HTTPS NTLM", "https", "ntlm"],
+    ["HTTP NTLM", "http", "ntlm"],
+  ] as const)("a wrong password over %s is an AuthError", async (_name, transport, kind) => {
+    const p = openWinRmSession(
+      winrm(d, { transport, auth: { kind, username: d.ready.user, password: "wrong" }, tls: transport === "https" ? { thumbprint: d.ready.certificate.sha1 } : undefined }),
+    );
+    await expect(p).rejects.toBeInstanceOf(AuthError);
+    await expect(p).rejects.toThrow(/refused the credentials/);
+  });
+
+  it("a pinned thumbprint that does not match is refused before anything is sent", async () => {
+    const before = d.events().filter((e) => e.type === "auth" || e.type === "auth-failure" || e.type === "winrm-create").length;
+    const wrong = "00".repeat(20);
+    const p = openWinRmSession(winrm(d, { transport: "https", auth: { kind: "basic", username: d.ready.user, password: d.ready.password }, tls: { thumbprint: wrong } }));
+    await expect(p).rejects.toBeInstanceOf(HostKeyMismatchError);
+    await expect(p).rejects.toThrow(/WinRM certificate for .* changed/);
+    expect(d.events().filter((e) => e.type === "auth" || e.type === "auth-failure" || e.type === "winrm-create").length).toBe(before);
+  });
+
+  it("an unpinned self-signed certificate is refused by default", async () => {
+    const p = openWinRmSession(winrm(d, { transport: "https", auth: { kind: "basic", username: d.ready.user, password: d.ready.password } }));
+    await expect(p).rejects.toMatchObject({ code: "certificate" });
+    await expect(p).rejects.toThrow(/not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+  });
+
+  it("a silent long-running command is collected over several Receives that time out (0x80338029)", async () => {
+    const s = await openWinRmSession(winrm(d, { transport: "http", operationTimeoutSec: 1 }));
+    try {
+      const before = d.events().filter((e) => e.type === "winrm-receive-timeout").length;
+      const r = await s.exec(["waitfor", "/t", "4", "tlsfleetSignal"], { timeoutMs: 20_000 });
+      expect(r).toMatchObject({ exitCode: 1, stdout: "", stderr: "ERROR: Timed out waiting for 'tlsfleetSignal'.\r\n" });
+      expect(r.durationMs).toBeGreaterThanOrEqual(3900);
+      expect(d.events().filter((e) => e.type === "winrm-receive-timeout").length - before).toBeGreaterThanOrEqual(2);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("streams output that arrives over time", async () => {
+    const s = await openWinRmSession(winrm(d, { transport: "https", tls: { thumbprint: d.ready.certificate.sha1 } }));
+    try {
+      const r = await s.exec(["ping", "-n", "3", "127.0.0.1"], { timeoutMs: 20_000 });
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout.match(/Reply from 127\.0\.0\.1/g)).toHaveLength(3);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("huge output is capped: an error by default, a truncated result on request, and the command is stopped", async () => {
+    const s = await openWinRmSession(winrm(d, { transport: "http" }));
+    try {
+      const big = ["type", "C:\\Windows\\Logs\\CBS\\CBS.log"];
+      await expect(s.exec(big, { maxOutputBytes: 512 * 1024 })).rejects.toBeInstanceOf(RemoteOutputLimitError);
+      const r = await s.exec(big, { maxOutputBytes: 512 * 1024, onOutputLimit: "truncate" });
+      expect(r.truncated).toBe(true);
+      expect(r.exitCode).toBeNull();
+      expect(Buffer.byteLength(r.stdout)).toBeLessThanOrEqual(512 * 1024);
+      expect(r.stdout.startsWith("2026-11-28 10:02:03, Info")).toBe(true);
+      expect(d.events().filter((e) => e.type === "winrm-signal-terminate" && String(e.line).startsWith("type ")).length).toBe(2);
+      // The session is still usable afterwards.
+      expect((await s.exec(["hostname"])).exitCode).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a command that never ends times out, is terminated (Signal) and its shell deleted; the session recovers", async () => {
+    const s = await openWinRmSession(winrm(d, { transport: "https", tls: { thumbprint: d.ready.certificate.sha256 }, operationTimeoutSec: 1 }));
+    try {
+      const p = s.exec(["ping", "-t", "127.0.0.1"], { timeoutMs: 2500 });
+      await expect(p).rejects.toBeInstanceOf(RemoteTimeoutError);
+      await expect(p).rejects.toThrow(/did not finish within 3 s; it was stopped/);
+      const events = d.events();
+      expect(events.some((e) => e.type === "winrm-signal-terminate" && e.line === "ping -t 127.0.0.1")).toBe(true);
+      expect(events.some((e) => e.type === "terminated" && e.line === "ping -t 127.0.0.1")).toBe(true);
+      expect(events[events.length - 1]?.type).toBe("winrm-delete");
+      expect((await s.exec(["hostname"])).stdout).toBe("EX2019-MB1\r\n");
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("stdin reaches the command and is then closed (reg.exe's overwrite prompt)", async () => {
+    const s = await openWinRmSession(winrm(d, { transport: "http" }));
+    try {
+      await s.exec(["reg", "add", "HKLM\\SOFTWARE\\tlsfleet-test", "/v", "N", "/t", "REG_DWORD", "/d", "1", "/f"]);
+      const declined = await s.exec(["reg", "add", "HKLM\\SOFTWARE\\tlsfleet-test", "/v", "N", "/t", "REG_DWORD", "/d", "2"]);
+      expect(declined.exitCode).toBe(1);
+      const accepted = await s.exec(["reg", "add", "HKLM\\SOFTWARE\\tlsfleet-test", "/v", "N", "/t", "REG_DWORD", "/d", "3"], { stdin: "Yes\r\n" });
+      expect(accepted.exitCode).toBe(0);
+      expect((await s.exec(["reg", "query", "HKLM\\SOFTWARE\\tlsfleet-test", "/v", "N"])).stdout).toContain("    N    REG_DWORD    0x3\r\n");
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+const HOSTILE = 'HKLM\\SOFTWARE\\Contoso & del /q C:\\Windows ; rm -rf / | whoami > C:\\out %PATH% ^ "x"';
+
+describe.each([
+  ["WinRM (HTTP, NTLM sealed)", "winrm"],
+  ["SSH (Windows OpenSSH, cmd.exe)", "ssh"],
+] as const)("KB scenario over %s against the Windows test double (legacy Exchange 2013 on 2012 R2)", (_name, transport) => {
+  let d: Double;
+  let s: RemoteSession;
+  beforeAll(async () => {
+    d = await startDouble("legacy-2012r2");
+    s = transport === "winrm" ? await openWinRmSession(winrm(d, { transport: "http" })) : sshTestSession(d);
+  });
+  afterAll(async () => {
+    await s?.close();
+    await d?.stop();
+  });
+
+  const smtp = () => d.ready.ports.smtp;
+
+  it("check -> plan -> apply -> pending reboot -> reboot -> TLS 1.2 on the wire -> rollback", async () => {
+    // The legacy host: HealthChecker says TLS 1.2 Disabled (red); the wire agrees.
+    const legacy = await windowsSchannel.check(s);
+    expect(legacy.healthChecker.versions["TLS 1.2"]).toMatchObject({ configuration: "Disabled", color: "red" });
+    expect(legacy.healthChecker.color).toBe("red");
+    expect(legacy).toMatchObject({ tls12Enabled: false, legacyEnabled: true, rebootPending: false });
+    expect(legacy.os.family).toBe("2012 R2");
+    expect(legacy.exchange?.product).toBe("Exchange 2013");
+    expect(await wireVersions(smtp())).toEqual({ TLSv1: "accepted", "TLSv1.1": "accepted", "TLSv1.2": "rejected", "TLSv1.3": "rejected" });
+    expect((await probeEndpoint({ host: "127.0.0.1", port: smtp(), service: "smtp" })).verdict).toBe("at_risk");
+
+    // Plan: the complete fix, 4 SCHANNEL + 8 .NET values.
+    const changes = windowsSchannel.plan(legacy, "enable-tls12");
+    expect(changes).toHaveLength(12);
+
+    // Apply: written and verified, but SCHANNEL has not re-read its keys yet.
+    const applied = await windowsSchannel.apply(s, changes);
+    expect(applied.pendingReboot).toBe(true);
+    expect(applied.changes).toHaveLength(12);
+    expect((applied.before as SchannelState).protocols["TLS 1.2"].Server).toEqual({ Enabled: 0, DisabledByDefault: 1 });
+    const afterApply = applied.after as SchannelState;
+    expect(afterApply.tls12Enabled).toBe(true);
+    expect(afterApply.healthChecker.versions["TLS 1.2"].configuration).toBe("Enabled");
+    expect(await wireVersions(smtp())).toEqual({ TLSv1: "accepted", "TLSv1.1": "accepted", "TLSv1.2": "rejected", "TLSv1.3": "rejected" });
+
+    // Idempotent: applying again writes nothing.
+    const again = await windowsSchannel.apply(s, changes);
+    expect(again.changes).toEqual([]);
+    expect(again.pendingReboot).toBe(false);
+
+    // Reboot: the double goes down, comes back with the new SCHANNEL settings.
+    const boots = d.bootCount();
+    await windowsSchannel.reboot(s, { delaySeconds: 1, message: "tlsfleet: enabling TLS 1.2 (KB fix)" });
+    await d.waitForBoot(boots + 1);
+    expect(await wireVersions(smtp())).toEqual({ TLSv1: "accepted", "TLSv1.1": "accepted", "TLSv1.2": "accepted", "TLSv1.3": "rejected" });
+    expect((await probeEndpoint({ host: "127.0.0.1", port: smtp(), service: "smtp" })).verdict).toBe("noncompliant");
+
+    // The same session keeps working across the restart (re-authenticates, new shell).
+    const fixed = await windowsSchannel.check(s);
+    expect(fixed.tls12Enabled).toBe(true);
+    expect(fixed.rebootPending).toBe(false);
+
+    if (transport === "winrm") {
+      // Finish the job: TLS 1.0/1.1 off, restart, compliant on the wire.
+      const disable = await windowsSchannel.apply(s, windowsSchannel.plan(fixed, "disable-legacy"));
+      expect(disable.changes).toHaveLength(8);
+      expect((disable.after as SchannelState).healthChecker.color).toBe("green");
+      await windowsSchannel.reboot(s, { delaySeconds: 0, message: "tlsfleet: disabling TLS 1.0/1.1" });
+      await d.waitForBoot(boots + 2);
+      expect(await wireVersions(smtp())).toEqual({ TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "accepted", "TLSv1.3": "rejected" });
+      expect((await probeEndpoint({ host: "127.0.0.1", port: smtp(), service: "smtp" })).verdict).toBe("compliant");
+    }
+
+    // Rollback to the original snapshot: values restored, values absent before deleted.
+    const rolled = await windowsSchannel.rollback(s, applied.before);
+    expect(rolled.pendingReboot).toBe(true);
+    const restored = rolled.after as SchannelState;
+    expect(restored.protocols).toEqual(legacy.protocols);
+    expect(restored.dotnet).toEqual(legacy.dotnet);
+    expect(d.events().some((e) => e.type === "registry-write" && e.op === "delete-value" && e.name === "SchUseStrongCrypto")).toBe(true);
+    await windowsSchannel.reboot(s, { delaySeconds: 0, message: "tlsfleet: rollback" });
+    await d.waitForBoot(d.bootCount() + 1);
+    expect(await wireVersions(smtp())).toEqual({ TLSv1: "accepted", "TLSv1.1": "accepted", "TLSv1.2": "rejected", "TLSv1.3": "rejected" });
+  });
+
+  it("Windows' own reboot-pending indicators are reported, and cleared by a restart", async () => {
+    const cbs = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending";
+    expect((await s.exec(["reg", "add", cbs, "/f"])).exitCode).toBe(0);
+    const pending = await windowsSchannel.check(s);
+    expect(pending.rebootPending).toBe(true);
+    expect(pending.rebootIndicators.componentBasedServicing).toBe(true);
+    const boots = d.bootCount();
+    await windowsSchannel.reboot(s, { delaySeconds: 0, message: "servicing" });
+    await d.waitForBoot(boots + 1);
+    expect((await windowsSchannel.check(s)).rebootPending).toBe(false);
+  });
+
+  it("hostile values reach reg.exe and shutdown.exe as data, never as commands", async () => {
+    const r = await s.exec(["reg", "query", HOSTILE]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe("ERROR: The system was unable to find the specified registry key or value.\r\n");
+    const message = 'tlsfleet & del C:\\boot.ini ; rm -rf / %COMPUTERNAME% "quoted" ^caret';
+    await windowsSchannel.reboot(s, { delaySeconds: 600, message });
+    expect((await s.exec(["shutdown", "/a"])).exitCode).toBe(0);
+
+    const events = d.events();
+    const execs = events.filter((e) => e.type === "exec");
+    expect(execs.some((e) => e.program === "reg" && JSON.stringify(e.argv) === JSON.stringify(["reg", "query", HOSTILE]))).toBe(true);
+    expect(events.some((e) => e.type === "shutdown" && e.message === message && e.delay === 600)).toBe(true);
+    // Nothing but the programs we ran was ever started, and no redirection wrote a file.
+    expect(new Set(execs.map((e) => e.program))).toEqual(new Set(["reg", "shutdown"]));
+    expect(events.filter((e) => e.type === "destructive-command" || e.type === "file-write")).toEqual([]);
+  });
+
+  it("a value cmd.exe cannot carry is refused before it is sent", async () => {
+    const before = d.events().length;
+    await expect(s.exec(["reg", "query", "HKLM\\SOFTWARE\\a\r\nshutdown /s"])).rejects.toThrow(/line break/);
+    await expect(windowsSchannel.reboot(s, { delaySeconds: 60, message: "Done!" })).rejects.toThrow(/"!"/);
+    expect(d.events().length).toBe(before);
+    if (transport === "winrm") await expect(s.exec(["reg", "query", "x\n"])).rejects.toBeInstanceOf(TransportError);
+  });
+});
