@@ -1,0 +1,178 @@
+// What the Linux playbooks (postfix, nginx, dovecot) share: the TLS version vocabulary, the
+// reduction of many per-service settings to the two compliance questions, checked remote
+// commands, and byte-exact remote file reads and writes through argv only.
+
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { ExecOptions, RemoteSession } from "../transport/types";
+import { PlaybookError, type ConfigState, type RawOutput } from "./types";
+
+/** The versions the product reports on, in order (the prober's names, lib/tls/types.ts). */
+export const TLS_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
+export type TlsVersion = (typeof TLS_VERSIONS)[number];
+export const LEGACY_VERSIONS: readonly TlsVersion[] = ["TLSv1", "TLSv1.1"];
+
+const LABEL: Record<TlsVersion, string> = { TLSv1: "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3" };
+export const versionLabel = (v: TlsVersion): string => LABEL[v];
+
+/** "TLS 1.0-1.3", "TLS 1.2, 1.3", "none". */
+export function describeVersions(enabled: readonly TlsVersion[] | null): string {
+  if (enabled === null) return "cannot tell";
+  if (enabled.length === 0) return "no TLS version";
+  const idx = enabled.map((v) => TLS_VERSIONS.indexOf(v)).sort((a, b) => a - b);
+  const contiguous = idx.every((n, i) => i === 0 || n === idx[i - 1]! + 1);
+  const short = (n: number) => LABEL[TLS_VERSIONS[n]!].replace("TLS ", "");
+  if (contiguous && idx.length > 2) return `TLS ${short(idx[0]!)}-${short(idx[idx.length - 1]!)}`;
+  return `TLS ${idx.map(short).join(", ")}`;
+}
+
+/** One place in a service's configuration that decides which TLS versions some listener (or the
+ *  outbound client) allows. */
+export interface ProtocolSetting {
+  /** Where it applies, in the operator's terms: "main.cf", "master.cf submission/inet",
+   *  "server web.example (conf.d/site.conf:3)", "protocol imap". */
+  scope: string;
+  /** The parameter / directive name. */
+  setting: string;
+  /** As configured; null when absent (the software default applies). */
+  value: string | null;
+  /** explicit: set here; inherited: from an enclosing scope; default: nothing set anywhere. */
+  source: "explicit" | "inherited" | "default";
+  /** The versions this setting leaves enabled; null when it cannot be told (unknown syntax or
+   *  version, or a value we cannot evaluate). */
+  enabled: TlsVersion[] | null;
+}
+
+/** The four ConfigEvidence fields (lib/compliance/status.ts) from a list of settings:
+ *  legacy is enabled when ANY setting enables TLS 1.0 or 1.1 (one listener is enough for a peer
+ *  to negotiate it); TLS 1.2 is enabled only when EVERY setting enables it (a listener without
+ *  it breaks mail flow with Microsoft 365). A setting we cannot evaluate makes the answer
+ *  "cannot tell" (null) unless another setting already decides it. */
+export function summarizeSettings(settings: readonly ProtocolSetting[], headline?: string): Pick<ConfigState, "legacyEnabled" | "tls12Enabled" | "summary"> {
+  if (settings.length === 0) return { legacyEnabled: null, tls12Enabled: null, summary: headline ?? "no TLS protocol settings found" };
+  const known = settings.filter((s) => s.enabled !== null);
+  const unknown = settings.length - known.length;
+  const legacy = known.filter((s) => s.enabled!.some((v) => LEGACY_VERSIONS.includes(v)));
+  const no12 = known.filter((s) => !s.enabled!.includes("TLSv1.2"));
+  const legacyEnabled = legacy.length > 0 ? true : unknown > 0 ? null : false;
+  const tls12Enabled = no12.length > 0 ? false : unknown > 0 ? null : true;
+  const show = (s: ProtocolSetting) => `${s.scope === "" ? "" : `${s.scope}: `}${s.setting} = ${s.value ?? "(default)"}`;
+  const list = (xs: readonly ProtocolSetting[]) => `${xs.slice(0, 3).map(show).join("; ")}${xs.length > 3 ? `; +${xs.length - 3} more` : ""}`;
+  const parts: string[] = [];
+  if (headline) parts.push(headline);
+  if (legacy.length > 0) parts.push(`TLS 1.0/1.1 enabled by ${list(legacy)}`);
+  if (no12.length > 0) parts.push(`TLS 1.2 disabled by ${list(no12)}`);
+  if (unknown > 0) parts.push(`cannot evaluate ${list(settings.filter((s) => s.enabled === null))}`);
+  if (legacy.length === 0 && no12.length === 0 && unknown === 0) parts.push(`TLS 1.0/1.1 off, TLS 1.2 on in all ${settings.length} settings (${list(settings)})`);
+  return { legacyEnabled, tls12Enabled, summary: parts.join("; ") };
+}
+
+/** Called by apply with the before-state once it is read, before anything is written, so the
+ *  caller can persist it (a worker that dies mid-apply still has what rollback needs). The
+ *  Playbook contract's apply(s, changes) has no options yet; these playbooks accept them as a
+ *  third argument. */
+export interface ApplyOptions {
+  onBefore?: (before: ConfigState) => void | Promise<void>;
+}
+
+export function raw(argv: string[], r: { exitCode: number | null; stdout: string; stderr: string }): RawOutput {
+  return { argv, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs a read-only command; a non-zero exit code is a PlaybookError naming the command. */
+export async function runChecked(s: RemoteSession, argv: string[], log: RawOutput[] | null, opts: ExecOptions & { okCodes?: number[] } = {}): Promise<RawOutput> {
+  const r = await s.exec(argv, { timeoutMs: 60_000, ...opts });
+  const out = raw(argv, r);
+  log?.push(out);
+  const ok = opts.okCodes ?? [0];
+  if (r.exitCode === null || !ok.includes(r.exitCode)) {
+    const detail = (r.stderr.trim() || r.stdout.trim()).slice(0, 400) || "no message";
+    const hint = r.exitCode === 127 ? " (command not found: is the software installed, and in PATH for this login?)" : "";
+    throw new PlaybookError(s.hostLabel, `\`${argv.slice(0, 3).join(" ")}\` failed on ${s.hostLabel} (exit code ${r.exitCode ?? "none"})${hint}: ${detail}`);
+  }
+  return out;
+}
+
+/** A configuration file as read from the host: exact bytes (base64 keeps any encoding intact). */
+export interface FileSnapshot {
+  path: string;
+  sha256: string;
+  base64: string;
+}
+
+export const FileSnapshotSchema = z.object({
+  path: z.string().regex(/^\/[^\0\n\r]*$/),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/),
+});
+
+const ABSOLUTE_PATH = /^\/[^\0\n\r]*$/;
+
+export function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+export function snapshotOf(path: string, bytes: Buffer): FileSnapshot {
+  return { path, sha256: sha256(bytes), base64: bytes.toString("base64") };
+}
+
+export function bytesOf(snapshot: FileSnapshot): Buffer {
+  return Buffer.from(snapshot.base64, "base64");
+}
+
+function assertPath(hostLabel: string, path: string): void {
+  if (!ABSOLUTE_PATH.test(path)) throw new PlaybookError(hostLabel, `Refusing to touch "${path.slice(0, 200)}" on ${hostLabel}: not an absolute file path.`);
+}
+
+/** Reads a file's exact bytes: `base64 -- PATH` (coreutils), the path as one argv element. */
+export async function readRemoteFile(s: RemoteSession, path: string, log: RawOutput[] | null = null): Promise<Buffer> {
+  assertPath(s.hostLabel, path);
+  const argv = ["base64", "--", path];
+  const r = await s.exec(argv, { timeoutMs: 30_000, maxOutputBytes: 16 * 1024 * 1024 });
+  // The content is kept in the snapshot's own field; the raw log only records that it was read.
+  log?.push({ argv, exitCode: r.exitCode, stdout: `(${r.stdout.length} base64 characters)`, stderr: r.stderr });
+  if (r.exitCode !== 0) {
+    throw new PlaybookError(s.hostLabel, `Cannot read ${path} on ${s.hostLabel} (exit code ${r.exitCode ?? "none"}): ${r.stderr.trim().slice(0, 300) || "no message"}`);
+  }
+  const text = r.stdout.replace(/\s+/g, "");
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new PlaybookError(s.hostLabel, `Reading ${path} on ${s.hostLabel} returned something other than base64.`);
+  return Buffer.from(text, "base64");
+}
+
+// Constant scripts: the path arrives as "$1", the content on stdin, never in the command line.
+// Writing in place (truncate + write) keeps the file's inode, owner, mode and SELinux label.
+const WRITE_SCRIPT = 'base64 -d > "$1"';
+
+/** Replaces a file's content with exactly these bytes and reads it back to prove it. */
+export async function writeRemoteFile(s: RemoteSession, path: string, bytes: Buffer): Promise<void> {
+  assertPath(s.hostLabel, path);
+  const r = await s.exec(["sh", "-c", WRITE_SCRIPT, "sh", path], { stdin: bytes.toString("base64"), timeoutMs: 30_000 });
+  if (r.exitCode !== 0) {
+    throw new PlaybookError(s.hostLabel, `Writing ${path} on ${s.hostLabel} failed (exit code ${r.exitCode ?? "none"}): ${r.stderr.trim().slice(0, 300) || "no message"}`);
+  }
+  const back = await readRemoteFile(s, path);
+  if (!back.equals(bytes)) throw new PlaybookError(s.hostLabel, `${path} on ${s.hostLabel} does not read back as written.`);
+}
+
+/** `cp -p -- PATH BACKUP`: an on-host copy for an operator working without tlsfleet. */
+export async function backupRemoteFile(s: RemoteSession, path: string, backupPath: string): Promise<void> {
+  assertPath(s.hostLabel, path);
+  assertPath(s.hostLabel, backupPath);
+  const r = await s.exec(["cp", "-p", "--", path, backupPath], { timeoutMs: 30_000 });
+  if (r.exitCode !== 0) {
+    throw new PlaybookError(s.hostLabel, `Backing up ${path} to ${backupPath} on ${s.hostLabel} failed: ${r.stderr.trim().slice(0, 300) || "no message"}`);
+  }
+}
+
+export const BACKUP_SUFFIX = ".tlsfleet-bak";
+
+/** Message for an error that may carry an operator-facing text. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Runs `fn` and turns any failure into a PlaybookError that carries the before-state and what was
+ *  already written, so rollback stays possible. */
+export function failure(hostLabel: string, message: string, before: ConfigState | null, written: import("./types").Change[], cause: unknown): PlaybookError {
+  return new PlaybookError(hostLabel, message, { before, written, cause });
+}

@@ -1,0 +1,226 @@
+import { describe, expect, it } from "vitest";
+import type { TlsVersion } from "./linux-common";
+import {
+  compareVersions,
+  evaluatePostfixProtocols,
+  formatPostfixProtocols,
+  interpretPostfix,
+  parsePostconf,
+  planPostfix,
+  postfixPlaybook,
+  splitMasterName,
+  type PostfixState,
+} from "./postfix";
+
+const ALL: TlsVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+
+describe("Postfix protocol lists (postconf(5) smtpd_tls_protocols)", () => {
+  // [value, versions enabled (null: cannot tell), why]
+  const table: Array<[string, TlsVersion[] | null, string]> = [
+    [">=TLSv1", ALL, "the Postfix 3.6+ default"],
+    [">=TLSv1.2", ["TLSv1.2", "TLSv1.3"], "the compliant value"],
+    [">=TLSv1.1", ["TLSv1.1", "TLSv1.2", "TLSv1.3"], "the lab's submission override"],
+    ["", ALL, "empty: every version OpenSSL supports"],
+    ["!SSLv2, !SSLv3", ALL, "the pre-3.6 default"],
+    ["!SSLv2, !SSLv3, !TLSv1, !TLSv1.1", ["TLSv1.2", "TLSv1.3"], "the legacy compliant syntax"],
+    ["!SSLv2,!SSLv3,!TLSv1,!TLSv1.1", ["TLSv1.2", "TLSv1.3"], "commas without spaces"],
+    ["!SSLv2:!SSLv3:!TLSv1:!TLSv1.1", ["TLSv1.2", "TLSv1.3"], "colons separate too"],
+    ["!SSLv2 !SSLv3 !TLSv1 !TLSv1.1", ["TLSv1.2", "TLSv1.3"], "whitespace separates too"],
+    ["!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.2, !TLSv1.3", ["TLSv1"], "the lab's TLS 1.0-only host"],
+    ["!SSLv2, !SSLv3, !TLSv1.1", ["TLSv1", "TLSv1.2", "TLSv1.3"], "a hole: a server still accepts TLS 1.0"],
+    [">=TLSv1, <=TLSv1.3", ALL, "both bounds (postconf(5) example)"],
+    [">=TLSv1.2, <=TLSv1.2", ["TLSv1.2"], "TLS 1.2 only"],
+    ["<=TLSv1.1", ["TLSv1", "TLSv1.1"], "upper bound only: at_risk"],
+    [">=0x0303", ["TLSv1.2", "TLSv1.3"], "hex with 0x"],
+    [">=303", ["TLSv1.2", "TLSv1.3"], "hex without prefix"],
+    [">=0301", ALL, "hex with leading 0"],
+    [">=TLSv1, <=0305", ALL, "a hex version unknown to OpenSSL is ignored (postconf(5) example)"],
+    [">=TLSv1.2, !TLSv1.3", ["TLSv1.2"], "a bound and an exclusion together"],
+    ["TLSv1.2, TLSv1.3", ["TLSv1.2", "TLSv1.3"], "inclusion list: everything else excluded"],
+    ["TLSv1", ["TLSv1"], "inclusion of one"],
+    ["!TLSv9", null, "unknown protocol name"],
+    ["tlsv1.2", null, "names are matched exactly"],
+    [">=TLSv9", null, "unknown bound"],
+    ["$my_protocols", null, "an unexpanded reference"],
+  ];
+  it.each(table)("%s -> %j (%s)", (value, enabled) => {
+    expect(evaluatePostfixProtocols(value).enabled).toEqual(enabled);
+  });
+
+  it("reports that bounds need Postfix 3.6 on an older Postfix", () => {
+    const r = evaluatePostfixProtocols(">=TLSv1.2", { postfixVersion: "3.5.18" });
+    expect(r.enabled).toBeNull();
+    expect(r.problems.join()).toMatch(/Postfix 3\.6/);
+    expect(evaluatePostfixProtocols(">=TLSv1.2", { postfixVersion: "3.10.1" }).enabled).toEqual(["TLSv1.2", "TLSv1.3"]);
+  });
+
+  const formats: Array<[TlsVersion[], string | null, string]> = [
+    [["TLSv1.2", "TLSv1.3"], "3.7.11", ">=TLSv1.2"],
+    [["TLSv1.2", "TLSv1.3"], "3.5.18", "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1"],
+    [["TLSv1.2"], "3.7.11", ">=TLSv1.2, <=TLSv1.2"],
+    [["TLSv1", "TLSv1.2"], "3.7.11", "!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.3"],
+    [ALL, "3.7.11", ">=TLSv1"],
+    [ALL, null, ">=TLSv1"],
+  ];
+  it.each(formats)("formats %j for Postfix %s as %s, and reads back the same", (enabled, version, value) => {
+    expect(formatPostfixProtocols(enabled, version)).toBe(value);
+    expect(evaluatePostfixProtocols(value, { postfixVersion: version }).enabled).toEqual(enabled);
+  });
+
+  it("compares versions numerically", () => {
+    expect(compareVersions("3.10", "3.6")).toBeGreaterThan(0);
+    expect(compareVersions("3.6.0", "3.6")).toBe(0);
+    expect(compareVersions("2.11.3", "3.6")).toBeLessThan(0);
+  });
+});
+
+describe("postconf output", () => {
+  it("parses name = value, empty values and master.cf names", () => {
+    const p = parsePostconf("smtpd_tls_protocols = >=TLSv1\nmydestination =\nsubmission/inet/smtpd_tls_protocols = >=TLSv1.1\n[::1]:587/inet/smtpd_tls_protocols = !SSLv2, !SSLv3\ngarbage line\n");
+    expect(Object.fromEntries(p.values)).toEqual({
+      smtpd_tls_protocols: ">=TLSv1",
+      mydestination: "",
+      "submission/inet/smtpd_tls_protocols": ">=TLSv1.1",
+      "[::1]:587/inet/smtpd_tls_protocols": "!SSLv2, !SSLv3",
+    });
+    expect(p.unparsed).toEqual(["garbage line"]);
+  });
+
+  it.each([
+    ["submission/inet/smtpd_tls_protocols", { service: "submission", type: "inet", parameter: "smtpd_tls_protocols" }],
+    ["127.0.0.1:10025/inet/smtpd_tls_protocols", { service: "127.0.0.1:10025", type: "inet", parameter: "smtpd_tls_protocols" }],
+    ["relay/unix/smtp_tls_protocols", { service: "relay", type: "unix", parameter: "smtp_tls_protocols" }],
+    ["smtpd_tls_protocols", null],
+    ["a/bogus/smtpd_tls_protocols", null],
+  ])("splits %s", (name, parts) => {
+    expect(splitMasterName(name)).toEqual(parts);
+  });
+});
+
+// What `postconf` prints on the lab's hosts (Postfix 3.7.11), for the state and plan tests.
+function labState(mainExplicit: Record<string, string>, master: string, version = "3.7.11"): PostfixState {
+  const names = ["smtpd_tls_protocols", "smtpd_tls_mandatory_protocols", "smtp_tls_protocols", "smtp_tls_mandatory_protocols"];
+  const dflt = compareVersions(version, "3.6") >= 0 ? ">=TLSv1" : "!SSLv2, !SSLv3";
+  const lines = (f: (n: string) => string) => names.map((n) => `${n} = ${f(n)}`).join("\n") + "\n";
+  const state = interpretPostfix({
+    basics: `mail_version = ${version}\nconfig_directory = /etc/postfix\nsmtpd_tls_security_level = may\n`,
+    values: lines((n) => mainExplicit[n] ?? dflt),
+    expanded: null,
+    defaults: lines(() => dflt),
+    explicit: Object.entries(mainExplicit).map(([k, v]) => `${k} = ${v}`).join("\n") + "\ncompatibility_level = 3.6\n",
+    master,
+    masterExpanded: null,
+    raw: [],
+    collectedAt: new Date("2026-11-28T10:00:00Z"),
+  });
+  if (typeof state === "string") throw new Error(state);
+  return state;
+}
+
+const compliantMain = {
+  smtpd_tls_protocols: ">=TLSv1.2",
+  smtpd_tls_mandatory_protocols: ">=TLSv1.2",
+  smtp_tls_protocols: ">=TLSv1.2",
+  smtp_tls_mandatory_protocols: ">=TLSv1.2",
+};
+const submissionOverrides =
+  "submission/inet/smtpd_sasl_auth_enable = no\nsubmission/inet/smtpd_tls_mandatory_protocols = >=TLSv1.1\nsubmission/inet/smtpd_tls_protocols = >=TLSv1.1\nsubmission/inet/syslog_name = postfix/submission\n";
+
+describe("Postfix state", () => {
+  it("reports TLS 1.0 enabled when Postfix allows >=TLSv1 (mx-legacy)", () => {
+    const s = labState({ smtpd_tls_protocols: ">=TLSv1", smtpd_tls_mandatory_protocols: ">=TLSv1", smtp_tls_protocols: ">=TLSv1", smtp_tls_mandatory_protocols: ">=TLSv1" }, "");
+    expect(s).toMatchObject({ playbookId: "postfix", legacyEnabled: true, tls12Enabled: true, rebootPending: false, mailVersion: "3.7.11", configDirectory: "/etc/postfix" });
+    expect(s.summary).toMatch(/^TLS 1\.0\/1\.1 enabled by main\.cf: smtpd_tls_protocols = >=TLSv1/);
+  });
+
+  it("treats an unset parameter as this Postfix's default, and says so", () => {
+    const s = labState({}, "");
+    expect(s.parameters.smtpd_tls_protocols).toMatchObject({ explicit: null, value: ">=TLSv1", default: ">=TLSv1", enabled: ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] });
+    expect(s.settings[0]).toMatchObject({ source: "default" });
+    expect(s.legacyEnabled).toBe(true);
+  });
+
+  it("finds the master.cf override that keeps TLS 1.1 on 587 while main.cf is compliant (mx-submission)", () => {
+    const s = labState(compliantMain, submissionOverrides);
+    expect(s.masterOverrides.map((o) => `${o.service}/${o.type}/${o.parameter}=${o.value}`)).toEqual([
+      "submission/inet/smtpd_tls_mandatory_protocols=>=TLSv1.1",
+      "submission/inet/smtpd_tls_protocols=>=TLSv1.1",
+    ]);
+    expect(s.legacyEnabled).toBe(true);
+    expect(s.summary).toContain("master.cf submission/inet: smtpd_tls_protocols = >=TLSv1.1");
+  });
+
+  it("is compliant when all four parameters and every override are >=TLSv1.2 (mx-modern)", () => {
+    const s = labState(compliantMain, "submission/inet/syslog_name = postfix/submission\n");
+    expect(s).toMatchObject({ legacyEnabled: false, tls12Enabled: true });
+    expect(s.summary).toMatch(/^TLS 1\.0\/1\.1 off, TLS 1\.2 on in all 4 settings/);
+  });
+
+  it("reports at_risk config for the TLS 1.0-only host (mx-tls10only)", () => {
+    const old = "!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.2, !TLSv1.3";
+    const s = labState({ smtpd_tls_protocols: old, smtpd_tls_mandatory_protocols: old }, "");
+    expect(s).toMatchObject({ legacyEnabled: true, tls12Enabled: false });
+  });
+
+  it("cannot tell when a value is unknown syntax", () => {
+    const s = labState({ ...compliantMain, smtpd_tls_protocols: "TLSv9" }, "");
+    expect(s).toMatchObject({ legacyEnabled: null, tls12Enabled: null });
+  });
+
+  it("needs config_directory from postconf", () => {
+    expect(interpretPostfix({ basics: "", values: "", expanded: null, defaults: "", explicit: "", master: "", masterExpanded: null, raw: [], collectedAt: new Date() })).toMatch(/config_directory/);
+  });
+});
+
+describe("Postfix plans (dry-run diff)", () => {
+  const row = (c: { path: string; value: string; from: unknown; to: unknown }) => [c.path, c.value, c.from, c.to];
+
+  it("disable-legacy on mx-legacy sets the four parameters to >=TLSv1.2", () => {
+    const s = labState({ smtpd_tls_protocols: ">=TLSv1", smtpd_tls_mandatory_protocols: ">=TLSv1", smtp_tls_protocols: ">=TLSv1", smtp_tls_mandatory_protocols: ">=TLSv1" }, "");
+    expect(planPostfix(s, "disable-legacy").map(row)).toEqual([
+      ["/etc/postfix/main.cf", "smtpd_tls_protocols", ">=TLSv1", ">=TLSv1.2"],
+      ["/etc/postfix/main.cf", "smtpd_tls_mandatory_protocols", ">=TLSv1", ">=TLSv1.2"],
+      ["/etc/postfix/main.cf", "smtp_tls_protocols", ">=TLSv1", ">=TLSv1.2"],
+      ["/etc/postfix/main.cf", "smtp_tls_mandatory_protocols", ">=TLSv1", ">=TLSv1.2"],
+    ]);
+  });
+
+  it("disable-legacy on mx-submission fixes only the master.cf overrides (postconf -P)", () => {
+    const plan = planPostfix(labState(compliantMain, submissionOverrides), "disable-legacy");
+    expect(plan.map(row)).toEqual([
+      ["/etc/postfix/master.cf", "submission/inet/smtpd_tls_mandatory_protocols", ">=TLSv1.1", ">=TLSv1.2"],
+      ["/etc/postfix/master.cf", "submission/inet/smtpd_tls_protocols", ">=TLSv1.1", ">=TLSv1.2"],
+    ]);
+    expect(plan.map((c) => c.scope)).toEqual(["master:submission/inet", "master:submission/inet"]);
+  });
+
+  it("disable-legacy on an unset parameter plans from null (absent) and on old Postfix uses the exclusion syntax", () => {
+    const plan = planPostfix(labState({}, "", "3.4.14"), "disable-legacy");
+    expect(plan.map(row)[0]).toEqual(["/etc/postfix/main.cf", "smtpd_tls_protocols", null, "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1"]);
+  });
+
+  it("disable-legacy leaves compliant values in the operator's own syntax", () => {
+    const legacySyntax = "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1";
+    const s = labState({ smtpd_tls_protocols: legacySyntax, smtpd_tls_mandatory_protocols: legacySyntax, smtp_tls_protocols: ">=TLSv1.2", smtp_tls_mandatory_protocols: ">=TLSv1.2" }, "");
+    expect(planPostfix(s, "disable-legacy")).toEqual([]);
+  });
+
+  it("enable-tls12 adds TLS 1.2 and nothing else (mx-tls10only)", () => {
+    const old = "!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.2, !TLSv1.3";
+    const s = labState({ smtpd_tls_protocols: old, smtpd_tls_mandatory_protocols: old }, "");
+    expect(planPostfix(s, "enable-tls12").map(row)).toEqual([
+      ["/etc/postfix/main.cf", "smtpd_tls_protocols", old, "!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.3"],
+      ["/etc/postfix/main.cf", "smtpd_tls_mandatory_protocols", old, "!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.3"],
+    ]);
+  });
+
+  it("enable-tls12 is empty where TLS 1.2 is already on", () => {
+    expect(planPostfix(labState({}, submissionOverrides), "enable-tls12")).toEqual([]);
+  });
+
+  it("applies to Linux hosts with the postfix role only", () => {
+    expect(postfixPlaybook.appliesTo({ name: "mx1", platform: "linux", roles: ["postfix"] })).toBe(true);
+    expect(postfixPlaybook.appliesTo({ name: "web1", platform: "linux", roles: ["nginx"] })).toBe(false);
+    expect(postfixPlaybook.appliesTo({ name: "ex1", platform: "windows", roles: ["postfix"] })).toBe(false);
+  });
+});

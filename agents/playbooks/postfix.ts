@@ -1,0 +1,541 @@
+// Postfix: which TLS versions smtpd (server) and smtp (client) allow, and changing that with
+// postconf. DOMAIN.md "Linux / mail servers"; postconf(5) "smtpd_tls_protocols" (Postfix 3.7).
+//
+// Four parameters decide it: smtpd_tls_protocols (server, opportunistic TLS),
+// smtpd_tls_mandatory_protocols (server, when TLS is required: smtpd_tls_security_level=encrypt),
+// smtp_tls_protocols and smtp_tls_mandatory_protocols (the client, delivering outbound). Any
+// master.cf service may override them with "-o name=value" (`postconf -P` lists those as
+// service/type/name = value): the classic case is a submission service on 587 with its own,
+// older, protocol list while main.cf is fine. The plan fixes those overrides too.
+//
+// Everything goes through postconf, never by editing main.cf/master.cf text: `postconf -e` and
+// `postconf -P -e` rewrite one parameter and keep the rest of the file (comments included).
+
+import { z } from "zod";
+import type { RemoteSession } from "../transport/types";
+import {
+  messageOf,
+  runChecked,
+  summarizeSettings,
+  TLS_VERSIONS,
+  LEGACY_VERSIONS,
+  describeVersions,
+  type ApplyOptions,
+  type ProtocolSetting,
+  type TlsVersion,
+} from "./linux-common";
+import { PlaybookError, type Applied, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
+
+export const POSTFIX_PROTOCOL_PARAMETERS = ["smtpd_tls_protocols", "smtpd_tls_mandatory_protocols", "smtp_tls_protocols", "smtp_tls_mandatory_protocols"] as const;
+export type PostfixProtocolParameter = (typeof POSTFIX_PROTOCOL_PARAMETERS)[number];
+const isProtocolParameter = (name: string): name is PostfixProtocolParameter => (POSTFIX_PROTOCOL_PARAMETERS as readonly string[]).includes(name);
+
+// ---------------------------------------------------------------------------------------------
+// The protocol list syntax (pure)
+
+// postconf(5): names as SSL_get_version(3) prints them. Postfix matches them exactly.
+const NAMED: Record<string, number> = { SSLv2: 0x0002, SSLv3: 0x0300, TLSv1: 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304 };
+const TLS_CODE: Record<TlsVersion, number> = { TLSv1: 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304 };
+/** The highest version OpenSSL 3 knows: a hex bound above it is ignored with a warning (postconf(5)). */
+const HIGHEST_KNOWN = 0x0304;
+
+export interface PostfixProtocolEvaluation {
+  /** Versions left enabled for a server; null when the value cannot be evaluated. */
+  enabled: TlsVersion[] | null;
+  /** Why it cannot be evaluated, or what Postfix would warn about. */
+  problems: string[];
+}
+
+/** Parses "301", "0301", "0x301", "0x0301" (postconf(5): leading 0 or 0x optional). */
+function parseHexVersion(text: string): number | null {
+  const m = /^(?:0x)?([0-9a-fA-F]{3,4})$/.exec(text);
+  return m ? parseInt(m[1]!, 16) : null;
+}
+
+/**
+ * Which TLS versions a Postfix protocol list leaves enabled, as postconf(5) describes it:
+ * - empty: every version OpenSSL supports (Postfix sets no bound; on Debian 12 openssl.cnf sets
+ *   no MinProtocol either, so that is TLS 1.0-1.3);
+ * - ">=V" / "<=V" (Postfix 3.6+): lower / upper bound, V a name or a hex number; a hex version
+ *   OpenSSL does not know is ignored (Postfix logs a warning and sets no bound);
+ * - "!NAME": exclude; "NAME": include, and every other known protocol is then excluded
+ *   ("listing the protocols to include ... is supported, but not recommended");
+ * - separators: whitespace, commas or colons.
+ * Server semantics: OpenSSL accepts any version that is within the bounds and not excluded, even
+ * with a "hole" (measured: `openssl s_server -no_tls1_1` still accepts TLS 1.0). A client with a
+ * hole offers only the contiguous block below its maximum; the smtp_* parameters are evaluated
+ * with the server rule all the same, which can only over-report legacy.
+ */
+export function evaluatePostfixProtocols(value: string, opts: { postfixVersion?: string | null } = {}): PostfixProtocolEvaluation {
+  const problems: string[] = [];
+  const tokens = value.split(/[\s,:]+/).filter(Boolean);
+  if (tokens.some((t) => t.includes("$"))) return { enabled: null, problems: ["contains an unexpanded $parameter reference"] };
+  let min = 0;
+  let max = Number.POSITIVE_INFINITY;
+  const excluded = new Set<number>();
+  const included = new Set<number>();
+  let bounds = false;
+  for (const token of tokens) {
+    const bound = /^([<>]=)(.*)$/.exec(token);
+    if (bound) {
+      bounds = true;
+      const [, op, v] = bound as unknown as [string, string, string];
+      const code = NAMED[v] ?? parseHexVersion(v);
+      if (code === null || code === undefined) {
+        problems.push(`unknown protocol version in "${token}"`);
+        continue;
+      }
+      if (code > HIGHEST_KNOWN) {
+        problems.push(`"${token}": version unknown to OpenSSL; Postfix ignores this bound`);
+        continue;
+      }
+      if (op === ">=") min = Math.max(min, code);
+      else max = Math.min(max, code);
+      continue;
+    }
+    const negated = token.startsWith("!");
+    const name = negated ? token.slice(1) : token;
+    const code = NAMED[name];
+    if (code === undefined) {
+      problems.push(`unknown protocol "${token}"`);
+      continue;
+    }
+    (negated ? excluded : included).add(code);
+  }
+  if (problems.some((p) => p.startsWith("unknown protocol"))) return { enabled: null, problems };
+  if (bounds && opts.postfixVersion && compareVersions(opts.postfixVersion, "3.6") < 0) {
+    return { enabled: null, problems: [...problems, `">=" / "<=" bounds need Postfix 3.6 or later; this is ${opts.postfixVersion}`] };
+  }
+  if (included.size > 0) for (const code of Object.values(NAMED)) if (!included.has(code)) excluded.add(code);
+  const enabled = TLS_VERSIONS.filter((v) => TLS_CODE[v] >= min && TLS_CODE[v] <= max && !excluded.has(TLS_CODE[v]));
+  return { enabled, problems };
+}
+
+/** Compares dotted versions numerically ("3.10" > "3.6"). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map((x) => parseInt(x, 10) || 0);
+  const pb = b.split(/[.-]/).map((x) => parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The value that enables exactly `enabled`, in the syntax this Postfix understands: bounds on
+ *  3.6+ when the set is contiguous ("the preferred way"), else the exclusion syntax. */
+export function formatPostfixProtocols(enabled: readonly TlsVersion[], postfixVersion: string | null): string {
+  const idx = TLS_VERSIONS.map((v, i) => (enabled.includes(v) ? i : -1)).filter((i) => i >= 0);
+  if (idx.length === 0) throw new Error("refusing to disable every TLS version");
+  const contiguous = idx.every((n, i) => i === 0 || n === idx[i - 1]! + 1);
+  const modern = postfixVersion === null || compareVersions(postfixVersion, "3.6") >= 0;
+  if (modern && contiguous) {
+    const lo = TLS_VERSIONS[idx[0]!]!;
+    const hi = TLS_VERSIONS[idx[idx.length - 1]!]!;
+    return hi === "TLSv1.3" ? `>=${lo}` : `>=${lo}, <=${hi}`;
+  }
+  return ["!SSLv2", "!SSLv3", ...TLS_VERSIONS.filter((v) => !enabled.includes(v)).map((v) => `!${v}`)].join(", ");
+}
+
+// ---------------------------------------------------------------------------------------------
+// postconf output (pure)
+
+// `postconf NAME` prints "name = value", or "name =" when the value is empty (Postfix 3.7).
+// -P names are service/type/name; an inet service may be "host:port" or "[::1]:port".
+const PostconfLine = z.string().regex(/^([A-Za-z0-9_.:[\]/-]+) =(?: (.*))?$/);
+
+export interface ParsedPostconf {
+  values: Map<string, string>;
+  unparsed: string[];
+}
+
+export function parsePostconf(stdout: string): ParsedPostconf {
+  const values = new Map<string, string>();
+  const unparsed: string[] = [];
+  for (const line of stdout.split("\n")) {
+    if (line.trim() === "") continue;
+    const ok = PostconfLine.safeParse(line);
+    const m = ok.success ? /^(\S+) =(?: (.*))?$/.exec(line) : null;
+    if (!m) {
+      unparsed.push(line);
+      continue;
+    }
+    values.set(m[1]!, m[2] ?? "");
+  }
+  return { values, unparsed };
+}
+
+/** "submission/inet/smtpd_tls_protocols" -> parts; the service name may itself hold ":" or "[]",
+ *  never "/", so the last two slashes split it. */
+export function splitMasterName(name: string): { service: string; type: string; parameter: string } | null {
+  const parts = name.split("/");
+  if (parts.length < 3) return null;
+  const parameter = parts.pop()!;
+  const type = parts.pop()!;
+  const service = parts.join("/");
+  if (!service || !/^(inet|unix|unix-dgram|fifo|pass)$/.test(type)) return null;
+  return { service, type, parameter };
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+export interface PostfixParameterState {
+  parameter: PostfixProtocolParameter;
+  /** What `postconf NAME` prints: main.cf's value or the default. */
+  value: string;
+  /** With $parameter references expanded (`postconf -x`). */
+  expanded: string;
+  /** The value set in main.cf (`postconf -n`); null: not set, the default applies. */
+  explicit: string | null;
+  /** This Postfix's built-in default (`postconf -d`): ">=TLSv1" on 3.6+, "!SSLv2, !SSLv3" before. */
+  default: string;
+  enabled: TlsVersion[] | null;
+  problems: string[];
+}
+
+export interface PostfixMasterOverride {
+  service: string;
+  type: string;
+  parameter: PostfixProtocolParameter;
+  /** As in master.cf (`postconf -P`). */
+  value: string;
+  expanded: string;
+  enabled: TlsVersion[] | null;
+  problems: string[];
+}
+
+export interface PostfixState extends ConfigState {
+  playbookId: "postfix";
+  /** mail_version, e.g. "3.7.11". */
+  mailVersion: string | null;
+  /** config_directory: where main.cf and master.cf live. */
+  configDirectory: string;
+  smtpdTlsSecurityLevel: string | null;
+  parameters: Record<PostfixProtocolParameter, PostfixParameterState>;
+  /** master.cf "-o" overrides of the four parameters. */
+  masterOverrides: PostfixMasterOverride[];
+  /** Every place that decides versions, for the UI and for compliance. */
+  settings: ProtocolSetting[];
+}
+
+export interface PostfixChange extends Change {
+  /** "main" or "master:SERVICE/TYPE". */
+  scope: string;
+  parameter: PostfixProtocolParameter;
+  from: string | null;
+  to: string | null;
+}
+
+/** Pure: the state from what the postconf commands printed. */
+export function interpretPostfix(input: {
+  basics: string;
+  values: string;
+  expanded: string | null;
+  defaults: string;
+  explicit: string;
+  master: string;
+  masterExpanded: string | null;
+  raw: RawOutput[];
+  collectedAt: Date;
+}): PostfixState | string {
+  const basics = parsePostconf(input.basics).values;
+  const values = parsePostconf(input.values).values;
+  const expanded = input.expanded ? parsePostconf(input.expanded).values : values;
+  const defaults = parsePostconf(input.defaults).values;
+  const explicit = parsePostconf(input.explicit).values;
+  const configDirectory = basics.get("config_directory");
+  if (!configDirectory || !configDirectory.startsWith("/")) return "postconf did not report config_directory";
+  const mailVersion = basics.get("mail_version") ?? null;
+  const parameters = {} as Record<PostfixProtocolParameter, PostfixParameterState>;
+  for (const p of POSTFIX_PROTOCOL_PARAMETERS) {
+    const value = values.get(p);
+    if (value === undefined) return `postconf did not print ${p} (Postfix older than 2.6?)`;
+    const exp = expanded.get(p) ?? value;
+    const ev = evaluatePostfixProtocols(exp, { postfixVersion: mailVersion });
+    parameters[p] = { parameter: p, value, expanded: exp, explicit: explicit.get(p) ?? null, default: defaults.get(p) ?? "", enabled: ev.enabled, problems: ev.problems };
+  }
+  const masterExpanded = input.masterExpanded ? parsePostconf(input.masterExpanded).values : null;
+  const masterOverrides: PostfixMasterOverride[] = [];
+  for (const [name, value] of parsePostconf(input.master).values) {
+    const parts = splitMasterName(name);
+    if (!parts || !isProtocolParameter(parts.parameter)) continue;
+    const exp = masterExpanded?.get(name) ?? value;
+    const ev = evaluatePostfixProtocols(exp, { postfixVersion: mailVersion });
+    masterOverrides.push({ service: parts.service, type: parts.type, parameter: parts.parameter, value, expanded: exp, enabled: ev.enabled, problems: ev.problems });
+  }
+  const settings: ProtocolSetting[] = [
+    ...POSTFIX_PROTOCOL_PARAMETERS.map((p) => ({
+      scope: "main.cf",
+      setting: p,
+      value: parameters[p].value,
+      source: parameters[p].explicit === null ? ("default" as const) : ("explicit" as const),
+      enabled: parameters[p].enabled,
+    })),
+    ...masterOverrides.map((o) => ({ scope: `master.cf ${o.service}/${o.type}`, setting: o.parameter, value: o.value, source: "explicit" as const, enabled: o.enabled })),
+  ];
+  const level = basics.get("smtpd_tls_security_level") ?? null;
+  const headline = level === "none" || level === "" ? `smtpd_tls_security_level = ${level || "(empty)"}: the server offers no STARTTLS` : undefined;
+  return {
+    playbookId: "postfix",
+    collectedAt: input.collectedAt.toISOString(),
+    ...summarizeSettings(settings, headline),
+    rebootPending: false,
+    raw: input.raw,
+    mailVersion,
+    configDirectory,
+    smtpdTlsSecurityLevel: level,
+    parameters,
+    masterOverrides,
+    settings,
+  };
+}
+
+/** Reads the four parameters (value, expanded, default, explicit) and the master.cf overrides.
+ *  Read-only: postconf without -e / -X changes nothing. */
+export async function checkPostfix(s: RemoteSession): Promise<PostfixState> {
+  const raw: RawOutput[] = [];
+  const names = [...POSTFIX_PROTOCOL_PARAMETERS];
+  const basics = await runChecked(s, ["postconf", "mail_version", "config_directory", "smtpd_tls_security_level"], raw);
+  const values = await runChecked(s, ["postconf", ...names], raw);
+  // -x only when a value references another parameter: one SSH round trip less in the usual case.
+  const expanded = values.stdout.includes("$") ? await runChecked(s, ["postconf", "-x", ...names], raw) : null;
+  const defaults = await runChecked(s, ["postconf", "-d", ...names], raw);
+  const explicit = await runChecked(s, ["postconf", "-n"], raw);
+  const master = await runChecked(s, ["postconf", "-P"], raw);
+  const masterExpanded = master.stdout.includes("$") ? await runChecked(s, ["postconf", "-P", "-x"], raw) : null;
+  const state = interpretPostfix({
+    basics: basics.stdout,
+    values: values.stdout,
+    expanded: expanded?.stdout ?? null,
+    defaults: defaults.stdout,
+    explicit: explicit.stdout,
+    master: master.stdout,
+    masterExpanded: masterExpanded?.stdout ?? null,
+    raw,
+    collectedAt: new Date(),
+  });
+  if (typeof state === "string") throw new PlaybookError(s.hostLabel, `${state} on ${s.hostLabel}`);
+  return state;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans (pure)
+
+function mainChange(state: PostfixState, p: PostfixProtocolParameter, to: string, reason: string): PostfixChange {
+  return { path: `${state.configDirectory}/main.cf`, value: p, scope: "main", parameter: p, from: state.parameters[p].explicit, to, reason };
+}
+
+function masterChange(state: PostfixState, o: PostfixMasterOverride, to: string, reason: string): PostfixChange {
+  return {
+    path: `${state.configDirectory}/master.cf`,
+    value: `${o.service}/${o.type}/${o.parameter}`,
+    scope: `master:${o.service}/${o.type}`,
+    parameter: o.parameter,
+    from: o.value,
+    to,
+    reason,
+  };
+}
+
+/** TLS 1.0 and 1.1 off everywhere: ">=TLSv1.2" (or the exclusion list before Postfix 3.6) on each
+ *  of the four parameters and each master.cf override that still allows them or lacks TLS 1.2.
+ *  Values already compliant are left as the operator wrote them. */
+export function planDisableLegacy(state: PostfixState): PostfixChange[] {
+  const target = formatPostfixProtocols(["TLSv1.2", "TLSv1.3"], state.mailVersion);
+  const needs = (enabled: TlsVersion[] | null) => enabled === null || enabled.some((v) => LEGACY_VERSIONS.includes(v)) || !enabled.includes("TLSv1.2");
+  const why = (enabled: TlsVersion[] | null) => (enabled === null ? "value cannot be evaluated" : `allows ${describeVersions(enabled)}`);
+  const changes: PostfixChange[] = [];
+  for (const p of POSTFIX_PROTOCOL_PARAMETERS) {
+    const cur = state.parameters[p];
+    if (needs(cur.enabled)) changes.push(mainChange(state, p, target, `disable TLS 1.0/1.1: ${p} ${why(cur.enabled)}`));
+  }
+  for (const o of state.masterOverrides) {
+    if (needs(o.enabled)) changes.push(masterChange(state, o, target, `disable TLS 1.0/1.1: the ${o.service}/${o.type} override ${why(o.enabled)}`));
+  }
+  return changes;
+}
+
+/** TLS 1.2 on everywhere, nothing else changed: TLS 1.2 is added to the versions each setting
+ *  already allows. A value that cannot be evaluated is replaced by this Postfix's default. */
+export function planEnableTls12(state: PostfixState): PostfixChange[] {
+  const next = (enabled: TlsVersion[] | null, fallback: string): string | null => {
+    if (enabled === null) return fallback || formatPostfixProtocols(["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"], state.mailVersion);
+    if (enabled.includes("TLSv1.2")) return null;
+    return formatPostfixProtocols([...enabled, "TLSv1.2"], state.mailVersion);
+  };
+  const changes: PostfixChange[] = [];
+  for (const p of POSTFIX_PROTOCOL_PARAMETERS) {
+    const to = next(state.parameters[p].enabled, state.parameters[p].default);
+    if (to !== null) changes.push(mainChange(state, p, to, `enable TLS 1.2: ${p} allows ${describeVersions(state.parameters[p].enabled)}`));
+  }
+  for (const o of state.masterOverrides) {
+    const to = next(o.enabled, state.parameters[o.parameter].default);
+    if (to !== null) changes.push(masterChange(state, o, to, `enable TLS 1.2: the ${o.service}/${o.type} override allows ${describeVersions(o.enabled)}`));
+  }
+  return changes;
+}
+
+export function planPostfix(state: PostfixState, goal: Goal): PostfixChange[] {
+  return goal === "enable-tls12" ? planEnableTls12(state) : planDisableLegacy(state);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Apply / rollback
+
+// A protocol list as Postfix accepts it, or a $reference (only ever written back by rollback).
+// No line breaks: postconf -e would write them into main.cf verbatim.
+const PROTOCOL_VALUE = /^[A-Za-z0-9.!<>=:,\t $_{}()-]*$/;
+
+const ChangeSchema = z.object({
+  path: z.string().regex(/^\/[^\0\n\r]*\/(main|master)\.cf$/),
+  value: z.string(),
+  from: z.union([z.string(), z.null()]),
+  to: z.union([z.string().regex(PROTOCOL_VALUE).max(500), z.null()]),
+  reason: z.string(),
+});
+
+interface Target {
+  change: Change;
+  master: { service: string; type: string } | null;
+  parameter: PostfixProtocolParameter;
+  to: string | null;
+}
+
+function validate(hostLabel: string, state: PostfixState, changes: Change[]): Target[] {
+  return changes.map((c) => {
+    const parsed = ChangeSchema.safeParse(c);
+    const refuse = (why: string) => new PlaybookError(hostLabel, `Refusing a Postfix change on ${hostLabel} (${String(c.path)} ${String(c.value)}): ${why}.`, { before: state });
+    if (!parsed.success) throw refuse("not a protocol parameter change this playbook makes");
+    const isMaster = parsed.data.path.endsWith("/master.cf");
+    if (parsed.data.path !== `${state.configDirectory}/${isMaster ? "master" : "main"}.cf`) throw refuse(`this Postfix's configuration is in ${state.configDirectory}`);
+    if (isMaster) {
+      const parts = splitMasterName(parsed.data.value);
+      if (!parts || !isProtocolParameter(parts.parameter) || !/^[A-Za-z0-9_.:[\]-]+$/.test(parts.service)) throw refuse("not a master.cf protocol override");
+      return { change: c, master: { service: parts.service, type: parts.type }, parameter: parts.parameter, to: parsed.data.to };
+    }
+    if (!isProtocolParameter(parsed.data.value)) throw refuse("only the four *_tls_*protocols parameters are managed");
+    return { change: c, master: null, parameter: parsed.data.value, to: parsed.data.to };
+  });
+}
+
+function currentOf(state: PostfixState, t: Pick<Target, "master" | "parameter">): string | null {
+  if (!t.master) return state.parameters[t.parameter].explicit;
+  const o = state.masterOverrides.find((x) => x.service === t.master!.service && x.type === t.master!.type && x.parameter === t.parameter);
+  return o ? o.value : null;
+}
+
+function writeArgv(t: Pick<Target, "master" | "parameter">, to: string | null): string[] {
+  if (!t.master) return to === null ? ["postconf", "-X", t.parameter] : ["postconf", "-e", `${t.parameter}=${to}`];
+  const name = `${t.master.service}/${t.master.type}/${t.parameter}`;
+  return to === null ? ["postconf", "-P", "-X", name] : ["postconf", "-P", "-e", `${name}=${to}`];
+}
+
+async function mustSucceed(s: RemoteSession, argv: string[], what: string): Promise<void> {
+  const r = await s.exec(argv, { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`${what} failed (exit code ${r.exitCode ?? "none"}): ${(r.stderr.trim() || r.stdout.trim()).slice(0, 400) || "no message"}`);
+}
+
+/** Puts back the values found before, newest first, then check + reload. Returns what went wrong,
+ *  or null when the host is back where it was. */
+async function restore(s: RemoteSession, written: Array<{ target: Target; from: string | null }>): Promise<string | null> {
+  try {
+    for (const w of [...written].reverse()) await mustSucceed(s, writeArgv(w.target, w.from), `restoring ${w.target.parameter}`);
+    await mustSucceed(s, ["postfix", "check"], "postfix check");
+    await mustSucceed(s, ["postfix", "reload"], "postfix reload");
+    return null;
+  } catch (e) {
+    return messageOf(e);
+  }
+}
+
+/**
+ * Writes the changes that are not in place yet (postconf -e / postconf -P -e), then `postfix
+ * check` and `postfix reload`, then reads back. Any failure restores the previous values and
+ * reloads, and is reported with the before-state. Re-applying the same plan writes nothing.
+ */
+export async function applyPostfix(s: RemoteSession, changes: Change[], opts: ApplyOptions = {}): Promise<Applied> {
+  const before = await checkPostfix(s);
+  await opts.onBefore?.(before);
+  const targets = validate(s.hostLabel, before, changes);
+  const pending = targets.filter((t) => currentOf(before, t) !== t.to);
+  if (pending.length === 0) return { before, after: before, changes: [], pendingReboot: false };
+
+  const written: Array<{ target: Target; from: string | null }> = [];
+  const writtenChanges = () => written.map((w) => ({ ...w.target.change, from: w.from, to: w.target.to }));
+  const fail = async (step: string, cause: unknown): Promise<never> => {
+    const restored = written.length > 0 ? await restore(s, written) : null;
+    const outcome =
+      written.length === 0
+        ? "Nothing had been changed."
+        : restored === null
+          ? "The previous values were restored and Postfix reloaded."
+          : `Restoring the previous values failed too (${restored}); roll back from the before-snapshot.`;
+    throw new PlaybookError(s.hostLabel, `${step} on ${s.hostLabel} failed: ${messageOf(cause)}. ${outcome}`, {
+      before,
+      written: restored === null ? [] : writtenChanges(),
+      cause,
+    });
+  };
+
+  for (const t of pending) {
+    const from = currentOf(before, t);
+    try {
+      await mustSucceed(s, writeArgv(t, t.to), `postconf ${t.master ? "-P " : ""}${t.to === null ? "-X" : "-e"} ${t.parameter}`);
+    } catch (e) {
+      // The write may have happened before the failure (a connection lost mid-command): restore it too.
+      written.push({ target: t, from });
+      return fail(`Changing ${t.change.value}`, e);
+    }
+    written.push({ target: t, from });
+  }
+  try {
+    await mustSucceed(s, ["postfix", "check"], "postfix check");
+  } catch (e) {
+    return fail("Checking the new configuration", e);
+  }
+  try {
+    await mustSucceed(s, ["postfix", "reload"], "postfix reload");
+  } catch (e) {
+    return fail("Reloading Postfix", e);
+  }
+  let after: PostfixState;
+  try {
+    after = await checkPostfix(s);
+  } catch (e) {
+    return fail("Reading the configuration back", e);
+  }
+  const wrong = pending.filter((t) => currentOf(after, t) !== t.to);
+  if (wrong.length > 0) return fail("Verifying the change", new Error(`still shows ${wrong.map((t) => `${t.change.value} = ${currentOf(after, t) ?? "(unset)"}`).join(", ")}`));
+  return { before, after, changes: writtenChanges(), pendingReboot: false };
+}
+
+const NullableString = z.union([z.string(), z.null()]);
+const BeforeSchema = z.object({
+  playbookId: z.literal("postfix"),
+  configDirectory: z.string(),
+  parameters: z.object(Object.fromEntries(POSTFIX_PROTOCOL_PARAMETERS.map((p) => [p, z.object({ explicit: NullableString })])) as Record<PostfixProtocolParameter, z.ZodObject<{ explicit: typeof NullableString }>>),
+  masterOverrides: z.array(z.object({ service: z.string(), type: z.string(), parameter: z.enum(POSTFIX_PROTOCOL_PARAMETERS), value: z.string() })),
+});
+
+/** Restores the four parameters in main.cf (unset ones are removed, so the default applies
+ *  again) and every master.cf override recorded in `before`. Overrides added since are left. */
+export async function rollbackPostfix(s: RemoteSession, before: ConfigState): Promise<Applied> {
+  const parsed = BeforeSchema.safeParse(before);
+  if (!parsed.success) throw new PlaybookError(s.hostLabel, `The snapshot to restore on ${s.hostLabel} is not a Postfix snapshot.`);
+  const b = parsed.data;
+  const changes: Change[] = [
+    ...POSTFIX_PROTOCOL_PARAMETERS.map((p) => ({ path: `${b.configDirectory}/main.cf`, value: p, from: null, to: b.parameters[p].explicit, reason: "rollback" })),
+    ...b.masterOverrides.map((o) => ({ path: `${b.configDirectory}/master.cf`, value: `${o.service}/${o.type}/${o.parameter}`, from: null, to: o.value, reason: "rollback" })),
+  ];
+  return applyPostfix(s, changes);
+}
+
+export const postfixPlaybook: Playbook<PostfixState> & { apply: typeof applyPostfix } = {
+  id: "postfix",
+  appliesTo: (host: Host) => host.platform === "linux" && host.roles.includes("postfix"),
+  check: checkPostfix,
+  plan: planPostfix,
+  apply: applyPostfix,
+  rollback: rollbackPostfix,
+};
