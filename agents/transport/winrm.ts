@@ -30,9 +30,11 @@ import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
 import { createHash, randomUUID } from "node:crypto";
+import { lookup } from "node:dns/promises";
 import { readFileSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import { z } from "zod";
+import { isTargetAllowed, type AllowList } from "../../lib/tls/allowlist";
 import { createAuthenticate, encodeNegotiate, NtlmError, type NtlmSession } from "./ntlm";
 import { quoteWindowsCmd, UnquotableArgumentError } from "./quote";
 import {
@@ -537,6 +539,10 @@ export interface WinRmOptions {
   maxResponseBytes?: number;
   path?: string;
   locale?: string;
+  /** Where sessions may go (Settings, DESIGN.md "Security model"); null/absent: anywhere. A host
+   *  outside is refused before any packet is sent: a name is allowed by its DNS suffix or by the
+   *  address it resolves to, and the connection goes to that checked address. */
+  allowList?: AllowList | null;
 }
 
 interface HttpResponse {
@@ -671,7 +677,27 @@ class WsmanHttp {
     }
   }
 
+  /** The address to connect to, after the allow-list check; throws when the host is outside. */
+  private async resolveAllowed(): Promise<string> {
+    const host = this.opts.host;
+    const address = net.isIP(host) ? host : (await lookup(host)).address;
+    const list = this.opts.allowList;
+    if (list && !isTargetAllowed(host, list) && !isTargetAllowed(address, list)) {
+      throw new TransportError(this.hostLabel, `${this.hostLabel} is outside the allowed targets (Settings > Allowed targets); no connection was made.`, {
+        code: "config",
+      });
+    }
+    return address;
+  }
+
   private connectPlain(timeoutMs: number, cb: (err: Error | null, s: Duplex) => void): void {
+    this.resolveAllowed().then(
+      (address) => this.connectPlainTo(address, timeoutMs, cb),
+      (e: unknown) => cb(e instanceof TransportError ? e : this.connectError("ENOTFOUND", e), new net.Socket()),
+    );
+  }
+
+  private connectPlainTo(address: string, timeoutMs: number, cb: (err: Error | null, s: Duplex) => void): void {
     let done = false;
     const finish = (err: Error | null, s: Duplex) => {
       if (done) return;
@@ -679,7 +705,7 @@ class WsmanHttp {
       clearTimeout(timer);
       cb(err, s);
     };
-    const socket = net.connect({ host: this.opts.host, port: this.opts.port });
+    const socket = net.connect({ host: address, port: this.opts.port });
     const timer = setTimeout(() => {
       socket.destroy();
       finish(this.connectError("ETIMEDOUT"), socket);
@@ -696,6 +722,19 @@ class WsmanHttp {
     timeoutMs: number,
     cb: (err: Error | null, s: Duplex) => void,
   ): void {
+    this.resolveAllowed().then(
+      (address) => this.connectTlsTo(address, ca, minVersion, timeoutMs, cb),
+      (e: unknown) => cb(e instanceof TransportError ? e : this.connectError("ENOTFOUND", e), new net.Socket()),
+    );
+  }
+
+  private connectTlsTo(
+    address: string,
+    ca: Array<string | Buffer> | undefined,
+    minVersion: tls.SecureVersion,
+    timeoutMs: number,
+    cb: (err: Error | null, s: Duplex) => void,
+  ): void {
     let done = false;
     const finish = (err: Error | null, s: Duplex) => {
       if (done) return;
@@ -707,7 +746,7 @@ class WsmanHttp {
     const servername = this.opts.tls?.serverName ?? (net.isIP(this.opts.host) ? undefined : this.opts.host);
     const legacy = minVersion === "TLSv1" || minVersion === "TLSv1.1";
     const socket = tls.connect({
-      host: this.opts.host,
+      host: address,
       port: this.opts.port,
       servername,
       ca,

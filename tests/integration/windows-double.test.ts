@@ -18,7 +18,7 @@ import tls from "node:tls";
 import { createHash } from "node:crypto";
 import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { probeEndpoint } from "../../lib/tls";
+import { parseAllowList, probeEndpoint } from "../../lib/tls";
 import { windowsSchannel, type SchannelState } from "../../agents/playbooks/windows-schannel";
 import { quoteWindowsCmd } from "../../agents/transport/quote";
 import { openWinRmSession, type WinRmOptions } from "../../agents/transport/winrm";
@@ -276,6 +276,24 @@ describe("WinRM client against the Windows test double (Server 2019, TLS 1.2 ava
     const s = await openWinRmSession(winrm(d, { transport: "https", tls: { caFile: d.ready.certificate.pem } }));
     try {
       expect((await s.exec(["whoami"])).stdout).toBe("ex2019-mb1\\administrator\r\n");
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("stays inside the allowed targets: refused before any packet, allowed by name via its resolved address", async () => {
+    const before = d.events().length;
+    const outside = openWinRmSession(winrm(d, { transport: "http", allowList: parseAllowList("198.18.0.0/15") }));
+    await expect(outside).rejects.toMatchObject({ code: "config" });
+    await expect(outside).rejects.toThrow(/outside the allowed targets/);
+    expect(d.events().length).toBe(before);
+    // "localhost" is not under any allowed DNS suffix, but resolves into 127.0.0.0/8; the
+    // certificate is then checked against the name (its SAN has DNS:localhost).
+    const s = await openWinRmSession(
+      winrm(d, { host: "localhost", transport: "https", tls: { caFile: d.ready.certificate.pem }, allowList: parseAllowList("127.0.0.0/8, 198.18.0.0/15") }),
+    );
+    try {
+      expect((await s.exec(["hostname"])).exitCode).toBe(0);
     } finally {
       await s.close();
     }
