@@ -1202,7 +1202,9 @@ class WinRmSession implements RemoteSession {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
     const deadline = started + timeoutMs;
     const maxBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-    opts.signal?.throwIfAborted();
+    if (opts.signal?.aborted) {
+      throw new TransportError(this.hostLabel, `${what} on ${this.hostLabel} was cancelled before it started.`, { code: "aborted", cause: opts.signal.reason });
+    }
 
     // Command; a shell that vanished (reboot, idle timeout) is recreated once. That is safe:
     // the command did not start.

@@ -402,6 +402,20 @@ describe("WinRM client against the Windows test double (Server 2019, TLS 1.2 ava
     }
   });
 
+  it("a cancelled job stops its command (ExecOptions.signal)", async () => {
+    const s = await openWinRmSession(winrm(d, { transport: "http", operationTimeoutSec: 1 }));
+    try {
+      const controller = new AbortController();
+      const p = s.exec(["ping", "-t", "127.0.0.1"], { signal: controller.signal, timeoutMs: 30_000 });
+      setTimeout(() => controller.abort(new Error("operator cancelled the job")), 1500);
+      await expect(p).rejects.toMatchObject({ code: "aborted" });
+      expect(d.events().some((e) => e.type === "winrm-signal-terminate" && e.line === "ping -t 127.0.0.1")).toBe(true);
+      await expect(s.exec(["hostname"], { signal: controller.signal })).rejects.toThrow(/cancelled before it started/);
+    } finally {
+      await s.close();
+    }
+  });
+
   it("stdin reaches the command and is then closed (reg.exe's overwrite prompt)", async () => {
     const s = await openWinRmSession(winrm(d, { transport: "http" }));
     try {
