@@ -5,6 +5,7 @@
 // adds: the results of one attempt are written in one transaction together with the task's end,
 // so a task has either no results from an attempt or all of them, and an attempt that lost its
 // lease (its worker paused past the lease, another worker took over) writes nothing.
+import { setMaxListeners } from "node:events";
 import type PgBoss from "pg-boss";
 import { prisma } from "../lib/db";
 import { env } from "../lib/env";
@@ -222,10 +223,13 @@ export async function reapOnce(boss: PgBoss, tick: number): Promise<number> {
 /** Starts this worker's scan machinery; returns its stop function. */
 export async function registerScanHandlers(boss: PgBoss, opts: { workerId: string; concurrency?: number; probeOptions?: ScanWorkerContext["probeOptions"]; pollIntervalMs?: number }): Promise<() => Promise<void>> {
   const shutdown = new AbortController();
+  const concurrency = opts.concurrency ?? env.TLSFLEET_WORKER_CONCURRENCY;
+  // Every running task listens for the shutdown: that is `concurrency` listeners by design.
+  setMaxListeners(concurrency + 10, shutdown.signal);
   const ctx: ScanWorkerContext = { workerId: opts.workerId, boss, shutdown: shutdown.signal, probeOptions: opts.probeOptions };
   const pool = startPool(
     boss,
-    { queue: QUEUES.scanTask, concurrency: opts.concurrency ?? env.TLSFLEET_WORKER_CONCURRENCY, pollIntervalMs: opts.pollIntervalMs ?? 1_000, onError: (err) => logger.error({ err }, "scan task failed") },
+    { queue: QUEUES.scanTask, concurrency, pollIntervalMs: opts.pollIntervalMs ?? 1_000, onError: (err) => logger.error({ err }, "scan task failed") },
     (job) => handleScanMessage(job, ctx),
   );
 

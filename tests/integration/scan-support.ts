@@ -3,12 +3,10 @@
 // servers on loopback (the lab's mail-server peer, in-process), hosts created through the
 // inventory service, and an in-process worker.
 import type { AddressInfo, Server } from "node:net";
-import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import type { SecureVersion } from "node:tls";
 import { reloadEnv } from "@/lib/env";
 import { disconnectPrisma, prisma } from "@/lib/db";
-import { migrate } from "@/lib/db/migrate";
 import { getBoss, stopBoss } from "@/lib/jobs/queue";
 import { createHost } from "@/lib/inventory/hosts";
 import { HostInput } from "@/lib/inventory/model";
@@ -16,49 +14,42 @@ import { setSetting } from "@/lib/settings";
 import { registerScanHandlers } from "@/agents/scan-task";
 import { createMailServer } from "../lab/peers/mail-server";
 import { selfSignedCertificate, type PeerCertificate } from "../lab/peers/common";
-
-async function admin(base: string, sql: string) {
-  const client = new pg.Client({ connectionString: base });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+import { freshDatabase, type ThrowawayDatabase } from "../support/db";
 
 export const testActor = { id: null, email: "scan-tests@example.test" };
 
-/** Points prisma and pg-boss at a fresh, migrated database for this file; drops it afterwards. */
+/**
+ * Points prisma and pg-boss at a fresh, migrated database for this file (tests/support/db.ts names
+ * it after the run's, so the global teardown drops it even if this file dies); drops it afterwards.
+ */
 export function scanDatabase(label: string): { url: () => string } {
-  const name = `tlsfleet_test_scan_${label}`;
   let base: string | undefined;
-  let url = "";
+  let db: ThrowawayDatabase | undefined;
   beforeAll(async () => {
     base = process.env.DATABASE_URL;
-    if (!base) throw new Error("DATABASE_URL is not set (the integration global setup provides it)");
-    await admin(base, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin(base, `CREATE DATABASE "${name}"`);
-    const u = new URL(base);
-    u.pathname = `/${name}`;
-    url = u.toString();
+    db = await freshDatabase({ label: `scan_${label}`, migrated: true });
     await stopBoss();
     await disconnectPrisma();
-    process.env.DATABASE_URL = url;
+    process.env.DATABASE_URL = db.url;
     reloadEnv();
-    await migrate({ url });
     await getBoss();
     await setSetting(testActor, "allowedTargets", ["127.0.0.1/32"]);
   });
   afterAll(async () => {
     await stopBoss();
     await disconnectPrisma();
-    if (!base) return;
-    process.env.DATABASE_URL = base;
-    reloadEnv();
-    await admin(base, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    if (base) {
+      process.env.DATABASE_URL = base;
+      reloadEnv();
+    }
+    await db?.drop();
   });
-  return { url: () => url };
+  return {
+    url: () => {
+      if (!db) throw new Error("the scan test database is not ready yet");
+      return db.url;
+    },
+  };
 }
 
 let certificate: PeerCertificate | undefined;
@@ -107,14 +98,15 @@ export async function closedPort(): Promise<number> {
 }
 
 let hostSeq = 0;
-export async function makeHost(prefix: string, address: string, endpoints: Array<{ port: number; service?: string }>) {
-  const input = HostInput.parse({ name: `${prefix}-${++hostSeq}.scan.test`, address, platform: "linux", roles: "postfix", endpoints: endpoints.map((e) => `${e.port}/${e.service ?? "smtp"}`).join(";") });
+export async function makeHost(prefix: string, address: string, endpoints: Array<{ port: number; service?: string }>, name?: string) {
+  const input = HostInput.parse({ name: name ?? `${prefix}-${++hostSeq}.scan.test`, address, platform: "linux", roles: "postfix", endpoints: endpoints.map((e) => `${e.port}/${e.service ?? "smtp"}`).join(";") });
   return createHost({ id: "00000000-0000-4000-8000-000000000001", email: testActor.email }, input);
 }
 
-export async function startTestWorker(workerId: string, concurrency = 8) {
+/** An in-process worker. Test servers answer fast, so the default probe limits are widened only for the slow-greeting ones. */
+export async function startTestWorker(workerId: string, concurrency = 8, probeOptions: { timeoutMs?: number; deadlineMs?: number } = { timeoutMs: 10_000, deadlineMs: 60_000 }) {
   const boss = await getBoss();
-  return registerScanHandlers(boss, { workerId, concurrency, pollIntervalMs: 500, probeOptions: { timeoutMs: 10_000, deadlineMs: 60_000 } });
+  return registerScanHandlers(boss, { workerId, concurrency, pollIntervalMs: 500, probeOptions });
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {

@@ -104,7 +104,7 @@ export function JobLive({ initialJob, initialTasks, mayCancel, mayRetry }: { ini
         actions={
           <div className="flex items-center gap-2">
             <span className="text-xs text-slate-500" aria-live="polite" data-testid="stream-state">
-              {stream === "live" ? "Live" : stream === "reconnecting" ? "Reconnecting…" : stream === "connecting" ? "Connecting…" : stream === "failed" ? "Live updates stopped: reload the page" : ""}
+              {stream === "live" ? "Live" : stream === "reconnecting" ? "Reconnecting…" : stream === "connecting" ? "Connecting…" : stream === "failed" ? "Live updates stopped: reload the page" : "Final"}
             </span>
             <JobStateBadge state={live.state} cancelRequested={live.cancelRequested} />
           </div>
@@ -167,11 +167,11 @@ export function JobLive({ initialJob, initialTasks, mayCancel, mayRetry }: { ini
           <table className="w-full text-left text-sm">
             <thead className="text-xs uppercase text-slate-500">
               <tr>
-                <th scope="col" className="py-2">Host</th>
-                <th scope="col">State</th>
-                <th scope="col">Attempt</th>
-                <th scope="col">Started</th>
-                <th scope="col">Took</th>
+                <th scope="col" className="py-2 pr-3">Host</th>
+                <th scope="col" className="pr-3">State</th>
+                <th scope="col" className="pr-3">Attempt</th>
+                <th scope="col" className="pr-3">Started</th>
+                <th scope="col" className="pr-3">Took</th>
                 <th scope="col">Details</th>
               </tr>
             </thead>
