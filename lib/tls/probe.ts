@@ -151,6 +151,7 @@ export async function probeEndpoint(target: ProbeTarget, options: ProbeOptions =
   return probeResolved({
     base,
     host,
+    port: target.port,
     address,
     hostIsAddress,
     timeoutMs,
@@ -172,6 +173,7 @@ interface ReportBase {
 async function probeResolved(p: {
   base: ReportBase;
   host: string;
+  port: number;
   address: string;
   hostIsAddress: boolean;
   timeoutMs: number;
@@ -205,7 +207,7 @@ async function probeResolved(p: {
 
   const run: EndpointRun = {
     address: p.address,
-    port: Number(p.base.target.slice(p.base.target.lastIndexOf(":") + 1)),
+    port: p.port,
     // SNI must be a name; RFC 6066 3 forbids literal addresses in server_name.
     servername: p.hostIsAddress ? undefined : p.host.replace(/\.$/, ""),
     dialog,
@@ -231,18 +233,21 @@ async function probeResolved(p: {
   // Versions run two at a time at most (the per-host limit); the gate enforces the same limit
   // across endpoints that share the address.
   const lanes = Math.min(p.gate.perHost, PROBE_ORDER.length);
+  const record = (version: TlsVersion, result: Extract<AttemptResult, { kind: "version" }>) => {
+    outcomes.set(version, { outcome: result.outcome, reason: result.reason });
+    if (result.cipher) cipher[version] = result.cipher;
+    if (result.certificate) certificate = result.certificate;
+  };
   const lane = async () => {
     for (let job = queue.shift(); job && !stop.signal.aborted; job = queue.shift()) {
       const result = await attemptVersion(job.version, run);
       if (stop.signal.aborted) {
         // A result that arrived complete still counts; one cut short by the stop does not.
-        if (result.kind === "version" && result.outcome !== "unknown") outcomes.set(job.version, result);
+        if (result.kind === "version" && result.outcome !== "unknown") record(job.version, result);
         break;
       }
       if (result.kind === "version") {
-        outcomes.set(job.version, { outcome: result.outcome, reason: result.reason });
-        if (result.cipher) cipher[job.version] = result.cipher;
-        if (result.certificate) certificate = result.certificate;
+        record(job.version, result);
         if (result.outcome === "unknown" && !job.retry && p.retryUnknown) queue.push({ version: job.version, retry: true });
       } else if (result.kind === "unreachable" && reachable) {
         // Another connection got through, so this one failing says nothing about the endpoint.
@@ -285,8 +290,8 @@ async function probeResolved(p: {
   const verdict = decideVerdict({ reachable: !unreachable, starttls, protocols });
 
   let error: string | null = finalConclusion?.message ?? null;
-  if (!error && verdict === "error") error = describeAllUnknown(reasons, stopReason);
-  if (!error && unreachable) error = "no connection";
+  if (!error && verdict === "error") error = `no TLS version could be tested: ${describeReasons(reasons, stopReason)}`;
+  if (!error && unreachable) error = `no greeting from the service: ${describeReasons(reasons, stopReason)}`;
   return {
     target: p.base.target,
     service: p.base.service,
@@ -303,10 +308,10 @@ async function probeResolved(p: {
   };
 }
 
-function describeAllUnknown(reasons: Record<TlsVersion, string | null>, stopReason: StopReason | null): string {
+function describeReasons(reasons: Record<TlsVersion, string | null>, stopReason: StopReason | null): string {
   const distinct = [...new Set(Object.values(reasons).filter((r): r is string => r !== null))];
-  const prefix = stopReason === "deadline" ? "deadline reached; " : stopReason === "cancelled" ? "cancelled; " : "";
-  return `${prefix}no TLS version could be tested: ${distinct.join(", ") || "no answer"}`;
+  const suffix = stopReason === "deadline" ? " (deadline reached)" : stopReason === "cancelled" ? " (cancelled)" : "";
+  return `${distinct.join(", ") || "no answer"}${suffix}`;
 }
 
 /**

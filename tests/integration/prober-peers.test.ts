@@ -1,7 +1,7 @@
 // The prober against peers that misbehave the way real mail servers and middleboxes do, and
 // against real Node TLS servers limited to particular versions. Everything on loopback.
 import { createServer as createTlsServer, type SecureVersion } from "node:tls";
-import type { AddressInfo, Server } from "node:net";
+import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeEndpoint, probeMany, type ProbeOptions } from "../../lib/tls";
 import type { ProbeReport, ProbeTarget, TlsVersion } from "../../lib/tls/types";
@@ -235,6 +235,39 @@ describe("misbehaving peers", () => {
     expect(report.verdict).toBe("error");
     noneRejected(report);
     for (const version of VERSIONS) expect(report.reasons[version]).toMatch(/^garbage \(/);
+  });
+
+  /** A plain TCP server on loopback whose every connection is handed to `behave`. */
+  async function tcpServer(behave: (socket: Socket) => void): Promise<number> {
+    const server = createTcpServer((socket) => {
+      socket.on("error", () => {});
+      // Read (and drop) what the client sends, or its FIN is never seen and the socket never closes.
+      socket.resume();
+      behave(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    servers.push(server);
+    return (server.address() as AddressInfo).port;
+  }
+
+  it("a service that hangs up before greeting is unreachable, tried twice per version, never rejected", async () => {
+    let connections = 0;
+    const port = await tcpServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "imap" });
+    expect(report.verdict).toBe("unreachable");
+    expect(report.error).toMatch(/^no greeting from the service: closed/);
+    noneRejected(report);
+    expect(connections).toBe(8);
+  });
+
+  it("an SMTP server busy with '421' is retried and ends as error, never no-tls or rejected", async () => {
+    const port = await tcpServer((socket) => socket.end("421 4.7.0 mx1 Error: too many connections\r\n"));
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "smtp" });
+    expect(report).toMatchObject({ verdict: "error", starttls: "not-applicable" });
+    for (const version of VERSIONS) expect(report.reasons[version]).toMatch(/^refused \(greeting refused: 421 4\.7\.0/);
   });
 
   it("a closed port is unreachable at once", async () => {
