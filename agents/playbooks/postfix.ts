@@ -14,8 +14,14 @@
 import { z } from "zod";
 import type { RemoteSession } from "../transport/types";
 import {
+  bytesOf,
+  FileSnapshotSchema,
   messageOf,
+  readRemoteFile,
   runChecked,
+  snapshotOf,
+  writeRemoteFile,
+  type FileSnapshot,
   summarizeSettings,
   TLS_VERSIONS,
   LEGACY_VERSIONS,
@@ -215,6 +221,10 @@ export interface PostfixState extends ConfigState {
   parameters: Record<PostfixProtocolParameter, PostfixParameterState>;
   /** master.cf "-o" overrides of the four parameters. */
   masterOverrides: PostfixMasterOverride[];
+  /** master.cf byte-exact, read only when it has overrides (the only case apply edits it):
+   *  `postconf -P -e` re-indents the whole service entry it edits, so rollback uses these bytes
+   *  to leave the file exactly as it was, not just equivalent. */
+  masterCf: FileSnapshot | null;
   /** Every place that decides versions, for the UI and for compliance. */
   settings: ProtocolSetting[];
 }
@@ -236,6 +246,7 @@ export function interpretPostfix(input: {
   explicit: string;
   master: string;
   masterExpanded: string | null;
+  masterCf?: FileSnapshot | null;
   raw: RawOutput[];
   collectedAt: Date;
 }): PostfixState | string {
@@ -287,6 +298,7 @@ export function interpretPostfix(input: {
     smtpdTlsSecurityLevel: level,
     parameters,
     masterOverrides,
+    masterCf: input.masterCf ?? null,
     settings,
   };
 }
@@ -304,6 +316,10 @@ export async function checkPostfix(s: RemoteSession): Promise<PostfixState> {
   const explicit = await runChecked(s, ["postconf", "-n"], raw);
   const master = await runChecked(s, ["postconf", "-P"], raw);
   const masterExpanded = master.stdout.includes("$") ? await runChecked(s, ["postconf", "-P", "-x"], raw) : null;
+  const configDirectory = parsePostconf(basics.stdout).values.get("config_directory");
+  const hasOverrides = [...parsePostconf(master.stdout).values.keys()].some((k) => isProtocolParameter(splitMasterName(k)?.parameter ?? ""));
+  const masterCfPath = `${configDirectory}/master.cf`;
+  const masterCf = hasOverrides && configDirectory?.startsWith("/") ? snapshotOf(masterCfPath, await readRemoteFile(s, masterCfPath, raw)) : null;
   const state = interpretPostfix({
     basics: basics.stdout,
     values: values.stdout,
@@ -312,6 +328,7 @@ export async function checkPostfix(s: RemoteSession): Promise<PostfixState> {
     explicit: explicit.stdout,
     master: master.stdout,
     masterExpanded: masterExpanded?.stdout ?? null,
+    masterCf,
     raw,
     collectedAt: new Date(),
   });
@@ -514,6 +531,7 @@ const NullableString = z.union([z.string(), z.null()]);
 const BeforeSchema = z.object({
   playbookId: z.literal("postfix"),
   configDirectory: z.string(),
+  masterCf: FileSnapshotSchema.nullable().optional(),
   parameters: z.object(Object.fromEntries(POSTFIX_PROTOCOL_PARAMETERS.map((p) => [p, z.object({ explicit: NullableString })])) as Record<PostfixProtocolParameter, z.ZodObject<{ explicit: typeof NullableString }>>),
   masterOverrides: z.array(z.object({ service: z.string(), type: z.string(), parameter: z.enum(POSTFIX_PROTOCOL_PARAMETERS), value: z.string() })),
 });
@@ -528,7 +546,25 @@ export async function rollbackPostfix(s: RemoteSession, before: ConfigState): Pr
     ...POSTFIX_PROTOCOL_PARAMETERS.map((p) => ({ path: `${b.configDirectory}/main.cf`, value: p, from: null, to: b.parameters[p].explicit, reason: "rollback" })),
     ...b.masterOverrides.map((o) => ({ path: `${b.configDirectory}/master.cf`, value: `${o.service}/${o.type}/${o.parameter}`, from: null, to: o.value, reason: "rollback" })),
   ];
-  return applyPostfix(s, changes);
+  const applied = await applyPostfix(s, changes);
+  // postconf -P -e re-indents the entries it edits (measured on Postfix 3.7: "  -o" becomes
+  // "    -o", and the type column is re-padded). With the values back, a master.cf that differs
+  // from the snapshot only in whitespace gets its exact old bytes; one changed in other ways
+  // since is left as postconf wrote it.
+  if (b.masterCf) {
+    const want = bytesOf(b.masterCf);
+    const now = await readRemoteFile(s, b.masterCf.path);
+    const squash = (x: Buffer) => x.toString("latin1").replace(/\s+/g, " ").trim();
+    if (!now.equals(want) && squash(now) === squash(want)) {
+      await writeRemoteFile(s, b.masterCf.path, want);
+      const r = await s.exec(["postfix", "check"], { timeoutMs: 60_000 });
+      if (r.exitCode !== 0) {
+        await writeRemoteFile(s, b.masterCf.path, now);
+        throw new PlaybookError(s.hostLabel, `postfix check on ${s.hostLabel} failed after restoring ${b.masterCf.path} byte for byte; the file was left as postconf wrote it: ${r.stderr.trim().slice(0, 300)}`);
+      }
+    }
+  }
+  return applied;
 }
 
 export const postfixPlaybook: Playbook<PostfixState> & { apply: typeof applyPostfix } = {

@@ -370,9 +370,10 @@ class OpenSshSession implements SshSession {
 
   private runOne(argv: string[], opts: ExecOptions): Promise<ExecResult> {
     const what = `The command ${describeCommand(argv)}`;
+    const whatInSentence = `the command ${describeCommand(argv)}`;
     if (this.lost || this.closing) {
       return Promise.reject(
-        new TransportError(this.hostLabel, `The SSH session to ${this.hostLabel} is ${this.closing ? "closed" : "no longer connected"}; ${what} was not sent.`, {
+        new TransportError(this.hostLabel, `The SSH session to ${this.hostLabel} is ${this.closing ? "closed" : "no longer connected"}; ${whatInSentence} was not sent.`, {
           code: "connect",
           ...(this.lost ? { cause: this.lost } : {}),
         }),
@@ -454,8 +455,8 @@ class OpenSshSession implements SshSession {
             new TransportError(
               this.hostLabel,
               this.closing
-                ? `The SSH session to ${this.hostLabel} was closed while ${what.toLowerCase()} was running.`
-                : `The SSH connection to ${this.hostLabel} was lost while ${what.toLowerCase()} was running; it may or may not have completed. Check the host, then run a config check before retrying.`,
+                ? `The SSH session to ${this.hostLabel} was closed while ${whatInSentence} was running.`
+                : `The SSH connection to ${this.hostLabel} was lost while ${whatInSentence} was running; it may or may not have completed. Check the host, then run a config check before retrying.`,
               { code: "connect", cause },
             ),
           ),
@@ -503,7 +504,7 @@ class OpenSshSession implements SshSession {
       try {
         this.conn.exec(command, (err, ch) => {
           if (err) {
-            settle(() => reject(new TransportError(this.hostLabel, `${this.hostLabel} refused to start ${what.toLowerCase()}: ${err.message}.`, { code: "remote-fault", cause: err })));
+            settle(() => reject(new TransportError(this.hostLabel, `${this.hostLabel} refused to start ${whatInSentence}: ${err.message}.`, { code: "remote-fault", cause: err })));
             return;
           }
           if (settled || stopping) {
