@@ -1,0 +1,55 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { z } from "zod";
+import { requirePageUser } from "@/lib/auth/guard";
+import { credentialChoices, getHost } from "@/lib/inventory/hosts";
+import { HostForm } from "../../components/host-form";
+import { DeleteHostButton } from "../../components/delete-host-button";
+
+export const metadata: Metadata = { title: "Edit host" };
+
+export default async function EditHostPage({ params }: { params: Promise<{ id: string }> }) {
+  await requirePageUser("hosts.write");
+  const { id } = await params;
+  if (!z.uuid().safeParse(id).success) notFound();
+  const [host, credentials] = await Promise.all([getHost(id), credentialChoices()]);
+  if (!host) notFound();
+  return (
+    <div className="flex flex-col gap-4">
+      <nav aria-label="Breadcrumb" className="text-sm text-slate-600">
+        <Link href="/hosts" className="hover:underline">
+          Hosts
+        </Link>{" "}
+        /{" "}
+        <Link href={`/hosts/${host.id}`} className="hover:underline">
+          {host.name}
+        </Link>{" "}
+        / Edit
+      </nav>
+      <div className="flex items-center justify-between gap-3">
+        <h1 className="text-2xl font-semibold">Edit {host.name}</h1>
+        <DeleteHostButton id={host.id} name={host.name} />
+      </div>
+      <div className="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+        <HostForm
+          credentials={credentials}
+          initial={{
+            id: host.id,
+            name: host.name,
+            address: host.address,
+            platform: host.platform,
+            roles: host.roles,
+            tags: host.tags,
+            group: host.group ?? "",
+            owner: host.owner ?? "",
+            transport: host.transport,
+            port: host.port ? String(host.port) : "",
+            credentialName: host.credential?.name ?? "",
+            endpoints: host.endpoints.map((e) => `${e.port}/${e.service}`).join(";"),
+          }}
+        />
+      </div>
+    </div>
+  );
+}

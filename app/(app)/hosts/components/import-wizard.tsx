@@ -1,0 +1,222 @@
+"use client";
+// Upload -> preview (nothing written) -> commit (all rows or none). The bytes read for the
+// preview are the bytes sent for the commit, with the hash the server computed for them, so the
+// server imports exactly the file the user looked at and re-validates it from scratch.
+import Link from "next/link";
+import { useRef, useState } from "react";
+import type { ImportPreview, ImportResult } from "@/lib/inventory/import";
+import { IMPORT_COLUMNS } from "@/lib/inventory/import-rows";
+import { Button } from "@/app/_components/ui/button";
+import { Alert } from "@/app/_components/ui/alert";
+
+const ENDPOINT = "/api/v1/hosts/import";
+const n = (x: number) => x.toLocaleString("en");
+const plural = (x: number, word: string) => `${n(x)} ${word}${x === 1 ? "" : "s"}`;
+
+async function post(url: string, body: ArrayBuffer): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(url, { method: "POST", body, headers: { "content-type": "text/csv" } });
+  let json: Record<string, unknown> = {};
+  try {
+    json = await res.json();
+  } catch {
+    json = { error: `The server answered ${res.status} without details` };
+  }
+  return { status: res.status, json };
+}
+
+export function ImportWizard() {
+  const input = useRef<HTMLInputElement>(null);
+  const [file, setFile] = useState<{ name: string; bytes: ArrayBuffer } | null>(null);
+  const [preview, setPreview] = useState<ImportPreview | null>(null);
+  const [result, setResult] = useState<ImportResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<"preview" | "commit" | null>(null);
+
+  async function onFile(e: React.ChangeEvent<HTMLInputElement>) {
+    const f = e.target.files?.[0];
+    // Cleared so choosing the same (now fixed) file again fires another change event.
+    e.target.value = "";
+    if (!f) return;
+    setPreview(null);
+    setResult(null);
+    setError(null);
+    setBusy("preview");
+    try {
+      const bytes = await f.arrayBuffer();
+      setFile({ name: f.name, bytes });
+      const { status, json } = await post(`${ENDPOINT}?mode=preview`, bytes);
+      if (status !== 200) setError(String(json.error ?? `Preview failed (${status})`));
+      else setPreview(json as unknown as ImportPreview);
+    } catch {
+      setError("The file could not be read or sent. Check the connection and choose it again.");
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  async function commit() {
+    if (!file || !preview) return;
+    setBusy("commit");
+    setError(null);
+    try {
+      const { status, json } = await post(`${ENDPOINT}?mode=commit&sha256=${preview.sha256}`, file.bytes);
+      if (status === 200) {
+        setResult(json as unknown as ImportResult);
+        setPreview(null);
+      } else {
+        setError(String(json.error ?? `Import failed (${status})`));
+        if (status === 422 && json.preview) setPreview(json.preview as ImportPreview);
+      }
+    } catch {
+      setError("The import could not be sent. Nothing was imported; try again.");
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  const blocked = preview ? preview.issueCount > 0 : true;
+
+  return (
+    <div className="flex flex-col gap-4">
+      <div className="flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+        <div className="flex flex-col gap-1">
+          <label htmlFor="csv-file" className="text-sm font-medium text-slate-700">
+            CSV file
+          </label>
+          <input
+            ref={input}
+            id="csv-file"
+            type="file"
+            accept=".csv,text/csv"
+            onChange={onFile}
+            disabled={busy !== null}
+            className="text-sm file:mr-3 file:rounded-md file:border file:border-slate-300 file:bg-white file:px-3 file:py-1.5 file:text-sm file:font-medium hover:file:bg-slate-100"
+          />
+        </div>
+        {busy === "preview" && <span role="status" className="text-sm text-slate-600">Checking {file?.name ?? "the file"}…</span>}
+        <p className="basis-full text-xs text-slate-600">Nothing is imported until you confirm the preview. Choose the file again after fixing it.</p>
+      </div>
+
+      {error && <Alert kind="error">{error}</Alert>}
+
+      {result && (
+        <div role="status" className="flex flex-col gap-2 rounded-lg border border-green-300 bg-green-50 p-4 text-sm text-green-900">
+          <p className="text-base font-semibold">Imported {plural(result.rows, "host")}.</p>
+          <p>
+            {n(result.created)} new, {n(result.updated)} updated, {n(result.unchanged)} unchanged. Endpoints: {n(result.endpointsAdded)} added, {n(result.endpointsUpdated)} changed, {n(result.endpointsRemoved)} removed.
+            New hosts show as <em>Unknown</em> until they are scanned.
+          </p>
+          <p>
+            <Link href="/hosts" className="font-medium underline">
+              View the hosts
+            </Link>
+          </p>
+        </div>
+      )}
+
+      {preview && file && <PreviewView preview={preview} fileName={file.name} />}
+
+      {preview && (
+        <div className="flex flex-wrap items-center gap-3">
+          <Button type="button" onClick={commit} disabled={blocked || busy !== null} aria-describedby="commit-help">
+            {busy === "commit" ? "Importing…" : `Import ${plural(preview.validCount, "host")}`}
+          </Button>
+          <span id="commit-help" className="text-sm text-slate-600">
+            {blocked ? "Fix the problems above in the file and choose it again: a file with problems imports nothing." : "All rows are imported together, or none are."}
+          </span>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function PreviewView({ preview, fileName }: { preview: ImportPreview; fileName: string }) {
+  const columns = preview.columns.length ? preview.columns : [...IMPORT_COLUMNS];
+  const ok = preview.issueCount === 0;
+  return (
+    <section aria-label="Import preview" className="flex flex-col gap-3">
+      <div className={`rounded-lg border p-4 text-sm ${ok ? "border-blue-300 bg-blue-50 text-blue-900" : "border-red-300 bg-red-50 text-red-900"}`} data-testid="import-summary">
+        <p className="text-base font-semibold">
+          {fileName}: {plural(preview.rowCount, "row")}
+        </p>
+        {ok ? (
+          <p>
+            Ready: {n(preview.creates)} new, {n(preview.updates)} to update (matched by name). Nothing has been imported yet.
+          </p>
+        ) : (
+          <p>
+            {plural(preview.issueCount, "problem")} in {plural(Math.max(preview.badRowCount, 1), "row")}. Nothing will be imported until the file is fixed.
+          </p>
+        )}
+      </div>
+
+      {!ok && (
+        <div className="overflow-x-auto rounded-lg border border-red-200 bg-white shadow-sm">
+          <table className="w-full text-left text-sm" aria-label="Problems">
+            <caption className="px-3 py-2 text-left font-semibold text-red-800">Problems</caption>
+            <thead className="bg-red-50 text-xs uppercase text-red-800">
+              <tr>
+                <th scope="col" className="px-3 py-1.5">Line</th>
+                <th scope="col" className="px-3 py-1.5">Column</th>
+                <th scope="col" className="px-3 py-1.5">Problem</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-red-100">
+              {preview.issues.map((i, idx) => (
+                <tr key={idx} data-testid="import-issue">
+                  <td className="px-3 py-1.5 tabular-nums">{i.line}</td>
+                  <td className="px-3 py-1.5 font-mono text-xs">{i.column ?? "—"}</td>
+                  <td className="px-3 py-1.5">{i.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {preview.issues.length < preview.issueCount && <p className="px-3 py-2 text-xs text-slate-600">Showing the first {n(preview.issues.length)} of {n(preview.issueCount)} problems.</p>}
+        </div>
+      )}
+
+      {preview.rows.length > 0 && (
+        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
+          <table className="w-full text-left text-xs" aria-label="Rows">
+            <caption className="px-3 py-2 text-left text-sm font-semibold text-slate-800">
+              Rows {preview.rows.length < preview.rowCount && <span className="font-normal text-slate-600">(rows with problems first, then the first valid rows; {n(preview.rows.length)} of {n(preview.rowCount)})</span>}
+            </caption>
+            <thead className="bg-slate-50 uppercase text-slate-500">
+              <tr>
+                <th scope="col" className="px-2 py-1.5">Line</th>
+                <th scope="col" className="px-2 py-1.5">Action</th>
+                {columns.map((c) => (
+                  <th key={c} scope="col" className="px-2 py-1.5">
+                    {c}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {preview.rows.map((r) => {
+                const bad = new Set(r.issues.map((i) => i.column));
+                return (
+                  <tr key={r.line} data-testid={`preview-row-${r.line}`} className={r.issues.length ? "bg-red-50/60" : ""}>
+                    <td className="px-2 py-1.5 tabular-nums">{r.line}</td>
+                    <td className="px-2 py-1.5">
+                      {r.action === "create" ? <span className="text-green-700">new</span> : r.action === "update" ? <span className="text-blue-700">update</span> : <span className="font-medium text-red-700">error</span>}
+                    </td>
+                    {columns.map((c) => {
+                      const isBad = bad.has(c);
+                      const value = c === "endpoints" && !r.issues.length ? r.endpoints : (r.cells[c] ?? "");
+                      return (
+                        <td key={c} className={`max-w-48 truncate px-2 py-1.5 ${isBad ? "bg-red-100 font-medium text-red-900 ring-1 ring-inset ring-red-400" : "text-slate-700"}`} title={isBad ? r.issues.filter((i) => i.column === c).map((i) => i.reason).join("; ") : value}>
+                          {value || <span className="text-slate-300">—</span>}
+                        </td>
+                      );
+                    })}
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

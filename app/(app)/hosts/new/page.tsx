@@ -1,0 +1,29 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { requirePageUser } from "@/lib/auth/guard";
+import { credentialChoices } from "@/lib/inventory/hosts";
+import { EMPTY_HOST, HostForm } from "../components/host-form";
+
+export const metadata: Metadata = { title: "Add a host" };
+
+export default async function NewHostPage() {
+  await requirePageUser("hosts.write");
+  const credentials = await credentialChoices();
+  return (
+    <div className="flex flex-col gap-4">
+      <nav aria-label="Breadcrumb" className="text-sm text-slate-600">
+        <Link href="/hosts" className="hover:underline">
+          Hosts
+        </Link>{" "}
+        / Add
+      </nav>
+      <h1 className="text-2xl font-semibold">Add a host</h1>
+      <p className="text-sm text-slate-600">
+        Many hosts at once? <Link href="/hosts/import" className="text-brand-600 underline">Import a CSV</Link> instead.
+      </p>
+      <div className="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+        <HostForm initial={EMPTY_HOST} credentials={credentials} />
+      </div>
+    </div>
+  );
+}
