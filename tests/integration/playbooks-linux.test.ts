@@ -509,3 +509,96 @@ describe("Dovecot playbook on the lab", () => {
     TEST_TIMEOUT,
   );
 });
+
+// ---------------------------------------------------------------------------------------------
+
+/** The real session, except that the first command matching `failOn` is not run and answers
+ *  exit code 1: a step failing on the host (a refused reload), to prove the restore path. */
+function failingOnce(s: RemoteSession, failOn: (argv: readonly string[]) => boolean): RemoteSession {
+  let fired = false;
+  return {
+    hostLabel: s.hostLabel,
+    kind: s.kind,
+    remoteOs: s.remoteOs,
+    close: () => s.close(),
+    exec: async (argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> => {
+      if (!fired && failOn(argv)) {
+        fired = true;
+        return { exitCode: 1, stdout: "", stderr: "injected failure", truncated: false, durationMs: 0 };
+      }
+      return s.exec(argv, opts);
+    },
+  };
+}
+
+describe("a failing step puts the host back as it was", () => {
+  const cases: Array<[string, string, Playbook<ConfigState>, string[], RegExp, () => string[]]> = [
+    ["Postfix: postfix check fails", "mx-legacy", postfixPlaybook as unknown as Playbook<ConfigState>, ["postfix", "check"], /The previous values were restored and Postfix reloaded\./, () => [labHost("mx-legacy").config.postfix!.mainCf]],
+    ["nginx: nginx -s reload fails", "web-legacy", nginxPlaybook as unknown as Playbook<ConfigState>, ["nginx", "-s", "reload"], /The original file was put back and nginx reloaded\./, () => [labHost("web-legacy").config.nginx!.tlsFile]],
+    ["Dovecot: doveadm reload fails", "imap-legacy", dovecotPlaybook as unknown as Playbook<ConfigState>, ["doveadm", "reload"], /was put back and Dovecot reloaded\./, () => [labHost("imap-legacy").config.dovecot!.configFile]],
+  ];
+  it.each(cases)(
+    "%s",
+    async (_name, hostName, playbook, failArgv, message, files) => {
+      const originals = files().map((f) => [f, fs.readFileSync(f)] as const);
+      await withSession(hostName, async (s) => {
+        const state = await playbook.check(s);
+        const plan = playbook.plan(state, "disable-legacy");
+        expect(plan.length).toBeGreaterThan(0);
+        const err = await playbook.apply(failingOnce(s, (a) => a.join(" ") === failArgv.join(" ")), plan).catch((e: unknown) => e);
+        try {
+          expect(err).toBeInstanceOf(PlaybookError);
+          expect((err as Error).message).toMatch(/injected failure/);
+          expect((err as Error).message).toMatch(message);
+          expect((err as PlaybookError).written).toEqual([]);
+          for (const [f, bytes] of originals) expect(fs.readFileSync(f).equals(bytes), `${f} is back byte for byte`).toBe(true);
+          const again = await playbook.check(s);
+          expect(again.summary).toBe(state.summary);
+        } finally {
+          // Only if the restore itself failed would there be anything to undo.
+          if (!(err instanceof PlaybookError) || err.written.length > 0) await playbook.rollback(s, state);
+        }
+      });
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    "refuses changes outside what a playbook manages, before writing anything",
+    async () => {
+      await withSession("mx-legacy", async (s) => {
+        const err = await postfixPlaybook
+          .apply(s, [{ path: "/etc/postfix/main.cf", value: "mynetworks", from: null, to: "0.0.0.0/0", reason: "not ours" }])
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(PlaybookError);
+        expect((err as Error).message).toMatch(/Refusing a Postfix change/);
+      });
+      await withSession("web-legacy", async (s) => {
+        const err = await nginxPlaybook
+          .apply(s, [{ path: "/etc/passwd", value: "ssl_protocols", action: "insert", line: 1, context: "http", from: null, to: "TLSv1.2", reason: "not ours" } as Change])
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(PlaybookError);
+        expect((err as Error).message).toMatch(/Refusing to edit \/etc\/passwd/);
+      });
+    },
+    TEST_TIMEOUT,
+  );
+});
+
+describe("SSH connect timeout", () => {
+  it(
+    "gives up on a port that accepts TCP but never speaks SSH (peer-never-greets)",
+    async () => {
+      const peer = labHost("peer-never-greets");
+      const t0 = performance.now();
+      const err = await openSshSession({ ...sessionOptions(peer), port: peer.endpoints[0]!.port, connectTimeoutMs: 2_000 }).catch((e: unknown) => e);
+      const took = Math.round(performance.now() - t0);
+      timings.push(["connect timeout (2 s) against a silent port", took]);
+      expect(err).toBeInstanceOf(TransportError);
+      expect((err as TransportError).code).toBe("timeout");
+      expect((err as Error).message).toMatch(/No SSH connection to peer-never-greets within 2 s/);
+      expect(took).toBeLessThan(8_000);
+    },
+    TEST_TIMEOUT,
+  );
+});
