@@ -170,9 +170,3 @@ export const BACKUP_SUFFIX = ".tlsfleet-bak";
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
-
-/** Runs `fn` and turns any failure into a PlaybookError that carries the before-state and what was
- *  already written, so rollback stays possible. */
-export function failure(hostLabel: string, message: string, before: ConfigState | null, written: import("./types").Change[], cause: unknown): PlaybookError {
-  return new PlaybookError(hostLabel, message, { before, written, cause });
-}
