@@ -8,6 +8,7 @@ import { summarizeCertificate } from "./certificate";
 import { ConnectionGate, sharedConnectionGate } from "./connection-gate";
 import { DialogFailure, PlaintextChannel, negotiateStartTls } from "./dialog";
 import { classifyHandshakeError } from "./handshake-errors";
+import { applySilentCloseRule, type VersionFinding } from "./silent-close";
 import { isService, serviceForPort, startTlsDialogFor, type StartTlsDialog } from "./services";
 import { printable } from "./dialog-parsing";
 import { formatTarget, isHostName } from "./targets";
@@ -82,7 +83,17 @@ type StopReason = "deadline" | "cancelled" | "concluded";
 
 /** What one connection found out. */
 type AttemptResult =
-  | { kind: "version"; outcome: Outcome; reason: string | null; cipher?: string; certificate?: CertificateSummary | null }
+  | {
+      kind: "version";
+      outcome: Outcome;
+      reason: string | null;
+      cipher?: string;
+      certificate?: CertificateSummary | null;
+      /** Closed or reset with no byte from the server after our ClientHello (see silent-close.ts). */
+      silentClose?: boolean;
+      /** The handshake ran to the end (whatever version the server then picked). */
+      completed?: boolean;
+    }
   /** No TCP connection, or no greeting in time: ends the endpoint unless another attempt got through. */
   | { kind: "unreachable"; reason: string; message: string }
   /** Conclusive for every version: STARTTLS not offered, or the peer does not speak the protocol. */
@@ -185,7 +196,8 @@ async function probeResolved(p: {
   signal: AbortSignal | undefined;
 }): Promise<ProbeReport> {
   const dialog = startTlsDialogFor(p.base.service);
-  const outcomes = new Map<TlsVersion, { outcome: Outcome; reason: string | null }>();
+  const outcomes = new Map<TlsVersion, VersionFinding>();
+  const handshakeCompleted = new Set<TlsVersion>();
   const cipher: Partial<Record<TlsVersion, string>> = {};
   let certificate: CertificateSummary | null = null;
   let conclusion: Exclude<AttemptResult, { kind: "version" }> | null = null;
@@ -234,7 +246,8 @@ async function probeResolved(p: {
   // across endpoints that share the address.
   const lanes = Math.min(p.gate.perHost, PROBE_ORDER.length);
   const record = (version: TlsVersion, result: Extract<AttemptResult, { kind: "version" }>) => {
-    outcomes.set(version, { outcome: result.outcome, reason: result.reason });
+    outcomes.set(version, { outcome: result.outcome, reason: result.reason, silentClose: result.silentClose });
+    if (result.completed) handshakeCompleted.add(version);
     if (result.cipher) cipher[version] = result.cipher;
     if (result.certificate) certificate = result.certificate;
   };
@@ -268,8 +281,9 @@ async function probeResolved(p: {
   const protocols = {} as Record<TlsVersion, Outcome>;
   const reasons = {} as Record<TlsVersion, string | null>;
   const ciphers: Partial<Record<TlsVersion, string>> = {};
+  const settled = applySilentCloseRule(outcomes, handshakeCompleted);
   for (const version of TLS_VERSIONS) {
-    const found = outcomes.get(version);
+    const found = settled.get(version);
     protocols[version] = found?.outcome ?? "unknown";
     reasons[version] = found ? found.reason : leftoverReason;
     const negotiated = cipher[version];
@@ -448,6 +462,9 @@ function handshake(version: TlsVersion, socket: Socket, run: EndpointRun, track:
     });
     track(tls);
     tls.on("error", ignore);
+    // Anything the server sent after our ClientHello, even one byte, makes a close "unknown" for good.
+    const bytesBeforeHello = socket.bytesRead;
+    const silent = () => socket.bytesRead === bytesBeforeHello;
     let done = false;
     const finish = (result: AttemptResult) => {
       if (done) return;
@@ -464,18 +481,26 @@ function handshake(version: TlsVersion, socket: Socket, run: EndpointRun, track:
     const onError = (error: Error) => {
       tls.destroy();
       const reason = run.stop.signal.aborted ? run.stopReason() : null;
-      finish(reason ? { kind: "version", outcome: "unknown", reason } : { kind: "version", ...classifyHandshakeError(error) });
+      if (reason) return finish({ kind: "version", outcome: "unknown", reason });
+      const classified = classifyHandshakeError(error);
+      const hungUp = classified.outcome === "unknown" && (classified.reason === "closed" || classified.reason === "reset");
+      finish({ kind: "version", ...classified, silentClose: hungUp && silent() });
     };
-    const onClose = () => finish({ kind: "version", outcome: "unknown", reason: run.stop.signal.aborted ? run.stopReason() : "closed" });
+    const onClose = () =>
+      finish(
+        run.stop.signal.aborted
+          ? { kind: "version", outcome: "unknown", reason: run.stopReason() }
+          : { kind: "version", outcome: "unknown", reason: "closed", silentClose: silent() },
+      );
     tls.once("error", onError);
     tls.once("close", onClose);
     tls.once("secureConnect", () => {
       const negotiated = tls.getProtocol();
       let result: AttemptResult;
       if (negotiated !== version) {
-        result = { kind: "version", outcome: "rejected", reason: `negotiated ${negotiated ?? "nothing"}` };
+        result = { kind: "version", outcome: "rejected", reason: `negotiated ${negotiated ?? "nothing"}`, completed: true };
       } else {
-        result = { kind: "version", outcome: "accepted", reason: null, cipher: tls.getCipher()?.name };
+        result = { kind: "version", outcome: "accepted", reason: null, cipher: tls.getCipher()?.name, completed: true };
         if (run.claimCertificate()) {
           try {
             const peer = tls.getPeerX509Certificate();

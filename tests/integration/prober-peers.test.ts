@@ -1,7 +1,7 @@
 // The prober against peers that misbehave the way real mail servers and middleboxes do, and
 // against real Node TLS servers limited to particular versions. Everything on loopback.
 import { createServer as createTlsServer, type SecureVersion } from "node:tls";
-import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { connect as connectTcp, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeEndpoint, probeMany, type ProbeOptions } from "../../lib/tls";
 import type { ProbeReport, ProbeTarget, TlsVersion } from "../../lib/tls/types";
@@ -83,6 +83,55 @@ describe("real TLS servers limited to particular versions", () => {
     expect(report.certificate).toMatchObject({ subject: "CN=server.lab, O=tlsfleet lab", issuer: "CN=server.lab, O=tlsfleet lab" });
     expect(report.certificate!.san).toContain("IP Address:127.0.0.1");
     expect(Date.parse(report.certificate!.notAfter)).toBeGreaterThan(Date.now());
+  });
+
+  /**
+   * Dovecot 2.3 with ssl_min_protocol: a TLS server that hangs up on a ClientHello whose
+   * client_version is below TLS 1.2, without an alert (or, with `partial`, after one stray byte).
+   */
+  async function hangsUpOnLegacy(partial: boolean): Promise<number> {
+    const inner = createTlsServer({ ...certificate, minVersion: "TLSv1.2" }, (socket) => {
+      socket.on("error", () => {});
+      socket.resume();
+      socket.on("end", () => socket.end());
+    });
+    inner.on("tlsClientError", () => {});
+    await new Promise<void>((resolve) => inner.listen(0, "127.0.0.1", resolve));
+    servers.push(inner);
+    const innerPort = (inner.address() as AddressInfo).port;
+    const front = createTcpServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", (hello: Buffer) => {
+        // Record header (5 bytes), handshake header (4), then client_version.
+        if (hello.length >= 11 && hello.readUInt16BE(9) < 0x0303) {
+          if (partial) socket.end(Buffer.from([0x16]));
+          else socket.end();
+          return;
+        }
+        const upstream = connectTcp(innerPort, "127.0.0.1");
+        upstream.write(hello);
+        upstream.on("error", () => socket.destroy());
+        socket.pipe(upstream).pipe(socket);
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+    servers.push(front);
+    return (front.address() as AddressInfo).port;
+  }
+
+  it("a version the server hangs up on without a word is rejected when another version completed", async () => {
+    const port = await hangsUpOnLegacy(false);
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" });
+    expect(report.protocols).toEqual({ TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "accepted", "TLSv1.3": "accepted" });
+    expect(report.reasons).toMatchObject({ TLSv1: "closed without alert after ClientHello", "TLSv1.1": "closed without alert after ClientHello" });
+    expect(report.verdict).toBe("compliant");
+  });
+
+  it("a hang-up after the server sent a byte stays unknown, completed handshakes or not", async () => {
+    const port = await hangsUpOnLegacy(true);
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" });
+    expect(report.protocols).toEqual({ TLSv1: "unknown", "TLSv1.1": "unknown", "TLSv1.2": "accepted", "TLSv1.3": "accepted" });
+    expect(report.verdict).toBe("error");
   });
 
   it("names the rejecting alert or the other version the server chose", async () => {
