@@ -29,7 +29,7 @@ export default async function OverviewPage() {
             <div className="mt-4 flex flex-col items-center gap-3">
               <div className="flex gap-3">
                 <Link href="/hosts/new" className="rounded-md bg-brand-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-brand-700">Add a host</Link>
-                <Link href="/hosts" className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100">Import a CSV</Link>
+                <Link href="/hosts/import" className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100">Import a CSV</Link>
               </div>
               <p className="text-xs text-slate-600">Just looking? Fill the inventory with example hosts:</p>
               <LoadDemoButton />
@@ -42,20 +42,27 @@ export default async function OverviewPage() {
     );
   }
 
-  const legacy = counts.noncompliant;
   const failing = counts.noncompliant + counts.at_risk + counts.mismatch;
+  // Unknown, unreachable and error hosts say nothing either way (DESIGN.md: never counted as compliant or not).
+  const undecided = counts.unknown + counts.unreachable + counts.error;
+  const judged = total - undecided;
   return (
     <div className="flex flex-col gap-6">
       <div>
         <h1 className="text-2xl font-semibold">Overview</h1>
         <p className="mt-1 text-slate-700" data-testid="overview-answer">
-          {failing === 0 ? (
-            <>No host out of {number(total)} is known to accept TLS 1.0/1.1 or to lack TLS 1.2{counts.unknown + counts.unreachable + counts.error > 0 ? `; ${number(counts.unknown + counts.unreachable + counts.error)} could not be judged yet` : ""}.</>
+          {judged === 0 ? (
+            <>None of the {number(total)} hosts has a conclusive scan yet: scan them to see which still accept TLS 1.0/1.1 and which cannot negotiate TLS 1.2.</>
+          ) : failing === 0 ? (
+            <>
+              No scanned host accepts TLS 1.0/1.1 or lacks TLS 1.2{undecided > 0 && <>; {number(undecided)} of {number(total)} could not be judged yet (never scanned, unreachable or inconclusive)</>}.
+            </>
           ) : (
             <>
-              <strong>{number(legacy)}</strong> of {number(total)} hosts still accept TLS 1.0/1.1,{" "}
+              <strong>{number(counts.noncompliant)}</strong> of {number(total)} hosts still accept TLS 1.0/1.1,{" "}
               <strong>{number(counts.at_risk)}</strong> cannot negotiate TLS 1.2 (mail flow with Microsoft 365 fails)
-              {counts.mismatch > 0 && <>, <strong>{number(counts.mismatch)}</strong> disagree between config and wire</>}.
+              {counts.mismatch > 0 && <>, <strong>{number(counts.mismatch)}</strong> disagree between config and wire</>}
+              {undecided > 0 && <>; {number(undecided)} could not be judged yet</>}.
             </>
           )}
         </p>
@@ -75,12 +82,12 @@ export default async function OverviewPage() {
           <p className="mb-2 text-xs text-slate-600">No TLS 1.2 (or no STARTTLS) on an endpoint: Microsoft 365 refuses TLS 1.0/1.1, so mail to and from these hosts fails.</p>
           <HostRankList rows={overview.atRisk} showSince now={now} empty="No host is at risk: every scanned endpoint negotiates TLS 1.2 or better." />
         </Card>
-        <Card title="Out of compliance the longest" actions={<Link href="/hosts?status=noncompliant,at_risk,mismatch&sort=firstFailingAt" className="text-sm text-brand-700 hover:underline">All {number(failing)}</Link>}>
+        <Card title="Out of compliance the longest" actions={failing > overview.longestFailing.length ? <Link href="/hosts?status=noncompliant,at_risk,mismatch&sort=firstFailingAt" className="text-sm text-brand-700 hover:underline">All {number(failing)}</Link> : undefined}>
           <HostRankList rows={overview.longestFailing} showSince now={now} empty="No host is out of compliance." />
         </Card>
       </div>
 
-      <div className="grid gap-4 xl:grid-cols-5">
+      <div className="grid items-start gap-4 xl:grid-cols-5">
         <Card title="Non-compliance by group" className="xl:col-span-2">
           <GroupTable groups={overview.byGroup.groups} groupCount={overview.byGroup.groupCount} />
         </Card>

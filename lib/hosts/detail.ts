@@ -1,5 +1,5 @@
 import "server-only";
-// Everything the host page shows, read in parallel: identity, the latest wire evidence per
+// Everything the host page shows, read from one database snapshot: identity, the latest wire evidence per
 // endpoint, the latest config evidence per playbook, exceptions, and the history of status
 // changes and job tasks. Credential material is never selected, only its name and kind.
 import { prisma } from "../db";
@@ -79,9 +79,11 @@ interface LatestProbeRow {
   certificate: unknown;
 }
 
+type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
+
 /** The newest probe result of each endpoint of a host: one index probe per endpoint. */
-function latestProbes(hostId: string) {
-  return prisma.$queryRaw<LatestProbeRow[]>`
+function latestProbes(tx: Tx, hostId: string) {
+  return tx.$queryRaw<LatestProbeRow[]>`
     SELECT e."id" AS "endpointId", p."probedAt", p."starttls", p."verdict", p."error", p."durationMs", p."jobId"::text AS "jobId",
            p."protocols", p."ciphers", p."certificate"
     FROM "Endpoint" e
@@ -92,8 +94,8 @@ function latestProbes(hostId: string) {
 }
 
 /** The newest snapshot of each playbook (DISTINCT ON walks the (hostId, takenAt) index). */
-function latestSnapshots(hostId: string) {
-  return prisma.$queryRaw<Array<{ playbook: string; takenAt: Date; rebootPending: boolean; jobId: string | null; state: unknown }>>`
+function latestSnapshots(tx: Tx, hostId: string) {
+  return tx.$queryRaw<Array<{ playbook: string; takenAt: Date; rebootPending: boolean; jobId: string | null; state: unknown }>>`
     SELECT DISTINCT ON ("playbook") "playbook", "takenAt", "rebootPending", "jobId"::text AS "jobId", "state"
     FROM "ConfigSnapshot"
     WHERE "hostId" = CAST(${hostId} AS uuid)
@@ -108,10 +110,14 @@ function summaryOf(state: unknown): string | null {
   return null;
 }
 
+// One snapshot for the whole page: read in parallel on separate connections, a scan committing
+// in between showed the new status above a matrix still saying "not probed yet".
+const SNAPSHOT = { isolationLevel: "RepeatableRead" as const };
+
 export async function getHostDetail(hostId: string): Promise<HostDetail | null> {
   if (!UUID.test(hostId)) return null;
-  const [host, probes, snapshots, history, tasks, exceptions] = await Promise.all([
-    prisma.host.findUnique({
+  const [host, probes, snapshots, history, tasks, exceptions] = await prisma.$transaction(async (tx) => [
+    await tx.host.findUnique({
       where: { id: hostId },
       select: {
         id: true, name: true, address: true, platform: true, roles: true, tags: true, group: true, owner: true, transport: true, port: true,
@@ -121,17 +127,17 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
         endpoints: { orderBy: { port: "asc" }, select: { id: true, port: true, service: true, tlsStart: true } },
       },
     }),
-    latestProbes(hostId),
-    latestSnapshots(hostId),
-    prisma.statusHistory.findMany({ where: { hostId }, orderBy: [{ at: "desc" }, { id: "desc" }], take: HISTORY_LIMIT }),
-    prisma.jobTask.findMany({
+    await latestProbes(tx, hostId),
+    await latestSnapshots(tx, hostId),
+    await tx.statusHistory.findMany({ where: { hostId }, orderBy: [{ at: "desc" }, { id: "desc" }], take: HISTORY_LIMIT }),
+    await tx.jobTask.findMany({
       where: { hostId },
       orderBy: { job: { createdAt: "desc" } },
       take: HISTORY_LIMIT,
       select: { state: true, error: true, startedAt: true, finishedAt: true, job: { select: { id: true, kind: true, state: true, createdAt: true } } },
     }),
-    prisma.exception.findMany({ where: { hostId }, orderBy: { expiresAt: "desc" }, take: 20 }),
-  ]);
+    await tx.exception.findMany({ where: { hostId }, orderBy: { expiresAt: "desc" }, take: 20 }),
+  ] as const, SNAPSHOT);
   if (!host) return null;
 
   const probeByEndpoint = new Map(probes.map((p) => [p.endpointId, p]));

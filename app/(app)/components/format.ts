@@ -15,9 +15,10 @@ export function durationSince(d: Date, now: Date = new Date()): string {
   const minutes = Math.floor(ms / 60_000);
   const hours = Math.floor(minutes / 60);
   const days = Math.floor(hours / 24);
-  if (days >= 1) return `${days} day${days === 1 ? "" : "s"}`;
-  if (hours >= 1) return `${hours} hour${hours === 1 ? "" : "s"}`;
-  return `${Math.max(1, minutes)} minute${minutes === 1 ? "" : "s"}`;
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  if (days >= 1) return unit(days, "day");
+  if (hours >= 1) return unit(hours, "hour");
+  return unit(Math.max(1, minutes), "minute");
 }
 
 export const number = (n: number) => n.toLocaleString("en-US");

@@ -12,7 +12,7 @@ export function LoadDemoButton() {
 
   function load() {
     startTransition(async () => {
-      const res = await loadDemoInventoryAction({});
+      const res = await loadDemoInventoryAction({ confirm: "load-demo-inventory" });
       if (res.ok) {
         setResult({ ok: true, text: res.data?.message ?? "Demo inventory loaded" });
         router.refresh();

@@ -23,7 +23,7 @@ export function StatusNumbers({ counts }: { counts: Record<HostStatusValue, numb
   const other = OTHER.filter((s) => counts[s] > 0);
   const otherTotal = OTHER.reduce((n, s) => n + counts[s], 0);
   return (
-    <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 xl:grid-cols-6" aria-label="Hosts per status">
+    <ul className="grid h-full grid-cols-2 gap-3 sm:grid-cols-3" aria-label="Hosts per status">
       {MAIN.map((s) => (
         <li key={s}>
           <Link

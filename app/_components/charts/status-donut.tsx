@@ -14,7 +14,7 @@ export function StatusDonut({ counts }: { counts: Partial<Record<HostStatusValue
     <figure role="img" aria-label={`Hosts per status. ${summary}`} className="relative h-48 w-48 shrink-0">
       <ResponsiveContainer width="100%" height="100%">
         <PieChart>
-          <Pie data={data} dataKey="value" nameKey="name" innerRadius="62%" outerRadius="100%" stroke="#fff" strokeWidth={2} isAnimationActive={false} />
+          <Pie data={data} dataKey="value" nameKey="name" innerRadius="62%" outerRadius="100%" stroke="#fff" strokeWidth={data.length > 1 ? 2 : 0} isAnimationActive={false} />
           <Tooltip formatter={(value, name) => [`${Number(value).toLocaleString("en-US")} (${total ? Math.round((Number(value) / total) * 100) : 0}%)`, name]} />
         </PieChart>
       </ResponsiveContainer>

@@ -10,6 +10,7 @@ import { durationSince, formatDay, formatUtc } from "@/app/(app)/components/form
 import { ProtocolMatrix } from "./components/protocol-matrix";
 import { ConfigEvidence } from "./components/config-evidence";
 import { Timeline } from "./components/timeline";
+import { ScanButton } from "./components/scan-button";
 
 export const dynamic = "force-dynamic";
 
@@ -46,7 +47,8 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           </h1>
           <p className="text-sm text-slate-600">{host.address}</p>
         </div>
-        <div className="flex gap-2">
+        <div className="flex items-start gap-2">
+          {can(user.role, "scans.run") && detail.endpoints.length > 0 && <ScanButton hostId={host.id} />}
           {can(user.role, "hosts.write") && (
             <Link href={`/hosts/${host.id}/edit`} className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100">Edit</Link>
           )}
