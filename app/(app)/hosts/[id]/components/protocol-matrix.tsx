@@ -78,7 +78,7 @@ export function ProtocolMatrix({ endpoints, now }: { endpoints: EndpointEvidence
                     <td key={v} className={`${edge} px-1 py-1 text-center`}>
                       <div className={`rounded px-1.5 py-1 ${cellStyle(v, c.outcome)}`} title={why} data-outcome={c.outcome}>
                         <div className="font-medium">{c.outcome}</div>
-                        {c.outcome === "accepted" && c.cipher && <div className="truncate text-[11px] opacity-80">{c.cipher}</div>}
+                        {c.outcome === "accepted" && c.cipher && <div className="break-all text-[11px] leading-tight opacity-80">{c.cipher}</div>}
                         {c.outcome !== "accepted" && c.reason && <div className="truncate text-[11px] opacity-80">{c.reason}</div>}
                       </div>
                     </td>
