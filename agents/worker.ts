@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { getBoss, stopBoss } from "../lib/jobs/queue";
 import { logger } from "../lib/log";
 import { registerScanHandlers } from "./scan-task";
+import { registerAuditHandlers } from "./audit-task";
 
 export const WORKER_ID = `${hostname()}:${process.pid}`;
 
@@ -26,6 +27,9 @@ export function registerHandlers(fn: HandlerRegistration) {
 // Scans: probe hosts, store evidence, recompute status; plus scheduled rescans and the reaper
 // that re-queues tasks of workers that died.
 registerHandlers((boss, ctx) => registerScanHandlers(boss, { workerId: ctx.workerId }));
+
+// Config audits: credentialed read-only checks per playbook, ConfigSnapshots, host-key pinning.
+registerHandlers((boss, ctx) => registerAuditHandlers(boss, { workerId: ctx.workerId }));
 
 export async function startWorker(opts: { workerId?: string } = {}): Promise<{ stop(): Promise<void> }> {
   const boss = await getBoss();

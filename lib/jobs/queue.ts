@@ -19,6 +19,8 @@ type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 // JobTask lease (lib/jobs/tasks.ts) recovers its task within seconds.
 const QUEUE_OPTIONS: Partial<Record<QueueName, Omit<PgBoss.Queue, "name">>> = {
   [QUEUES.scanTask]: { policy: "short", retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 15 * 60 },
+  // Config audits: same task-lease model as scans (lib/jobs/tasks.ts), so the same policy.
+  [QUEUES.auditTask]: { policy: "short", retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 15 * 60 },
   // One scheduled rescan at a time; a tick that finds the previous one still queued is dropped.
   [QUEUES.scheduler]: { policy: "short", retryLimit: 2, retryDelay: 60, expireInSeconds: 10 * 60 },
 };
