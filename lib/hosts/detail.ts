@@ -31,6 +31,9 @@ export interface ConfigEvidenceView {
   jobId: string | null;
   summary: string | null;
   values: Array<[string, ConfigValue]>;
+  /** The playbook's parsed state as stored (credential material never reaches a snapshot), for
+   *  rendering in the operator's terms (SCHANNEL per version, Postfix parameters, ...). */
+  state: unknown;
 }
 
 export type TimelineEntry =
@@ -51,6 +54,8 @@ export interface HostDetail {
     port: number | null;
     credential: { name: string; kind: string } | null;
     pinnedKey: string | null;
+    /** Presented at a first contact or after a key change, waiting for an admin. */
+    pinnedKeyPending: string | null;
     pinnedAt: Date | null;
     osName: string | null;
     osBuild: string | null;
@@ -121,7 +126,7 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
       where: { id: hostId },
       select: {
         id: true, name: true, address: true, platform: true, roles: true, tags: true, group: true, owner: true, transport: true, port: true,
-        pinnedKey: true, pinnedAt: true, osName: true, osBuild: true, createdAt: true,
+        pinnedKey: true, pinnedKeyPending: true, pinnedAt: true, osName: true, osBuild: true, createdAt: true,
         credential: { select: { name: true, kind: true } },
         status: true,
         endpoints: { orderBy: { port: "asc" }, select: { id: true, port: true, service: true, tlsStart: true } },
@@ -181,7 +186,7 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
       ? { status: status.status as HostStatusValue, explanation: status.explanation, firstFailingAt: status.firstFailingAt, lastChangedAt: status.lastChangedAt, lastScanAt: status.lastScanAt }
       : { status: "unknown", explanation: "Never scanned", firstFailingAt: null, lastChangedAt: host.createdAt, lastScanAt: null },
     endpoints,
-    config: snapshots.map((s) => ({ playbook: s.playbook, takenAt: s.takenAt, rebootPending: s.rebootPending, jobId: s.jobId, summary: summaryOf(s.state), values: flattenState(s.state) })),
+    config: snapshots.map((s) => ({ playbook: s.playbook, takenAt: s.takenAt, rebootPending: s.rebootPending, jobId: s.jobId, summary: summaryOf(s.state), values: flattenState(s.state), state: s.state })),
     exceptions: exceptions.map((x) => ({ id: x.id, endpointPort: x.endpointPort, version: x.version, justification: x.justification, expiresAt: x.expiresAt, approved: x.approvedAt !== null })),
     timeline,
   };

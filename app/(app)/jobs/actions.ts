@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { authorizedAction } from "@/lib/auth/guard";
 import { cancelJob, createScanJob, retryFailedTasks, ScanTargetInput } from "@/lib/jobs/scans";
+import { AuditTargetInput, createAuditJob } from "@/lib/jobs/audits";
 
 const JobIdInput = z.object({ jobId: z.uuid() });
 
@@ -31,3 +32,19 @@ export const retryFailedAction = authorizedAction("scans.run", JobIdInput, (inpu
   revalidate: ["/jobs"],
   success: "Failed and unreachable hosts queued again",
 });
+
+// ---- Config audits (issue #5) ----------------------------------------------------------------
+
+/**
+ * Starts a config audit (credentialed read-only playbook checks) of `hostIds`, of every host
+ * matching `filter`, or of `all` hosts. Hosts without a credential end `skipped`, with the reason.
+ */
+export const startAuditAction = authorizedAction(
+  "audits.run",
+  AuditTargetInput,
+  async (target, user) => {
+    const { jobId, taskCount } = await createAuditJob(user, target, { origin: "ui" });
+    return { jobId, taskCount };
+  },
+  { revalidate: ["/jobs"], success: "Config audit started" },
+);

@@ -11,6 +11,8 @@ import { ProtocolMatrix } from "./components/protocol-matrix";
 import { ConfigEvidence } from "./components/config-evidence";
 import { Timeline } from "./components/timeline";
 import { ScanButton } from "./components/scan-button";
+import { ConfigAuditButton } from "./components/config-audit-button";
+import { HostKeyPanel } from "./components/host-key-panel";
 
 export const dynamic = "force-dynamic";
 
@@ -49,6 +51,9 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
         </div>
         <div className="flex items-start gap-2">
           {can(user.role, "scans.run") && detail.endpoints.length > 0 && <ScanButton hostId={host.id} />}
+          {can(user.role, "audits.run") && (
+            <ConfigAuditButton hostId={host.id} disabledReason={host.transport === "none" || !host.credential ? "Set a transport and a credential on the edit page first" : undefined} />
+          )}
           {can(user.role, "hosts.write") && (
             <Link href={`/hosts/${host.id}/edit`} className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100">Edit</Link>
           )}
@@ -101,16 +106,25 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
         </dl>
       </Card>
 
-      <Card title={`Endpoints and protocols (${detail.endpoints.length})`}>
-        <p className="mb-3 text-xs text-slate-600">The latest probe of each endpoint. Hover a cell for the reason (a TLS alert, a timeout…); unknown means nothing could be concluded, never that the version was refused.</p>
-        <ProtocolMatrix endpoints={detail.endpoints} now={now} />
-      </Card>
+      {/* Wire and config evidence side by side: a mismatch is read across this row. */}
+      <div className="grid grid-cols-1 items-start gap-6 lg:grid-cols-2" data-testid="evidence-row">
+        <Card title={`Endpoints and protocols (${detail.endpoints.length})`}>
+          <p className="mb-3 text-xs text-slate-600">The latest probe of each endpoint. Hover a cell for the reason (a TLS alert, a timeout…); unknown means nothing could be concluded, never that the version was refused.</p>
+          <ProtocolMatrix endpoints={detail.endpoints} now={now} />
+        </Card>
 
-      {/* ---- Configuration evidence: filled by config-audit jobs (agents/playbooks via ConfigSnapshot). ---- */}
-      <Card title="Configuration evidence">
-        <ConfigEvidence snapshots={detail.config} hasCredential={host.credential !== null} />
-      </Card>
-      {/* ---- end of configuration evidence ---- */}
+        {/* ---- Configuration evidence: filled by config-audit jobs (agents/playbooks via ConfigSnapshot). ---- */}
+        <Card title="Configuration evidence">
+          <ConfigEvidence snapshots={detail.config} hasCredential={host.credential !== null} />
+        </Card>
+        {/* ---- end of configuration evidence ---- */}
+      </div>
+
+      {host.transport !== "none" && (
+        <Card title="Pinned host key">
+          <HostKeyPanel hostId={host.id} transport={host.transport} pinnedKey={host.pinnedKey} pinnedAt={host.pinnedAt} pendingKey={host.pinnedKeyPending} canManage={can(user.role, "settings.manage")} />
+        </Card>
+      )}
 
       {detail.exceptions.length > 0 && (
         <Card title="Exceptions">

@@ -1,0 +1,24 @@
+"use server";
+// Host-level mutations of the host page: run a config audit of this host, and the host-key
+// workflow (an admin confirms the key a first contact recorded, or forgets the pinned one).
+import { z } from "zod";
+import { authorizedAction } from "@/lib/auth/guard";
+import { createAuditJob } from "@/lib/jobs/audits";
+import { confirmHostKey, ConfirmHostKeyInput, forgetHostKey, HostIdInput } from "@/lib/hosts/host-keys";
+
+export const runHostAuditAction = authorizedAction(
+  "audits.run",
+  z.object({ hostId: z.uuid() }),
+  async (input, user) => createAuditJob(user, { hostIds: [input.hostId] }, { origin: "ui" }),
+  { revalidate: ["/jobs"], success: "Config audit started" },
+);
+
+export const confirmHostKeyAction = authorizedAction("settings.manage", ConfirmHostKeyInput, (input, user) => confirmHostKey(user, input), {
+  revalidate: ["/hosts"],
+  success: "Host key pinned: changes over this connection are now allowed, and a different key will be refused",
+});
+
+export const forgetHostKeyAction = authorizedAction("settings.manage", HostIdInput, (input, user) => forgetHostKey(user, input), {
+  revalidate: ["/hosts"],
+  success: "Host key forgotten: the next contact records the key the host presents, for confirmation",
+});

@@ -1,0 +1,53 @@
+import "server-only";
+// The pinned identity of a host's remote transport (SSH host-key fingerprint or WinRM certificate
+// thumbprint). Audits record what a host presents as pending (agents/audit-task.ts); only an admin
+// turns a pending key into the pinned one, and every change is an audit event.
+import { z } from "zod";
+import { prisma } from "../db";
+import { recordAuditInTx } from "../audit/log";
+
+export class HostKeyError extends Error {
+  readonly userFacing = true;
+  constructor(message: string) {
+    super(message);
+    this.name = "HostKeyError";
+  }
+}
+
+export const ConfirmHostKeyInput = z.object({
+  hostId: z.uuid(),
+  /** The key the admin was shown: a key that changed meanwhile is not confirmed blindly. */
+  key: z.string().trim().min(1).max(200).optional(),
+});
+export const HostIdInput = z.object({ hostId: z.uuid() });
+
+interface ActorRef {
+  id: string;
+  email: string;
+}
+
+/** Pins the pending key (pinnedKeyPending -> pinnedKey, pinnedAt now). */
+export async function confirmHostKey(actor: ActorRef, input: z.output<typeof ConfirmHostKeyInput>): Promise<{ pinnedKey: string }> {
+  return prisma.$transaction(async (tx) => {
+    const [host] = await tx.$queryRaw<Array<{ name: string; pinnedKey: string | null; pinnedKeyPending: string | null }>>`
+      SELECT name, "pinnedKey", "pinnedKeyPending" FROM "Host" WHERE id = ${input.hostId}::uuid FOR UPDATE`;
+    if (!host) throw new HostKeyError("That host no longer exists");
+    if (!host.pinnedKeyPending) throw new HostKeyError(`${host.name} has no key waiting for confirmation: run a config audit to record the key it presents`);
+    if (input.key && input.key !== host.pinnedKeyPending) throw new HostKeyError(`The pending key of ${host.name} changed while you were looking at it; reload the page and check the new one`);
+    await tx.host.update({ where: { id: input.hostId }, data: { pinnedKey: host.pinnedKeyPending, pinnedKeyPending: null, pinnedAt: new Date() } });
+    await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "host.key_confirmed", target: `host:${host.name}`, details: { key: host.pinnedKeyPending, previous: host.pinnedKey } });
+    return { pinnedKey: host.pinnedKeyPending };
+  });
+}
+
+/** Drops the pinned and the pending key: the next contact is a first contact again. */
+export async function forgetHostKey(actor: ActorRef, input: z.output<typeof HostIdInput>): Promise<void> {
+  await prisma.$transaction(async (tx) => {
+    const [host] = await tx.$queryRaw<Array<{ name: string; pinnedKey: string | null; pinnedKeyPending: string | null }>>`
+      SELECT name, "pinnedKey", "pinnedKeyPending" FROM "Host" WHERE id = ${input.hostId}::uuid FOR UPDATE`;
+    if (!host) throw new HostKeyError("That host no longer exists");
+    if (!host.pinnedKey && !host.pinnedKeyPending) throw new HostKeyError(`${host.name} has no pinned or pending key to forget`);
+    await tx.host.update({ where: { id: input.hostId }, data: { pinnedKey: null, pinnedKeyPending: null, pinnedAt: null } });
+    await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "host.key_forgotten", target: `host:${host.name}`, details: { pinnedKey: host.pinnedKey, pendingKey: host.pinnedKeyPending } });
+  });
+}
