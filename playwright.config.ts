@@ -39,6 +39,8 @@ export default defineConfig({
       TLSFLEET_ADMIN_PASSWORD: E2E_ADMIN.password,
       ...(process.env.E2E_DATABASE_URL ? { DATABASE_URL: process.env.E2E_DATABASE_URL } : {}),
       LOG_LEVEL: "warn",
+      // Scans in the e2e tests may reach loopback and the lab fleet only (DESIGN.md "Security model").
+      TLSFLEET_ALLOWED_TARGETS: "127.0.0.0/8,198.18.0.0/15",
     },
   },
 });

@@ -7,7 +7,7 @@ test("wrong password shows a clear message", async ({ page }) => {
   await page.getByLabel("E-mail").fill(E2E_ADMIN.email);
   await page.getByLabel("Password").fill("definitely-not-the-password");
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("alert")).toHaveText("Wrong e-mail or password.");
+  await expect(page.getByRole("main").getByRole("alert")).toHaveText("Wrong e-mail or password.");
   await shot(page, "auth-wrong-password");
 });
 
@@ -56,12 +56,12 @@ test("repeated failed sign-ins are throttled with HTTP 429", async ({ page }) =>
     await page.getByLabel("E-mail").fill(victim);
     await page.getByLabel("Password").fill(`wrong-${i}`);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page.getByRole("alert")).toHaveText("Wrong e-mail or password.");
+    await expect(page.getByRole("main").getByRole("alert")).toHaveText("Wrong e-mail or password.");
   }
   const responsePromise = page.waitForResponse((r) => r.url().includes("/api/auth/callback/credentials"));
   await page.getByLabel("Password").fill("wrong-again");
   await page.getByRole("button", { name: "Sign in" }).click();
   expect((await responsePromise).status()).toBe(429);
-  await expect(page.getByRole("alert")).toContainText("Too many failed sign-ins");
+  await expect(page.getByRole("main").getByRole("alert")).toContainText("Too many failed sign-ins");
   await shot(page, "auth-throttled");
 });
