@@ -8,7 +8,8 @@ export const E2E_ADMIN = { email: "e2e-admin@example.test", password: "e2e-admin
 
 export default defineConfig({
   testDir: "tests/e2e",
-  outputDir: "test-results/artifacts",
+  // Separate output folders let several e2e runs share one checkout (each run empties its own).
+  outputDir: process.env.E2E_OUTPUT_DIR ?? "test-results/artifacts",
   timeout: 120_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,
