@@ -1,0 +1,111 @@
+// Config audit end to end, against the real lab over SSH: an admin pastes the lab's client key
+// as a credential, adds mx-legacy with transport ssh and that credential, scans it and runs a
+// config audit from the host page, sees config evidence beside the wire matrix, and confirms the
+// host key the first contact recorded.
+import { readFileSync } from "node:fs";
+import { expect, test, type Page } from "@playwright/test";
+import { E2E_ADMIN } from "../../playwright.config";
+import { loadFleet } from "../lab/fleet";
+import { shot, signIn, unique } from "./helpers";
+
+test.setTimeout(240_000);
+// The host page puts wire and config evidence side by side from 1536 px (2xl) up.
+test.use({ viewport: { width: 1680, height: 1000 } });
+
+async function jobFinished(page: Page, jobId: string) {
+  await expect
+    .poll(
+      async () => {
+        const res = await page.request.get(`/api/v1/jobs/${jobId}`);
+        return res.ok() ? ((await res.json()) as { job: { state: string } }).job.state : "missing";
+      },
+      { timeout: 150_000, intervals: [1_000] },
+    )
+    .toMatch(/^(succeeded|failed|cancelled|halted)$/);
+}
+
+async function jobIdFromAlert(page: Page): Promise<string> {
+  const link = page.getByRole("link", { name: "follow the job" });
+  await expect(link).toBeVisible({ timeout: 30_000 });
+  const href = await link.getAttribute("href");
+  return href!.split("/").pop()!;
+}
+
+test("config audit: credential, lab host over ssh, audit from the host page, evidence beside the wire, confirm the host key", async ({ page }) => {
+  const fleet = loadFleet();
+  const lab = fleet.hosts.find((h) => h.name === "mx-legacy")!;
+  const u = `e2e${unique()}`;
+  await signIn(page, E2E_ADMIN.email, E2E_ADMIN.password);
+
+  // ---- the lab is an allowed target
+  await page.goto("/settings/scans");
+  const targets = page.getByLabel("Ranges and suffixes");
+  const current = await targets.inputValue();
+  if (!current.includes("198.18.0.0/15")) {
+    await targets.fill([current.trim(), "198.18.0.0/15"].filter(Boolean).join("\n"));
+    await page.getByRole("form", { name: "Scan settings" }).getByRole("button", { name: "Save" }).click();
+    await expect(page.getByRole("status")).toBeVisible();
+  }
+
+  // ---- Settings > Credentials: paste the lab client key
+  await page.goto("/settings/credentials");
+  const form = page.getByRole("form", { name: "Add a credential" });
+  await form.getByLabel("Name", { exact: true }).fill(`${u}-lab-root`);
+  await form.getByLabel("Kind").selectOption("ssh_key");
+  await form.getByLabel("Username").fill(fleet.ssh.user);
+  await form.getByLabel("Private key (OpenSSH or PEM, unencrypted)").fill(readFileSync(fleet.ssh.keyPath, "utf8"));
+  await form.getByRole("button", { name: "Save credential" }).click();
+  await expect(page.getByRole("cell", { name: `${u}-lab-root` })).toBeVisible();
+  // The key never comes back to the browser.
+  expect(await page.content()).not.toContain("PRIVATE KEY-----\n");
+
+  // ---- the host, through the API, with transport ssh and that credential (no pinned key yet)
+  const origin = new URL(page.url()).origin;
+  const created = await page.request.post("/api/v1/hosts", {
+    headers: { origin, "content-type": "application/json" },
+    data: { name: `${u}-mx-legacy.lab.tlsfleet.test`, address: lab.address, platform: "linux", roles: ["postfix"], transport: "ssh", port: 22, credentialName: `${u}-lab-root`, endpoints: "25/smtp" },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const hostId = ((await created.json()) as { id: string }).id;
+
+  // ---- wire first (Scan this host), then the config audit from the host page
+  await page.goto(`/hosts/${hostId}`);
+  await expect(page.getByTestId("config-evidence-empty")).toBeVisible();
+  await page.getByRole("button", { name: "Scan this host" }).click();
+  await jobFinished(page, await jobIdFromAlert(page));
+  await page.reload();
+  await page.getByRole("button", { name: "Run config audit" }).click();
+  await expect(page.getByText("Config audit started")).toBeVisible();
+  const auditJob = await jobIdFromAlert(page);
+  await jobFinished(page, auditJob);
+
+  // The job page shows the operator-readable task log.
+  await page.goto(`/jobs/${auditJob}`);
+  await page.getByText(/^Log \(\d+ lines\)$/).first().click();
+  await expect(page.getByText(/smtpd_tls_protocols = >=TLSv1 -> TLS 1\.0\/1\.1 enabled/).first()).toBeVisible({ timeout: 30_000 });
+  await shot(page, "audit-job");
+
+  // ---- the host page: config evidence beside the wire matrix, status from both
+  await page.goto(`/hosts/${hostId}`);
+  await expect(page.getByTestId("host-status")).toContainText(/Noncompliant/);
+  const row = page.getByTestId("evidence-row");
+  const postfix = row.getByTestId("config-postfix");
+  await expect(postfix).toBeVisible();
+  await expect(postfix.getByTestId("postfix-settings")).toContainText("smtpd_tls_protocols");
+  await expect(postfix.getByTestId("postfix-settings")).toContainText(">=TLSv1");
+  await expect(postfix.getByTestId("postfix-settings")).toContainText("TLS 1.0, 1.1, 1.2, 1.3");
+  const wireBox = await row.getByRole("heading", { name: /Endpoints and protocols/ }).boundingBox();
+  const configBox = await row.getByRole("heading", { name: "Configuration evidence" }).boundingBox();
+  // Side by side: same row, config to the right of the wire.
+  expect(Math.abs(wireBox!.y - configBox!.y)).toBeLessThan(5);
+  expect(configBox!.x).toBeGreaterThan(wireBox!.x + 200);
+
+  // ---- the key the first contact recorded, confirmed by the admin
+  const panel = page.getByTestId("host-key-panel");
+  await expect(panel.getByTestId("pending-key")).toContainText(lab.ssh!.hostKeyFingerprint);
+  await shot(page, "audit-host");
+  await panel.getByRole("button", { name: "Confirm host key" }).click();
+  await expect(panel.getByTestId("pinned-key")).toHaveText(lab.ssh!.hostKeyFingerprint);
+  await expect(panel.getByTestId("pending-key")).toHaveCount(0);
+  await shot(page, "audit-host-key-confirmed");
+});
