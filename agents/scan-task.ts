@@ -11,7 +11,7 @@ import { prisma } from "../lib/db";
 import { env } from "../lib/env";
 import { logger } from "../lib/log";
 import { recordAuditInTx } from "../lib/audit/log";
-import { notifyDrift, updateHostStatusInTx, type StatusUpdate } from "../lib/compliance/update";
+import { notifyDrift, recordDriftInTx, updateHostStatusInTx, type StatusUpdate } from "../lib/compliance/update";
 import { effectiveAllowList } from "../lib/settings";
 import { QUEUES } from "../lib/jobs/queue";
 import { startPool, type PoolOutcome } from "../lib/jobs/pool";
@@ -151,6 +151,9 @@ async function runClaimedScan(lease: TaskLease, ctx: ScanWorkerContext): Promise
         : `-> ${outcome.state}${outcome.error ? `: ${outcome.error}` : ""}`;
 
     let statusUpdate: StatusUpdate | null = null;
+    const actor = `worker:${ctx.workerId}`;
+    // Order matters (lib/jobs/tasks.ts): task row, host row, then the job lock (refreshJobState),
+    // then audit events; the job lock is held only for the end of the transaction.
     await prisma.$transaction(
       async (tx) => {
         await finishTaskInTx(tx, lease, outcome.state, outcome.error, stampLine(summary, new Date()));
@@ -169,19 +172,20 @@ async function runClaimedScan(lease: TaskLease, ctx: ScanWorkerContext): Promise
               durationMs: Math.round(report.durationMs),
             })),
           });
-          statusUpdate = await updateHostStatusInTx(tx, host.id, { scannedAt: new Date(), actor: `worker:${ctx.workerId}` });
+          statusUpdate = await updateHostStatusInTx(tx, host.id, { scannedAt: new Date(), actor, auditDrift: false });
         }
+        await refreshJobState(tx, lease.jobId);
+        if (statusUpdate) await recordDriftInTx(tx, statusUpdate, actor);
         if (refused > 0) {
           await recordAuditInTx(tx, {
-            actor: `worker:${ctx.workerId}`,
+            actor,
             action: "scan.target_refused",
             target: `host:${host.name}`,
             details: { address: host.address, jobId: lease.jobId, allowedTargets: allowed ? `${allowed.source}: ${allowed.list.entries.join(", ")}` : "none configured" },
           });
         }
-        await refreshJobState(tx, lease.jobId);
       },
-      { timeout: 30_000, maxWait: 10_000 },
+      { timeout: 30_000, maxWait: 15_000 },
     );
     const update = statusUpdate as StatusUpdate | null;
     if (update?.drift) void notifyDrift(update);

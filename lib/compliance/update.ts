@@ -110,7 +110,11 @@ async function loadEvidence(tx: Tx, hostId: string, now: Date) {
  * caused it and the status commit together). `scannedAt` sets lastScanAt. The drift audit event
  * is written here; the webhook must wait for the commit: call notifyDrift() afterwards.
  */
-export async function updateHostStatusInTx(tx: Tx, hostId: string, opts: { scannedAt?: Date; actor?: string; now?: Date } = {}): Promise<StatusUpdate | null> {
+export async function updateHostStatusInTx(
+  tx: Tx,
+  hostId: string,
+  opts: { scannedAt?: Date; actor?: string; now?: Date; /** false: the caller records it with recordDriftInTx() (lock order) */ auditDrift?: boolean } = {},
+): Promise<StatusUpdate | null> {
   const now = opts.now ?? new Date();
   // Row lock: remediation, scans and exception approvals may all recompute the same host.
   const [host] = await tx.$queryRaw<Array<{ name: string }>>`SELECT name FROM "Host" WHERE id = ${hostId}::uuid FOR UPDATE`;
@@ -130,16 +134,20 @@ export async function updateHostStatusInTx(tx: Tx, hostId: string, opts: { scann
   if (times.changed) {
     await tx.statusHistory.create({ data: { hostId, at: now, status: result.status, previous: previous?.status ?? null, explanation: result.explanation } });
   }
-  const drift = isDrift(previous?.status, result.status);
-  if (drift) {
-    await recordAuditInTx(tx, {
-      actor: opts.actor ?? "system",
-      action: "host.drift",
-      target: `host:${host.name}`,
-      details: { from: previous?.status ?? null, to: result.status, explanation: result.explanation },
-    });
-  }
-  return { hostId, hostName: host.name, previous: previous?.status ?? null, status: result.status, explanation: result.explanation, changed: times.changed, drift };
+  const update: StatusUpdate = { hostId, hostName: host.name, previous: previous?.status ?? null, status: result.status, explanation: result.explanation, changed: times.changed, drift: isDrift(previous?.status, result.status) };
+  if (opts.auditDrift !== false) await recordDriftInTx(tx, update, opts.actor ?? "system");
+  return update;
+}
+
+/** The "host.drift" audit event for an update that drifted (no-op otherwise). */
+export async function recordDriftInTx(tx: Tx, update: StatusUpdate, actor: string) {
+  if (!update.drift) return;
+  await recordAuditInTx(tx, {
+    actor,
+    action: "host.drift",
+    target: `host:${update.hostName}`,
+    details: { from: update.previous, to: update.status, explanation: update.explanation },
+  });
 }
 
 /** Standalone variant: its own transaction, and the drift webhook after the commit. */

@@ -11,9 +11,12 @@ import "server-only";
 // attempt, and the dead attempt can never write a result. So a task is never lost (the reaper
 // re-sends its message), never run by two workers at once, and its result is written once.
 //
-// Lock order, everywhere: job advisory lock -> host advisory lock -> task rows -> HostStatus row
-// -> audit chain lock. Taking them in one order is what keeps concurrent claims, finishes,
-// cancels and retries of one job free of deadlocks.
+// Locks, and why they cannot deadlock: the job advisory lock is always taken before the audit
+// chain lock, and before the Job row. Claims take job lock -> host advisory lock -> task row,
+// but lock the task row with SKIP LOCKED: a task row held by someone else (its worker finishing
+// it) means "not ours to claim", so a claim never waits on a row while holding the job lock.
+// Finishing takes task row -> host row -> job lock -> audit lock, and holds the job lock only for
+// the last two statements, so the many tasks of one job mostly finish in parallel.
 import { randomUUID } from "node:crypto";
 import type PgBoss from "pg-boss";
 import { z } from "zod";
@@ -44,11 +47,8 @@ export interface TaskLease {
 }
 
 export async function lockJob(tx: Tx, jobId: string) {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${JOB_LOCK}::int, hashtext(${jobId}))`;
-}
-
-async function lockHost(tx: Tx, hostId: string) {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${HOST_LOCK}::int, hashtext(${hostId}))`;
+  // Through uuid and back, so "ABC..." from a URL and "abc..." from the database are one lock.
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${JOB_LOCK}::int, hashtext(CAST(${jobId} AS uuid)::text))`;
 }
 
 export async function taskCounts(db: Pick<Tx, "$queryRaw">, jobId: string): Promise<TaskCounts> {
@@ -101,53 +101,63 @@ export type ClaimResult =
  * jobs and workers, so the 2-connections-per-host limit of the prober holds fleet-wide).
  */
 export async function claimTask(taskId: string, workerId: string): Promise<ClaimResult> {
-  return prisma.$transaction(async (tx) => {
-    const [head] = await tx.$queryRaw<Array<{ jobId: string; hostId: string }>>`SELECT "jobId"::text AS "jobId", "hostId"::text AS "hostId" FROM "JobTask" WHERE id = ${taskId}::uuid`;
-    if (!head) return { kind: "gone" as const };
-    await lockJob(tx, head.jobId);
-    await lockHost(tx, head.hostId);
-    const [t] = await tx.$queryRaw<
-      Array<{ state: TaskState; attempt: number; lockedBy: string | null; leaseLive: boolean; cancelRequested: boolean; parameters: unknown; runningInJob: number; hostBusy: boolean }>
-    >`
-      SELECT t.state::text AS state, t.attempt, t."lockedBy", COALESCE(t."lockedUntil" > now(), false) AS "leaseLive",
-             j."cancelledAt" IS NOT NULL AS "cancelRequested", j.parameters,
-             (SELECT count(*)::int FROM "JobTask" r WHERE r."jobId" = t."jobId" AND r.id <> t.id AND r.state = 'running' AND r."lockedUntil" > now()) AS "runningInJob",
-             EXISTS (SELECT 1 FROM "JobTask" o WHERE o."hostId" = t."hostId" AND o.id <> t.id AND o.state = 'running' AND o."lockedUntil" > now()) AS "hostBusy"
-      FROM "JobTask" t JOIN "Job" j ON j.id = t."jobId"
-      WHERE t.id = ${taskId}::uuid
-      FOR UPDATE OF t`;
-    if (!t) return { kind: "gone" as const };
-    const params = JobParameters.safeParse(t.parameters ?? {});
-    const decision = decideClaim({
-      state: t.state,
-      leaseLive: t.leaseLive,
-      cancelRequested: t.cancelRequested,
-      runningInJob: t.runningInJob,
-      maxConcurrency: params.success ? params.data.maxConcurrency : 16,
-      hostBusy: t.hostBusy,
-    });
-    if (decision.kind === "cancel") {
+  return prisma.$transaction(
+    async (tx) => {
+      // Both advisory locks in one round trip; no row: the task (or its job) was deleted.
+      const locked = await tx.$queryRaw<Array<{ jobId: string; hostId: string }>>`
+        SELECT t."jobId"::text AS "jobId", t."hostId"::text AS "hostId"
+        FROM "JobTask" t,
+          LATERAL (SELECT pg_advisory_xact_lock(${JOB_LOCK}::int, hashtext(t."jobId"::text)), pg_advisory_xact_lock(${HOST_LOCK}::int, hashtext(t."hostId"::text))) l
+        WHERE t.id = ${taskId}::uuid`;
+      const head = locked[0];
+      if (!head) return { kind: "gone" as const };
+      const [t] = await tx.$queryRaw<
+        Array<{ state: TaskState; attempt: number; lockedBy: string | null; leaseLive: boolean; cancelRequested: boolean; jobState: JobState; parameters: unknown; runningInJob: number; hostBusy: boolean }>
+      >`
+        SELECT t.state::text AS state, t.attempt, t."lockedBy", COALESCE(t."lockedUntil" > now(), false) AS "leaseLive",
+               j."cancelledAt" IS NOT NULL AS "cancelRequested", j.state::text AS "jobState", j.parameters,
+               (SELECT count(*)::int FROM "JobTask" r WHERE r."jobId" = t."jobId" AND r.id <> t.id AND r.state = 'running' AND r."lockedUntil" > now()) AS "runningInJob",
+               EXISTS (SELECT 1 FROM "JobTask" o WHERE o."hostId" = t."hostId" AND o.id <> t.id AND o.state = 'running' AND o."lockedUntil" > now()) AS "hostBusy"
+        FROM "JobTask" t JOIN "Job" j ON j.id = t."jobId"
+        WHERE t.id = ${taskId}::uuid
+        FOR UPDATE OF t SKIP LOCKED`;
+      // Row locked: its worker is finishing it right now (or another claim won the race).
+      if (!t) return { kind: "skip" as const, reason: "held" as const };
+      const params = JobParameters.safeParse(t.parameters ?? {});
+      const decision = decideClaim({
+        state: t.state,
+        leaseLive: t.leaseLive,
+        cancelRequested: t.cancelRequested,
+        runningInJob: t.runningInJob,
+        maxConcurrency: params.success ? params.data.maxConcurrency : 16,
+        hostBusy: t.hostBusy,
+      });
+      if (decision.kind === "cancel") {
+        await tx.$executeRaw`
+          UPDATE "JobTask" SET state = 'cancelled', "finishedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL,
+            log = log || ${stamp(t.state === "running" ? `cancelled: the job was cancelled while ${t.lockedBy ?? "a worker"} held this host and stopped responding` : "cancelled before it started")},
+            "updatedAt" = clock_timestamp()
+          WHERE id = ${taskId}::uuid`;
+        await refreshJobState(tx, head.jobId);
+        return decision;
+      }
+      if (decision.kind !== "claim") return decision;
+      const attempt = t.attempt + 1;
+      const line = decision.takeover
+        ? `attempt ${attempt} on ${workerId} (${t.lockedBy ?? "the previous worker"} stopped renewing its lease; its unfinished work was discarded)`
+        : `attempt ${attempt} on ${workerId}`;
       await tx.$executeRaw`
-        UPDATE "JobTask" SET state = 'cancelled', "finishedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL,
-          log = log || ${stamp(t.state === "running" ? `cancelled: the job was cancelled while ${t.lockedBy ?? "a worker"} held this host and stopped responding` : "cancelled before it started")},
-          "updatedAt" = clock_timestamp()
+        UPDATE "JobTask" SET state = 'running', attempt = ${attempt}, "lockedBy" = ${workerId},
+          "lockedUntil" = now() + make_interval(secs => ${LEASE_SECONDS}), "startedAt" = now(), "finishedAt" = NULL, error = NULL,
+          log = log || ${stamp(line)}, "updatedAt" = clock_timestamp()
         WHERE id = ${taskId}::uuid`;
-      await refreshJobState(tx, head.jobId);
-      return decision;
-    }
-    if (decision.kind !== "claim") return decision;
-    const attempt = t.attempt + 1;
-    const line = decision.takeover
-      ? `attempt ${attempt} on ${workerId} (${t.lockedBy ?? "the previous worker"} stopped renewing its lease; its unfinished work was discarded)`
-      : `attempt ${attempt} on ${workerId}`;
-    await tx.$executeRaw`
-      UPDATE "JobTask" SET state = 'running', attempt = ${attempt}, "lockedBy" = ${workerId},
-        "lockedUntil" = now() + make_interval(secs => ${LEASE_SECONDS}), "startedAt" = now(), "finishedAt" = NULL, error = NULL,
-        log = log || ${stamp(line)}, "updatedAt" = clock_timestamp()
-      WHERE id = ${taskId}::uuid`;
-    await refreshJobState(tx, head.jobId);
-    return { kind: "claimed" as const, lease: { taskId, jobId: head.jobId, hostId: head.hostId, workerId, attempt }, takeover: decision.takeover, previousHolder: t.lockedBy };
-  });
+      // A running job stays running when one more task starts; only the first claim changes it.
+      if (t.jobState !== "running") await refreshJobState(tx, head.jobId);
+      return { kind: "claimed" as const, lease: { taskId, jobId: head.jobId, hostId: head.hostId, workerId, attempt }, takeover: decision.takeover, previousHolder: t.lockedBy };
+    },
+    // Under load the pool may be busy for a moment; Prisma's 2 s default gives up too early.
+    { maxWait: 15_000, timeout: 30_000 },
+  );
 }
 
 function stamp(line: string, at = new Date()): string {
@@ -181,9 +191,9 @@ export class LeaseLostError extends Error {
 /**
  * Ends the task in `state`, inside the caller's transaction (which also writes the task's
  * results). Throws LeaseLostError, rolling the results back, if this attempt lost its lease.
+ * The caller must call refreshJobState() in the same transaction after its other writes.
  */
 export async function finishTaskInTx(tx: Tx, lease: TaskLease, state: Extract<TaskState, "succeeded" | "failed" | "unreachable" | "cancelled" | "pending_reboot" | "skipped">, error: string | null, logText = "") {
-  await lockJob(tx, lease.jobId);
   const n = await tx.$executeRaw`
     UPDATE "JobTask" SET state = CAST(${state} AS "TaskState"), error = ${error}, "finishedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL,
       log = log || ${logText}, "updatedAt" = clock_timestamp()
