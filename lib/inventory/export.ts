@@ -30,10 +30,10 @@ type ExportParams = Pick<HostListParamsValue, "sort" | "dir"> & Omit<Partial<Hos
 const iso = (column: Prisma.Sql) => Prisma.sql`to_char(${column}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 async function exportPage(params: ExportParams, cursor: string | undefined, pageSize: number): Promise<ExportRow[]> {
-  const { sortExpr, keyset, order } = pageClauses({ sort: params.sort, dir: params.dir, cursor });
+  const { cursorValue, keyset, order } = pageClauses({ sort: params.sort, dir: params.dir, cursor });
   // The array's order is EXPORT_COLUMNS' order.
   return prisma.$queryRaw<ExportRow[]>`
-    SELECT h."id"::text AS "id", ${sortExpr} AS sort_value,
+    SELECT h."id"::text AS "id", ${cursorValue} AS sort_value,
            json_build_array(
              h."name", h."address", h."platform", array_to_string(h."roles", ';'), array_to_string(h."tags", ';'), h."group", h."owner",
              h."transport", h."port", c."name",

@@ -12,7 +12,7 @@ import { recordAuditInTx } from "../audit/log";
 import { logger } from "../log";
 import { CSV_MAX_BYTES, CsvSyntaxError, decodeCsvBytes } from "./csv";
 import { parseImportCsv, type ImportColumn, type ImportIssue, type ImportRow } from "./import-rows";
-import { InventoryError } from "./hosts";
+import { forgetTagAndGroupChoices, InventoryError } from "./hosts";
 
 export type { ImportIssue } from "./import-rows";
 
@@ -320,6 +320,7 @@ export async function commitImport(actor: Actor, content: Uint8Array | string, e
     { timeout: COMMIT_TIMEOUT_MS, maxWait: 10_000 },
   );
   step("audit+commit");
+  forgetTagAndGroupChoices();
   // Fresh planner statistics after a bulk load. Without them Postgres guessed ~400 endpoints per
   // host on a new 50,000-host database, costed the list and export queries high enough to JIT-
   // compile every page (~300 ms each, 13 s per export) until autovacuum caught up.

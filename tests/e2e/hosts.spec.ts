@@ -202,3 +202,56 @@ test("hosts list without JavaScript: the filter form and sort links still work",
   await shot(page, "hosts-no-js");
   await context.close();
 });
+
+test("REST API: list, create, read, patch, delete and CSV import for automation", async ({ page }) => {
+  const u = `api${unique()}`;
+  await signIn(page, E2E_ADMIN.email, E2E_ADMIN.password);
+  const api = page.request;
+
+  const bad = await api.post("/api/v1/hosts", { data: { name: "no spaces allowed", address: "192.0.2.70" } });
+  expect(bad.status()).toBe(400);
+  expect((await bad.json()).fieldErrors.name[0]).toMatch(/letters, digits/);
+
+  const created = await api.post("/api/v1/hosts", { data: { name: `${u}.example.test`, address: "192.0.2.70", platform: "linux", roles: ["postfix"], tags: ["api"] } });
+  expect(created.status()).toBe(201);
+  const { id } = await created.json();
+  expect(created.headers()["location"]).toBe(`/api/v1/hosts/${id}`);
+  const dup = await api.post("/api/v1/hosts", { data: { name: `${u}.example.test`, address: "192.0.2.71" } });
+  expect(dup.status()).toBe(400);
+  expect((await dup.json()).error).toBe(`A host named ${u}.example.test already exists`);
+
+  const host = await (await api.get(`/api/v1/hosts/${id}`)).json();
+  expect(host.endpoints.map((e: { port: number }) => e.port)).toEqual([25, 587]);
+  expect(host.status.status).toBe("unknown");
+
+  const patched = await api.patch(`/api/v1/hosts/${id}`, { data: { owner: "API team", endpoints: "25/smtp;465/smtps" } });
+  expect(patched.status()).toBe(200);
+  const after = await (await api.get(`/api/v1/hosts/${id}`)).json();
+  expect(after).toMatchObject({ owner: "API team", address: "192.0.2.70", tags: ["api"] });
+  expect(after.endpoints.map((e: { port: number }) => e.port)).toEqual([25, 465]);
+
+  const list = await (await api.get(`/api/v1/hosts?q=${u}&tag=api`)).json();
+  expect(list.total).toBe(1);
+  expect(list.rows[0]).toMatchObject({ id, name: `${u}.example.test`, status: "unknown" });
+  expect((await api.get("/api/v1/hosts?status=nonsense")).status()).toBe(400);
+
+  // Import as a script would: preview, then commit the same bytes with the preview's hash.
+  const csv = `name,address,roles\r\n${u}-b1.example.test,192.0.2.81,nginx\r\n${u}-b2.example.test,192.0.2.82,dovecot\r\n`;
+  const preview = await (await api.post("/api/v1/hosts/import?mode=preview", { data: csv, headers: { "content-type": "text/csv" } })).json();
+  expect(preview).toMatchObject({ rowCount: 2, creates: 2, issueCount: 0 });
+  const wrongHash = await api.post(`/api/v1/hosts/import?mode=commit&sha256=${"0".repeat(64)}`, { data: csv, headers: { "content-type": "text/csv" } });
+  expect(wrongHash.status()).toBe(400);
+  const committed = await api.post(`/api/v1/hosts/import?mode=commit&sha256=${preview.sha256}`, { data: csv, headers: { "content-type": "text/csv" } });
+  expect(committed.status()).toBe(200);
+  expect(await committed.json()).toMatchObject({ rows: 2, created: 2 });
+  const rejected = await api.post(`/api/v1/hosts/import?mode=commit&sha256=${preview.sha256.replace(/./, "f")}`, { data: "name\r\nx\r\n", headers: { "content-type": "text/csv" } });
+  expect(rejected.status()).toBe(400);
+
+  const template = await api.get("/api/v1/hosts/import");
+  expect(template.headers()["content-disposition"]).toContain("tlsfleet-hosts-template.csv");
+  expect((await template.text()).split("\r\n")[0]).toBe(HEADER);
+
+  expect((await api.delete(`/api/v1/hosts/${id}`)).status()).toBe(204);
+  expect((await api.get(`/api/v1/hosts/${id}`)).status()).toBe(404);
+  expect((await api.delete(`/api/v1/hosts/${id}`)).status()).toBe(404);
+});

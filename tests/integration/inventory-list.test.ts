@@ -54,13 +54,13 @@ async function walk(p: HostListParamsValue) {
 /** The reference order, written against the real columns rather than the list's sort expressions. */
 async function referenceOrder(sort: (typeof SORT_KEYS)[number], dir: "asc" | "desc"): Promise<string[]> {
   const d = dir === "desc" ? "DESC" : "ASC";
-  const nulls = dir === "desc" ? "NULLS LAST" : "NULLS FIRST";
+  // Empty values (no group, never scanned, not failing) come last in both directions.
   const order = {
     name: `h."name" ${d}`,
     status: `array_position(ARRAY['${SEVERITY.join("','")}']::text[], s."status"::text) ${d}`,
-    group: `h."group" ${d} ${nulls}`,
-    lastScanAt: `s."lastScanAt" ${d} ${nulls}`,
-    firstFailingAt: `s."firstFailingAt" ${d} ${nulls}`,
+    group: `h."group" ${d} NULLS LAST`,
+    lastScanAt: `s."lastScanAt" ${d} NULLS LAST`,
+    firstFailingAt: `s."firstFailingAt" ${d} NULLS LAST`,
   }[sort];
   const rows = await prisma.$queryRawUnsafe<Array<{ id: string }>>(
     `SELECT h."id"::text AS id FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h."id" WHERE h."name" LIKE $1 ORDER BY ${order}, h."id" ${d}`,
@@ -118,10 +118,14 @@ describe("listHosts", () => {
     expect(ids).toEqual(await referenceOrder(sort, dir));
   });
 
-  it("deep cursor pages of 7 rows through heavy ties (status sort) skip and repeat nothing", async () => {
-    const { ids, pages } = await walk(params({ sort: "status", dir: "desc", limit: "7" }));
+  it.each([
+    ["status", "desc"],
+    ["lastScanAt", "asc"],
+    ["group", "desc"],
+  ] as const)("deep cursor pages of 7 rows through heavy ties and NULLs (%s %s) skip and repeat nothing", async (sort, dir) => {
+    const { ids, pages } = await walk(params({ sort, dir, limit: "7" }));
     expect(pages).toBe(Math.ceil(N / 7));
-    expect(ids).toEqual(await referenceOrder("status", "desc"));
+    expect(ids).toEqual(await referenceOrder(sort, dir));
   });
 
   function matches(f: Fixture, filter: Record<string, string>, ignoreStatus = false) {

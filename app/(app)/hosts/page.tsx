@@ -22,15 +22,19 @@ export default async function HostsPage({ searchParams }: { searchParams: Promis
   const parsed = parseHostListParams(await searchParams);
   const params: HostListParamsValue = parsed.success ? parsed.data : HostListParams.parse({});
 
-  let page: HostListPage | null = null;
-  let problem: string | null = parsed.success ? null : "Some filter values in the address were not valid, so the unfiltered list is shown.";
-  try {
-    page = await listHosts(params);
-  } catch (err) {
-    if (!(err instanceof InventoryError)) throw err;
-    problem = err.message;
-  }
-  const [choices, saved] = await Promise.all([distinctTagsAndGroups(), listSavedFilters(user.id)]);
+  const [listed, choices, saved] = await Promise.all([
+    listHosts(params).then(
+      (page) => ({ page, error: null }),
+      (err: unknown) => {
+        if (!(err instanceof InventoryError)) throw err;
+        return { page: null, error: err.message };
+      },
+    ),
+    distinctTagsAndGroups(),
+    listSavedFilters(user.id),
+  ]);
+  const page: HostListPage | null = listed.page;
+  const problem = listed.error ?? (parsed.success ? null : "Some filter values in the address were not valid, so the unfiltered list is shown.");
   const canWrite = can(user.role, "hosts.write");
   const canScan = can(user.role, "scans.run");
   const filtered = !isEmptyFilter(params);
