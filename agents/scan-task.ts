@@ -25,6 +25,7 @@ import {
   LEASE_RENEW_MS,
   LeaseLostError,
   refreshJobState,
+  refreshJobStateNow,
   releaseTask,
   renewLease,
   staleQueuedTasks,
@@ -77,6 +78,10 @@ export async function handleScanMessage(job: { data: unknown; priority?: number 
     await ctx.boss.insert([taskMessage(QUEUES.scanTask, { id: parsed.data.taskId, jobId: parsed.data.jobId }, { priority: job.priority ?? 0, startAfterSeconds: 2 + Math.random() * 3 })]);
     return "deferred";
   }
+  if (claim.kind === "gone") {
+    await refreshJobStateNow(parsed.data.jobId);
+    return "done";
+  }
   if (claim.kind !== "claimed") return "done";
   await runClaimedScan(claim.lease, ctx);
   return "done";
@@ -87,7 +92,11 @@ async function runClaimedScan(lease: TaskLease, ctx: ScanWorkerContext): Promise
     where: { id: lease.hostId },
     select: { id: true, name: true, address: true, endpoints: { orderBy: { port: "asc" }, select: { id: true, port: true, service: true } } },
   });
-  if (!host) return; // deleted meanwhile; its tasks went with it (cascade)
+  if (!host) {
+    // Deleted meanwhile: its task went with it (cascade), which may have been the job's last open one.
+    await refreshJobStateNow(lease.jobId);
+    return;
+  }
 
   const stop = new AbortController();
   let stopReason: StopReason | null = null;
@@ -192,6 +201,8 @@ async function runClaimedScan(lease: TaskLease, ctx: ScanWorkerContext): Promise
   } catch (err) {
     if (err instanceof LeaseLostError) {
       logger.warn({ task: lease.taskId, attempt: lease.attempt }, "scan results discarded: the lease was lost before they could be written");
+      // Lost to another worker, or the host (and so the task) was deleted: then the job may be done.
+      await refreshJobStateNow(lease.jobId);
       return;
     }
     throw err;

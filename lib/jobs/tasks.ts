@@ -88,6 +88,14 @@ export async function refreshJobState(tx: Tx, jobId: string): Promise<JobState> 
   return next;
 }
 
+/**
+ * refreshJobState on its own, for when a task disappeared (its host was deleted mid-job): nothing
+ * else would notice that the job's last open task is gone.
+ */
+export async function refreshJobStateNow(jobId: string): Promise<JobState> {
+  return prisma.$transaction((tx) => refreshJobState(tx, jobId), { maxWait: 15_000 });
+}
+
 const JobParameters = z.object({ maxConcurrency: z.number().int().min(1).max(1000).default(16) }).passthrough();
 
 export type ClaimResult =

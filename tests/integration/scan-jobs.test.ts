@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prisma } from "@/lib/db";
 import { cancelJob, createScanJob, retryFailedTasks, ScanError } from "@/lib/jobs/scans";
 import { setSetting } from "@/lib/settings";
+import { deleteHosts } from "@/lib/inventory/hosts";
 import { closedPort, jobWhenTerminal, makeHost, startSmtp, startTestWorker, tasksOf, testActor, scanDatabase, waitFor, type LoopbackSmtp } from "./scan-support";
 
 scanDatabase("jobs");
@@ -189,6 +190,21 @@ describe("cancel", () => {
     expect(await prisma.probeResult.count({ where: { jobId } })).toBe(0);
     expect(await prisma.auditEvent.count({ where: { action: "job.cancel", target: `job:${jobId}` } })).toBe(1);
     await expect(cancelJob(testActor, jobId)).rejects.toBeInstanceOf(ScanError);
+  });
+});
+
+describe("hosts deleted during a scan", () => {
+  it("the job still finishes when a host (and so its task) is deleted while it is being probed", async () => {
+    const fast = await smtp({ min: "TLSv1.2", max: "TLSv1.3" });
+    const slow = await smtp({ min: "TLSv1.2", max: "TLSv1.3", greetingMs: 3_000 });
+    const keep = await makeHost("deleted", "127.0.0.1", [{ port: fast.port }]);
+    const gone = await makeHost("deleted", "127.0.0.1", [{ port: slow.port }]);
+    const { jobId } = await createScanJob(testActor, { hostIds: [keep.id, gone.id] });
+    await waitFor("the slow host to be probed", async () => (await prisma.jobTask.count({ where: { jobId, hostId: gone.id, state: "running" } })) === 1);
+    await deleteHosts({ id: "00000000-0000-4000-8000-000000000001", email: testActor.email }, [gone.id]);
+    const job = await jobWhenTerminal(jobId, 30_000);
+    expect(job.state).toBe("succeeded");
+    expect((await tasksOf(jobId)).map((t) => [t.hostId, t.state])).toEqual([[keep.id, "succeeded"]]);
   });
 });
 
