@@ -3,6 +3,7 @@ import { requirePageUser } from "@/lib/auth/guard";
 import { can } from "@/lib/auth/roles";
 import { getOverview } from "@/lib/dashboard/overview";
 import { Card, EmptyState } from "@/app/_components/ui/card";
+import { Alert } from "@/app/_components/ui/alert";
 import { StatusDonut } from "@/app/_components/charts/status-donut";
 import { TrendChart } from "@/app/_components/charts/trend-chart";
 import { StatusNumbers } from "./components/status-numbers";
@@ -13,8 +14,9 @@ import { number } from "./components/format";
 
 export const dynamic = "force-dynamic";
 
-export default async function OverviewPage() {
+export default async function OverviewPage({ searchParams }: { searchParams: Promise<{ demo?: string }> }) {
   const user = await requirePageUser("read");
+  const { demo } = await searchParams;
   const now = new Date();
   const overview = await getOverview({ now });
   const { counts, total } = overview;
@@ -67,6 +69,15 @@ export default async function OverviewPage() {
           )}
         </p>
       </div>
+
+      {(demo === "lab" || demo === "example") && (
+        <Alert kind="success">
+          Loaded {number(total)} {demo} hosts.{" "}
+          {demo === "lab"
+            ? "They are the lab's real Postfix, nginx and Dovecot servers: scan them (Hosts, select all, Scan) to see what each one negotiates, and run a config audit to read their configuration."
+            : "Their addresses (198.18.200.0/24) answer nothing, so a scan shows how refused and unreachable targets look; start the lab (npm run lab -- up) for hosts that answer."}
+        </Alert>
+      )}
 
       <div className="flex flex-col gap-4 lg:flex-row lg:items-stretch">
         <Card className="flex items-center justify-center lg:w-64">

@@ -26,6 +26,24 @@ describe("stored probe evidence", () => {
     expect(expiryState(new Date("2026-11-20T00:00:00Z"), now)).toEqual({ kind: "expired", days: 8 });
   });
 
+  it("shows the Linux playbooks' settings as scope: setting = value, and hides bookkeeping", () => {
+    const state = {
+      playbookId: "postfix",
+      collectedAt: "2026-11-28T04:00:00Z",
+      summary: "TLS 1.0/1.1 enabled",
+      legacyEnabled: true,
+      settings: [
+        { scope: "main.cf", setting: "smtpd_tls_protocols", value: ">=TLSv1", source: "explicit", enabled: ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] },
+        { scope: "master.cf submission/inet", setting: "smtpd_tls_protocols", value: null, source: "default", enabled: null },
+      ],
+    };
+    expect(flattenState(state)).toEqual([
+      ["legacyEnabled", true],
+      ["main.cf: smtpd_tls_protocols", ">=TLSv1"],
+      ["master.cf submission/inet: smtpd_tls_protocols", "(not set: the software default applies)"],
+    ]);
+  });
+
   it("flattens nested config state into dotted keys", () => {
     expect(flattenState({ "TLS 1.2": { Server: { Enabled: 1, DisabledByDefault: 0 } }, protocols: ["TLSv1.2", "TLSv1.3"], absent: null })).toEqual([
       ["TLS 1.2.Server.Enabled", 1],

@@ -77,9 +77,25 @@ export function expiryState(notAfter: Date, now: Date): ExpiryState {
 
 export type ConfigValue = string | number | boolean | null;
 
+// Bookkeeping fields every playbook state carries; the page shows them elsewhere or not at all.
+const HIDDEN_KEYS: ReadonlySet<string> = new Set(["playbookId", "collectedAt", "rebootPending", "summary"]);
+
+interface SettingLike {
+  setting: string;
+  value: string | null;
+  scope?: string | null;
+  source?: string;
+}
+
+function isSetting(v: unknown): v is SettingLike {
+  return typeof v === "object" && v !== null && typeof (v as SettingLike).setting === "string" && ((v as SettingLike).value === null || typeof (v as SettingLike).value === "string");
+}
+
 /**
- * A config snapshot's parsed state as flat "key: value" pairs (nested objects become dotted keys,
- * e.g. "TLS 1.2.Server.Enabled: 1"), in the order the playbook wrote them; at most `max` pairs.
+ * A config snapshot's parsed state as flat "key: value" pairs, in the order the playbook wrote
+ * them, at most `max`: nested objects become dotted keys ("protocols.TLS 1.2.Server.Enabled: 1"),
+ * and the Linux playbooks' settings lists ({scope, setting, value, source}) become
+ * "main.cf: smtpd_tls_protocols: >=TLSv1.2".
  */
 export function flattenState(state: unknown, max = 200): Array<[string, ConfigValue]> {
   const out: Array<[string, ConfigValue]> = [];
@@ -88,10 +104,18 @@ export function flattenState(state: unknown, max = 200): Array<[string, ConfigVa
     if (value === null || typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
       out.push([prefix || "value", value]);
     } else if (Array.isArray(value)) {
-      if (value.every((v) => v === null || ["string", "number", "boolean"].includes(typeof v))) out.push([prefix || "value", value.join(", ")]);
+      if (value.length > 0 && value.every(isSetting)) {
+        for (const st of value) {
+          const shown = st.value === null ? "(not set: the software default applies)" : `${st.value}${st.source === "inherited" ? " (inherited)" : ""}`;
+          if (out.length < max) out.push([st.scope ? `${st.scope}: ${st.setting}` : st.setting, shown]);
+        }
+      } else if (value.every((v) => v === null || ["string", "number", "boolean"].includes(typeof v))) out.push([prefix || "value", value.join(", ")]);
       else value.forEach((v, i) => walk(v, `${prefix}[${i}]`));
     } else if (typeof value === "object") {
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) walk(v, prefix ? `${prefix}.${k}` : k);
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (!prefix && HIDDEN_KEYS.has(k)) continue;
+        walk(v, prefix ? `${prefix}.${k}` : k);
+      }
     }
   };
   walk(state, "");

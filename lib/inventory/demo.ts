@@ -13,6 +13,8 @@ import { endpointSpec, serviceForPort, type EndpointSpec } from "./model";
 import { SERVICES, type Service } from "../tls/types";
 import { isTargetAllowed, parseAllowList } from "../tls/allowlist";
 import { effectiveAllowList, setSetting } from "../settings";
+import { createCredential } from "../credentials/service";
+import { MissingSecretKeyError } from "../credentials/keys";
 
 export interface DemoSeedResult {
   created: number;
@@ -56,6 +58,7 @@ export const EXAMPLE_HOSTS: DemoHost[] = [
 // The parts of the lab manifest (tests/lab/fleet.ts validates all of it) the demo relies on.
 const LabManifest = z.object({
   network: z.object({ prefix: z.string() }),
+  ssh: z.object({ user: z.string(), keyPath: z.string() }).optional(),
   hosts: z
     .array(
       z.object({
@@ -73,7 +76,7 @@ const LabManifest = z.object({
 export const LAB_DOMAIN = "lab.tlsfleet.test";
 
 /** The lab fleet as demo hosts, or null when the lab is not up (no manifest) or the manifest is unreadable. */
-export function labDemoHosts(manifestPath: string): { hosts: DemoHost[]; prefix: string } | null {
+export function labDemoHosts(manifestPath: string): { hosts: DemoHost[]; prefix: string; ssh: { user: string; keyPath: string } | null } | null {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(manifestPath, "utf8"));
@@ -102,7 +105,34 @@ export function labDemoHosts(manifestPath: string): { hosts: DemoHost[]; prefix:
       endpoints: h.endpoints.map((e) => ({ port: e.port, service: e.service, tlsStart: e.tls })),
     };
   });
-  return { hosts, prefix: parsed.data.network.prefix };
+  return { hosts, prefix: parsed.data.network.prefix, ssh: parsed.data.ssh ?? null };
+}
+
+export const LAB_CREDENTIAL = "lab-root-ssh";
+
+/**
+ * The lab's SSH client key as a credential, so config audits of the lab hosts work from the demo.
+ * Created through the credentials service (encrypted at rest, audited); reused when it exists.
+ * Null when the key file is unreadable or no encryption key is configured: the demo then works
+ * for scans only, and says so.
+ */
+async function labCredential(ssh: { user: string; keyPath: string } | null, actor: { id: string | null; email: string }): Promise<{ id: string } | null> {
+  if (!ssh) return null;
+  const existing = await prisma.credential.findUnique({ where: { name: LAB_CREDENTIAL }, select: { id: true } });
+  if (existing) return existing;
+  let secret: string;
+  try {
+    secret = fs.readFileSync(ssh.keyPath, "utf8");
+  } catch {
+    return null;
+  }
+  try {
+    // `tlsfleet start --demo` acts as "system", which has no user id; the audit event takes null.
+    return await createCredential(actor as { id: string; email: string }, { name: LAB_CREDENTIAL, kind: "ssh_key", username: ssh.user, secret });
+  } catch (err) {
+    if (err instanceof MissingSecretKeyError || (err instanceof Error && (err as { userFacing?: boolean }).userFacing)) return null;
+    throw err;
+  }
 }
 
 // The lab lives in RFC 2544 benchmarking space; a manifest naming any other range is not the lab's,
@@ -127,12 +157,16 @@ export async function seedDemoInventory(opts: { actor?: { id: string; email: str
   const allowed = lab ? await effectiveAllowList() : null;
   const widenTo =
     lab && isLabPrefix(lab.prefix) && !(allowed && hosts.every((h) => isTargetAllowed(h.address, allowed.list))) ? [...(allowed?.list.entries ?? []), lab.prefix] : null;
+  const refusal = (n: number): DemoSeedResult => ({ created: 0, lab: false, message: `The inventory already has ${n} host${n === 1 ? "" : "s"}; demo data is only loaded into an empty inventory` });
+  // Checked again under the lock below; this early look keeps a refused request free of side effects.
+  const before = await prisma.host.count();
+  if (before > 0) return refusal(before);
+  const actor = opts.actor ?? { id: null, email: "system" };
+  const credential = lab ? await labCredential(lab.ssh, actor) : null;
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${DEMO_LOCK_KEY})`;
     const existing = await tx.host.count();
-    if (existing > 0) {
-      return { created: 0, lab: false, message: `The inventory already has ${existing} host${existing === 1 ? "" : "s"}; demo data is only loaded into an empty inventory` };
-    }
+    if (existing > 0) return refusal(existing);
     const now = new Date();
     for (const h of hosts) {
       await tx.host.create({
@@ -148,6 +182,7 @@ export async function seedDemoInventory(opts: { actor?: { id: string; email: str
           port: h.port,
           pinnedKey: h.pinnedKey,
           pinnedAt: h.pinnedKey ? now : null,
+          credentialId: h.transport === "ssh" && credential ? credential.id : null,
           osName: h.osName,
           endpoints: { create: h.endpoints.map((e) => ({ port: e.port, service: e.service, tlsStart: e.tlsStart })) },
           status: { create: { status: "unknown", explanation: "Never scanned", lastChangedAt: now } },
@@ -164,7 +199,7 @@ export async function seedDemoInventory(opts: { actor?: { id: string; email: str
       details: { lab: Boolean(lab), names: hosts.map((h) => h.name) },
     });
     const message = lab
-      ? `Loaded ${hosts.length} lab hosts (${endpoints} endpoints) at their real addresses in ${lab.prefix}${widenTo ? ` (added ${lab.prefix} to the allowed targets)` : ""}: scan them to see real results`
+      ? `Loaded ${hosts.length} lab hosts (${endpoints} endpoints) at their real addresses in ${lab.prefix}${widenTo ? ` (added ${lab.prefix} to the allowed targets)` : ""}: scan them to see real results${credential ? `; config audits use the credential ${LAB_CREDENTIAL}` : ""}`
       : `Loaded ${hosts.length} example hosts (${endpoints} endpoints) under example.test; their addresses (198.18.200.0/24) answer nothing, so scans report them unreachable. Start the lab (npm run lab -- up) for hosts that answer`;
     return { created: hosts.length, lab: Boolean(lab), message };
   });

@@ -34,7 +34,7 @@ test("new install: empty Overview, load the demo inventory, numbers appear", asy
   await expect(page.getByRole("button", { name: "Load demo inventory" })).toHaveCount(0);
 });
 
-test("a demo host's page: identity, endpoints, empty evidence; Scan this host fills the matrix and the timeline", async ({ page }) => {
+test("a demo host's page: identity, endpoints, empty evidence; scan and config audit fill the matrix, the evidence and the timeline", async ({ page }) => {
   await signIn(page, E2E_ADMIN.email, E2E_ADMIN.password);
   await page.getByTestId("count-unknown").click();
   await expect(page).toHaveURL(/\/hosts\?status=unknown/);
@@ -72,6 +72,18 @@ test("a demo host's page: identity, endpoints, empty evidence; Scan this host fi
   await expect(timeline.getByRole("link", { name: "scan job" })).toBeVisible();
   await expect(timeline.locator('[data-status]').first()).toBeVisible();
   await shot(page, "dashboard-host-scanned");
+
+  // Config audit: with the lab, the demo host has the lab's key as a credential and the Postfix
+  // playbook's reading appears as configuration evidence; without it the task is skipped (no credential).
+  await page.getByRole("button", { name: "Run config audit" }).click();
+  await expect(page.getByRole("link", { name: "follow the job" }).last()).toBeVisible();
+  const auditEntry = timeline.locator("li", { has: page.getByRole("link", { name: "audit job" }) });
+  await expect(async () => {
+    await page.reload();
+    await expect(auditEntry).toContainText(/task (succeeded|skipped|failed|unreachable)/, { timeout: 1000 });
+  }).toPass({ timeout: 120_000, intervals: [1000, 2000, 3000] });
+  await expect(page.getByTestId("config-evidence").or(page.getByTestId("config-evidence-empty"))).toBeVisible();
+  await shot(page, "dashboard-host-audited");
 
   // Back on the Overview one host fewer is unknown.
   await page.getByRole("link", { name: "Overview" }).click();

@@ -3,18 +3,38 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { beforeEach, describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { prisma } from "@/lib/db";
-import { EXAMPLE_HOSTS, seedDemoInventory } from "@/lib/inventory/demo";
+import { reloadEnv } from "@/lib/env";
+import { EXAMPLE_HOSTS, LAB_CREDENTIAL, seedDemoInventory } from "@/lib/inventory/demo";
 import { withOwnDatabase } from "./dashboard-fixtures";
 
 withOwnDatabase("demo");
 
 const NO_LAB = path.join(os.tmpdir(), "tlsfleet-no-such-lab", "fleet.json");
 
+// A stand-in for the lab's client key: the credentials service only checks the PEM framing.
+const FAKE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZSBsYWIga2V5IGZvciB0ZXN0cw==\n-----END OPENSSH PRIVATE KEY-----\n";
+
+// Credentials are encrypted with TLSFLEET_SECRET_KEY; give this file one of its own.
+let previousKey: string | undefined;
+beforeAll(() => {
+  previousKey = process.env.TLSFLEET_SECRET_KEY;
+  process.env.TLSFLEET_SECRET_KEY = randomBytes(32).toString("hex");
+  reloadEnv();
+});
+afterAll(() => {
+  if (previousKey === undefined) delete process.env.TLSFLEET_SECRET_KEY;
+  else process.env.TLSFLEET_SECRET_KEY = previousKey;
+  reloadEnv();
+});
+
 function writeManifest(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tlsfleet-demo-"));
   const file = path.join(dir, "fleet.json");
+  const keyPath = path.join(dir, "lab_client_ed25519");
+  fs.writeFileSync(keyPath, FAKE_KEY, { mode: 0o600 });
   const host = (name: string, address: string, roles: string[], kind: "server" | "peer", endpoints: Array<{ port: number; service: string; tls: string }>) => ({
     name,
     namespace: `tlsf-${name}`,
@@ -31,6 +51,7 @@ function writeManifest(): string {
     JSON.stringify({
       version: 1,
       network: { bridge: "tlsf-br0", rootAddress: "198.18.0.1", prefix: "198.18.0.0/16" },
+      ssh: { user: "root", keyPath, knownHostsPath: "/nonexistent", configPath: "/nonexistent" },
       hosts: [
         host("mx-legacy", "198.18.0.11", ["postfix"], "server", [{ port: 25, service: "smtp", tls: "starttls" }]),
         host("web-modern", "198.18.0.22", ["nginx"], "server", [{ port: 443, service: "https", tls: "implicit" }]),
@@ -89,6 +110,12 @@ describe("demo inventory", () => {
       ["peer-garbage.lab.tlsfleet.test", "198.18.0.41", "none", ["25/smtp/starttls"]],
     ]);
     expect(hosts[0].pinnedKey).toBe("SHA256:voy/Bw5NakvjKxmMcsJKxc2RtrTrMRjOKUlcg9aa58c");
+    // The lab's client key becomes an encrypted credential on the SSH hosts (config audits work);
+    // the peers, which have no sshd, get none.
+    const credential = await prisma.credential.findUnique({ where: { name: LAB_CREDENTIAL } });
+    expect(credential).toMatchObject({ kind: "ssh_key", username: "root" });
+    expect(credential!.secretEncrypted).not.toContain("PRIVATE KEY");
+    expect(hosts.map((h) => h.credentialId)).toEqual([credential!.id, credential!.id, null]);
     expect(hosts.every((h) => h.status?.status === "unknown")).toBe(true);
     const event = await prisma.auditEvent.findFirst({ where: { action: "inventory.demo_seed" }, orderBy: { id: "desc" } });
     expect(event).toMatchObject({ actor: "op@example.test", actorId: "00000000-0000-4000-8000-000000000001" });

@@ -8,15 +8,15 @@ import { loadDemoInventoryAction } from "../actions";
 export function LoadDemoButton() {
   const router = useRouter();
   const [pending, startTransition] = useTransition();
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const [result, setResult] = useState<{ ok: false; text: string } | null>(null);
 
   function load() {
     startTransition(async () => {
       const res = await loadDemoInventoryAction({ confirm: "load-demo-inventory" });
-      if (res.ok) {
-        setResult({ ok: true, text: res.data?.message ?? "Demo inventory loaded" });
-        router.refresh();
-      } else setResult({ ok: false, text: res.error });
+      // The empty state (and this button with it) goes away once hosts exist, so the Overview
+      // itself says what was loaded and what to do next.
+      if (res.ok) router.replace(`/?demo=${res.data?.lab ? "lab" : "example"}`);
+      else setResult({ ok: false, text: res.error });
     });
   }
 
@@ -25,7 +25,7 @@ export function LoadDemoButton() {
       <Button type="button" variant="secondary" onClick={load} disabled={pending}>
         {pending ? "Loading demo inventory…" : "Load demo inventory"}
       </Button>
-      {result && <Alert kind={result.ok ? "success" : "error"}>{result.text}</Alert>}
+      {result && <Alert kind="error">{result.text}</Alert>}
     </div>
   );
 }

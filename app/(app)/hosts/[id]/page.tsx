@@ -106,8 +106,9 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
         </dl>
       </Card>
 
-      {/* Wire and config evidence side by side: a mismatch is read across this row. */}
-      <div className="grid grid-cols-1 items-start gap-6 lg:grid-cols-2" data-testid="evidence-row">
+      {/* Wire and config evidence side by side on wide screens (a mismatch is read across this row);
+          stacked below 1536 px, where the version matrix needs the full width. */}
+      <div className="grid grid-cols-1 items-start gap-6 2xl:grid-cols-2" data-testid="evidence-row">
         <Card title={`Endpoints and protocols (${detail.endpoints.length})`}>
           <p className="mb-3 text-xs text-slate-600">The latest probe of each endpoint. Hover a cell for the reason (a TLS alert, a timeout…); unknown means nothing could be concluded, never that the version was refused.</p>
           <ProtocolMatrix endpoints={detail.endpoints} now={now} />
