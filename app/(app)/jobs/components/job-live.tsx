@@ -77,8 +77,9 @@ export function JobLive({ initialJob, initialTasks, mayCancel, mayRetry }: { ini
       setStream("failed");
       source.close();
     });
-    // EventSource reconnects by itself after a network error.
-    source.onerror = () => setStream((s) => (s === "closed" || s === "failed" ? s : "reconnecting"));
+    // EventSource reconnects by itself after a network error, but not after an HTTP error
+    // (signed out, job deleted): then it is CLOSED and only a reload helps.
+    source.onerror = () => setStream((s) => (s === "closed" || s === "failed" ? s : source.readyState === EventSource.CLOSED ? "failed" : "reconnecting"));
     return () => source.close();
   }, [initialJob.id, generation, finishedAtLoad]);
 
