@@ -158,7 +158,9 @@ test("hosts: add by form, import with a bad row then fixed, filter, select all m
   expect(lines.find((l) => l.startsWith(`${u}-mx1`))).toContain(",Berlin,");
   expect(lines.find((l) => l.startsWith(`${u}-mx2`))).toContain(',"Mail team, EU",');
   expect(lines.find((l) => l.startsWith(`${u}-web1`))).toContain(`,"'=HYPERLINK(""http://x"")",`);
-  expect(lines.find((l) => l.startsWith(`${u}-web1`))).toContain(",443/https;8443/https,unknown,Never scanned,,");
+  // The scan started above may have reached this host by now (the e2e server may only probe the
+  // lab, so it ends in error); either way the status columns follow the endpoints.
+  expect(lines.find((l) => l.startsWith(`${u}-web1`))).toMatch(/,443\/https;8443\/https,(unknown,Never scanned,,|error,.*not in allowed ranges,,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)$/);
 
   // ---- edit a host; delete one from its edit page after confirming
   await page.goto(`/hosts?q=${u}-mx2`);
