@@ -11,7 +11,7 @@ const dataDir = path.join(ROOT, ".data", `embedded-test-${process.pid}`);
 function tlsfleet(...args: string[]) {
   const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir };
   delete env.DATABASE_URL;
-  const r = spawnSync(process.execPath, [path.join(ROOT, "bin/tlsfleet"), ...args], { cwd: ROOT, env, encoding: "utf8", timeout: 180_000 });
+  const r = spawnSync(process.execPath, [path.join(ROOT, "bin/tlsfleet"), ...args], { cwd: ROOT, env: env as NodeJS.ProcessEnv, encoding: "utf8", timeout: 180_000 });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
