@@ -2,12 +2,12 @@
 import { readFile } from "node:fs/promises";
 import { AllowListSyntaxError, parseAllowList, type AllowList } from "../../lib/tls/allowlist";
 import { probeMany, DEFAULT_CONCURRENCY } from "../../lib/tls/probe-many";
-import { DEFAULT_DEADLINE_MS, DEFAULT_TIMEOUT_MS } from "../../lib/tls/probe";
+import { DEFAULT_DEADLINE_MS, DEFAULT_PROBE_MODE, DEFAULT_TIMEOUT_MS, PROBE_MODES, type ProbeMode } from "../../lib/tls/probe";
 import { formatTarget, parseServiceName, parseTargetSpec, parseTargetsFile, TargetSyntaxError } from "../../lib/tls/targets";
 import { TLS_VERSIONS, type ProbeReport, type ProbeTarget, type Service } from "../../lib/tls/types";
 
-const USAGE = `usage: tlsfleet probe HOST[:PORT] [--service S] [--json] [--timeout MS] [--deadline MS]
-       tlsfleet probe --targets FILE [--concurrency N] [--service S] [--json] [--timeout MS] [--deadline MS]
+const USAGE = `usage: tlsfleet probe HOST[:PORT] [--service S] [--mode hello|full] [--json] [--timeout MS] [--deadline MS]
+       tlsfleet probe --targets FILE [--concurrency N] [--service S] [--mode hello|full] [--json] [--timeout MS] [--deadline MS]
 
   HOST[:PORT]      a name, an IPv4 address or [IPv6]:PORT; PORT defaults to the service's
                    port, or 25 when no service is given
@@ -17,6 +17,10 @@ const USAGE = `usage: tlsfleet probe HOST[:PORT] [--service S] [--json] [--timeo
                    (--service then applies to lines without a service)
   --concurrency N  endpoints probed at once (default ${DEFAULT_CONCURRENCY}); at most 2 connections per
                    address whatever N is
+  --mode M         hello: per version a ClientHello offering only that version, judged by the
+                   server's ServerHello or alert, then one full handshake at the highest accepted
+                   version for the certificate; full: a complete handshake per version
+                   (default ${DEFAULT_PROBE_MODE})
   --json           one JSON object per target per line, in input order
   --timeout MS     connect timeout and limit per dialog step / handshake (default ${DEFAULT_TIMEOUT_MS})
   --deadline MS    limit for one endpoint, retries included (default ${DEFAULT_DEADLINE_MS})
@@ -33,9 +37,10 @@ interface ProbeCommand {
   timeoutMs?: number;
   deadlineMs?: number;
   concurrency?: number;
+  mode?: ProbeMode;
 }
 
-const VALUE_FLAGS = new Set(["--service", "--timeout", "--deadline", "--targets", "--concurrency"]);
+const VALUE_FLAGS = new Set(["--service", "--timeout", "--deadline", "--targets", "--concurrency", "--mode"]);
 const BOOLEAN_FLAGS = new Set(["--json", "--help", "-h"]);
 
 export async function run(argv: string[]): Promise<number> {
@@ -71,6 +76,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     for await (const report of probeMany(command.targets, {
       concurrency: command.concurrency,
+      mode: command.mode,
       timeoutMs: command.timeoutMs,
       deadlineMs: command.deadlineMs,
       allowList,
@@ -123,6 +129,11 @@ async function parseArguments(argv: string[]): Promise<ProbeCommand | "help"> {
   const deadlineMs = optionalInteger(values.get("--deadline"), "--deadline", 1, 3_600_000);
   const concurrency = optionalInteger(values.get("--concurrency"), "--concurrency", 1, 4096);
   const json = flags.has("--json");
+  const modeText = values.get("--mode");
+  if (modeText !== undefined && !(PROBE_MODES as readonly string[]).includes(modeText)) {
+    throw new UsageError(`--mode expects ${PROBE_MODES.join(" or ")}, got '${modeText}'`);
+  }
+  const mode = modeText as ProbeMode | undefined;
 
   const file = values.get("--targets");
   if (file !== undefined) {
@@ -138,12 +149,12 @@ async function parseArguments(argv: string[]): Promise<ProbeCommand | "help"> {
     if (parsed.problems.length > 0) throw new UsageError(`bad targets file '${file}':\n  ${parsed.problems.join("\n  ")}`);
     if (parsed.targets.length === 0) throw new UsageError(`targets file '${file}' lists no targets`);
     const targets = service ? parsed.targets.map((t) => ({ ...t, service: t.service ?? service })) : parsed.targets;
-    return { targets, json, timeoutMs, deadlineMs, concurrency };
+    return { targets, json, timeoutMs, deadlineMs, concurrency, mode };
   }
   if (positional.length === 0) throw new UsageError("missing HOST[:PORT] or --targets FILE");
   if (positional.length > 1) throw new UsageError(`one HOST[:PORT] at a time (got ${positional.join(" ")}); use --targets for several`);
   if (concurrency !== undefined) throw new UsageError("--concurrency only applies with --targets");
-  return { targets: [parseTargetSpec(positional[0]!, service)], json, timeoutMs, deadlineMs };
+  return { targets: [parseTargetSpec(positional[0]!, service)], json, timeoutMs, deadlineMs, mode };
 }
 
 function optionalInteger(text: string | undefined, flag: string, min: number, max: number): number | undefined {

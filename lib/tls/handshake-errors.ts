@@ -9,7 +9,7 @@ export interface HandshakeClassification {
 // Alerts with which a server says "not this version": testssl.sh, sslyze and nmap all read them as
 // "not offered". insufficient_security is what a server sends when nothing we offer at that version
 // meets its floor, which for an audit means the version cannot be negotiated either.
-const REJECTING_ALERTS = new Set(["protocol_version", "handshake_failure", "insufficient_security"]);
+export const REJECTING_ALERTS: ReadonlySet<string> = new Set(["protocol_version", "handshake_failure", "insufficient_security"]);
 
 const ALERT_CODE = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_([A-Z_]+)$/;
 

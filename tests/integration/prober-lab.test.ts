@@ -5,6 +5,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { probeEndpoint } from "../../lib/tls";
+import type { ProbeMode } from "../../lib/tls/probe";
 import type { Outcome, ProbeReport, Service, TlsVersion } from "../../lib/tls/types";
 import { ensureLabUp, labEndpoints, type LabEndpoint, type LabHost } from "../lab/fleet";
 
@@ -62,6 +63,14 @@ async function sslscan(address: string, port: number, service: Service): Promise
   return { answered: true, protocols };
 }
 
+// One sslscan run per endpoint, shared by both probing modes.
+const sslscanRuns = new Map<string, Promise<SslscanResult>>();
+function sslscanOnce(address: string, port: number, service: Service): Promise<SslscanResult> {
+  const key = `${address}:${port}`;
+  if (!sslscanRuns.has(key)) sslscanRuns.set(key, sslscan(address, port, service));
+  return sslscanRuns.get(key)!;
+}
+
 function describeEndpoint(host: LabHost, endpoint: LabEndpoint): string {
   const want = VERSIONS.map((v) => `${v} ${endpoint.expected[v]}`).join(", ");
   return `${endpoint.port}/${endpoint.service} on ${host.name} (${host.address}) is ${endpoint.expectedVerdict}: ${want}`;
@@ -71,19 +80,20 @@ function outcomes(report: ProbeReport): Record<TlsVersion, Outcome> {
   return Object.fromEntries(VERSIONS.map((v) => [v, report.protocols[v]])) as Record<TlsVersion, Outcome>;
 }
 
-describe("prober against the lab fleet, cross-checked with sslscan", () => {
-  it("the lab has an endpoint for every verdict the prober can reach on a working server", () => {
-    const verdicts = new Set(endpoints.map((e) => e.endpoint.expectedVerdict));
-    for (const v of ["compliant", "noncompliant", "at_risk", "no-tls"] as const) expect(verdicts, `a lab endpoint expected ${v}`).toContain(v);
-    const services = new Set(endpoints.map((e) => e.endpoint.service));
-    for (const s of ["smtp", "submission", "https", "imap", "imaps", "pop3", "pop3s"] as const) expect(services, `a lab endpoint for ${s}`).toContain(s);
-  });
+it("the lab has an endpoint for every verdict the prober can reach on a working server", () => {
+  const verdicts = new Set(endpoints.map((e) => e.endpoint.expectedVerdict));
+  for (const v of ["compliant", "noncompliant", "at_risk", "no-tls"] as const) expect(verdicts, `a lab endpoint expected ${v}`).toContain(v);
+  const services = new Set(endpoints.map((e) => e.endpoint.service));
+  for (const s of ["smtp", "submission", "https", "imap", "imaps", "pop3", "pop3s"] as const) expect(services, `a lab endpoint for ${s}`).toContain(s);
+});
 
+// Both modes must agree with sslscan everywhere: "hello" is the default only because it does.
+describe.each<ProbeMode>(["hello", "full"])("prober in %s mode against the lab fleet, cross-checked with sslscan", (mode) => {
   for (const { host, endpoint } of endpoints) {
     it(describeEndpoint(host, endpoint), async () => {
       const [report, scan] = await Promise.all([
-        probeEndpoint({ host: host.address, port: endpoint.port, service: endpoint.service }),
-        sslscan(host.address, endpoint.port, endpoint.service),
+        probeEndpoint({ host: host.address, port: endpoint.port, service: endpoint.service }, { mode }),
+        sslscanOnce(host.address, endpoint.port, endpoint.service),
       ]);
       const context = `prober: ${JSON.stringify({ protocols: report.protocols, reasons: report.reasons, starttls: report.starttls, error: report.error })}; sslscan: ${JSON.stringify(scan)}`;
 

@@ -4,11 +4,14 @@ import { createServer as createTlsServer, type SecureVersion } from "node:tls";
 import { connect as connectTcp, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeEndpoint, probeMany, type ProbeOptions } from "../../lib/tls";
+import type { ProbeMode } from "../../lib/tls/probe";
 import type { ProbeReport, ProbeTarget, TlsVersion } from "../../lib/tls/types";
 import { selfSignedCertificate, type PeerCertificate } from "../lab/peers/common";
 import { startPeer, type RunningPeer } from "../lab/peers/spawn";
 
 const VERSIONS: readonly TlsVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+// Every behaviour below holds in both probing modes.
+const MODES: ProbeMode[] = ["hello", "full"];
 const peers: RunningPeer[] = [];
 const servers: Server[] = [];
 const unhandled: unknown[] = [];
@@ -63,7 +66,7 @@ afterAll(async () => {
   expect(unhandled).toEqual([]);
 });
 
-describe("real TLS servers limited to particular versions", () => {
+describe.each(MODES)("real TLS servers limited to particular versions (%s mode)", (mode) => {
   it.each([
     ["TLSv1", "TLSv1.3", { TLSv1: "accepted", "TLSv1.1": "accepted", "TLSv1.2": "accepted", "TLSv1.3": "accepted" }, "noncompliant"],
     ["TLSv1.2", "TLSv1.3", { TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "accepted", "TLSv1.3": "accepted" }, "compliant"],
@@ -72,7 +75,7 @@ describe("real TLS servers limited to particular versions", () => {
     ["TLSv1", "TLSv1.1", { TLSv1: "accepted", "TLSv1.1": "accepted", "TLSv1.2": "rejected", "TLSv1.3": "rejected" }, "at_risk"],
   ] as const)("server %s..%s: %j is %s", async (min, max, protocols, verdict) => {
     const { port } = await tlsServer(min, max);
-    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" });
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode });
     expect(report.protocols).toEqual(protocols);
     expect(report.verdict).toBe(verdict);
     expect(report.notTested).toEqual(["SSLv3"]);
@@ -121,7 +124,7 @@ describe("real TLS servers limited to particular versions", () => {
 
   it("a version the server hangs up on without a word is rejected when another version completed", async () => {
     const port = await hangsUpOnLegacy(false);
-    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" });
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode });
     expect(report.protocols).toEqual({ TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "accepted", "TLSv1.3": "accepted" });
     expect(report.reasons).toMatchObject({ TLSv1: "closed without alert after ClientHello", "TLSv1.1": "closed without alert after ClientHello" });
     expect(report.verdict).toBe("compliant");
@@ -129,14 +132,14 @@ describe("real TLS servers limited to particular versions", () => {
 
   it("a hang-up after the server sent a byte stays unknown, completed handshakes or not", async () => {
     const port = await hangsUpOnLegacy(true);
-    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" });
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode });
     expect(report.protocols).toEqual({ TLSv1: "unknown", "TLSv1.1": "unknown", "TLSv1.2": "accepted", "TLSv1.3": "accepted" });
     expect(report.verdict).toBe("error");
   });
 
   it("names the rejecting alert or the other version the server chose", async () => {
     const legacyOnly = await tlsServer("TLSv1", "TLSv1");
-    const report = await probeEndpoint({ host: "127.0.0.1", port: legacyOnly.port, service: "tls" });
+    const report = await probeEndpoint({ host: "127.0.0.1", port: legacyOnly.port, service: "tls" }, { mode });
     expect(report.reasons).toEqual({ TLSv1: null, "TLSv1.1": "unsupported_protocol", "TLSv1.2": "unsupported_protocol", "TLSv1.3": "protocol_version" });
   });
 
@@ -145,13 +148,70 @@ describe("real TLS servers limited to particular versions", () => {
     const targets: ProbeTarget[] = Array.from({ length: 6 }, () => ({ host: "127.0.0.1", port, service: "tls" as const }));
     const many = (async () => {
       const reports: ProbeReport[] = [];
-      for await (const report of probeMany(targets, { concurrency: 6 })) reports.push(report);
+      for await (const report of probeMany(targets, { concurrency: 6, mode })) reports.push(report);
       return reports;
     })();
-    const [reports, single] = await Promise.all([many, probeEndpoint({ host: "127.0.0.1", port, service: "tls" })]);
+    const [reports, single] = await Promise.all([many, probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode })]);
     expect([...reports, single].map((r) => r.verdict)).toEqual(Array(7).fill("noncompliant"));
     expect(stats.total).toBe(7 * 4);
     expect(stats.maxOpen).toBeLessThanOrEqual(2);
+  });
+});
+
+describe("hello mode", () => {
+  it("without TLS 1.3 the certificate comes from one more, full handshake at the highest accepted version", async () => {
+    const { port, stats } = await tlsServer("TLSv1", "TLSv1.2");
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode: "hello" });
+    expect(report.protocols).toEqual({ TLSv1: "accepted", "TLSv1.1": "accepted", "TLSv1.2": "accepted", "TLSv1.3": "rejected" });
+    expect(report.certificate).toMatchObject({ subject: "CN=server.lab, O=tlsfleet lab" });
+    // TLS 1.3 (full, rejected), hellos for 1.2, 1.0, 1.1, then the certificate handshake at 1.2.
+    expect(stats.total).toBe(5);
+    // The 1.2 cipher is the one Node itself negotiates end to end, as in full mode.
+    const full = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode: "full" });
+    expect(report.cipher["TLSv1.2"]).toBe(full.cipher["TLSv1.2"]);
+  });
+
+  it("reads the server's answer correctly when every byte arrives in its own TCP segment", async () => {
+    const { port: tlsPort } = await tlsServer("TLSv1.1", "TLSv1.2");
+    let trickled = 0;
+    const relay = createTcpServer((client) => {
+      client.on("error", () => {});
+      const upstream = connectTcp(tlsPort, "127.0.0.1");
+      upstream.on("error", () => client.destroy());
+      client.pipe(upstream);
+      client.setNoDelay(true);
+      // One byte per write, each on its own turn of the event loop: separate segments on loopback.
+      let pending = Buffer.alloc(0);
+      let ended = false;
+      let pumping = false;
+      const pump = () => {
+        if (client.destroyed) return;
+        if (pending.length === 0) {
+          pumping = false;
+          if (ended) client.end();
+          return;
+        }
+        pumping = true;
+        trickled++;
+        const byte = pending.subarray(0, 1);
+        pending = pending.subarray(1);
+        client.write(byte, () => setImmediate(pump));
+      };
+      upstream.on("data", (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        if (!pumping) pump();
+      });
+      upstream.on("end", () => {
+        ended = true;
+        if (!pumping) pump();
+      });
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    servers.push(relay);
+    const report = await probeEndpoint({ host: "127.0.0.1", port: (relay.address() as AddressInfo).port, service: "tls" }, { mode: "hello" });
+    expect(report.protocols, JSON.stringify(report.reasons)).toEqual({ TLSv1: "rejected", "TLSv1.1": "accepted", "TLSv1.2": "accepted", "TLSv1.3": "rejected" });
+    expect(report.cipher["TLSv1.1"]).toMatch(/^[A-Z0-9-]+$/);
+    expect(trickled).toBeGreaterThan(1000);
   });
 });
 
@@ -192,10 +252,10 @@ function formatV6(port: number): string {
   return `[::1]:${port}`;
 }
 
-describe("STARTTLS dialogs with a real upgrade", () => {
+describe.each(MODES)("STARTTLS dialogs with a real upgrade (%s mode)", (mode) => {
   it("SMTP: waits out a slow greeting cut mid-line without talking first, then sees TLS 1.2+ only", async () => {
     const slow = await peer("slow-greeting.ts", ["--greeting-ms", "1500"]);
-    const report = await probeEndpoint({ host: slow.host, port: slow.port, service: "smtp" }, { timeoutMs: 5000 });
+    const report = await probeEndpoint({ host: slow.host, port: slow.port, service: "smtp" }, { timeoutMs: 5000, mode });
     // The peer answers 554 to a client that speaks before the final "220 ", which would show as no-tls.
     expect(report).toMatchObject({ starttls: "offered", verdict: "compliant", error: null });
     expect(report.protocols).toEqual({ TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "accepted", "TLSv1.3": "accepted" });
@@ -203,30 +263,30 @@ describe("STARTTLS dialogs with a real upgrade", () => {
 
   it("IMAP: a002 STARTTLS upgrade, all versions accepted", async () => {
     const imap = await peer("mail-server.ts", ["--protocol", "imap", "--min-version", "TLSv1"]);
-    const report = await probeEndpoint({ host: imap.host, port: imap.port, service: "imap" });
+    const report = await probeEndpoint({ host: imap.host, port: imap.port, service: "imap" }, { mode });
     expect(report).toMatchObject({ starttls: "offered", verdict: "noncompliant" });
     expect(Object.values(report.protocols)).toEqual(["accepted", "accepted", "accepted", "accepted"]);
   });
 
   it("POP3: STLS upgrade, legacy versions rejected", async () => {
     const pop3 = await peer("mail-server.ts", ["--protocol", "pop3"]);
-    const report = await probeEndpoint({ host: pop3.host, port: pop3.port, service: "pop3" });
+    const report = await probeEndpoint({ host: pop3.host, port: pop3.port, service: "pop3" }, { mode });
     expect(report).toMatchObject({ starttls: "offered", verdict: "compliant" });
   });
 
   it("SMTP without STARTTLS in EHLO is no-tls, reported as not offered, and quickly", async () => {
     const plain = await peer("mail-server.ts", ["--no-starttls"]);
-    const report = await probeEndpoint({ host: plain.host, port: plain.port, service: "submission" });
+    const report = await probeEndpoint({ host: plain.host, port: plain.port, service: "submission" }, { mode });
     expect(report).toMatchObject({ starttls: "not-offered", verdict: "no-tls", error: "STARTTLS not offered in the EHLO reply" });
     expect(report.durationMs).toBeLessThan(1000);
   });
 });
 
-describe("misbehaving peers", () => {
+describe.each(MODES)("misbehaving peers (%s mode)", (mode) => {
   it("a server that never greets is unreachable after one greeting timeout, never rejected", async () => {
     const silent = await peer("never-greets.ts");
     const started = Date.now();
-    const report = await probeEndpoint({ host: silent.host, port: silent.port, service: "smtp" }, { timeoutMs: 1000 });
+    const report = await probeEndpoint({ host: silent.host, port: silent.port, service: "smtp" }, { timeoutMs: 1000, mode });
     expect(report.verdict).toBe("unreachable");
     expect(report.error).toMatch(/no complete reply within 1000 ms \(waiting for the greeting\)/);
     noneRejected(report);
@@ -235,7 +295,7 @@ describe("misbehaving peers", () => {
 
   it("a server that drops the connection after '220' to STARTTLS gives unknown, never rejected", async () => {
     const dropper = await peer("drop-after-starttls.ts");
-    const report = await probeEndpoint({ host: dropper.host, port: dropper.port, service: "smtp" });
+    const report = await probeEndpoint({ host: dropper.host, port: dropper.port, service: "smtp" }, { mode });
     expect(report).toMatchObject({ starttls: "offered", verdict: "error" });
     expect(Object.values(report.protocols)).toEqual(["unknown", "unknown", "unknown", "unknown"]);
     for (const version of VERSIONS) expect(report.reasons[version]).toMatch(/^(closed|reset)$/);
@@ -244,7 +304,7 @@ describe("misbehaving peers", () => {
 
   it("a server that stalls after STARTTLS gives unknown (timeout) and the endpoint ends by its deadline", async () => {
     const staller = await peer("drop-after-starttls.ts", ["--stall"]);
-    const options: ProbeOptions = { timeoutMs: 800, deadlineMs: 2500 };
+    const options: ProbeOptions = { timeoutMs: 800, deadlineMs: 2500, mode };
     const started = Date.now();
     const report = await probeEndpoint({ host: staller.host, port: staller.port, service: "smtp" }, options);
     const elapsed = Date.now() - started;
@@ -257,7 +317,7 @@ describe("misbehaving peers", () => {
   it("retries an unknown once: 4 versions x 2 attempts against a peer that stalls", async () => {
     const staller = await peer("drop-after-starttls.ts", ["--stall"]);
     const started = Date.now();
-    const report = await probeEndpoint({ host: staller.host, port: staller.port, service: "smtp" }, { timeoutMs: 400, deadlineMs: 20_000 });
+    const report = await probeEndpoint({ host: staller.host, port: staller.port, service: "smtp" }, { timeoutMs: 400, deadlineMs: 20_000, mode });
     // Two lanes, eight handshakes of 400 ms each: about 1.6 s, and every reason is the timeout.
     expect(Object.values(report.reasons)).toEqual(["timeout", "timeout", "timeout", "timeout"]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
@@ -268,7 +328,7 @@ describe("misbehaving peers", () => {
     const before = process.memoryUsage().rss;
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-    const report = await probeEndpoint({ host: banner.host, port: banner.port, service: "smtp" });
+    const report = await probeEndpoint({ host: banner.host, port: banner.port, service: "smtp" }, { mode });
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
     expect(report.verdict).toBe("error");
@@ -280,7 +340,7 @@ describe("misbehaving peers", () => {
 
   it.each([[["--reply", "http"]], [["--reply", "binary"]]])("garbage answered to the ClientHello %j is unknown, never rejected", async (args) => {
     const garbage = await peer("garbage-after-hello.ts", args);
-    const report = await probeEndpoint({ host: garbage.host, port: garbage.port, service: "tls" });
+    const report = await probeEndpoint({ host: garbage.host, port: garbage.port, service: "tls" }, { mode });
     expect(report.verdict).toBe("error");
     noneRejected(report);
     for (const version of VERSIONS) expect(report.reasons[version]).toMatch(/^garbage \(/);
@@ -305,7 +365,7 @@ describe("misbehaving peers", () => {
       connections++;
       socket.destroy();
     });
-    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "imap" });
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "imap" }, { mode });
     expect(report.verdict).toBe("unreachable");
     expect(report.error).toMatch(/^no greeting from the service: closed/);
     noneRejected(report);
@@ -314,7 +374,7 @@ describe("misbehaving peers", () => {
 
   it("an SMTP server busy with '421' is retried and ends as error, never no-tls or rejected", async () => {
     const port = await tcpServer((socket) => socket.end("421 4.7.0 mx1 Error: too many connections\r\n"));
-    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "smtp" });
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "smtp" }, { mode });
     expect(report).toMatchObject({ verdict: "error", starttls: "not-applicable" });
     for (const version of VERSIONS) expect(report.reasons[version]).toMatch(/^refused \(greeting refused: 421 4\.7\.0/);
   });
@@ -322,7 +382,7 @@ describe("misbehaving peers", () => {
   it("a closed port is unreachable at once", async () => {
     const { port } = await tlsServer("TLSv1.2", "TLSv1.3");
     await new Promise((resolve) => servers.pop()!.close(resolve));
-    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "https" });
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "https" }, { mode });
     expect(report).toMatchObject({ verdict: "unreachable", error: "connection refused" });
   });
 });

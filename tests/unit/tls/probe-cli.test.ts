@@ -133,6 +133,18 @@ describe("tlsfleet probe --json", () => {
     expect(reports[0]!.error).toBe("connection refused");
   }, CLI_TEST_TIMEOUT_MS);
 
+  it("--mode hello and --mode full give the same answer; each has the certificate", async () => {
+    const [hello, full] = await Promise.all(
+      ["hello", "full"].map((mode) => tlsfleet([`127.0.0.1:${tlsPort}`, "--service", "tls", "--json", "--mode", mode])),
+    );
+    const [h, f] = [jsonLines(hello.stdout)[0]!, jsonLines(full.stdout)[0]!];
+    expect([hello.code, full.code]).toEqual([0, 0]);
+    expect(h.protocols).toEqual(f.protocols);
+    expect(h.verdict).toBe("compliant");
+    expect(h.certificate?.subject).toBe(f.certificate?.subject);
+    expect(h.cipher["TLSv1.3"]).toBe(f.cipher["TLSv1.3"]);
+  }, CLI_TEST_TIMEOUT_MS);
+
   it("refuses a target outside TLSFLEET_ALLOWED_TARGETS without connecting", async () => {
     let connections = 0;
     tlsServer.on("connection", () => connections++);
@@ -163,6 +175,7 @@ describe("tlsfleet probe with bad arguments", () => {
     [["127.0.0.1:25", "--service", "gopher"], /unknown service 'gopher'/],
     [["--targets", "/nonexistent/targets.txt"], /cannot read targets file/],
     [["127.0.0.1:25", "--timeout", "soon"], /--timeout expects a whole number/],
+    [["127.0.0.1:25", "--mode", "fast"], /--mode expects hello or full, got 'fast'/],
     [[], /missing HOST\[:PORT\] or --targets FILE/],
   ])("%j exits 2 with a message on stderr", async (args, message) => {
     const result = await tlsfleet(args);
