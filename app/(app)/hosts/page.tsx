@@ -77,11 +77,16 @@ export default async function HostsPage({ searchParams }: { searchParams: Promis
         </Alert>
       )}
 
-      {page && <StatusChips state={stateWithoutCursor} counts={page.counts} />}
-      {/* Keyed by the query: after a client-side navigation (chips, saved filters) the form's
-          uncontrolled fields must show the new filter, not the one it was first rendered with. */}
-      <FilterForm key={listQuery(stateWithoutCursor)} state={params} tags={choices.tags} groups={choices.groups} />
-      <SavedFilters saved={saved} currentQuery={listQuery(stateWithoutCursor)} />
+      {/* An empty inventory shows only what to do next; filters appear once there is something to filter. */}
+      {!(page && page.total === 0 && !filtered) && (
+        <>
+          {page && <StatusChips state={stateWithoutCursor} counts={page.counts} />}
+          {/* Keyed by the query: after a client-side navigation (chips, saved filters) the form's
+              uncontrolled fields must show the new filter, not the one it was first rendered with. */}
+          <FilterForm key={listQuery(stateWithoutCursor)} state={params} tags={choices.tags} groups={choices.groups} />
+          <SavedFilters saved={saved} currentQuery={listQuery(stateWithoutCursor)} />
+        </>
+      )}
 
       {page && (
         <>
