@@ -31,6 +31,7 @@ import {
   staleQueuedTasks,
   TaskMessage,
   taskMessage,
+  type ClaimedHost,
   type TaskLease,
 } from "../lib/jobs/tasks";
 import { parseAllowList, probeEndpoint, TLS_VERSIONS, type ProbeOptions, type ProbeReport, type Service, isService } from "../lib/tls";
@@ -83,21 +84,11 @@ export async function handleScanMessage(job: { data: unknown; priority?: number 
     return "done";
   }
   if (claim.kind !== "claimed") return "done";
-  await runClaimedScan(claim.lease, ctx);
+  await runClaimedScan(claim.lease, claim.host, ctx);
   return "done";
 }
 
-async function runClaimedScan(lease: TaskLease, ctx: ScanWorkerContext): Promise<void> {
-  const host = await prisma.host.findUnique({
-    where: { id: lease.hostId },
-    select: { id: true, name: true, address: true, endpoints: { orderBy: { port: "asc" }, select: { id: true, port: true, service: true } } },
-  });
-  if (!host) {
-    // Deleted meanwhile: its task went with it (cascade), which may have been the job's last open one.
-    await refreshJobStateNow(lease.jobId);
-    return;
-  }
-
+async function runClaimedScan(lease: TaskLease, host: ClaimedHost, ctx: ScanWorkerContext): Promise<void> {
   const stop = new AbortController();
   let stopReason: StopReason | null = null;
   const stopWith = (reason: StopReason) => {
@@ -121,7 +112,7 @@ async function runClaimedScan(lease: TaskLease, ctx: ScanWorkerContext): Promise
     const allowed = await effectiveAllowList();
     // Nothing configured: refuse everything. An empty list makes the prober refuse without connecting.
     const allowList = allowed?.list ?? parseAllowList([]);
-    await appendTaskLog(lease, stampLine(`probing ${host.endpoints.length} endpoint(s) of ${host.name} (${host.address})`, new Date()));
+    if (host.endpoints.length > 1) await appendTaskLog(lease, stampLine(`probing ${host.endpoints.length} endpoints of ${host.name} (${host.address})`, new Date()));
 
     const finished: FinishedProbe[] = [];
     await Promise.all(
@@ -138,7 +129,9 @@ async function runClaimedScan(lease: TaskLease, ctx: ScanWorkerContext): Promise
     // Every endpoint answered before the stop: the host was probed, so finish it normally.
     const complete = finished.length === host.endpoints.length;
     if (stopReason === "lease-lost") {
-      logger.warn({ task: lease.taskId, attempt: lease.attempt }, "lost the lease on a scan task; another worker owns it now");
+      logger.warn({ task: lease.taskId, attempt: lease.attempt }, "lost the lease on a scan task; another worker owns it now, or its host was deleted");
+      // If the host (and so the task) was deleted, this may have been the job's last open task.
+      await refreshJobStateNow(lease.jobId);
       return;
     }
     if (stopReason === "shutdown" && !complete) {
@@ -167,20 +160,23 @@ async function runClaimedScan(lease: TaskLease, ctx: ScanWorkerContext): Promise
       async (tx) => {
         await finishTaskInTx(tx, lease, outcome.state, outcome.error, stampLine(summary, new Date()));
         if (finished.length) {
-          await tx.probeResult.createMany({
-            data: finished.map(({ endpoint, report, probedAt }) => ({
-              endpointId: endpoint.id,
-              jobId: lease.jobId,
-              probedAt,
-              starttls: report.starttls,
-              protocols: Object.fromEntries(TLS_VERSIONS.map((v) => [v, { outcome: report.protocols[v], reason: report.reasons[v] }])),
-              ciphers: report.cipher,
-              certificate: (report.certificate ?? undefined) as never,
-              verdict: report.verdict,
-              error: report.error,
-              durationMs: Math.round(report.durationMs),
-            })),
-          });
+          // One raw INSERT for all endpoints (this runs once per scanned host; see update.ts).
+          const rows = finished.map(({ endpoint, report, probedAt }) => ({
+            endpointId: endpoint.id,
+            probedAt: probedAt.toISOString(),
+            starttls: report.starttls,
+            protocols: Object.fromEntries(TLS_VERSIONS.map((v) => [v, { outcome: report.protocols[v], reason: report.reasons[v] }])),
+            ciphers: report.cipher,
+            certificate: report.certificate,
+            verdict: report.verdict,
+            error: report.error,
+            durationMs: Math.round(report.durationMs),
+          }));
+          await tx.$executeRaw`
+            INSERT INTO "ProbeResult" ("endpointId", "jobId", "probedAt", starttls, protocols, ciphers, certificate, verdict, error, "durationMs")
+            SELECT r."endpointId"::uuid, ${lease.jobId}::uuid, r."probedAt"::timestamptz AT TIME ZONE 'UTC', r.starttls, r.protocols, r.ciphers,
+                   NULLIF(r.certificate, 'null'::jsonb), r.verdict, r.error, r."durationMs"
+            FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r("endpointId" text, "probedAt" text, starttls text, protocols jsonb, ciphers jsonb, certificate jsonb, verdict text, error text, "durationMs" int)`;
           statusUpdate = await updateHostStatusInTx(tx, host.id, { scannedAt: new Date(), actor, auditDrift: false });
         }
         await refreshJobState(tx, lease.jobId);

@@ -4,6 +4,7 @@ import "server-only";
 // started failing gets an audit event "host.drift" and, when configured, a webhook POST.
 import { z } from "zod";
 import { prisma } from "../db";
+import { Prisma } from "../generated/prisma/client";
 import { logger } from "../log";
 import { recordAuditInTx } from "../audit/log";
 import { getSetting } from "../settings";
@@ -73,42 +74,25 @@ export interface StatusUpdate {
   drift: boolean;
 }
 
-async function loadEvidence(tx: Tx, hostId: string, now: Date) {
-  const [wireRows, configRows, exceptionRows] = await Promise.all([
-    tx.$queryRaw<Array<{ port: number; service: string; probedAt: Date; verdict: string; protocols: unknown; error: string | null }>>`
-      SELECT DISTINCT ON (r."endpointId") e.port, e.service, r."probedAt", r.verdict, r.protocols, r.error
-      FROM "ProbeResult" r JOIN "Endpoint" e ON e.id = r."endpointId"
-      WHERE e."hostId" = ${hostId}::uuid
-      ORDER BY r."endpointId", r."probedAt" DESC, r.id DESC`,
-    tx.$queryRaw<Array<{ playbook: string; takenAt: Date; state: unknown; rebootPending: boolean }>>`
-      SELECT DISTINCT ON (playbook) playbook, "takenAt", state, "rebootPending"
-      FROM "ConfigSnapshot" WHERE "hostId" = ${hostId}::uuid
-      ORDER BY playbook, "takenAt" DESC, id DESC`,
-    tx.exception.findMany({ where: { hostId, expiresAt: { gt: now } } }),
-  ]);
-  const wire: WireEvidence[] = wireRows.map((r) => ({
-    port: r.port,
-    service: r.service,
-    probedAt: r.probedAt,
-    verdict: (VERDICTS as readonly string[]).includes(r.verdict) ? (r.verdict as WireEvidence["verdict"]) : "error",
-    protocols: wireProtocols(r.protocols),
-    error: r.error,
-  }));
-  const config = configRows.map(configEvidence).filter((c): c is ConfigEvidence => c !== null);
-  const exceptions: ExceptionEvidence[] = exceptionRows.map((e) => ({
-    endpointPort: e.endpointPort,
-    version: e.version,
-    expiresAt: e.expiresAt,
-    approved: e.approvedAt !== null && e.approvedById !== null,
-    justification: e.justification,
-  }));
-  return { wire, config, exceptions };
+// Timestamps come back as JSON text without a zone (the columns are `timestamp(3)`, in UTC).
+const utc = (text: string) => new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+interface EvidenceRow {
+  status: HostStatusValue | null;
+  firstFailingAt: Date | null;
+  lastChangedAt: Date | null;
+  wire: Array<{ port: number; service: string; probedAt: string; verdict: string; protocols: unknown; error: string | null }>;
+  config: Array<{ playbook: string; takenAt: string; state: unknown; rebootPending: boolean }>;
+  exceptions: Array<{ endpointPort: number | null; version: string | null; expiresAt: string; approvedAt: string | null; approvedById: string | null; justification: string }>;
 }
 
 /**
  * Recomputes and stores the host's status inside the caller's transaction (so the evidence that
  * caused it and the status commit together). `scannedAt` sets lastScanAt. The drift audit event
- * is written here; the webhook must wait for the commit: call notifyDrift() afterwards.
+ * is written here unless `auditDrift: false`; the webhook must wait for the commit: call
+ * notifyDrift() afterwards. Runs after every scanned host, so it is a handful of raw statements
+ * rather than ORM calls (measured: Prisma's per-query cost dominated a scan's CPU time).
  */
 export async function updateHostStatusInTx(
   tx: Tx,
@@ -116,23 +100,55 @@ export async function updateHostStatusInTx(
   opts: { scannedAt?: Date; actor?: string; now?: Date; /** false: the caller records it with recordDriftInTx() (lock order) */ auditDrift?: boolean } = {},
 ): Promise<StatusUpdate | null> {
   const now = opts.now ?? new Date();
-  // Row lock: remediation, scans and exception approvals may all recompute the same host.
+  // Row lock first, in its own statement: remediation, scans and exception approvals may all
+  // recompute the same host, and the reads below must see what the previous holder committed.
   const [host] = await tx.$queryRaw<Array<{ name: string }>>`SELECT name FROM "Host" WHERE id = ${hostId}::uuid FOR UPDATE`;
   if (!host) return null;
-  const previousRow = await tx.hostStatus.findUnique({ where: { hostId } });
-  const result = evaluateHostStatus({ ...(await loadEvidence(tx, hostId, now)), now });
-  const previous = previousRow ? { status: previousRow.status as HostStatusValue, firstFailingAt: previousRow.firstFailingAt, lastChangedAt: previousRow.lastChangedAt } : null;
+  // Latest result per endpoint, latest snapshot per playbook, unexpired exceptions, previous status.
+  const [ev] = await tx.$queryRaw<EvidenceRow[]>`
+    SELECT s.status::text AS status, s."firstFailingAt", s."lastChangedAt",
+      COALESCE((SELECT json_agg(w) FROM (
+        SELECT DISTINCT ON (r."endpointId") e.port, e.service, r."probedAt", r.verdict, r.protocols, r.error
+        FROM "ProbeResult" r JOIN "Endpoint" e ON e.id = r."endpointId"
+        WHERE e."hostId" = ${hostId}::uuid
+        ORDER BY r."endpointId", r."probedAt" DESC, r.id DESC) w), '[]'::json) AS wire,
+      COALESCE((SELECT json_agg(c) FROM (
+        SELECT DISTINCT ON (playbook) playbook, "takenAt", state, "rebootPending"
+        FROM "ConfigSnapshot" WHERE "hostId" = ${hostId}::uuid
+        ORDER BY playbook, "takenAt" DESC, id DESC) c), '[]'::json) AS config,
+      COALESCE((SELECT json_agg(x) FROM (
+        SELECT "endpointPort", version, "expiresAt", "approvedAt", "approvedById", justification
+        FROM "Exception" WHERE "hostId" = ${hostId}::uuid AND "expiresAt" > CAST(${now.toISOString()} AS timestamptz) AT TIME ZONE 'UTC') x), '[]'::json) AS exceptions
+    FROM (SELECT 1) one LEFT JOIN "HostStatus" s ON s."hostId" = ${hostId}::uuid`;
+  const wire: WireEvidence[] = ev!.wire.map((r) => ({
+    port: r.port,
+    service: r.service,
+    probedAt: utc(r.probedAt),
+    verdict: (VERDICTS as readonly string[]).includes(r.verdict) ? (r.verdict as WireEvidence["verdict"]) : "error",
+    protocols: wireProtocols(r.protocols),
+    error: r.error,
+  }));
+  const config = ev!.config.map((r) => configEvidence({ ...r, takenAt: utc(r.takenAt) })).filter((c): c is ConfigEvidence => c !== null);
+  const exceptions: ExceptionEvidence[] = ev!.exceptions.map((e) => ({
+    endpointPort: e.endpointPort,
+    version: e.version,
+    expiresAt: utc(e.expiresAt),
+    approved: e.approvedAt !== null && e.approvedById !== null,
+    justification: e.justification,
+  }));
+  const result = evaluateHostStatus({ wire, config, exceptions, now });
+  const previous = ev!.status ? { status: ev!.status, firstFailingAt: ev!.firstFailingAt, lastChangedAt: ev!.lastChangedAt ?? now } : null;
   const times = nextStatusTimes(previous, result.status, now);
-  const data = {
-    status: result.status,
-    explanation: result.explanation,
-    firstFailingAt: times.firstFailingAt,
-    lastChangedAt: times.lastChangedAt,
-    ...(opts.scannedAt ? { lastScanAt: opts.scannedAt } : {}),
-  };
-  await tx.hostStatus.upsert({ where: { hostId }, create: { hostId, ...data }, update: data });
+  const at = (d: Date | null) => Prisma.sql`CAST(${iso(d)} AS timestamptz) AT TIME ZONE 'UTC'`;
+  await tx.$executeRaw`
+    INSERT INTO "HostStatus" ("hostId", status, explanation, "firstFailingAt", "lastChangedAt", "lastScanAt")
+    VALUES (${hostId}::uuid, CAST(${result.status} AS "ComplianceStatus"), ${result.explanation}, ${at(times.firstFailingAt)}, ${at(times.lastChangedAt)}, ${at(opts.scannedAt ?? null)})
+    ON CONFLICT ("hostId") DO UPDATE SET status = EXCLUDED.status, explanation = EXCLUDED.explanation, "firstFailingAt" = EXCLUDED."firstFailingAt",
+      "lastChangedAt" = EXCLUDED."lastChangedAt", "lastScanAt" = COALESCE(EXCLUDED."lastScanAt", "HostStatus"."lastScanAt")`;
   if (times.changed) {
-    await tx.statusHistory.create({ data: { hostId, at: now, status: result.status, previous: previous?.status ?? null, explanation: result.explanation } });
+    await tx.$executeRaw`
+      INSERT INTO "StatusHistory" ("hostId", at, status, previous, explanation)
+      VALUES (${hostId}::uuid, ${at(now)}, CAST(${result.status} AS "ComplianceStatus"), CAST(${previous?.status ?? null} AS "ComplianceStatus"), ${result.explanation})`;
   }
   const update: StatusUpdate = { hostId, hostName: host.name, previous: previous?.status ?? null, status: result.status, explanation: result.explanation, changed: times.changed, drift: isDrift(previous?.status, result.status) };
   if (opts.auditDrift !== false) await recordDriftInTx(tx, update, opts.actor ?? "system");

@@ -65,17 +65,18 @@ export async function taskCounts(db: Pick<Tx, "$queryRaw">, jobId: string): Prom
  * cannot both read "one still open" and leave the job running forever.
  */
 export async function refreshJobState(tx: Tx, jobId: string): Promise<JobState> {
+  // The lock is its own statement: in READ COMMITTED a statement's snapshot is taken when it
+  // starts, so reads in the statement that waited for the lock could miss what the previous
+  // holder committed.
   await lockJob(tx, jobId);
-  const [job] = await tx.$queryRaw<Array<{ state: JobState; cancelRequested: boolean }>>`
-    SELECT state::text AS state, "cancelledAt" IS NOT NULL AS "cancelRequested" FROM "Job" WHERE id = ${jobId}::uuid FOR UPDATE`;
+  // A running job with any open task stays running (deriveJobState); EXISTS stops at the first
+  // open task instead of counting 50,000 rows per finished host.
+  const [job] = await tx.$queryRaw<Array<{ state: JobState; cancelRequested: boolean; open: boolean }>>`
+    SELECT j.state::text AS state, j."cancelledAt" IS NOT NULL AS "cancelRequested",
+           EXISTS (SELECT 1 FROM "JobTask" t WHERE t."jobId" = j.id AND t.state IN ('queued', 'running', 'not_started')) AS open
+    FROM "Job" j WHERE j.id = ${jobId}::uuid FOR UPDATE OF j`;
   if (!job) return "cancelled";
-  if (job.state === "running") {
-    // Fast path for big jobs: a running job with any open task stays running (deriveJobState),
-    // and EXISTS stops at the first open task instead of counting 50,000 rows per finish.
-    const [open] = await tx.$queryRaw<Array<{ open: boolean }>>`
-      SELECT EXISTS (SELECT 1 FROM "JobTask" WHERE "jobId" = ${jobId}::uuid AND state IN ('queued', 'running', 'not_started')) AS open`;
-    if (open?.open) return "running";
-  }
+  if (job.state === "running" && job.open) return "running";
   const next = deriveJobState({ current: job.state, counts: await taskCounts(tx, jobId), cancelRequested: job.cancelRequested });
   if (next !== job.state) {
     const terminal = isTerminalJob(next);
@@ -98,8 +99,16 @@ export async function refreshJobStateNow(jobId: string): Promise<JobState> {
 
 const JobParameters = z.object({ maxConcurrency: z.number().int().min(1).max(1000).default(16) }).passthrough();
 
+/** What a claimed task works on, read in the claim itself (one round trip less per host). */
+export interface ClaimedHost {
+  id: string;
+  name: string;
+  address: string;
+  endpoints: Array<{ id: string; port: number; service: string }>;
+}
+
 export type ClaimResult =
-  | { kind: "claimed"; lease: TaskLease; takeover: boolean; previousHolder: string | null }
+  | { kind: "claimed"; lease: TaskLease; takeover: boolean; previousHolder: string | null; host: ClaimedHost }
   | { kind: "gone" }
   | Exclude<ClaimDecision, { kind: "claim" }>;
 
@@ -120,13 +129,18 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
       const head = locked[0];
       if (!head) return { kind: "gone" as const };
       const [t] = await tx.$queryRaw<
-        Array<{ state: TaskState; attempt: number; lockedBy: string | null; leaseLive: boolean; cancelRequested: boolean; jobState: JobState; parameters: unknown; runningInJob: number; hostBusy: boolean }>
+        Array<{
+          state: TaskState; attempt: number; lockedBy: string | null; leaseLive: boolean; cancelRequested: boolean; jobState: JobState; parameters: unknown;
+          runningInJob: number; hostBusy: boolean; hostName: string; address: string; endpoints: ClaimedHost["endpoints"];
+        }>
       >`
         SELECT t.state::text AS state, t.attempt, t."lockedBy", COALESCE(t."lockedUntil" > now(), false) AS "leaseLive",
+               h.name AS "hostName", h.address,
+               COALESCE((SELECT json_agg(json_build_object('id', e.id, 'port', e.port, 'service', e.service) ORDER BY e.port) FROM "Endpoint" e WHERE e."hostId" = t."hostId"), '[]'::json) AS endpoints,
                j."cancelledAt" IS NOT NULL AS "cancelRequested", j.state::text AS "jobState", j.parameters,
                (SELECT count(*)::int FROM "JobTask" r WHERE r."jobId" = t."jobId" AND r.id <> t.id AND r.state = 'running' AND r."lockedUntil" > now()) AS "runningInJob",
                EXISTS (SELECT 1 FROM "JobTask" o WHERE o."hostId" = t."hostId" AND o.id <> t.id AND o.state = 'running' AND o."lockedUntil" > now()) AS "hostBusy"
-        FROM "JobTask" t JOIN "Job" j ON j.id = t."jobId"
+        FROM "JobTask" t JOIN "Job" j ON j.id = t."jobId" JOIN "Host" h ON h.id = t."hostId"
         WHERE t.id = ${taskId}::uuid
         FOR UPDATE OF t SKIP LOCKED`;
       // Row locked: its worker is finishing it right now (or another claim won the race).
@@ -161,7 +175,13 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
         WHERE id = ${taskId}::uuid`;
       // A running job stays running when one more task starts; only the first claim changes it.
       if (t.jobState !== "running") await refreshJobState(tx, head.jobId);
-      return { kind: "claimed" as const, lease: { taskId, jobId: head.jobId, hostId: head.hostId, workerId, attempt }, takeover: decision.takeover, previousHolder: t.lockedBy };
+      return {
+        kind: "claimed" as const,
+        lease: { taskId, jobId: head.jobId, hostId: head.hostId, workerId, attempt },
+        takeover: decision.takeover,
+        previousHolder: t.lockedBy,
+        host: { id: head.hostId, name: t.hostName, address: t.address, endpoints: t.endpoints },
+      };
     },
     // Under load the pool may be busy for a moment; Prisma's 2 s default gives up too early.
     { maxWait: 15_000, timeout: 30_000 },
