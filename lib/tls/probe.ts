@@ -27,10 +27,11 @@ import {
 import { decideVerdict } from "./verdict";
 
 /**
- * How each version is tested.
- * - "hello": per version a hand-built ClientHello offering only that version, judged by the
- *   server's first answer (ServerHello or alert), then one full handshake at the highest accepted
- *   version for the certificate and the cipher. What sslscan and testssl.sh do; cheaper on both ends.
+ * How each version is tested (README "hello or full: the trade-off").
+ * - "hello": TLS 1.0-1.2 by a hand-built ClientHello offering only that version, judged by the
+ *   server's first answer (ServerHello or alert), as sslscan and testssl.sh do; TLS 1.3 by a full
+ *   handshake that also reads the certificate. When 1.3 is not accepted, one full handshake at the
+ *   highest accepted version reads the certificate. Cheaper on both ends.
  * - "full": per version a complete Node/OpenSSL handshake pinned to that version.
  */
 export type ProbeMode = "hello" | "full";
@@ -602,7 +603,8 @@ function handshake(
 
 /**
  * Hello mode: our ClientHello for `version`, then the server's first records, then we hang up.
- * Never finishes a handshake, so it costs neither side a signature check or key derivation.
+ * We do no key exchange and no certificate work; the server does what its first flight needs
+ * (for TLS 1.0/1.1, whose hellos put plain RSA first, usually no signature).
  */
 function helloExchange(version: TlsVersion, socket: Socket, run: EndpointRun): Promise<AttemptResult> {
   return new Promise<AttemptResult>((resolve) => {

@@ -121,6 +121,7 @@ function aggregate(runs) {
     user: median(rs.map((r) => r.user)),
     sys: median(rs.map((r) => r.sys)),
     busy: median(rs.map((r) => r.machineBusy ?? NaN)),
+    serverCpu: median(rs.map((r) => r.serverCpu ?? NaN)),
     load: Math.max(...rs.map((r) => r.load1 ?? NaN)),
     matching: Math.min(...rs.map((r) => r.check.matching)),
     total: rs[0].endpoints,
@@ -130,15 +131,45 @@ function aggregate(runs) {
 
 /** The measured reasons behind the ratios, with this run's numbers in them. */
 function whyParagraph(groups, fmt) {
-  const cores = (path, tool) => {
-    const gs = groups.filter((g) => g.path === path && g.tool === tool);
-    return gs.length ? [...new Set(gs.map((g) => fmt(g.cpu / g.wall, 1)))].join("-") : "n/a";
+  const pick = (path, tool) => groups.filter((g) => g.path === path && g.tool === tool);
+  const span = (gs, f, d = 1) => {
+    const values = gs.map(f).filter(Number.isFinite).sort((a, b) => a - b);
+    return values.length ? [...new Set(values.map((v) => fmt(v, d)))].join("-") : "n/a";
   };
+  const cores = (path, tool) => span(pick(path, tool), (g) => g.cpu / g.wall);
+  const serverMs = (path, tool) => span(pick(path, tool), (g) => (g.serverCpu * 1000) / g.endpoints);
+  const tools = [...new Set(groups.map((g) => g.tool))].filter((t) => t.startsWith("tlsfleet"));
   return [
-    "Why, as far as measured: sslscan 2.0.7's protocol detection is cheap per version. Counted through a logging relay, it opens 7 connections per endpoint (a TCP check, SSLv2, SSLv3, TLS 1.0, 1.1, 1.2, 1.3) and closes each as soon as the server's first flight arrives, never finishing a handshake; tlsfleet finishes a full handshake for every accepted version (4 per endpoint here), which costs CPU on both ends.",
-    `"cores used" is CPU seconds over wall seconds. tlsfleet is one Node process, so one core at most: on the direct path it used ${cores("direct", "tlsfleet")} of a core, against ${cores("direct", "sslscan")} for 16 sslscan processes, with the servers finishing every handshake on the same 2 cores.`,
+    "Why, as far as measured: sslscan 2.0.7 opens 7 connections per endpoint (a TCP check, SSLv2, SSLv3, TLS 1.0, 1.1, 1.2, 1.3; counted through a logging relay) and drops each as soon as the server's first flight arrives, never finishing a handshake. Its TLS 1.0-1.2 hellos list 344 suites in numeric order, so a server that follows the client's order (both bench servers do) picks AES128-SHA, plain RSA key exchange, and signs nothing; only its TLS 1.3 hello costs the server a signature.",
+    "`--mode full` finishes a handshake for every version (4 per endpoint here). `--mode hello` makes one full handshake at TLS 1.3 (it reads the certificate) and sends hellos for 1.2, 1.0 and 1.1 (the 1.0/1.1 ones put plain RSA first, like sslscan's): 4 connections per endpoint, one finished handshake.",
+    `Servers' CPU per endpoint (the bench namespace: nginx, Postfix with its smtpd processes, the relay), direct path: sslscan ${serverMs("direct", "sslscan")} ms, ${tools.map((t) => `${t} ${serverMs("direct", t)} ms`).join(", ")}.`,
+    `"cores used" is the tool's CPU seconds over wall seconds. tlsfleet is one Node process, so one core at most: on the direct path it used ${tools.map((t) => `${cores("direct", t)} (${t.replace("tlsfleet ", "")})`).join(", ")} of a core, against ${cores("direct", "sslscan")} for 16 sslscan processes, and the servers run on the same 2 cores as both tools.`,
     `Through the 50 ms RTT relay the network, not the CPU, sets the pace: tlsfleet's concurrency overlaps the round trips and 16 sslscan processes cannot (sslscan used ${cores("50 ms RTT", "sslscan")} of a core there).`,
   ].join(" ");
+}
+
+/**
+ * The frank summary: the best tlsfleet run per path against the targets, and on the direct path
+ * the ceiling that the 2 shared cores put on any speed-up (CPU of tool plus servers per endpoint).
+ */
+function standing(groups, fmt) {
+  const lines = [];
+  for (const path of [...new Set(groups.map((g) => g.path))]) {
+    const scan = groups.find((g) => g.path === path && g.tool === "sslscan");
+    const ours = groups.filter((g) => g.path === path && g.tool.startsWith("tlsfleet"));
+    if (!scan || ours.length === 0) continue;
+    const rate = (g) => g.endpoints / g.wall;
+    const best = ours.reduce((a, b) => (rate(b) > rate(a) ? b : a));
+    const thr = rate(best) / rate(scan);
+    const cpuPer = best.cpu / best.endpoints / (scan.cpu / scan.endpoints);
+    let line = `${path}: the best tlsfleet run (${best.tool}, ${best.parallel}) reaches ${fmt(thr)}x sslscan's throughput, ${thr >= 2 ? "meeting" : "missing"} the 2x target, at ${fmt(cpuPer)}x its CPU per endpoint (${cpuPer <= 1.5 ? "within" : "over"} 1.5x).`;
+    if (path === "direct" && Number.isFinite(best.serverCpu) && Number.isFinite(scan.serverCpu)) {
+      const machine = (g) => (g.cpu + g.serverCpu) / g.endpoints;
+      line += ` Tool and servers together spend ${fmt(machine(best) * 1000, 1)} ms of CPU per endpoint with tlsfleet against ${fmt(machine(scan) * 1000, 1)} ms with sslscan; with both runs using the whole of the 2 shared cores, that ratio (${fmt(machine(scan) / machine(best))}x) is about the most any tlsfleet speed-up can reach on this machine, whatever its own parallelism.`;
+    }
+    lines.push(line);
+  }
+  return lines.length ? `Where it stands. ${lines.join(" ")}` : "";
 }
 
 function report(resultsFile, outMd, benchmarksMd) {
@@ -150,43 +181,44 @@ function report(resultsFile, outMd, benchmarksMd) {
   const fmt = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
   const groups = aggregate(runs);
   const table = [
-    "| path | tool | parallelism | endpoints (addresses) | wall s, median (min-max) | endpoints/s | CPU s user+sys | CPU ms / endpoint | cores used | answers as configured | machine busy / load |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "| path | tool | parallelism | endpoints (addresses) | wall s, median (min-max) | endpoints/s | CPU s user+sys | CPU ms / endpoint | cores used | servers' CPU s | answers as configured | machine busy / load |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const g of groups) {
-    table.push(`| ${g.path} | ${g.tool} | ${g.parallel} | ${g.endpoints} (${g.addresses}) | ${fmt(g.wall)} (${fmt(g.wallMin)}-${fmt(g.wallMax)}) | ${fmt(g.endpoints / g.wall, 1)} | ${fmt(g.cpu)} (${fmt(g.user)}+${fmt(g.sys)}) | ${fmt((g.cpu * 1000) / g.endpoints)} | ${fmt(g.cpu / g.wall)} | ${g.matching}/${g.total} | ${fmt(g.busy, 0)}% / ${fmt(g.load, 1)} |`);
+    table.push(`| ${g.path} | ${g.tool} | ${g.parallel} | ${g.endpoints} (${g.addresses}) | ${fmt(g.wall)} (${fmt(g.wallMin)}-${fmt(g.wallMax)}) | ${fmt(g.endpoints / g.wall, 1)} | ${fmt(g.cpu)} (${fmt(g.user)}+${fmt(g.sys)}) | ${fmt((g.cpu * 1000) / g.endpoints)} | ${fmt(g.cpu / g.wall)} | ${fmt(g.serverCpu)} | ${g.matching}/${g.total} | ${fmt(g.busy, 0)}% / ${fmt(g.load, 1)} |`);
   }
   const ratios = [];
   for (const pathName of [...new Set(groups.map((g) => g.path))]) {
     const scan = groups.find((g) => g.path === pathName && g.tool === "sslscan");
     if (!scan) continue;
-    for (const t of groups.filter((g) => g.path === pathName && g.tool === "tlsfleet")) {
+    for (const t of groups.filter((g) => g.path === pathName && g.tool.startsWith("tlsfleet"))) {
       const thr = t.endpoints / t.wall / (scan.endpoints / scan.wall);
       const cpuPer = t.cpu / t.endpoints / (scan.cpu / scan.endpoints);
-      ratios.push(`| ${pathName} | ${t.parallel} | ${fmt(thr)}x ${thr >= 2 ? "(meets >= 2x)" : "(misses >= 2x)"} | ${fmt(cpuPer)}x ${cpuPer <= 1.5 ? "(meets <= 1.5x)" : "(misses <= 1.5x)"} |`);
+      ratios.push(`| ${pathName} | ${t.tool.replace("tlsfleet ", "")} | ${t.parallel} | ${fmt(thr)}x ${thr >= 2 ? "(meets >= 2x)" : "(misses >= 2x)"} | ${fmt(cpuPer)}x ${cpuPer <= 1.5 ? "(meets <= 1.5x)" : "(misses <= 1.5x)"} |`);
     }
   }
   const problems = groups.filter((g) => g.problems.length > 0).map((g) => `- ${g.path} ${g.tool} ${g.parallel}: ${g.problems.join("; ")}`);
   const body = [
     `Measured ${meta.date} on ${meta.machine}; ${meta.rounds ?? 1} interleaved rounds, medians shown.`,
     "",
-    "Command: `npm run bench:probe` (scripts/bench/probe.sh): `npm run lab -- bench-up` (namespace `tlsf-bench`, 250 addresses 198.19.1.1-250, one nginx on 443 and one Postfix on 25 on every address, both accepting TLS 1.0-1.3, so every endpoint costs four full handshakes), then on the same 500-line target list:",
+    "Command: `npm run bench:probe` (scripts/bench/probe.sh): `npm run lab -- bench-up` (namespace `tlsf-bench`, 250 addresses 198.19.1.1-250, one nginx on 443 and one Postfix on 25 on every address, both accepting TLS 1.0-1.3 and following the client's cipher order), then on the same 500-line target list:",
     "",
     "```",
     `${meta.tlsfleetCommand}`,
     `${meta.sslscanCommand}`,
     "```",
     "",
-    "\"50 ms RTT\" goes through `tests/lab/delay-relay.mjs` (25 ms each way, ports 10443/10025 in the same namespace). CPU is user+sys of the tool and every child it waited for (bash `time`), not the servers' or the relay's; tlsfleet's includes Node start-up and tsx compiling the CLI" + (meta.startupCpu ? ` (${meta.startupCpu} s for \`tlsfleet probe --help\` alone)` : "") + ". sslscan runs with cipher-suite enumeration and the other extra checks off (`" + SSLSCAN_FLAGS.join(" ") + "`), i.e. protocol detection only, the question tlsfleet answers; sslscan's default run does much more per endpoint and would flatter tlsfleet. \"machine busy / load\" is the whole machine during the run (median %) and the highest 1-minute load average at a run's start: this machine is shared, and anything far above the tool's own CPU means other work competed for the 2 cores." + (meta.nice && meta.nice !== "0" ? ` Tools and bench servers ran at nice ${meta.nice} to keep that competition down.` : ""),
+    "\"50 ms RTT\" goes through `tests/lab/delay-relay.mjs` (25 ms each way, ports 10443/10025 in the same namespace). CPU is user+sys of the tool and every child it waited for (bash `time`); \"servers' CPU\" is what everything in the bench namespace (servers, relay) used meanwhile, from /proc; tlsfleet's includes Node start-up and tsx compiling the CLI" + (meta.startupCpu ? ` (${meta.startupCpu} s for \`tlsfleet probe --help\` alone)` : "") + ". sslscan runs with cipher-suite enumeration and the other extra checks off (`" + SSLSCAN_FLAGS.join(" ") + "`), i.e. protocol detection only, the question tlsfleet answers; sslscan's default run does much more per endpoint and would flatter tlsfleet. \"machine busy / load\" is the whole machine during the run (median %) and the highest 1-minute load average at a run's start: this machine is shared, and anything far above the tool's own CPU means other work competed for the 2 cores." + (meta.nice && meta.nice !== "0" ? ` Tools and bench servers ran at nice ${meta.nice} to keep that competition down.` : ""),
     "",
     ...table,
     "",
     "Against the targets (tlsfleet >= 2x sslscan's endpoints/s, CPU per endpoint <= 1.5x sslscan's):",
     "",
-    "| path | tlsfleet concurrency | throughput vs sslscan -P16 | CPU per endpoint vs sslscan |",
-    "|---|---|---|---|",
+    "| path | tlsfleet mode | concurrency | throughput vs sslscan -P16 | CPU per endpoint vs sslscan |",
+    "|---|---|---|---|---|",
     ...ratios,
     "",
+    standing(groups, fmt),
     "",
     whyParagraph(groups, fmt),
     ...(problems.length > 0 ? ["", "Answers that differ from the bench configuration (every version accepted):", "", ...problems] : []),
@@ -222,7 +254,7 @@ if (cmd === "targets") targets(args[0], args[1]);
 else if (cmd === "check") check(args[0], args[1], args[2] ?? "noncompliant");
 else if (cmd === "report") report(args[0], args[1], args[2]);
 else if (cmd === "meta") {
-  const [startupCpu, concurrency, parallel, rounds, niceLevel] = args;
+  const [startupCpu, concurrency, parallel, rounds, niceLevel, modes = "hello"] = args;
   const meta = {
     date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
     machine: machineNote(),
@@ -230,12 +262,12 @@ else if (cmd === "meta") {
     rounds: Number(rounds ?? 1),
     nice: niceLevel,
     nodeArgs: process.env.TLSFLEET_NODE_ARGS || undefined,
-    tlsfleetCommand: `node bin/tlsfleet probe --targets direct.targets --concurrency N --json    # N = ${concurrency.split(/\s+/).join(", ")}; then delayed.targets`,
+    tlsfleetCommand: `node bin/tlsfleet probe --targets direct.targets --concurrency N --mode M --json    # N = ${concurrency.split(/\s+/).join(", ")}; M = ${modes.split(/\s+/).join(", ")}; then delayed.targets`,
     sslscanCommand: `xargs -P ${parallel} -L 1 sslscan ${SSLSCAN_FLAGS.join(" ")} < direct.sslscan-args    # a line: [--starttls-smtp] --xml=FILE ADDR:PORT`,
   };
   process.stdout.write(`${JSON.stringify({ meta })}\n`);
 }
 else {
-  process.stderr.write("usage: probe-helper.mjs targets BENCH_JSON OUT_DIR | meta STARTUP_CPU CONCURRENCY PARALLEL | check tlsfleet|sslscan FILE|DIR [VERDICT] | report RESULTS OUT_MD [BENCHMARKS_MD]\n");
+  process.stderr.write("usage: probe-helper.mjs targets BENCH_JSON OUT_DIR | meta STARTUP_CPU CONCURRENCY PARALLEL ROUNDS NICE MODES | check tlsfleet|sslscan FILE|DIR [VERDICT] | report RESULTS OUT_MD [BENCHMARKS_MD]\n");
   process.exitCode = 2;
 }

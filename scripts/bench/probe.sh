@@ -4,7 +4,7 @@
 # directly and through the 50 ms RTT delay relay, prints a markdown table and updates the
 # "Probe throughput (issue 3)" section of BENCHMARKS.md.
 #
-#   npm run bench:probe [-- --concurrency "32 128"] [--repeat 3] [--wait-quiet 300] [--nice -10] [--no-write] [--skip-delayed]
+#   npm run bench:probe [-- --concurrency "32 128"] [--modes "hello full"] [--repeat 3] [--wait-quiet 300] [--nice -10] [--no-write] [--skip-delayed]
 #
 # The machine is shared: every run records the 1-minute load average and how busy the whole
 # machine was, runs are interleaved and repeated, and the table shows medians. Both tools and the
@@ -18,6 +18,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 
 concurrency="32 128"
+modes="hello full"
 repeat=3
 wait_quiet=300
 nice_level=-10
@@ -26,12 +27,13 @@ paths="direct delayed"
 while [ $# -gt 0 ]; do
   case "$1" in
     --concurrency) concurrency="$2"; shift 2 ;;
+    --modes) modes="$2"; shift 2 ;;
     --repeat) repeat="$2"; shift 2 ;;
     --wait-quiet) wait_quiet="$2"; shift 2 ;;
     --nice) nice_level="$2"; shift 2 ;;
     --no-write) write=0; shift ;;
     --skip-delayed) paths="direct"; shift ;;
-    *) echo "usage: probe.sh [--concurrency \"N ...\"] [--repeat R] [--wait-quiet SECONDS] [--nice N] [--no-write] [--skip-delayed]" >&2; exit 2 ;;
+    *) echo "usage: probe.sh [--concurrency \"N ...\"] [--modes \"hello full\"] [--repeat R] [--wait-quiet SECONDS] [--nice N] [--no-write] [--skip-delayed]" >&2; exit 2 ;;
   esac
 done
 sslscan_parallel=16
@@ -60,15 +62,29 @@ fi
 # Busy jiffies and total jiffies of the whole machine, from /proc/stat.
 cpu_jiffies() { awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat; }
 
-# "wall user sys machine_busy_percent load1" for a command and every child it waited for. Its
-# exit status is not judged here: the answers are checked one by one afterwards.
+# CPU jiffies (utime+stime, and those of reaped children: Postfix's master reaps its smtpd
+# processes) of everything in the bench namespace: the servers and the delay relay.
+server_jiffies() {
+  local pid sum=0 t
+  for pid in $(ip netns pids tlsf-bench); do
+    t=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat" 2>/dev/null) || continue
+    sum=$((sum + t))
+  done
+  echo "$sum"
+}
+
+# "wall user sys machine_busy_percent load1 server_cpu_seconds" for a command and every child it
+# waited for. Its exit status is not judged here: the answers are checked one by one afterwards.
 timed() {
-  local TIMEFORMAT='%3R %3U %3S' load b0 t0 b1 t1 times
+  local TIMEFORMAT='%3R %3U %3S' load b0 t0 b1 t1 s0 s1 times hz
+  hz=$(getconf CLK_TCK)
   load=$(cut -d' ' -f1 /proc/loadavg)
+  s0=$(server_jiffies)
   read -r b0 t0 < <(cpu_jiffies)
   times=$({ time "$@" ; } 2>&1 >/dev/null | tail -n 1 || true)
   read -r b1 t1 < <(cpu_jiffies)
-  echo "$times $(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 )) $load"
+  s1=$(server_jiffies)
+  echo "$times $(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 )) $load $(awk -v d=$((s1 - s0)) -v hz="$hz" 'BEGIN { printf "%.2f", (d < 0 ? 0 : d) / hz }')"
 }
 
 # Runs a command in a new session whose scheduling autogroup gets $nice_level; setsid --wait
@@ -78,10 +94,10 @@ prioritized() {
   setsid --wait bash -c 'echo "$1" > /proc/$$/autogroup 2>/dev/null || true; shift; exec nice -n "$0" "$@"' "$nice_level" "$nice_level" "$@"
 }
 
-run_tlsfleet() { # path concurrency round
-  local jsonl="$out/tlsfleet-$1-c$2-r$3.jsonl"
-  timed prioritized bash -c 'list=$1 c=$2 jsonl=$3; shift 3; exec node "$@" bin/tlsfleet probe --targets "$list" --concurrency "$c" --json > "$jsonl" 2> "$jsonl.err"' \
-    bash "$out/$1.targets" "$2" "$jsonl" "${node_args[@]}"
+run_tlsfleet() { # path concurrency round mode
+  local jsonl="$out/tlsfleet-$4-$1-c$2-r$3.jsonl"
+  timed prioritized bash -c 'list=$1 c=$2 jsonl=$3 mode=$4; shift 4; exec node "$@" bin/tlsfleet probe --targets "$list" --concurrency "$c" --mode "$mode" --json > "$jsonl" 2> "$jsonl.err"' \
+    bash "$out/$1.targets" "$2" "$jsonl" "$4" "${node_args[@]}"
 }
 
 run_sslscan() { # path
@@ -90,14 +106,14 @@ run_sslscan() { # path
     bash "$sslscan_parallel" "$out/$1.sslscan-args" "${sslscan_flags[@]}"
 }
 
-record() { # path tool parallel "wall user sys busy load" check-json round
-  local wall user sys busy load n addrs
-  read -r wall user sys busy load <<< "$4"
+record() { # path tool parallel "wall user sys busy load server" check-json round
+  local wall user sys busy load server n addrs
+  read -r wall user sys busy load server <<< "$4"
   n=$(grep -vc '^#' "$out/$1.targets")
   addrs=$(grep -v '^#' "$out/$1.targets" | cut -d: -f1 | sort -u | wc -l)
-  printf '{"path":"%s","tool":"%s","parallel":"%s","round":%d,"endpoints":%d,"addresses":%d,"wall":%s,"user":%s,"sys":%s,"machineBusy":%s,"load1":%s,"check":%s}\n' \
-    "$( [ "$1" = direct ] && echo direct || echo '50 ms RTT')" "$2" "$3" "$6" "$n" "$addrs" "$wall" "$user" "$sys" "$busy" "$load" "$5" >> "$results"
-  echo "  round $6 $2 ($1, $3): wall ${wall}s, user ${user}s, sys ${sys}s, machine ${busy}% busy, load ${load}; $5" >&2
+  printf '{"path":"%s","tool":"%s","parallel":"%s","round":%d,"endpoints":%d,"addresses":%d,"wall":%s,"user":%s,"sys":%s,"machineBusy":%s,"load1":%s,"serverCpu":%s,"check":%s}\n' \
+    "$( [ "$1" = direct ] && echo direct || echo '50 ms RTT')" "$2" "$3" "$6" "$n" "$addrs" "$wall" "$user" "$sys" "$busy" "$load" "${server:-null}" "$5" >> "$results"
+  echo "  round $6 $2 ($1, $3): wall ${wall}s, user ${user}s, sys ${sys}s, servers ${server}s, machine ${busy}% busy, load ${load}; $5" >&2
 }
 
 # Other work on this machine distorts wall times: wait (bounded) for it to calm down.
@@ -133,14 +149,16 @@ for round in $(seq 1 "$repeat"); do
     echo "== round $round, $p" >&2
     t=$(run_sslscan "$p")
     record "$p" sslscan "-P$sslscan_parallel" "$t" "$(node scripts/bench/probe-helper.mjs check sslscan "$out/sslscan-$p")" "$round"
-    for c in $concurrency; do
-      t=$(run_tlsfleet "$p" "$c" "$round")
-      record "$p" tlsfleet "--concurrency $c" "$t" "$(node scripts/bench/probe-helper.mjs check tlsfleet "$out/tlsfleet-$p-c$c-r$round.jsonl" noncompliant)" "$round"
+    for mode in $modes; do
+      for c in $concurrency; do
+        t=$(run_tlsfleet "$p" "$c" "$round" "$mode")
+        record "$p" "tlsfleet --mode $mode" "--concurrency $c" "$t" "$(node scripts/bench/probe-helper.mjs check tlsfleet "$out/tlsfleet-$mode-$p-c$c-r$round.jsonl" noncompliant)" "$round"
+      done
     done
   done
 done
 
-node scripts/bench/probe-helper.mjs meta "$startup_cpu" "$concurrency" "$sslscan_parallel" "$repeat" "$nice_level" >> "$results"
+node scripts/bench/probe-helper.mjs meta "$startup_cpu" "$concurrency" "$sslscan_parallel" "$repeat" "$nice_level" "$modes" >> "$results"
 
 bench_md=""
 [ "$write" = 1 ] && bench_md="$repo/BENCHMARKS.md"
