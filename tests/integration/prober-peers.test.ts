@@ -171,6 +171,54 @@ describe("hello mode", () => {
     expect(report.cipher["TLSv1.2"]).toBe(full.cipher["TLSv1.2"]);
   });
 
+  /** True when a ClientHello record offers TLS 1.3 (a supported_versions extension, RFC 8446 4.2.1). */
+  function offersTls13(hello: Buffer): boolean {
+    try {
+      let at = 5 + 4 + 2 + 32;
+      at += 1 + hello[at]!;
+      at += 2 + hello.readUInt16BE(at);
+      at += 1 + hello[at]!;
+      const end = at + 2 + hello.readUInt16BE(at);
+      for (at += 2; at + 4 <= end; at += 4 + hello.readUInt16BE(at + 2)) if (hello.readUInt16BE(at) === 43) return true;
+    } catch {
+      // A hello we cannot read offers nothing we can see.
+    }
+    return false;
+  }
+
+  it("retries a TLS 1.3 handshake that failed as a 1.3 hello; a HelloRetryRequest counts as accepted", async () => {
+    // The server only does P-384, so our hello's X25519 key share gets a HelloRetryRequest.
+    const inner = createTlsServer({ ...certificate, minVersion: "TLSv1.2", ecdhCurve: "P-384" }, (socket) => {
+      socket.on("error", () => {});
+      socket.resume();
+      socket.on("end", () => socket.end());
+    });
+    inner.on("tlsClientError", () => {});
+    await new Promise<void>((resolve) => inner.listen(0, "127.0.0.1", resolve));
+    servers.push(inner);
+    const innerPort = (inner.address() as AddressInfo).port;
+    // In front: the first connection that offers TLS 1.3 is hung up on, the rest pass.
+    let dropped = 0;
+    const front = createTcpServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", (hello: Buffer) => {
+        if (offersTls13(hello) && dropped++ === 0) return socket.destroy();
+        const upstream = connectTcp(innerPort, "127.0.0.1");
+        upstream.write(hello);
+        upstream.on("error", () => socket.destroy());
+        socket.pipe(upstream).pipe(socket);
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+    servers.push(front);
+    const report = await probeEndpoint({ host: "127.0.0.1", port: (front.address() as AddressInfo).port, service: "tls" }, { mode: "hello" });
+    expect(dropped).toBeGreaterThanOrEqual(2);
+    expect(report.protocols, JSON.stringify(report.reasons)).toEqual({ TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "accepted", "TLSv1.3": "accepted" });
+    expect(report.cipher["TLSv1.3"]).toMatch(/^TLS_AES_|^TLS_CHACHA20_/);
+    // The certificate still comes from a full handshake, made after the retry.
+    expect(report.certificate).toMatchObject({ subject: "CN=server.lab, O=tlsfleet lab" });
+  });
+
   it("reads the server's answer correctly when every byte arrives in its own TCP segment", async () => {
     const { port: tlsPort } = await tlsServer("TLSv1.1", "TLSv1.2");
     let trickled = 0;
