@@ -334,6 +334,7 @@ async function main() {
       log(`${label}: fresh server at RSS ${idleRss.toFixed(0)} MB after sign-in and one Overview`);
       const exportRuns: Timing[] = [];
       let peakMb = 0;
+      let firstPeakMb = 0;
       const n = Math.min(opts.requests, 10);
       for (let i = 0; i < n; i++) {
         const sampler = sampleRss(exportPid);
@@ -342,6 +343,7 @@ async function main() {
         if (r.status === 404) break;
         if (r.status !== 200) throw new Error(`export answered HTTP ${r.status}`);
         log(`  export ${i + 1}: ${r.ms.toFixed(0)} ms, peak RSS so far ${peakMb.toFixed(0)} MB`);
+        if (i === 0) firstPeakMb = peakMb;
         if (i === 0 && !heapMb) {
           const lines = r.body!.split("\n").filter(Boolean).length;
           extra.push(`- CSV export: ${lines - 1} data rows, ${(r.bytes / 2 ** 20).toFixed(1)} MiB per download.`);
@@ -355,7 +357,7 @@ async function main() {
       }
       const ms = exportRuns.map((r) => r.ms);
       const hwm = processTree(exportPid).reduce((m, p) => Math.max(m, statusKb(p, "VmHWM")), 0) / 1024;
-      const res: Result = { name: label, path: "/api/v1/hosts/export", n: exportRuns.length, p50: percentile(ms, 50), p95: percentile(ms, 95), max: Math.max(...ms), bytes: exportRuns[0].bytes, target: "≤ 5 s at ≤ 300 MB RSS", ok: Math.max(...ms) <= 5000 && peakMb <= 300, note: `(idle ${idleRss.toFixed(0)} MB, peak RSS ${peakMb.toFixed(0)} MB)`, load: os.loadavg()[0] };
+      const res: Result = { name: label, path: "/api/v1/hosts/export", n: exportRuns.length, p50: percentile(ms, 50), p95: percentile(ms, 95), max: Math.max(...ms), bytes: exportRuns[0].bytes, target: "≤ 5 s at ≤ 300 MB RSS", ok: Math.max(...ms) <= 5000 && peakMb <= 300, note: `(idle ${idleRss.toFixed(0)} MB, peak RSS ${firstPeakMb.toFixed(0)} MB during the first export, ${peakMb.toFixed(0)} MB over all ${exportRuns.length})`, load: os.loadavg()[0] };
       log(`${label}: p50 ${res.p50.toFixed(0)} ms, p95 ${res.p95.toFixed(0)} ms, max ${res.max.toFixed(0)} ms; peak RSS ${peakMb.toFixed(0)} MB (idle ${idleRss.toFixed(0)} MB, VmHWM ${hwm.toFixed(0)} MB): ${res.ok ? "met" : "MISSED"}`);
       results.push(res);
     }
