@@ -101,7 +101,7 @@ export function labDemoHosts(manifestPath: string): { hosts: DemoHost[]; prefix:
       port: server ? (h.ssh?.port ?? 22) : null,
       // The lab generated these host keys itself, so pinning them up front is safe.
       pinnedKey: server ? (h.ssh?.hostKeyFingerprint ?? null) : null,
-      osName: server ? "Debian (lab namespace)" : null,
+      osName: server ? "Debian, lab namespace" : null,
       endpoints: h.endpoints.map((e) => ({ port: e.port, service: e.service, tlsStart: e.tls })),
     };
   });

@@ -101,7 +101,6 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           <Field label="Owner">{host.owner ?? none}</Field>
           <Field label="Transport">{host.transport === "none" ? "none (wire probes only)" : `${host.transport}${host.port ? ` port ${host.port}` : ""}`}</Field>
           <Field label="Credential">{host.credential ? `${host.credential.name} (${host.credential.kind.replace("_", " ")})` : none}</Field>
-          <Field label="Pinned key">{host.pinnedKey ? <span className="font-mono text-xs" title={host.pinnedAt ? `pinned ${formatUtc(host.pinnedAt)}` : undefined}>{host.pinnedKey}</span> : <span className="text-slate-600">pinned on first contact</span>}</Field>
           <Field label="Added">{formatDay(host.createdAt)}</Field>
         </dl>
       </Card>
