@@ -25,6 +25,7 @@ import { notifyDrift, recordDriftInTx, updateHostStatusInTx, wireProtocols, type
 import { secretForWorker } from "../lib/credentials/service";
 import { effectiveAllowList } from "../lib/settings";
 import { QUEUES } from "../lib/jobs/queue";
+import { everyWithoutOverlap } from "../lib/jobs/interval";
 import { startPool, type PoolOutcome } from "../lib/jobs/pool";
 import { stampLine } from "../lib/jobs/scan-report";
 import {
@@ -497,19 +498,9 @@ export async function registerAuditHandlers(
     { queue: QUEUES.auditTask, concurrency, pollIntervalMs: opts.pollIntervalMs ?? 1_000, onError: (err) => logger.error({ err }, "audit task failed") },
     (job) => handleAuditMessage(job, ctx),
   );
-  let tick = 0;
-  let reaping = false;
-  const reaper = setInterval(() => {
-    if (reaping) return;
-    reaping = true;
-    reapAuditsOnce(boss, ++tick)
-      .catch((err: unknown) => logger.error({ err }, "audit reaper failed"))
-      .finally(() => {
-        reaping = false;
-      });
-  }, AUDIT_REAPER_INTERVAL_MS);
+  const stopReaper = everyWithoutOverlap(AUDIT_REAPER_INTERVAL_MS, (tick) => reapAuditsOnce(boss, tick), (err) => logger.error({ err }, "audit reaper failed"));
   return async () => {
-    clearInterval(reaper);
+    stopReaper();
     shutdown.abort();
     await pool.stop();
   };

@@ -14,6 +14,7 @@ import { recordAuditInTx } from "../lib/audit/log";
 import { notifyDrift, recordDriftInTx, updateHostStatusInTx, type StatusUpdate } from "../lib/compliance/update";
 import { effectiveAllowList } from "../lib/settings";
 import { QUEUES } from "../lib/jobs/queue";
+import { everyWithoutOverlap } from "../lib/jobs/interval";
 import { startPool, type PoolOutcome } from "../lib/jobs/pool";
 import { formatEndpointLine, scanTaskOutcome, stampLine } from "../lib/jobs/scan-report";
 import { runScheduledRescan, applyRescanSchedule } from "../lib/jobs/schedule";
@@ -244,17 +245,7 @@ export async function registerScanHandlers(boss: PgBoss, opts: { workerId: strin
     (job) => handleScanMessage(job, ctx),
   );
 
-  let tick = 0;
-  let reaping = false;
-  const reaper = setInterval(() => {
-    if (reaping) return;
-    reaping = true;
-    reapOnce(boss, ++tick)
-      .catch((err: unknown) => logger.error({ err }, "scan reaper failed"))
-      .finally(() => {
-        reaping = false;
-      });
-  }, REAPER_INTERVAL_MS);
+  const stopReaper = everyWithoutOverlap(REAPER_INTERVAL_MS, (tick) => reapOnce(boss, tick), (err) => logger.error({ err }, "scan reaper failed"));
 
   await boss.work(QUEUES.scheduler, async () => {
     await runScheduledRescan();
@@ -262,7 +253,7 @@ export async function registerScanHandlers(boss: PgBoss, opts: { workerId: strin
   await applyRescanSchedule().catch((err: unknown) => logger.error({ err }, "could not apply the rescan schedule"));
 
   return async () => {
-    clearInterval(reaper);
+    stopReaper();
     await boss.offWork(QUEUES.scheduler);
     shutdown.abort();
     await pool.stop();
