@@ -1,3 +1,5 @@
+// Runs first (file name): its first test needs the brand-new, empty install that npm test starts
+// the e2e server with; the other specs add hosts under their own unique prefixes.
 // A new install from the operator's side: the Overview says what to do, "Load demo inventory"
 // fills it, the numbers appear, and a host page shows identity, endpoints and what is still missing.
 // Runs against a fresh database (see the e2e command in the README): the first test needs the
