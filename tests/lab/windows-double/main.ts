@@ -8,7 +8,7 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ssh2 from "ssh2";
@@ -84,22 +84,31 @@ function ensureCertificate(dir: string, hostname: string, address: string): { ce
   return { certPem: readFileSync(cert, "utf8"), keyPem: readFileSync(key, "utf8") };
 }
 
+/**
+ * One ed25519 key pair made by OpenSSH's own ssh-keygen, as Windows' OpenSSH server makes its host
+ * keys. Not ssh2's generateKeyPairSync: it strips leading zero bytes from the public key, so about
+ * one key in 256 comes out "Malformed OpenSSH private/public key" (mscdex/ssh2#1513, #1390), which
+ * made one double in ~50 fail to start. Written under a temporary name and renamed, so a reader
+ * never sees half a key.
+ */
+export function ensureKeyPair(file: string, comment: string): void {
+  if (existsSync(file) && existsSync(`${file}.pub`)) return;
+  const tmp = `${file}.tmp-${process.pid}`;
+  rmSync(tmp, { force: true });
+  rmSync(`${tmp}.pub`, { force: true });
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", tmp], { stdio: "ignore" });
+  renameSync(`${tmp}.pub`, `${file}.pub`);
+  renameSync(tmp, file);
+}
+
 function ensureSshKeys(dir: string, authorizedKeysArg: string | undefined): { hostKeyPem: string; authorizedKeysFile: string; clientKeyFile: string } {
   mkdirSync(dir, { recursive: true });
   const hostKey = path.join(dir, "host_ed25519");
   const clientKey = path.join(dir, "client_ed25519");
   const authorized = authorizedKeysArg ?? path.join(dir, "authorized_keys");
-  if (!existsSync(hostKey)) {
-    const k = ssh2.utils.generateKeyPairSync("ed25519");
-    writeFileSync(hostKey, k.private, { mode: 0o600 });
-    writeFileSync(`${hostKey}.pub`, `${k.public}\n`);
-  }
-  if (!existsSync(clientKey)) {
-    const k = ssh2.utils.generateKeyPairSync("ed25519", { comment: "tlsfleet-test-client" });
-    writeFileSync(clientKey, k.private, { mode: 0o600 });
-    writeFileSync(`${clientKey}.pub`, `${k.public}\n`);
-    if (!authorizedKeysArg && !existsSync(authorized)) writeFileSync(authorized, `${k.public}\n`);
-  }
+  ensureKeyPair(hostKey, "windows-double-host");
+  ensureKeyPair(clientKey, "tlsfleet-test-client");
+  if (!authorizedKeysArg && !existsSync(authorized)) writeFileSync(authorized, readFileSync(`${clientKey}.pub`, "utf8"));
   return { hostKeyPem: readFileSync(hostKey, "utf8"), authorizedKeysFile: authorized, clientKeyFile: clientKey };
 }
 
