@@ -38,6 +38,7 @@ import {
   type ApplyOptions,
   type FileSnapshot,
   type ProtocolSetting,
+  describeSettings,
   type TlsVersion,
 } from "./linux-common";
 import { compareVersions } from "./postfix";
@@ -498,4 +499,5 @@ export const dovecotPlaybook: Playbook<DovecotState> & { apply: typeof applyDove
   plan: planDovecot,
   apply: applyDovecot,
   rollback: rollbackDovecot,
+  describe: describeSettings,
 };

@@ -71,6 +71,23 @@ export function summarizeSettings(settings: readonly ProtocolSetting[], headline
  *  caller can persist it (a worker that dies mid-apply still has what rollback needs). The
  *  Playbook contract's apply(s, changes) has no options yet; these playbooks accept them as a
  *  third argument. */
+function versionsVerdict(enabled: ProtocolSetting["enabled"]): string {
+  if (enabled === null) return "cannot tell which versions";
+  const legacy = enabled.filter((v) => LEGACY_VERSIONS.includes(v));
+  if (legacy.length === 2) return "TLS 1.0/1.1 enabled";
+  if (legacy.length === 1) return `${versionLabel(legacy[0]!)} enabled`;
+  if (!enabled.includes("TLSv1.2")) return "TLS 1.2 disabled";
+  return `${describeVersions(enabled)} only`;
+}
+
+/** Task-log lines for a service playbook's settings: "postfix: smtpd_tls_protocols = >=TLSv1 -> TLS 1.0/1.1 enabled". */
+export function describeSettings(state: Pick<ConfigState, "playbookId" | "summary"> & { settings?: readonly ProtocolSetting[] }): string[] {
+  const id = state.playbookId;
+  const settings = Array.isArray(state.settings) ? state.settings : [];
+  const lines = settings.map((st) => `${id}: ${st.scope ? `${st.scope}: ` : ""}${st.setting} = ${st.value ?? "(default)"}${st.source === "explicit" ? "" : ` (${st.source})`} -> ${versionsVerdict(st.enabled)}`);
+  return lines.length ? lines : [`${id}: ${state.summary}`];
+}
+
 export interface ApplyOptions {
   onBefore?: (before: ConfigState) => void | Promise<void>;
 }

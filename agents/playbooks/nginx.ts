@@ -44,6 +44,7 @@ import {
   type ApplyOptions,
   type FileSnapshot,
   type ProtocolSetting,
+  describeSettings,
   type TlsVersion,
 } from "./linux-common";
 import { compareVersions } from "./postfix";
@@ -877,4 +878,5 @@ export const nginxPlaybook: Playbook<NginxState> & { apply: typeof applyNginx } 
   plan: planNginx,
   apply: applyNginx,
   rollback: rollbackNginx,
+  describe: describeSettings,
 };

@@ -28,6 +28,7 @@ import {
   describeVersions,
   type ApplyOptions,
   type ProtocolSetting,
+  describeSettings,
   type TlsVersion,
 } from "./linux-common";
 import { PlaybookError, type Applied, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
@@ -574,4 +575,5 @@ export const postfixPlaybook: Playbook<PostfixState> & { apply: typeof applyPost
   plan: planPostfix,
   apply: applyPostfix,
   rollback: rollbackPostfix,
+  describe: describeSettings,
 };

@@ -87,6 +87,20 @@ export interface Playbook<S extends ConfigState = ConfigState> {
   rollback(s: RemoteSession, before: ConfigState): Promise<Applied>;
   /** Schedules a restart, for playbooks whose changes need one. */
   reboot?(s: RemoteSession, opts: RebootOptions): Promise<void>;
+  /** The state in the operator's terms, one task-log line each (no playbook-id branching in tasks). */
+  describe(state: S): string[];
+  /**
+   * For configuration that takes effect only after a restart and that the host does not flag as
+   * pending (SCHANNEL): how a task tells "changed since last read" and "the wire serves it now".
+   */
+  effectiveAfterRestart?: {
+    /** What changed, in the operator's terms: "SCHANNEL/.NET values". */
+    what: string;
+    /** A stable fingerprint of the values whose change needs a restart ("" when the state holds none). */
+    managedValues(state: S): string;
+    /** True when what the wire saw (per version: accepted | rejected | unknown) matches what the state enables. */
+    wireServes(state: S, seen: Record<"TLSv1" | "TLSv1.1" | "TLSv1.2", string>): boolean;
+  };
 }
 
 /** A playbook step failed in a way the operator can act on; carries the host and, after a

@@ -584,5 +584,30 @@ export const windowsSchannel: Playbook<SchannelState> & { reboot: typeof rebootW
   apply: applySchannel,
   rollback: rollbackSchannel,
   reboot: rebootWindows,
+  describe: describeSchannel,
+  // Windows flags servicing reboots, not registry edits: a SCHANNEL change (ours or anyone's)
+  // only shows as "the values differ from the last read" until the wire serves what they say.
+  effectiveAfterRestart: {
+    what: "SCHANNEL/.NET values",
+    // "" for a snapshot that holds no values (nothing to compare with).
+    managedValues: (state) => (state.protocols ? JSON.stringify({ protocols: state.protocols, dotnet: state.dotnet }) : ""),
+    wireServes: (state, seen) =>
+      ([["TLS 1.0", "TLSv1"], ["TLS 1.1", "TLSv1.1"], ["TLS 1.2", "TLSv1.2"]] as const).every(
+        ([v, wire]) => seen[wire] === "unknown" || (seen[wire] === "accepted") === state.effective[v].server,
+      ),
+  },
 };
+
+/** Task-log lines: each version's four values and HealthChecker's reading, then the summary. */
+export function describeSchannel(s: SchannelState): string[] {
+  const id = s.playbookId;
+  const dword = (v: number | null) => (v === null ? "absent" : String(v));
+  const lines = (["TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"] as const).map((v) => {
+    const p = s.protocols?.[v];
+    const hc = s.healthChecker?.versions?.[v]?.configuration ?? "?";
+    if (!p) return `${id}: ${v}: not read`;
+    return `${id}: ${v} Server: Enabled=${dword(p.Server.Enabled)}, DisabledByDefault=${dword(p.Server.DisabledByDefault)}; Client: Enabled=${dword(p.Client.Enabled)}, DisabledByDefault=${dword(p.Client.DisabledByDefault)} -> HealthChecker: ${hc}`;
+  });
+  return [...lines, `${id}: ${s.summary}`];
+}
 

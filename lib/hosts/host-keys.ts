@@ -1,6 +1,6 @@
 import "server-only";
 // The pinned identity of a host's remote transport (SSH host-key fingerprint or WinRM certificate
-// thumbprint). Audits record what a host presents as pending (agents/audit-task.ts); only an admin
+// thumbprint). Audits record what a host presents as pending (agents/tasks/audit.ts); only an admin
 // turns a pending key into the pinned one, and every change is an audit event.
 import { z } from "zod";
 import { prisma } from "../db";

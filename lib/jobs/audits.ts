@@ -1,6 +1,6 @@
 import "server-only";
 // Config audit jobs: one Job (kind audit), one JobTask per host, one message per task on the
-// audit-task queue. A worker (agents/audit-task.ts) opens a credentialed session to the host,
+// audit-task queue. A worker (agents/tasks/audit.ts) opens a credentialed session to the host,
 // runs each applicable playbook's read-only check and stores a ConfigSnapshot per playbook.
 // Creation, cancel and "retry failed hosts" share the scan machinery (./create.ts, ./scans.ts).
 import { z } from "zod";

@@ -9,7 +9,7 @@ import { recordAuditInTx } from "../audit/log";
 import { HostFilter, isEmptyFilter, type HostFilterValue } from "../inventory/filter";
 import { hostIdsMatching } from "../inventory/hosts";
 import { bossDbForTx, getBoss, QUEUES } from "./queue";
-import { taskMessage, wavePriority, type Tx } from "./tasks";
+import { taskMessage, fairnessPriority, type Tx } from "./tasks";
 
 /** Most hosts one job may cover; hostIdsMatching() caps a filter at the same number. */
 export const MAX_JOB_HOSTS = 100_000;
@@ -103,7 +103,7 @@ export async function createJobWithTasks(opts: {
       for (let i = 0; i < tasks.length; i += 5000) {
         await tx.jobTask.createMany({ data: tasks.slice(i, i + 5000).map((t) => ({ ...t, state: "queued" as const })) });
       }
-      await enqueueTasksInTx(tx, opts.queue, tasks.map((t, i) => ({ task: t, priority: wavePriority(i, opts.parameters.maxConcurrency) })));
+      await enqueueTasksInTx(tx, opts.queue, tasks.map((t, i) => ({ task: t, priority: fairnessPriority(i, opts.parameters.maxConcurrency) })));
       await recordAuditInTx(tx, { actor: opts.actor.email, actorId: opts.actor.id, action: opts.audit.action, target: `job:${jobId}`, details: { hosts: tasks.length, ...opts.audit.details } });
     },
     // 100,000 tasks and messages take a while; Prisma's 5 s default would abort the transaction.

@@ -1,13 +1,13 @@
 import "server-only";
 // Scan jobs: one Job, one JobTask per host, one queue message per task. The web app (or the
-// API, or the schedule) creates them; worker processes execute them (agents/scan-task.ts).
+// API, or the schedule) creates them; worker processes execute them (agents/tasks/scan.ts, through the host-task runner in agents/tasks/runner.ts).
 import { z } from "zod";
 import { prisma } from "../db";
 import { recordAuditInTx } from "../audit/log";
 import { createJobWithTasks, enqueueTasksInTx, JobTargetInput, MAX_JOB_HOSTS, resolveJobHosts, taskQueueFor, type JobActor, type JobTargetValue } from "./create";
 import { deleteWaitingMessages, getBoss, QUEUES } from "./queue";
 import { canCancel, canRetryFailed, RETRYABLE_TASK_STATES } from "./state";
-import { lockJob, refreshJobState, taskCounts, wavePriority, type Tx } from "./tasks";
+import { lockJob, refreshJobState, taskCounts, fairnessPriority, type Tx } from "./tasks";
 
 /** Most hosts one scan job may cover; hostIdsMatching() caps a filter at the same number. */
 export const MAX_SCAN_HOSTS = MAX_JOB_HOSTS;
@@ -104,7 +104,7 @@ export async function retryFailedTasks(actor: JobActor, jobId: string): Promise<
         RETURNING id::text AS id, "jobId"::text AS "jobId"`;
       const maxConcurrency = z.object({ maxConcurrency: z.number().int().min(1) }).safeParse(job.parameters);
       const cap = maxConcurrency.success ? maxConcurrency.data.maxConcurrency : DEFAULT_SCAN_CONCURRENCY;
-      await enqueueTasksInTx(tx, queue, retried.map((task, i) => ({ task, priority: wavePriority(i, cap) })));
+      await enqueueTasksInTx(tx, queue, retried.map((task, i) => ({ task, priority: fairnessPriority(i, cap) })));
       const state = await refreshJobState(tx, jobId);
       await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "job.retry_failed", target: `job:${jobId}`, details: { retried: retried.length, state } });
       return { retried: retried.length };

@@ -217,6 +217,22 @@ export class LeaseLostError extends Error {
 }
 
 /**
+ * Locks the task row for the rest of the caller's transaction, or throws LeaseLostError if this
+ * attempt no longer holds it. A SELECT ... FOR UPDATE, not an UPDATE: a transaction that updates
+ * the JobTask row twice makes PostgreSQL re-check its foreign keys on the second update (the old
+ * row version is its own), which takes FOR KEY SHARE on the Job row, and refreshJobState's
+ * `SELECT ... FROM "Job" FOR UPDATE` in another finisher (holding the job lock this one waits
+ * for) then deadlocks with it. So every transaction writes the task row exactly once.
+ */
+export async function lockHeldTaskInTx(tx: Tx, lease: TaskLease): Promise<void> {
+  const rows = await tx.$queryRaw<Array<{ id: string }>>`
+    SELECT id::text FROM "JobTask"
+    WHERE id = ${lease.taskId}::uuid AND "lockedBy" = ${lease.workerId} AND attempt = ${lease.attempt} AND state = 'running'
+    FOR UPDATE`;
+  if (rows.length !== 1) throw new LeaseLostError(lease);
+}
+
+/**
  * Ends the task in `state`, inside the caller's transaction (which also writes the task's
  * results). Throws LeaseLostError, rolling the results back, if this attempt lost its lease.
  * The caller must call refreshJobState() in the same transaction after its other writes.
@@ -256,20 +272,21 @@ export function taskMessage(queue: string, task: { id: string; jobId: string }, 
 }
 
 /**
- * Priorities that interleave jobs fairly: a job's tasks go out in "waves" of its concurrency cap
- * (priority 0, -1, -2, ...), so a second job's first wave is fetched right after the first job's
- * first wave instead of behind all 50,000 of its hosts.
+ * Priorities that interleave jobs fairly: a job's tasks go out in batches of its concurrency cap
+ * (priority 0, -1, -2, ...), so a second job's first batch is fetched right after the first job's
+ * first batch instead of behind all 50,000 of its hosts. (Not rollout waves: those are decided by
+ * the rollout, lib/rollout.)
  */
-export function wavePriority(index: number, maxConcurrency: number): number {
+export function fairnessPriority(index: number, maxConcurrency: number): number {
   return -Math.floor(index / Math.max(1, maxConcurrency));
 }
 
 /** Tasks whose worker died: lease ran out while running. Their message is gone with the worker. */
-export async function expiredLeases(kind: string, limit = 500): Promise<Array<{ id: string; jobId: string }>> {
-  return prisma.$queryRaw<Array<{ id: string; jobId: string }>>`
-    SELECT t.id::text AS id, t."jobId"::text AS "jobId"
+export async function expiredLeases(kinds: readonly string[], limit = 500): Promise<Array<{ id: string; jobId: string; kind: string }>> {
+  return prisma.$queryRaw<Array<{ id: string; jobId: string; kind: string }>>`
+    SELECT t.id::text AS id, t."jobId"::text AS "jobId", j.kind::text AS kind
     FROM "JobTask" t JOIN "Job" j ON j.id = t."jobId"
-    WHERE t.state = 'running' AND t."lockedUntil" < now() AND j.kind = CAST(${kind} AS "JobKind")
+    WHERE t.state = 'running' AND t."lockedUntil" < now() AND j.kind::text = ANY(${[...kinds]}::text[])
     ORDER BY t."lockedUntil" LIMIT ${limit}`;
 }
 
@@ -279,15 +296,15 @@ export async function expiredLeases(kind: string, limit = 500): Promise<Array<{ 
  * harmless: the queue merges it with a waiting message, and a claim is idempotent. Touching
  * updatedAt rotates the sweep through a long backlog instead of re-sending the same rows.
  */
-export async function staleQueuedTasks(kind: string, olderThanSeconds: number, limit = 200): Promise<Array<{ id: string; jobId: string }>> {
-  return prisma.$queryRaw<Array<{ id: string; jobId: string }>>`
+export async function staleQueuedTasks(kinds: readonly string[], olderThanSeconds: number, limit = 200): Promise<Array<{ id: string; jobId: string; kind: string }>> {
+  return prisma.$queryRaw<Array<{ id: string; jobId: string; kind: string }>>`
     WITH stale AS (
-      SELECT t.id FROM "JobTask" t JOIN "Job" j ON j.id = t."jobId"
+      SELECT t.id, j.kind::text AS kind FROM "JobTask" t JOIN "Job" j ON j.id = t."jobId"
       WHERE t.state = 'queued' AND t."updatedAt" < now() - make_interval(secs => ${olderThanSeconds})
-        AND j.kind = CAST(${kind} AS "JobKind") AND j."cancelledAt" IS NULL
+        AND j.kind::text = ANY(${[...kinds]}::text[]) AND j."cancelledAt" IS NULL
       ORDER BY t."updatedAt" LIMIT ${limit}
       FOR UPDATE OF t SKIP LOCKED
     )
     UPDATE "JobTask" t SET "updatedAt" = clock_timestamp() FROM stale WHERE t.id = stale.id
-    RETURNING t.id::text AS id, t."jobId"::text AS "jobId"`;
+    RETURNING t.id::text AS id, t."jobId"::text AS "jobId", stale.kind`;
 }

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reloadEnv } from "@/lib/env";
@@ -18,7 +19,8 @@ import { startWorker } from "@/agents/worker";
 import { windowsSchannel, type SchannelState } from "@/agents/playbooks/windows-schannel";
 import { openWinRmSession } from "@/agents/transport/winrm";
 import { ensureLabUp } from "../lab/fleet";
-import { jobWhenTerminal, makeHost, scanDatabase, tasksOf, testActor } from "./scan-support";
+import { deleteHosts } from "@/lib/inventory/hosts";
+import { jobWhenTerminal, makeHost, scanDatabase, tasksOf, testActor, waitFor } from "./scan-support";
 
 const fleet = ensureLabUp();
 const ROOT = path.resolve(__dirname, "../..");
@@ -258,4 +260,32 @@ describe("a config audit of the Windows test double over WinRM", () => {
     const status = await prisma.hostStatus.findUniqueOrThrow({ where: { hostId } });
     expect(status.status, status.explanation).toBe("pending_reboot");
   }, 180_000);
+});
+
+describe("hosts deleted during a config audit", () => {
+  it("the job still finishes when its last host (and so its task) is deleted while the task runs", async () => {
+    // An SSH port that accepts and never sends its banner: the task sits in the connect while the host goes.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const created = await makeHost("audit-deleted", "127.0.0.1", [{ port: 25 }], "silent-ssh.audit.test");
+      await prisma.host.update({
+        where: { id: created.id },
+        data: { transport: "ssh", port: (silent.address() as AddressInfo).port, credential: { connect: { name: "lab-root" } } },
+      });
+      const { jobId } = await createAuditJob(testActor, { hostIds: [created.id] });
+      await waitFor("the audit task to run", async () => (await prisma.jobTask.count({ where: { jobId, state: "running" } })) === 1, 30_000);
+      await deleteHosts(admin, [created.id]);
+      const job = await jobWhenTerminal(jobId, 40_000);
+      expect(job.state).toBe("succeeded");
+      expect(await prisma.jobTask.count({ where: { jobId } })).toBe(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  }, 90_000);
 });

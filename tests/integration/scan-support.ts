@@ -11,7 +11,8 @@ import { getBoss, stopBoss } from "@/lib/jobs/queue";
 import { createHost } from "@/lib/inventory/hosts";
 import { HostInput } from "@/lib/inventory/model";
 import { setSetting } from "@/lib/settings";
-import { registerScanHandlers } from "@/agents/scan-task";
+import { startHostTaskRunner } from "@/agents/tasks/runner";
+import { scanTask } from "@/agents/tasks/scan";
 import { createMailServer } from "../lab/peers/mail-server";
 import { selfSignedCertificate, type PeerCertificate } from "../lab/peers/common";
 import { freshDatabase, type ThrowawayDatabase } from "../support/db";
@@ -106,7 +107,8 @@ export async function makeHost(prefix: string, address: string, endpoints: Array
 /** An in-process worker. Test servers answer fast, so the default probe limits are widened only for the slow-greeting ones. */
 export async function startTestWorker(workerId: string, concurrency = 8, probeOptions: { timeoutMs?: number; deadlineMs?: number } = { timeoutMs: 10_000, deadlineMs: 60_000 }) {
   const boss = await getBoss();
-  return registerScanHandlers(boss, { workerId, concurrency, pollIntervalMs: 500, probeOptions });
+  const runner = startHostTaskRunner(boss, { workerId, kinds: [scanTask({ concurrency, probeOptions })], pollIntervalMs: 500 });
+  return () => runner.stop();
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {

@@ -1,0 +1,267 @@
+// The host-task runner: every job kind (scan, audit, remediate, verify, rollback) is a Job with
+// one JobTask per host, and this is the one place that turns a queue message into one run of one
+// task kind for one host. It owns what the kinds must never get wrong on their own: parsing the
+// message, claiming the task under a lease (lib/jobs/tasks.ts), renewing it, noticing cancel /
+// lease loss / shutdown, handing unfinished work back, the finish transaction (task end + the
+// kind's results + job state + audit events, committed only by the lease holder), the job-state
+// refresh when a task disappears (its host was deleted mid-job), and one reaper for every kind.
+//
+// A task kind (./scan.ts, ./audit.ts, ...) only says what it does for one host: it gets the host,
+// an abort signal, a log and a lease-guarded transaction, and returns how the task ends. Modelled
+// on graphile-worker's Task(payload, helpers) with helpers.abortSignal and one stale-lock sweep
+// for every task type, and documenso's split of a job's declaration from its handler.
+import { setMaxListeners } from "node:events";
+import type PgBoss from "pg-boss";
+import type { Logger } from "pino";
+import { prisma } from "../../lib/db";
+import { logger as rootLogger } from "../../lib/log";
+import { recordAuditInTx } from "../../lib/audit/log";
+import { everyWithoutOverlap } from "../../lib/jobs/interval";
+import { startPool, type Pool, type PoolOutcome } from "../../lib/jobs/pool";
+import { stampLine } from "../../lib/jobs/scan-report";
+import {
+  appendTaskLog,
+  claimTask,
+  expiredLeases,
+  finishTaskInTx,
+  LEASE_RENEW_MS,
+  LeaseLostError,
+  lockHeldTaskInTx,
+  refreshJobState,
+  refreshJobStateNow,
+  releaseTask,
+  renewLease,
+  staleQueuedTasks,
+  TaskMessage,
+  taskMessage,
+  type ClaimedHost,
+  type TaskLease,
+  type Tx,
+} from "../../lib/jobs/tasks";
+import type { TaskState } from "../../lib/jobs/state";
+
+export type TaskEnd = Extract<TaskState, "succeeded" | "failed" | "unreachable" | "skipped" | "cancelled" | "pending_reboot">;
+export type StopReason = "cancel" | "lease-lost" | "shutdown";
+
+/** An audit event written with the task's end, targeting the task's host. */
+export interface TaskAuditEvent {
+  action: string;
+  details: Record<string, unknown>;
+}
+
+/** What a task kind gets for one run on one host. */
+export interface TaskHelpers {
+  lease: TaskLease;
+  host: ClaimedHost;
+  /** `worker:<id>`: the actor of everything the task records. */
+  actor: string;
+  /** Aborted when the job is cancelled, the lease is lost or the worker stops; `stopReason()` says which. */
+  signal: AbortSignal;
+  stopReason(): StopReason | null;
+  /** One stamped line in the task log (the live view shows it). Ignored once the lease is lost. */
+  log(line: string): Promise<void>;
+  /** A transaction that commits only while this attempt still holds the task (else LeaseLostError). */
+  guardedTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  logger: Logger;
+}
+
+export type TaskResult =
+  | {
+      kind: "finish";
+      state: TaskEnd;
+      error: string | null;
+      /** The task log's last line; a function is read after `write` ran (it may name what was written). */
+      summary: string | (() => string);
+      /** The kind's results, in the finish transaction after the task row, before the job lock. */
+      write?: (tx: Tx) => Promise<void>;
+      /** Audit writes that need the finish transaction (after the job lock: see lib/jobs/tasks.ts). */
+      audit?: (tx: Tx) => Promise<void>;
+      events?: TaskAuditEvent[];
+      /** After the commit (notifications); never throws into the runner. */
+      afterCommit?: () => void | Promise<void>;
+    }
+  /** Unfinished work handed back to the queue (the worker is stopping). */
+  | { kind: "release"; reason: string }
+  /** Nothing to write: the task or its host is gone. */
+  | { kind: "discard"; reason: string };
+
+export interface TaskKind {
+  /** Job.kind this runs the tasks of. */
+  kind: string;
+  queue: string;
+  /** Tasks of this kind one worker runs at once. */
+  concurrency: number;
+  run(helpers: TaskHelpers): Promise<TaskResult>;
+}
+
+const FINISH_TX = { timeout: 30_000, maxWait: 15_000 };
+
+/** Handles one queue message for `kind`. Every path finishes the task, leaves it to its holder, or re-queues it. */
+export async function handleTaskMessage(kind: TaskKind, job: { data: unknown; priority?: number }, ctx: { workerId: string; boss: PgBoss; shutdown: AbortSignal }): Promise<PoolOutcome> {
+  const parsed = TaskMessage.safeParse(job.data);
+  if (!parsed.success) {
+    // Retrying a message that cannot be read would fail the same way: drop it, loudly.
+    rootLogger.error({ queue: kind.queue, data: job.data, issues: parsed.error.issues }, "task message does not parse; dropped");
+    return "done";
+  }
+  const claim = await claimTask(parsed.data.taskId, ctx.workerId);
+  if (claim.kind === "defer") {
+    // The job is at its concurrency cap or the host is busy in another task: come back later.
+    // Jitter spreads the retries of many deferred messages over the poll interval.
+    await ctx.boss.insert([taskMessage(kind.queue, { id: parsed.data.taskId, jobId: parsed.data.jobId }, { priority: job.priority ?? 0, startAfterSeconds: 2 + Math.random() * 3 })]);
+    return "deferred";
+  }
+  if (claim.kind === "gone") {
+    // The task was deleted with its host: this may have been the job's last open task.
+    await refreshJobStateNow(parsed.data.jobId);
+    return "done";
+  }
+  if (claim.kind !== "claimed") return "done";
+  await runClaimed(kind, claim.lease, claim.host, ctx);
+  return "done";
+}
+
+async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, ctx: { workerId: string; boss: PgBoss; shutdown: AbortSignal }): Promise<void> {
+  const log = rootLogger.child({ kind: kind.kind, task: lease.taskId, job: lease.jobId, host: host.name, attempt: lease.attempt });
+  const stop = new AbortController();
+  let stopReason: StopReason | null = null;
+  const stopWith = (reason: StopReason) => {
+    if (stopReason) return;
+    stopReason = reason;
+    stop.abort(new Error(reason));
+  };
+  const onShutdown = () => stopWith("shutdown");
+  if (ctx.shutdown.aborted) onShutdown();
+  else ctx.shutdown.addEventListener("abort", onShutdown, { once: true });
+  const renewal = setInterval(() => {
+    renewLease(lease)
+      .then((r) => {
+        // Not held: another worker took the task over, or the task was deleted with its host.
+        if (!r.held) stopWith("lease-lost");
+        else if (r.cancelRequested) stopWith("cancel");
+      })
+      .catch((err: unknown) => log.warn({ err }, "lease renewal failed; retrying at the next tick"));
+  }, LEASE_RENEW_MS);
+
+  const helpers: TaskHelpers = {
+    lease,
+    host,
+    actor: `worker:${ctx.workerId}`,
+    signal: stop.signal,
+    stopReason: () => stopReason,
+    log: async (line) => {
+      await appendTaskLog(lease, stampLine(line, new Date()));
+    },
+    guardedTx: (fn) =>
+      prisma.$transaction(async (tx) => {
+        await lockHeldTaskInTx(tx, lease);
+        return fn(tx);
+      }, FINISH_TX),
+    logger: log,
+  };
+
+  const lost = async (why: string) => {
+    log.warn(why);
+    // Lost to another worker, or the host (and so the task) was deleted: then the job may be done.
+    await refreshJobStateNow(lease.jobId);
+  };
+
+  try {
+    const result = await kind.run(helpers);
+    if (stopReason === "lease-lost") return await lost("lost the lease; this attempt's results are discarded (another worker owns the task, or its host was deleted)");
+    if (result.kind === "discard") return await lost(`task discarded: ${result.reason}`);
+    if (result.kind === "release") {
+      if (await releaseTask(lease, result.reason)) {
+        // Priority 1: a host handed back goes before hosts that never started.
+        await ctx.boss.insert([taskMessage(kind.queue, { id: lease.taskId, jobId: lease.jobId }, { priority: 1 })]);
+      }
+      return;
+    }
+    await prisma.$transaction(async (tx) => {
+      // Order matters (lib/jobs/tasks.ts): task row, host row (the kind's write), then the job
+      // lock (refreshJobState), then audit events; the job lock is held only for the end.
+      // The task row is locked first and written once, at the end (see lockHeldTaskInTx).
+      await lockHeldTaskInTx(tx, lease);
+      if (result.write) await result.write(tx);
+      const summary = typeof result.summary === "function" ? result.summary() : result.summary;
+      await finishTaskInTx(tx, lease, result.state, result.error, summary ? stampLine(summary, new Date()) : "");
+      await refreshJobState(tx, lease.jobId);
+      if (result.audit) await result.audit(tx);
+      for (const e of result.events ?? []) {
+        await recordAuditInTx(tx, { actor: helpers.actor, action: e.action, target: `host:${host.name}`, details: { jobId: lease.jobId, ...e.details } });
+      }
+    }, FINISH_TX);
+    if (result.afterCommit) {
+      await Promise.resolve()
+        .then(result.afterCommit)
+        .catch((err: unknown) => log.warn({ err }, "after-commit step failed"));
+    }
+  } catch (err) {
+    if (err instanceof LeaseLostError) return await lost("results discarded: the lease was lost before they could be written");
+    throw err;
+  } finally {
+    clearInterval(renewal);
+    ctx.shutdown.removeEventListener("abort", onShutdown);
+  }
+}
+
+export const REAPER_INTERVAL_MS = 5_000;
+const STALE_SWEEP_EVERY = 12; // reaper ticks: once a minute
+const STALE_QUEUED_SECONDS = 5 * 60;
+
+/**
+ * One sweep for every kind: re-sends messages for tasks whose worker died (lease expired) and,
+ * once a minute, for queued tasks nobody has touched for five minutes (their message may have
+ * been taken by a worker that died before claiming). Runs in every worker; duplicates merge in
+ * the queue, and a claim is idempotent.
+ */
+export async function reapOnce(boss: PgBoss, kinds: readonly TaskKind[], tick: number): Promise<number> {
+  const queueOf = new Map(kinds.map((k) => [k.kind, k.queue]));
+  const names = [...queueOf.keys()];
+  const expired = await expiredLeases(names);
+  const stale = tick % STALE_SWEEP_EVERY === 0 ? await staleQueuedTasks(names, STALE_QUEUED_SECONDS) : [];
+  const messages = [
+    // Priority 1: a host whose worker died goes before hosts that never started.
+    ...expired.map((t) => taskMessage(queueOf.get(t.kind)!, t, { priority: 1 })),
+    ...stale.map((t) => taskMessage(queueOf.get(t.kind)!, t)),
+  ];
+  if (messages.length) {
+    await boss.insert(messages);
+    rootLogger.info({ expiredLeases: expired.length, staleQueued: stale.length }, "re-queued tasks");
+  }
+  return messages.length;
+}
+
+export interface HostTaskRunner {
+  /** The pool of one kind (tests kick or inspect it). */
+  pool(kind: string): Pool | undefined;
+  /** Stops fetching, hands running tasks back (their kinds release them), waits for them. */
+  stop(): Promise<void>;
+}
+
+/** Starts a pool per task kind and the one reaper; returns the runner's stop. */
+export function startHostTaskRunner(boss: PgBoss, opts: { workerId: string; kinds: readonly TaskKind[]; pollIntervalMs?: number }): HostTaskRunner {
+  const shutdown = new AbortController();
+  // Every running task listens for the shutdown: that is the sum of the pools' sizes by design.
+  setMaxListeners(opts.kinds.reduce((n, k) => n + k.concurrency, 10), shutdown.signal);
+  const ctx = { workerId: opts.workerId, boss, shutdown: shutdown.signal };
+  const pools = new Map(
+    opts.kinds.map((kind) => [
+      kind.kind,
+      startPool(
+        boss,
+        { queue: kind.queue, concurrency: kind.concurrency, pollIntervalMs: opts.pollIntervalMs ?? 1_000, onError: (err) => rootLogger.error({ err, kind: kind.kind }, "task failed") },
+        (job) => handleTaskMessage(kind, job, ctx),
+      ),
+    ]),
+  );
+  const stopReaper = everyWithoutOverlap(REAPER_INTERVAL_MS, (tick) => reapOnce(boss, opts.kinds, tick), (err) => rootLogger.error({ err }, "task reaper failed"));
+  return {
+    pool: (kind) => pools.get(kind),
+    async stop() {
+      stopReaper();
+      shutdown.abort();
+      await Promise.all([...pools.values()].map((p) => p.stop()));
+    },
+  };
+}
