@@ -521,3 +521,77 @@ describe.each([
     expect(d.events().length).toBe(before);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+describe("boot identity (Win32_OperatingSystem.LastBootUpTime) against the Windows test double", () => {
+  const bootIdentity = import("../../agents/playbooks/boot-identity");
+  let d: Double;
+  beforeAll(async () => {
+    d = await startDouble("legacy-2012r2");
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  const bootedAt = () => (JSON.parse(readFileSync(path.join(d.stateDir, "status.json"), "utf8")) as { bootedAt: string }).bootedAt;
+  const readWith = async (open: () => Promise<RemoteSession>): Promise<string> => {
+    const { readBootIdentity } = await bootIdentity;
+    const s = await open();
+    try {
+      return await readBootIdentity(s);
+    } finally {
+      await s.close();
+    }
+  };
+  const overWinRm = () => openWinRmSession(winrm(d, { transport: "http" }));
+  const overSsh = () => ssh(d);
+
+  it("is the same over WinRM and SSH within one boot, and changes with a restart", async () => {
+    const before = await readWith(overWinRm);
+    expect(before).toMatch(/^windows-boot:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$/);
+    // The double's boot time in .NET's round-trip format (milliseconds, so four trailing zeros).
+    expect(before).toBe(`windows-boot:${bootedAt().replace(/Z$/, "0000Z")}`);
+    expect(await readWith(overWinRm)).toBe(before);
+    expect(await readWith(overSsh)).toBe(before);
+
+    const boots = d.bootCount();
+    const s = await overWinRm();
+    try {
+      await windowsSchannel.reboot(s, { delaySeconds: 0, message: "tlsfleet: boot identity test" });
+    } finally {
+      await s.close();
+    }
+    await d.waitForBoot(boots + 1);
+
+    const after = await readWith(overWinRm);
+    expect(after).not.toBe(before);
+    expect(after > before).toBe(true);
+    expect(after).toBe(`windows-boot:${bootedAt().replace(/Z$/, "0000Z")}`);
+    expect(await readWith(overSsh)).toBe(after);
+    const queries = d.events().filter((e) => e.type === "exec" && e.program === "powershell");
+    expect(queries.map((e) => e.via)).toEqual(["winrm", "winrm", "ssh", "winrm", "ssh"]);
+    // Through cmd.exe's quoting the script arrived as the one argument after -Command.
+    const { WINDOWS_LAST_BOOT_ARGV } = await bootIdentity;
+    for (const q of queries) expect(q.argv).toEqual(WINDOWS_LAST_BOOT_ARGV);
+    expect(d.events().some((e) => e.type === "powershell-unsupported")).toBe(false);
+  });
+
+  it("powershell.exe takes its parameters in any case, and refuses a script the double does not emulate (exit 1)", async () => {
+    const s = await overSsh();
+    try {
+      const script = "(Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime.ToUniversalTime().ToString('o')";
+      const lower = await s.exec(["powershell", "-noprofile", "-noninteractive", "-command", script], { timeoutMs: 30_000 });
+      expect(lower).toMatchObject({ exitCode: 0, stdout: `${bootedAt().replace(/Z$/, "0000Z")}\r\n`, stderr: "" });
+
+      const other = await s.exec(["powershell.exe", "-NoProfile", "-NonInteractive", "-Command", "Get-Service W3SVC"], { timeoutMs: 30_000 });
+      expect(other.exitCode).toBe(1);
+      expect(other.stdout).toBe("");
+      expect(other.stderr).toMatch(/^Get-Service : The term 'Get-Service' is not recognized as the name of a cmdlet, function, script file, or operable program\./);
+      expect(other.stderr).toContain("CommandNotFoundException");
+    } finally {
+      await s.close();
+    }
+    expect(d.events().filter((e) => e.type === "powershell-unsupported").map((e) => e.script)).toEqual(["Get-Service W3SVC"]);
+  });
+});

@@ -5,6 +5,7 @@
 import { EventEmitter } from "node:events";
 import { CmdSyntaxError, commandLineToArgv, expandPercent, splitCommandLine, type Redirect } from "./cmd-parse";
 import type { WindowsMachine } from "./machine";
+import { runPowerShell } from "./powershell";
 import { runReg } from "./registry";
 
 /** Output buffered for WinRM Receive / SSH channel writes, with back-pressure on the producer. */
@@ -262,6 +263,13 @@ async function runProgram(ctx: Ctx, text: string, direct: boolean): Promise<numb
         ctx.machine.persistRegistry();
         for (const w of r.writes) ctx.machine.log({ type: "registry-write", ...w });
       }
+      await ctx.out(r.stdout);
+      await ctx.err(r.stderr);
+      return r.exitCode;
+    }
+    case "powershell": {
+      const r = runPowerShell(argv, ctx.machine.bootedAt);
+      if (!r.supported) ctx.machine.log({ type: "powershell-unsupported", via: ctx.via, script: r.script });
       await ctx.out(r.stdout);
       await ctx.err(r.stderr);
       return r.exitCode;
