@@ -51,6 +51,12 @@ const SETTINGS = {
   driftWebhookUrl: { schema: DriftWebhookUrl, fallback: null as string | null },
   /** CIDRs / addresses / DNS suffixes probes may reach. Empty: TLSFLEET_ALLOWED_TARGETS applies. */
   allowedTargets: { schema: AllowedTargets, fallback: [] as string[] },
+  /** A rollout that changes more hosts than this needs an admin other than its requester. */
+  rolloutSecondAdminAboveHosts: { schema: z.number().int().min(0).max(100_000), fallback: 1 },
+  /** A rollout touching a host with this tag needs an admin other than its requester. */
+  rolloutProductionTag: { schema: z.string().trim().min(1).max(64), fallback: "production" },
+  /** How long an approval stays valid before the rollout must be started (hours). */
+  rolloutApprovalTtlHours: { schema: z.number().min(0.01).max(24 * 30), fallback: 24 },
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -53,6 +53,8 @@ export interface TaskAuditEvent {
 export interface TaskHelpers {
   lease: TaskLease;
   host: ClaimedHost;
+  /** Job.parameters as stored (the kind parses what it needs, e.g. a rollout id). */
+  jobParameters: unknown;
   /** `worker:<id>`: the actor of everything the task records. */
   actor: string;
   /** Aborted when the job is cancelled, the lease is lost or the worker stops; `stopReason()` says which. */
@@ -117,11 +119,11 @@ export async function handleTaskMessage(kind: TaskKind, job: { data: unknown; pr
     return "done";
   }
   if (claim.kind !== "claimed") return "done";
-  await runClaimed(kind, claim.lease, claim.host, ctx);
+  await runClaimed(kind, claim.lease, claim.host, claim.jobParameters, ctx);
   return "done";
 }
 
-async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, ctx: { workerId: string; boss: PgBoss; shutdown: AbortSignal }): Promise<void> {
+async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, jobParameters: unknown, ctx: { workerId: string; boss: PgBoss; shutdown: AbortSignal }): Promise<void> {
   const log = rootLogger.child({ kind: kind.kind, task: lease.taskId, job: lease.jobId, host: host.name, attempt: lease.attempt });
   const stop = new AbortController();
   let stopReason: StopReason | null = null;
@@ -146,6 +148,7 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, c
   const helpers: TaskHelpers = {
     lease,
     host,
+    jobParameters,
     actor: `worker:${ctx.workerId}`,
     signal: stop.signal,
     stopReason: () => stopReason,

@@ -23,7 +23,7 @@ function wasRefused(report: ProbeReport): boolean {
 }
 
 /** Stores one attempt's probe results (one raw INSERT for all endpoints: this runs once per scanned host). */
-async function storeProbeResults(tx: Tx, jobId: string, finished: readonly FinishedProbe[]) {
+export async function storeProbeResults(tx: Tx, jobId: string, finished: readonly FinishedProbe[]) {
   const rows = finished.map(({ endpoint, report, probedAt }) => ({
     endpointId: endpoint.id,
     probedAt: probedAt.toISOString(),

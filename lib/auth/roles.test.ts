@@ -10,6 +10,7 @@ const expected: Record<Action, [viewer: boolean, operator: boolean, admin: boole
   "audits.run": [false, true, true],
   "jobs.cancel": [false, true, true],
   "remediation.request": [false, true, true],
+  "remediation.run": [false, true, true],
   "exceptions.request": [false, true, true],
   "remediation.approve": [false, false, true],
   "exceptions.approve": [false, false, true],

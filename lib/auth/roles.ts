@@ -23,6 +23,8 @@ export const ACTIONS = {
   "audits.run": "operator",
   "jobs.cancel": "operator",
   "remediation.request": "operator",
+  // Start, pause, resume, cancel and roll back an approved rollout.
+  "remediation.run": "operator",
   "exceptions.request": "operator",
   "remediation.approve": "admin",
   "exceptions.approve": "admin",

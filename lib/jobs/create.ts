@@ -39,6 +39,9 @@ export type StoredTarget = { hostIds: string[] } | { filter: HostFilterValue };
 export function taskQueueFor(kind: string): string | null {
   if (kind === "scan") return QUEUES.scanTask;
   if (kind === "audit") return QUEUES.auditTask;
+  if (kind === "plan") return QUEUES.planTask;
+  if (kind === "remediate") return QUEUES.remediateTask;
+  if (kind === "rollback") return QUEUES.rollbackTask;
   return null;
 }
 
@@ -84,30 +87,34 @@ export async function enqueueTasksInTx(tx: Tx, queue: string, items: Array<{ tas
  * audit event, in one transaction: a crash in between leaves nothing half-created.
  */
 export async function createJobWithTasks(opts: {
-  kind: "scan" | "audit";
+  kind: "scan" | "audit" | "plan" | "remediate" | "rollback";
   queue: string;
   actor: JobActor;
   hostIds: string[];
   stored: StoredTarget;
   parameters: { maxConcurrency: number } & Record<string, string | number | boolean | null>;
-  audit: { action: string; details: Record<string, unknown> };
+  audit: { action: string; details: Record<string, unknown> } | null;
+  /** The caller's own writes, committed or rolled back with the job (a rollout's rows). */
+  alsoInTx?: (tx: Tx, jobId: string) => Promise<void>;
+  /** Run inside this transaction instead of a new one. */
+  tx?: Tx;
 }): Promise<{ jobId: string; taskCount: number }> {
   await getBoss(); // installs pg-boss's schema and the queues before we insert messages by hand
   const jobId = randomUUID();
   const tasks = opts.hostIds.map((hostId) => ({ id: randomUUID(), jobId, hostId }));
-  await prisma.$transaction(
-    async (tx) => {
-      await tx.job.create({
-        data: { id: jobId, kind: opts.kind, state: "queued", target: opts.stored as never, parameters: opts.parameters, requestedById: opts.actor.id },
-      });
-      for (let i = 0; i < tasks.length; i += 5000) {
-        await tx.jobTask.createMany({ data: tasks.slice(i, i + 5000).map((t) => ({ ...t, state: "queued" as const })) });
-      }
-      await enqueueTasksInTx(tx, opts.queue, tasks.map((t, i) => ({ task: t, priority: fairnessPriority(i, opts.parameters.maxConcurrency) })));
-      await recordAuditInTx(tx, { actor: opts.actor.email, actorId: opts.actor.id, action: opts.audit.action, target: `job:${jobId}`, details: { hosts: tasks.length, ...opts.audit.details } });
-    },
-    // 100,000 tasks and messages take a while; Prisma's 5 s default would abort the transaction.
-    { timeout: 300_000, maxWait: 10_000 },
-  );
+  const body = async (tx: Tx) => {
+    await tx.job.create({
+      data: { id: jobId, kind: opts.kind, state: "queued", target: opts.stored as never, parameters: opts.parameters, requestedById: opts.actor.id },
+    });
+    for (let i = 0; i < tasks.length; i += 5000) {
+      await tx.jobTask.createMany({ data: tasks.slice(i, i + 5000).map((t) => ({ ...t, state: "queued" as const })) });
+    }
+    await enqueueTasksInTx(tx, opts.queue, tasks.map((t, i) => ({ task: t, priority: fairnessPriority(i, opts.parameters.maxConcurrency) })));
+    await opts.alsoInTx?.(tx, jobId);
+    if (opts.audit) await recordAuditInTx(tx, { actor: opts.actor.email, actorId: opts.actor.id, action: opts.audit.action, target: `job:${jobId}`, details: { hosts: tasks.length, ...opts.audit.details } });
+  };
+  if (opts.tx) await body(opts.tx);
+  // 100,000 tasks and messages take a while; Prisma's 5 s default would abort the transaction.
+  else await prisma.$transaction(body, { timeout: 300_000, maxWait: 10_000 });
   return { jobId, taskCount: tasks.length };
 }

@@ -7,6 +7,9 @@ import { env } from "../env";
 export const QUEUES = {
   scanTask: "scan-task",
   auditTask: "audit-task",
+  planTask: "plan-task",
+  remediateTask: "remediate-task",
+  rollbackTask: "rollback-task",
   scheduler: "scheduled-rescan",
 } as const;
 
@@ -21,6 +24,11 @@ const QUEUE_OPTIONS: Partial<Record<QueueName, Omit<PgBoss.Queue, "name">>> = {
   [QUEUES.scanTask]: { policy: "short", retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 15 * 60 },
   // Config audits: same task-lease model as scans (lib/jobs/tasks.ts), so the same policy.
   [QUEUES.auditTask]: { policy: "short", retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 15 * 60 },
+  // Rollout tasks (lib/rollout): same task-lease model; a remediation is idempotent per host
+  // (the before-state is stored first), so a repeated delivery is harmless here too.
+  [QUEUES.planTask]: { policy: "short", retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 15 * 60 },
+  [QUEUES.remediateTask]: { policy: "short", retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 60 * 60 },
+  [QUEUES.rollbackTask]: { policy: "short", retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 60 * 60 },
   // One scheduled rescan at a time; a tick that finds the previous one still queued is dropped.
   [QUEUES.scheduler]: { policy: "short", retryLimit: 2, retryDelay: 60, expireInSeconds: 10 * 60 },
 };

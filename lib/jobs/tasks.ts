@@ -108,7 +108,7 @@ export interface ClaimedHost {
 }
 
 export type ClaimResult =
-  | { kind: "claimed"; lease: TaskLease; takeover: boolean; previousHolder: string | null; host: ClaimedHost }
+  | { kind: "claimed"; lease: TaskLease; takeover: boolean; previousHolder: string | null; host: ClaimedHost; jobParameters: unknown }
   | { kind: "gone" }
   | Exclude<ClaimDecision, { kind: "claim" }>;
 
@@ -181,6 +181,7 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
         takeover: decision.takeover,
         previousHolder: t.lockedBy,
         host: { id: head.hostId, name: t.hostName, address: t.address, endpoints: t.endpoints },
+        jobParameters: t.parameters,
       };
     },
     // Under load the pool may be busy for a moment; Prisma's 2 s default gives up too early.

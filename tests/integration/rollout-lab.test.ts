@@ -1,0 +1,265 @@
+// Bulk remediation against the real lab over SSH (Postfix in network namespaces), through a real
+// in-process worker: the dry-run plan (diffs, skips and why), four-eyes approval of the plan's
+// hash, expiry, canary then waves, verification on the wire with the prober, per-host rollback
+// that brings TLS 1.0 back, "plan out of date", and a halt at the failure budget.
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reloadEnv } from "@/lib/env";
+import { prisma } from "@/lib/db";
+import { createScanJob } from "@/lib/jobs/scans";
+import { createCredential } from "@/lib/credentials/service";
+import { setSetting } from "@/lib/settings";
+import { approveRollout, requestRollout, rollbackRollout, startRollout, RolloutError } from "@/lib/rollout/service";
+import { getRollout } from "@/lib/rollout/views";
+import { startWorker } from "@/agents/worker";
+import { scanTask } from "@/agents/tasks/scan";
+import { planTask } from "@/agents/tasks/plan";
+import { remediateTask } from "@/agents/tasks/remediate";
+import { rollbackTask } from "@/agents/tasks/rollback";
+import { postfixPlaybook, type PostfixState } from "@/agents/playbooks/postfix";
+import { openSshSession } from "@/agents/transport/ssh";
+import { probeEndpoint, parseAllowList } from "@/lib/tls";
+import { ensureLabUp, type LabHost } from "../lab/fleet";
+import { jobWhenTerminal, makeHost, scanDatabase, testActor, waitFor } from "./scan-support";
+
+const fleet = ensureLabUp();
+scanDatabase("rollout");
+
+const requester = { id: "00000000-0000-4000-8000-00000000000a", email: "requester@example.test", role: "admin" as const };
+const approver = { id: "00000000-0000-4000-8000-00000000000b", email: "approver@example.test", role: "admin" as const };
+const operator = { id: "00000000-0000-4000-8000-00000000000c", email: "operator@example.test", role: "operator" as const };
+
+const labHost = (name: string): LabHost => fleet.hosts.find((h) => h.name === name)!;
+const ids = new Map<string, string>();
+let worker: { stop(): Promise<void> } | undefined;
+const probeOptions = { timeoutMs: 5_000, deadlineMs: 30_000 };
+
+async function labSession(name: string) {
+  const h = labHost(name);
+  return openSshSession({ host: h.address, port: 22, hostLabel: name, credential: { kind: "ssh-key", username: fleet.ssh.user, privateKey: readFileSync(fleet.ssh.keyPath, "utf8") }, remoteOs: "linux", pinnedFingerprint: h.ssh!.hostKeyFingerprint, allowList: parseAllowList(["198.18.0.0/15"]) });
+}
+
+async function wire(name: string, port = 25) {
+  const r = await probeEndpoint({ host: labHost(name).address, port, service: port === 587 ? "submission" : "smtp" }, { ...probeOptions, allowList: parseAllowList(["198.18.0.0/15"]) });
+  return r.protocols;
+}
+
+/** The lab's Postfix as it was before this file: restored whatever a test left behind. */
+const pristine = new Map<string, PostfixState>();
+
+async function rolloutWhen(id: string, states: string[], timeoutMs = 120_000) {
+  return waitFor(`rollout ${id} to be ${states.join("/")}`, async () => {
+    const r = await getRollout(id);
+    return r && states.includes(r.state) ? r : null;
+  }, timeoutMs, 300);
+}
+
+async function addLabHost(name: string, opts: { credential?: boolean; sshPort?: number; tags?: string[] } = {}) {
+  const h = labHost(name);
+  const created = await makeHost("rollout", h.address, h.endpoints.map((e) => ({ port: e.port, service: e.service })), `${name}.rollout.test`);
+  await prisma.host.update({
+    where: { id: created.id },
+    data: {
+      platform: "linux",
+      roles: h.roles,
+      transport: "ssh",
+      port: opts.sshPort ?? 22,
+      tags: opts.tags ?? [],
+      ...(opts.credential === false ? {} : { credential: { connect: { name: "lab-root" } } }),
+      pinnedKey: h.ssh!.hostKeyFingerprint,
+      pinnedAt: new Date("2026-01-05T00:00:00Z"),
+    },
+  });
+  ids.set(name, created.id);
+  return created.id;
+}
+
+beforeAll(async () => {
+  process.env.TLSFLEET_SECRET_KEY = randomBytes(32).toString("base64");
+  reloadEnv();
+  await setSetting(testActor, "allowedTargets", ["127.0.0.1/32", "198.18.0.0/15"]);
+  await createCredential(requester, { name: "lab-root", kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(fleet.ssh.keyPath, "utf8") });
+  for (const name of ["mx-legacy", "mx-submission"]) {
+    const s = await labSession(name);
+    try {
+      pristine.set(name, await postfixPlaybook.check(s));
+    } finally {
+      await s.close();
+    }
+  }
+  for (const name of ["mx-legacy", "mx-submission", "mx-modern"]) await addLabHost(name);
+  const noCred = await makeHost("rollout", labHost("mx-tls10only").address, [{ port: 25 }], "no-credential.rollout.test");
+  ids.set("no-credential", noCred.id);
+  worker = await startWorker({
+    workerId: "rollout-test-worker",
+    pollIntervalMs: 300,
+    kinds: [scanTask({ probeOptions }), planTask({ connectTimeoutMs: 5_000 }), remediateTask({ probeOptions, connectTimeoutMs: 5_000 }), rollbackTask({ probeOptions, connectTimeoutMs: 5_000 })],
+  });
+  await jobWhenTerminal((await createScanJob(testActor, { hostIds: [...ids.values()] })).jobId, 60_000);
+}, 180_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  // Whatever happened above, the lab goes back to how this file found it.
+  for (const [name, before] of pristine) {
+    const s = await labSession(name);
+    try {
+      await postfixPlaybook.rollback(s, before);
+    } finally {
+      await s.close();
+    }
+  }
+}, 120_000);
+
+describe("a rollout of Enable TLS 1.2 + Disable TLS 1.0/1.1 on lab Postfix hosts", () => {
+  let rolloutId = "";
+
+  it("plans without changing anything: per-host diffs, skips with reasons, a hash, and the four-eyes rule", async () => {
+    const created = await requestRollout(requester, { target: { hostIds: [...ids.values()] }, goals: ["enable-tls12", "disable-legacy"], settings: { canarySize: 1, wave: { kind: "count", size: 5 }, budget: { percent: 50, absolute: 1 } } });
+    rolloutId = created.rolloutId;
+    const r = await rolloutWhen(rolloutId, ["planned"]);
+    const byName = new Map(r.hosts.map((h) => [h.hostName.replace(".rollout.test", ""), h]));
+    expect(byName.get("mx-modern")).toMatchObject({ state: "skipped", reason: "already compliant: nothing to change" });
+    expect(byName.get("no-credential")!.state).toBe("skipped");
+    expect(byName.get("no-credential")!.reason).toMatch(/no credential/);
+    const legacy = byName.get("mx-legacy")!;
+    expect(legacy.state).toBe("planned");
+    const changes = legacy.plan!.playbooks.find((p) => p.id === "postfix")!.changes;
+    expect(changes.map((c) => c.value)).toContain("smtpd_tls_protocols");
+    expect(legacy.plan!.endpointsLosingLegacy).toEqual(["25/smtp"]);
+    // The submission listener's master.cf override is part of the diff, not only main.cf.
+    const submission = byName.get("mx-submission")!.plan!;
+    expect(submission.playbooks[0]!.changes.some((c) => c.path.endsWith("master.cf"))).toBe(true);
+    expect(submission.endpointsLosingLegacy).toEqual(["587/submission"]);
+    expect(r.summary).toMatchObject({ hosts: 4, changing: 2, reboots: 0, skipped: 2 });
+    expect(r.planHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(r.requiresSecondAdmin).toBe(true);
+    expect(r.approvalRule).toMatch(/other than the requester.*2 hosts/);
+    // Dry run: the wire is as it was.
+    expect((await wire("mx-legacy")).TLSv1).toBe("accepted");
+  });
+
+  it("refuses the requester, a non-admin and a stale hash; a second admin approves the hash they saw", async () => {
+    const r = (await getRollout(rolloutId))!;
+    await expect(approveRollout(requester, rolloutId, r.planHash!)).rejects.toThrow(/admin other than the requester/);
+    await expect(approveRollout(operator, rolloutId, r.planHash!)).rejects.toThrow(/Only an admin/);
+    await expect(approveRollout(approver, rolloutId, "0".repeat(64))).rejects.toThrow(/plan changed since you opened it/);
+    await approveRollout(approver, rolloutId, r.planHash!);
+    const approved = (await getRollout(rolloutId))!;
+    expect(approved).toMatchObject({ state: "approved", approvedBy: approver.email });
+    expect(await prisma.auditEvent.count({ where: { action: "rollout.approval_refused", target: `rollout:${rolloutId}` } })).toBe(3);
+  });
+
+  it("refuses to start on an expired approval and sends the plan back for approval", async () => {
+    const r = (await getRollout(rolloutId))!;
+    const later = new Date(new Date(r.approvedAt!).getTime() + 25 * 3_600_000);
+    await expect(startRollout(requester, rolloutId, later)).rejects.toThrow(/approval expired/);
+    expect((await getRollout(rolloutId))!.state).toBe("planned");
+    await approveRollout(approver, rolloutId, r.planHash!);
+  });
+
+  it("runs the canary, then the next wave, and verifies every host on the wire", async () => {
+    await startRollout(requester, rolloutId);
+    const r = await rolloutWhen(rolloutId, ["succeeded", "failed", "halted"], 180_000);
+    expect(r.state, JSON.stringify(r.hosts.map((h) => [h.hostName, h.state, h.reason]))).toBe("succeeded");
+    expect(r.waves.map((w) => [w.name, w.hosts, w.verified])).toEqual([["the canary wave", 1, 1], ["wave 1", 1, 1]]);
+    for (const name of ["mx-legacy", "mx-submission"]) {
+      const h = r.hosts.find((x) => x.hostName === `${name}.rollout.test`)!;
+      expect(h.state, h.log).toBe("verified");
+      expect(h.hasRollbackPoint).toBe(true);
+      expect(h.log).toMatch(/verified.*on the wire on 25\/smtp/);
+    }
+    const p = await wire("mx-legacy");
+    expect([p.TLSv1, p["TLSv1.1"], p["TLSv1.2"]]).toEqual(["rejected", "rejected", "accepted"]);
+    expect((await wire("mx-submission", 587))["TLSv1.1"]).toBe("rejected");
+    const actions = (await prisma.auditEvent.findMany({ where: { OR: [{ target: `rollout:${rolloutId}` }, { action: { startsWith: "rollout.host_" } }] }, select: { action: true } })).map((e) => e.action);
+    for (const a of ["rollout.requested", "rollout.planned", "rollout.approved", "rollout.started", "rollout.wave_started", "rollout.host_applied", "rollout.host_verified", "rollout.finished"]) expect(actions).toContain(a);
+    expect(actions.filter((a) => a === "rollout.wave_started")).toHaveLength(2);
+  });
+
+  it("rolls one host back to its exact prior values, and the wire shows TLS 1.0 again", async () => {
+    const { jobId } = await rollbackRollout(operator, rolloutId, [ids.get("mx-legacy")!]);
+    await jobWhenTerminal(jobId, 120_000);
+    const h = (await getRollout(rolloutId))!.hosts.find((x) => x.hostName === "mx-legacy.rollout.test")!;
+    expect(h.state, h.log).toBe("rolled_back");
+    expect(h.log).toMatch(/rolled back and verified/);
+    expect((await wire("mx-legacy")).TLSv1).toBe("accepted");
+    const s = await labSession("mx-legacy");
+    try {
+      const now = await postfixPlaybook.check(s);
+      expect(now.parameters).toEqual(pristine.get("mx-legacy")!.parameters);
+    } finally {
+      await s.close();
+    }
+    // The other host keeps the fix until it is rolled back too (its 587 accepted TLS 1.1 before).
+    expect((await wire("mx-submission", 587))["TLSv1.1"]).toBe("rejected");
+    await jobWhenTerminal((await rollbackRollout(operator, rolloutId)).jobId, 120_000);
+    expect((await wire("mx-submission", 587))["TLSv1.1"]).toBe("accepted");
+  });
+});
+
+describe("odd states", () => {
+  it("does not change a host whose configuration changed since the plan (plan out of date)", async () => {
+    const { rolloutId } = await requestRollout(requester, { target: { hostIds: [ids.get("mx-legacy")!] }, goals: ["disable-legacy"] });
+    const planned = await rolloutWhen(rolloutId, ["planned"]);
+    // Someone changes the host by hand after the plan was approved.
+    const s = await labSession("mx-legacy");
+    try {
+      const state = await postfixPlaybook.check(s);
+      await postfixPlaybook.apply(s, postfixPlaybook.plan(state, "disable-legacy").slice(0, 1));
+    } finally {
+      await s.close();
+    }
+    await approveRollout(approver, rolloutId, planned.planHash!);
+    await startRollout(requester, rolloutId);
+    const r = await rolloutWhen(rolloutId, ["succeeded", "failed", "halted"]);
+    const h = r.hosts[0]!;
+    expect(h.state).toBe("out_of_date");
+    expect(h.reason).toMatch(/plan out of date: postfix on the host differs from the plan/);
+    expect(h.hasRollbackPoint).toBe(false);
+    const restore = await labSession("mx-legacy");
+    try {
+      await postfixPlaybook.rollback(restore, pristine.get("mx-legacy")!);
+    } finally {
+      await restore.close();
+    }
+  });
+
+  it("halts at the failure budget when a credential fails mid-rollout, and never starts the next wave", async () => {
+    const { rolloutId } = await requestRollout(requester, { target: { hostIds: [ids.get("mx-legacy")!, ids.get("mx-submission")!] }, goals: ["disable-legacy"], settings: { canarySize: 1, budget: { percent: 100, absolute: 0 } } });
+    const planned = await rolloutWhen(rolloutId, ["planned"]);
+    // After the plan, the canary's credential stops working (a key nobody authorised).
+    const dir = mkdtempSync(path.join(tmpdir(), "rollout-key-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "k")]);
+    await createCredential(requester, { name: "unauthorised-key", kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(path.join(dir, "k"), "utf8") });
+    rmSync(dir, { recursive: true, force: true });
+    await prisma.host.update({ where: { id: ids.get("mx-legacy")! }, data: { credential: { connect: { name: "unauthorised-key" } } } });
+    try {
+      await approveRollout(approver, rolloutId, planned.planHash!);
+      await startRollout(requester, rolloutId);
+      const r = await rolloutWhen(rolloutId, ["halted", "succeeded", "failed"]);
+      expect(r.state).toBe("halted");
+      expect(r.haltReason).toBe("1 of 1 hosts in the canary wave failed; budget 0 (100% of 2, at most 0)");
+      const canary = r.hosts.find((h) => h.wave === 0)!;
+      expect(canary).toMatchObject({ hostName: "mx-legacy.rollout.test", state: "failed" });
+      expect(canary.hasRollbackPoint).toBe(false);
+      expect(r.hosts.find((h) => h.hostName === "mx-submission.rollout.test")!.state).toBe("not_started");
+      expect((await wire("mx-submission", 587))["TLSv1.1"]).toBe("accepted");
+      expect(await prisma.auditEvent.count({ where: { action: "rollout.halted", target: `rollout:${rolloutId}` } })).toBe(1);
+    } finally {
+      await prisma.host.update({ where: { id: ids.get("mx-legacy")! }, data: { credential: { connect: { name: "lab-root" } } } });
+    }
+  });
+
+  it("refuses what cannot be approved or started, with reasons", async () => {
+    const { rolloutId } = await requestRollout(requester, { target: { hostIds: [ids.get("mx-modern")!] }, goals: ["enable-tls12"] });
+    const r = await rolloutWhen(rolloutId, ["planned"]);
+    await expect(approveRollout(approver, rolloutId, r.planHash!)).rejects.toThrow(/Nothing to approve/);
+    await expect(startRollout(requester, rolloutId)).rejects.toThrow(RolloutError);
+    await expect(requestRollout(requester, { target: { hostIds: [ids.get("mx-modern")!] }, goals: [] })).rejects.toThrow(/Choose at least one goal/);
+  });
+});
