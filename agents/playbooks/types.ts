@@ -87,6 +87,9 @@ export interface Playbook<S extends ConfigState = ConfigState> {
   rollback(s: RemoteSession, before: ConfigState): Promise<Applied>;
   /** Schedules a restart, for playbooks whose changes need one. */
   reboot?(s: RemoteSession, opts: RebootOptions): Promise<void>;
+  /** Why `goal` cannot work on this host whatever its configuration (e.g. an Exchange build
+   *  too old for TLS 1.2), or null. The plan skips the host with this reason. */
+  prerequisites?(state: S, goal: Goal): string | null;
   /** The state in the operator's terms, one task-log line each (no playbook-id branching in tasks). */
   describe(state: S): string[];
   /**

@@ -6,6 +6,7 @@ import type { RemoteSession } from "../transport/types";
 import { parseRegQuery, RegistrySnapshot } from "./registry";
 import {
   CHECK_QUERIES,
+  exchangeTls12Prerequisite,
   DOTNET_KEYS,
   effectiveVersions,
   evaluateHealthChecker,
@@ -302,5 +303,22 @@ describe("guards before anything reaches the host", () => {
   it("applies to Windows hosts only", () => {
     expect(windowsSchannel.appliesTo({ name: "ex1", platform: "windows", roles: ["exchange"] })).toBe(true);
     expect(windowsSchannel.appliesTo({ name: "mx1", platform: "linux", roles: ["postfix"] })).toBe(false);
+  });
+});
+
+describe("exchangeTls12Prerequisite (the KB's step 1)", () => {
+  const ex = (product: "Exchange 2010" | "Exchange 2013" | "Exchange 2016" | "Exchange 2019", version: string) => ({ product, version, supportsTls13: false });
+  it.each([
+    ["Exchange 2013 CU18 is too old", ex("Exchange 2013", "15.0.1347.2"), 461808, /Exchange 2013 15\.0\.1347\.2 cannot use TLS 1\.2: install CU19 \(15\.0\.1365\) or later first/],
+    ["Exchange 2013 CU23 with .NET 4.7.2", ex("Exchange 2013", "15.0.1497.2"), 461808, null],
+    ["Exchange 2016 CU8 with .NET 4.7", ex("Exchange 2016", "15.1.1415.2"), 460798, /needs \.NET Framework 4\.7\.1 or later.*Release 460798 found, 461308 needed/],
+    ["Exchange 2016 CU7 is too old", ex("Exchange 2016", "15.1.1261.35"), null, /install CU8/],
+    ["Exchange 2010 SP3 RU18 is too old", ex("Exchange 2010", "14.3.352.0"), null, /install SP3 RU19/],
+    ["Exchange 2019 RTM can", ex("Exchange 2019", "15.2.221.12"), null, null],
+    ["no Exchange: nothing to check", null, null, null],
+  ] as const)("%s", (_n, exchange, dotnetRelease, want) => {
+    const r = exchangeTls12Prerequisite({ exchange, dotnetRelease });
+    if (want === null) expect(r).toBeNull();
+    else expect(r).toMatch(want);
   });
 });

@@ -112,6 +112,8 @@ export interface SchannelState extends ConfigState {
   rebootIndicators: { componentBasedServicing: boolean; windowsUpdate: boolean; pendingFileRenameOperations: boolean };
   os: OsInfo;
   exchange: ExchangeInfo | null;
+  /** .NET Framework 4.x Release (NDP\v4\Full), null when absent. */
+  dotnetRelease: number | null;
   /** HealthChecker's reading: absent keys per its rules, not per the OS. */
   healthChecker: HealthCheckerReport;
   /** What SCHANNEL will negotiate after the next restart, with this OS build's defaults for
@@ -369,6 +371,8 @@ function summarize(state: Pick<SchannelState, "healthChecker" | "protocols" | "e
   return `${TLS_VERSIONS.map(part).join("; ")}; after restart the server offers ${onWire.length > 0 ? onWire.join(", ") : "no TLS version"}`;
 }
 
+export const NDP_V4_FULL_KEY = "HKLM\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full";
+
 /** The registry keys check() reads, in order. Exchange keys are read until one is found. */
 export const CHECK_QUERIES: ReadonlyArray<{ key: string; recursive: boolean }> = [
   { key: PROTOCOLS_KEY, recursive: true },
@@ -379,6 +383,8 @@ export const CHECK_QUERIES: ReadonlyArray<{ key: string; recursive: boolean }> =
   { key: WU_KEY, recursive: false },
   { key: SESSION_MANAGER_KEY, recursive: false },
   { key: CURRENT_VERSION_KEY, recursive: false },
+  // .NET Framework 4.x "Release" (DOMAIN.md "Exchange prerequisites"): 461308 = 4.7.1.
+  { key: NDP_V4_FULL_KEY, recursive: false },
 ];
 
 /** Reads SCHANNEL, .NET, reboot indicators, Exchange and OS build. Read-only. */
@@ -481,9 +487,37 @@ export function interpretSchannel(snapshot: RegistrySnapshot, raw: RawOutput[], 
     rebootIndicators,
     os,
     exchange,
+    dotnetRelease: snapshot.dword(NDP_V4_FULL_KEY, "Release").value,
     healthChecker,
     effective,
   };
+}
+
+// Exchange Team's TLS guidance (DOMAIN.md "Exchange prerequisites"), as build numbers from
+// Microsoft's "Exchange Server build numbers and release dates": the first build that can use
+// TLS 1.2, and the .NET Framework it needs (461308 = 4.7.1; Exchange 2010 uses .NET 3.5.1).
+const EXCHANGE_TLS12_MINIMUM: Partial<Record<ExchangeInfo["product"], { build: [number, number, number]; cu: string; dotnetRelease: number | null }>> = {
+  "Exchange 2010": { build: [14, 3, 382], cu: "SP3 RU19", dotnetRelease: null },
+  "Exchange 2013": { build: [15, 0, 1365], cu: "CU19", dotnetRelease: 461308 },
+  "Exchange 2016": { build: [15, 1, 1415], cu: "CU8", dotnetRelease: 461308 },
+};
+
+/**
+ * The KB's step 1: an Exchange build that cannot use TLS 1.2 whatever the registry says. Returns
+ * the reason to refuse "Enable TLS 1.2", or null. Exchange 2019 and SE use TLS 1.2 from RTM.
+ */
+export function exchangeTls12Prerequisite(state: Pick<SchannelState, "exchange" | "dotnetRelease">): string | null {
+  const ex = state.exchange;
+  if (!ex) return null;
+  const min = EXCHANGE_TLS12_MINIMUM[ex.product];
+  if (!min) return null;
+  const v = ex.version.split(".").map(Number);
+  const older = v[0]! < min.build[0] || (v[0] === min.build[0] && (v[1]! < min.build[1] || (v[1] === min.build[1] && v[2]! < min.build[2])));
+  if (older) return `${ex.product} ${ex.version} cannot use TLS 1.2: install ${min.cu} (${min.build.join(".")}) or later first`;
+  if (min.dotnetRelease !== null && state.dotnetRelease !== null && state.dotnetRelease < min.dotnetRelease) {
+    return `${ex.product} needs .NET Framework 4.7.1 or later for TLS 1.2 (Release ${state.dotnetRelease} found, ${min.dotnetRelease} needed)`;
+  }
+  return null;
 }
 
 async function writeValue(s: RemoteSession, path: string, name: string, to: number | null): Promise<void> {
@@ -585,6 +619,7 @@ export const windowsSchannel: Playbook<SchannelState> & { reboot: typeof rebootW
   rollback: rollbackSchannel,
   reboot: rebootWindows,
   describe: describeSchannel,
+  prerequisites: (state, goal) => (goal === "enable-tls12" ? exchangeTls12Prerequisite(state) : null),
   // Windows flags servicing reboots, not registry edits: a SCHANNEL change (ours or anyone's)
   // only shows as "the values differ from the last read" until the wire serves what they say.
   effectiveAfterRestart: {

@@ -78,6 +78,11 @@ export function planTask(opts: { concurrency?: number; connectTimeoutMs?: number
         for (const playbook of playbooks) {
           if (h.stopReason()) break;
           const state = await playbook.check(session);
+          const missing = goals.map((g) => playbook.prerequisites?.(state, g) ?? null).find((m) => m !== null);
+          if (missing) {
+            await session.close();
+            return skip(`prerequisites missing: ${missing}`);
+          }
           const changes = goals.flatMap((g) => playbook.plan(state, g));
           planned.push({ id: playbook.id, changes, rebootNeeded: changes.length > 0 && playbook.reboot !== undefined, describe: playbook.describe(state) });
           await h.log(`${playbook.id}: ${changes.length} change(s)`);

@@ -2,12 +2,9 @@
 // and the Windows test double over WinRM, through a real in-process worker (startWorker): stored
 // ConfigSnapshots, host statuses from wire + config evidence, the task logs an operator reads,
 // and host-key pinning (first contact recorded as pending, a changed key refused).
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Socket } from "node:net";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reloadEnv } from "@/lib/env";
 import { prisma } from "@/lib/db";
@@ -19,11 +16,11 @@ import { startWorker } from "@/agents/worker";
 import { windowsSchannel, type SchannelState } from "@/agents/playbooks/windows-schannel";
 import { openWinRmSession } from "@/agents/transport/winrm";
 import { ensureLabUp } from "../lab/fleet";
+import { startDouble } from "./windows-double-support";
 import { deleteHosts } from "@/lib/inventory/hosts";
 import { jobWhenTerminal, makeHost, scanDatabase, tasksOf, testActor, waitFor } from "./scan-support";
 
 const fleet = ensureLabUp();
-const ROOT = path.resolve(__dirname, "../..");
 const admin = { id: "00000000-0000-4000-8000-000000000001", email: "audit-tests@example.test" };
 
 scanDatabase("audit");
@@ -171,45 +168,6 @@ describe("a config audit of the lab over SSH", () => {
 });
 
 // ---- Windows: the test double (not Windows; see tests/lab/windows-double/README.md) -----------
-
-interface Ready {
-  ports: { winrmHttps: number; winrmHttp: number; ssh: number; smtp: number };
-  user: string;
-  password: string;
-  certificate: { sha1: string; sha256: string };
-}
-
-async function startDouble(profile: string): Promise<{ ready: Ready; stop(): Promise<void> }> {
-  const stateDir = mkdtempSync(path.join(tmpdir(), `audit-double-${profile}-`));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", "tests/lab/windows-double/main.ts", "--listen", "127.0.0.1", "--state", stateDir, "--profile", profile,
-      "--winrm-https-port", "0", "--winrm-http-port", "0", "--ssh-port", "0", "--smtp-port", "0"],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let stderr = "";
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const ready = await new Promise<Ready>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`windows double did not start: ${stderr}`)), 30_000);
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const line = out.split("\n").find((l) => l.startsWith('{"event":"ready"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as Ready);
-      }
-    });
-  });
-  return {
-    ready,
-    async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-      rmSync(stateDir, { recursive: true, force: true });
-    },
-  };
-}
 
 describe("a config audit of the Windows test double over WinRM", () => {
   let double: Awaited<ReturnType<typeof startDouble>> | undefined;

@@ -25,6 +25,7 @@ import { openSshSession } from "@/agents/transport/ssh";
 import { probeEndpoint, parseAllowList } from "@/lib/tls";
 import { ensureLabUp, type LabHost } from "../lab/fleet";
 import { jobWhenTerminal, makeHost, scanDatabase, testActor, waitFor } from "./scan-support";
+import { startDouble, type RunningDouble } from "./windows-double-support";
 
 const fleet = ensureLabUp();
 scanDatabase("rollout");
@@ -97,7 +98,7 @@ beforeAll(async () => {
   worker = await startWorker({
     workerId: "rollout-test-worker",
     pollIntervalMs: 300,
-    kinds: [scanTask({ probeOptions }), planTask({ connectTimeoutMs: 5_000 }), remediateTask({ probeOptions, connectTimeoutMs: 5_000 }), rollbackTask({ probeOptions, connectTimeoutMs: 5_000 })],
+    kinds: [scanTask({ probeOptions }), planTask({ connectTimeoutMs: 5_000 }), remediateTask({ probeOptions, connectTimeoutMs: 5_000, rebootPollMs: 500 }), rollbackTask({ probeOptions, connectTimeoutMs: 5_000, rebootPollMs: 500 })],
   });
   await jobWhenTerminal((await createScanJob(testActor, { hostIds: [...ids.values()] })).jobId, 60_000);
 }, 180_000);
@@ -262,4 +263,56 @@ describe("odd states", () => {
     await expect(startRollout(requester, rolloutId)).rejects.toThrow(RolloutError);
     await expect(requestRollout(requester, { target: { hostIds: [ids.get("mx-modern")!] }, goals: [] })).rejects.toThrow(/Choose at least one goal/);
   });
+});
+
+describe("a rollout on the Windows test double (the KB fix) with reboot policy now", () => {
+  let double: RunningDouble | undefined;
+  let hostId = "";
+  beforeAll(async () => {
+    double = await startDouble("legacy", { rebootDowntimeMs: 800 });
+    await createCredential(requester, { name: "double-admin", kind: "winrm_basic", username: double.ready.user, secret: double.ready.password });
+    const h = await makeHost("rollout", "127.0.0.1", [{ port: double.ready.ports.smtp, service: "smtp" }], "exchange-double.rollout.test");
+    await prisma.host.update({
+      where: { id: h.id },
+      data: { platform: "windows", roles: ["exchange"], transport: "winrm", port: double.ready.ports.winrmHttps, credential: { connect: { name: "double-admin" } }, pinnedKey: double.ready.certificate.sha256.replace(/[:\s]/g, "").toLowerCase(), pinnedAt: new Date() },
+    });
+    hostId = h.id;
+    await jobWhenTerminal((await createScanJob(testActor, { hostIds: [hostId] })).jobId, 60_000);
+  }, 90_000);
+  afterAll(async () => {
+    await double?.stop();
+  });
+
+  const smtp = async () => (await probeEndpoint({ host: "127.0.0.1", port: double!.ready.ports.smtp, service: "smtp" }, { ...probeOptions, allowList: parseAllowList(["127.0.0.1/32"]) })).protocols;
+
+  it("plans the SCHANNEL and .NET values with a reboot, restarts the host, and verifies on the wire; rollback restores TLS 1.0", async () => {
+    expect((await smtp())["TLSv1.2"]).toBe("rejected");
+    const { rolloutId } = await requestRollout(requester, { target: { hostIds: [hostId] }, goals: ["enable-tls12", "disable-legacy"], settings: { rebootPolicy: "now", rebootTimeoutSeconds: 60 } });
+    const planned = await rolloutWhen(rolloutId, ["planned"]);
+    const h = planned.hosts[0]!;
+    expect(h.state, h.reason ?? "").toBe("planned");
+    expect(h.rebootNeeded).toBe(true);
+    const values = h.plan!.playbooks[0]!.changes.map((c) => `${c.path.split("\\").slice(-2).join("\\")}\\${c.value}=${c.to}`);
+    expect(values).toEqual(expect.arrayContaining(["TLS 1.2\\Server\\Enabled=1", "TLS 1.2\\Client\\Enabled=1", "TLS 1.2\\Client\\DisabledByDefault=0", "TLS 1.0\\Server\\Enabled=0"]));
+    expect(h.plan!.playbooks[0]!.changes.some((c) => c.value === "SystemDefaultTlsVersions")).toBe(true);
+    expect(planned.summary.reboots).toBe(1);
+    // One host, no production tag: any admin may approve, the requester included.
+    expect(planned.requiresSecondAdmin).toBe(false);
+    await approveRollout(requester, rolloutId, planned.planHash!);
+    await startRollout(requester, rolloutId);
+    const done = await rolloutWhen(rolloutId, ["succeeded", "failed", "halted"], 120_000);
+    const after = done.hosts[0]!;
+    expect(after.state, after.log).toBe("verified");
+    expect(after.log).toMatch(/verified after the restart/);
+    const p = await smtp();
+    expect([p.TLSv1, p["TLSv1.1"], p["TLSv1.2"]]).toEqual(["rejected", "rejected", "accepted"]);
+    expect(await prisma.auditEvent.count({ where: { action: "rollout.host_rebooted", target: "host:exchange-double.rollout.test" } })).toBe(1);
+
+    const { jobId } = await rollbackRollout(operator, rolloutId);
+    await jobWhenTerminal(jobId, 120_000);
+    const rolled = (await getRollout(rolloutId))!.hosts[0]!;
+    expect(rolled.state, rolled.log).toBe("rolled_back");
+    const back = await smtp();
+    expect([back.TLSv1, back["TLSv1.2"]]).toEqual(["accepted", "rejected"]);
+  }, 240_000);
 });

@@ -1,0 +1,59 @@
+// Starts the Windows test double (tests/lab/windows-double: not Windows, a documented stand-in)
+// in its own state directory on loopback, for integration tests that need a Windows host.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+export interface DoubleReady {
+  ports: { winrmHttps: number; winrmHttp: number; ssh: number; smtp: number };
+  user: string;
+  password: string;
+  certificate: { sha1: string; sha256: string };
+}
+
+export interface RunningDouble {
+  ready: DoubleReady;
+  stop(): Promise<void>;
+}
+
+export async function startDouble(profile: string, opts: { rebootDowntimeMs?: number } = {}): Promise<RunningDouble> {
+  const stateDir = mkdtempSync(path.join(tmpdir(), `double-${profile}-`));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", "tests/lab/windows-double/main.ts", "--listen", "127.0.0.1", "--state", stateDir, "--profile", profile,
+      "--winrm-https-port", "0", "--winrm-http-port", "0", "--ssh-port", "0", "--smtp-port", "0",
+      ...(opts.rebootDowntimeMs !== undefined ? ["--reboot-downtime-ms", String(opts.rebootDowntimeMs)] : [])],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const ready = await new Promise<DoubleReady>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`windows double did not start: ${stderr}`)), 30_000);
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = out.split("\n").find((l) => l.startsWith('{"event":"ready"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as DoubleReady);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`windows double exited with ${code}: ${stderr}`));
+    });
+  });
+  return {
+    ready,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("exit", r));
+      }
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
