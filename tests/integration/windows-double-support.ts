@@ -1,7 +1,7 @@
 // Starts the Windows test double (tests/lab/windows-double: not Windows, a documented stand-in)
 // in its own state directory on loopback, for integration tests that need a Windows host.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -12,11 +12,22 @@ export interface DoubleReady {
   user: string;
   password: string;
   certificate: { sha1: string; sha256: string };
+  /** The double's event log (JSON lines: boot, exec, registry-write, shutdown, ...). */
+  eventsFile: string;
 }
 
 export interface RunningDouble {
   ready: DoubleReady;
   stop(): Promise<void>;
+}
+
+/** The double's events of one type, in order. */
+export function doubleEvents(ready: DoubleReady, type: string): Array<Record<string, unknown>> {
+  return readFileSync(ready.eventsFile, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((e) => e.type === type);
 }
 
 export async function startDouble(profile: string, opts: { rebootDowntimeMs?: number } = {}): Promise<RunningDouble> {
