@@ -94,6 +94,12 @@ async function advanceRunning(tx: Tx, rollout: { id: string; settings: unknown; 
   const inWaves = all.filter((h) => h.wave >= 0);
   const waves = inWaves.length ? Math.max(...inWaves.map((h) => h.wave)) + 1 : 0;
   let n = rollout.currentWave;
+  // A host deleted mid-rollout (its task went with it) is skipped with that reason, so its wave settles.
+  const gone = await tx.rolloutHost.updateMany({
+    where: { rolloutId: rollout.id, hostId: null, wave: { gte: Math.max(n, 0) }, state: { in: ["planned", "applying", "applied", "rebooting", "rebooted", "verifying"] } },
+    data: { state: "skipped", reason: "the host was deleted during the rollout" },
+  });
+  if (gone.count > 0) return advanceRunning(tx, rollout);
   if (n < 0) {
     if (!(await startWave(tx, rollout, 0))) await finishRollout(tx, rollout.id);
     return;

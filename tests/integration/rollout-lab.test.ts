@@ -13,6 +13,7 @@ import { prisma } from "@/lib/db";
 import { createScanJob } from "@/lib/jobs/scans";
 import { createCredential } from "@/lib/credentials/service";
 import { setSetting } from "@/lib/settings";
+import { deleteHosts } from "@/lib/inventory/hosts";
 import { approveRollout, requestRollout, rollbackRollout, startRollout, RolloutError } from "@/lib/rollout/service";
 import { getRollout } from "@/lib/rollout/views";
 import { startWorker } from "@/agents/worker";
@@ -254,6 +255,21 @@ describe("odd states", () => {
     } finally {
       await prisma.host.update({ where: { id: ids.get("mx-legacy")! }, data: { credential: { connect: { name: "lab-root" } } } });
     }
+  });
+
+  it("skips a host deleted during the rollout, with that reason, and still finishes", async () => {
+    const doomed = await addLabHost("mx-tls10only");
+    const { rolloutId } = await requestRollout(requester, { target: { hostIds: [ids.get("mx-legacy")!, doomed] }, goals: ["disable-legacy"], settings: { canarySize: 1 } });
+    const planned = await rolloutWhen(rolloutId, ["planned"]);
+    expect(planned.hosts.map((h) => h.state)).toEqual(["planned", "planned"]);
+    await approveRollout(approver, rolloutId, planned.planHash!);
+    await deleteHosts(requester, [doomed]);
+    await startRollout(requester, rolloutId);
+    const r = await rolloutWhen(rolloutId, ["succeeded", "failed", "halted"]);
+    expect(r.state).toBe("succeeded");
+    expect(r.hosts.find((h) => h.hostName === "mx-tls10only.rollout.test")).toMatchObject({ hostId: null, state: "skipped", reason: "the host was deleted during the rollout" });
+    expect(r.hosts.find((h) => h.hostName === "mx-legacy.rollout.test")!.state).toBe("verified");
+    await jobWhenTerminal((await rollbackRollout(operator, rolloutId)).jobId, 120_000);
   });
 
   it("refuses what cannot be approved or started, with reasons", async () => {
