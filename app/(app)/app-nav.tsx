@@ -6,6 +6,7 @@ const items = [
   { href: "/", label: "Overview" },
   { href: "/hosts", label: "Hosts" },
   { href: "/jobs", label: "Jobs" },
+  { href: "/rollouts", label: "Rollouts" },
   { href: "/audit", label: "Audit" },
   { href: "/settings", label: "Settings" },
 ];

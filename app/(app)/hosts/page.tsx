@@ -111,6 +111,7 @@ export default async function HostsPage({ searchParams }: { searchParams: Promis
             filter={{ status: params.status, tag: params.tag, group: params.group, platform: params.platform, role: params.role, q: params.q }}
             canWrite={canWrite}
             canScan={canScan}
+            canRemediate={can(user.role, "remediation.request")}
             empty={
               page.total === 0 && !filtered ? (
                 <EmptyState title="No hosts yet: import a CSV or add one">

@@ -1,9 +1,11 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
+import { z } from "zod";
 import { requirePageUser } from "@/lib/auth/guard";
 import { can } from "@/lib/auth/roles";
 import { getHostDetail } from "@/lib/hosts/detail";
 import { FAILING_STATUSES } from "@/lib/compliance/status";
+import { hostRemediationHistory } from "@/lib/rollout/views";
 import { Card } from "@/app/_components/ui/card";
 import { StatusBadge } from "@/app/_components/ui/status-badge";
 import { durationSince, formatDay, formatUtc } from "@/app/(app)/components/format";
@@ -13,6 +15,8 @@ import { Timeline } from "./components/timeline";
 import { ScanButton } from "./components/scan-button";
 import { ConfigAuditButton } from "./components/config-audit-button";
 import { HostKeyPanel } from "./components/host-key-panel";
+import { RemediationHistory } from "./components/remediation-history";
+import { Button } from "@/app/_components/ui/button";
 
 export const dynamic = "force-dynamic";
 
@@ -30,7 +34,8 @@ const none = <span className="text-slate-400">–</span>;
 export default async function HostPage({ params }: { params: Promise<{ id: string }> }) {
   const user = await requirePageUser("read");
   const { id } = await params;
-  const detail = await getHostDetail(id);
+  if (!z.uuid().safeParse(id).success) notFound();
+  const [detail, remediations] = await Promise.all([getHostDetail(id), hostRemediationHistory(id)]);
   if (!detail) notFound();
   const { host, status } = detail;
   const now = new Date();
@@ -54,6 +59,16 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           {can(user.role, "audits.run") && (
             <ConfigAuditButton hostId={host.id} disabledReason={host.transport === "none" || !host.credential ? "Set a transport and a credential on the edit page first" : undefined} />
           )}
+          {can(user.role, "remediation.request") &&
+            (host.transport === "none" || !host.credential ? (
+              <Button type="button" variant="secondary" disabled title="Set a transport and a credential on the edit page first">
+                Remediate…
+              </Button>
+            ) : (
+              <Link href={`/rollouts/new?hostIds=${host.id}`} className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100">
+                Remediate…
+              </Link>
+            ))}
           {can(user.role, "hosts.write") && (
             <Link href={`/hosts/${host.id}/edit`} className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100">Edit</Link>
           )}
@@ -141,6 +156,10 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           </ul>
         </Card>
       )}
+
+      <Card title="Remediation history">
+        <RemediationHistory rows={remediations} />
+      </Card>
 
       <Card title="History">
         <Timeline entries={detail.timeline} />

@@ -6,7 +6,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, useTransition } from "react";
 import type { HostStatusValue } from "@/lib/compliance/status";
-import type { HostFilterValue } from "@/lib/inventory/filter";
+import { filterToSearchParams, type HostFilterValue } from "@/lib/inventory/filter";
 import { StatusBadge } from "@/app/_components/ui/status-badge";
 import { Button } from "@/app/_components/ui/button";
 import { Alert } from "@/app/_components/ui/alert";
@@ -30,6 +30,11 @@ export interface GridRow {
 }
 
 type SortKey = NonNullable<ListState["sort"]>;
+
+// A selection travels to the rollout request page in its URL: 200 ids (7.4 KB) stay well under
+// Node's 16 KB header limit, which a 500-row page would exceed. A whole page of every matching
+// host is sent as its filter instead.
+const MAX_IDS_IN_URL = 200;
 
 const plural = (n: number, word: string) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
 
@@ -61,6 +66,7 @@ export function HostGrid({
   filter,
   canWrite,
   canScan,
+  canRemediate = false,
   empty,
 }: {
   rows: GridRow[];
@@ -69,6 +75,8 @@ export function HostGrid({
   filter: HostFilterValue;
   canWrite: boolean;
   canScan: boolean;
+  /** May request a rollout (remediation) of the selection. */
+  canRemediate?: boolean;
   /** Shown instead of the table when there are no rows (inside the grid, so a "Deleted N hosts" message survives the refresh). */
   empty: React.ReactNode;
 }) {
@@ -82,7 +90,7 @@ export function HostGrid({
 
   const pageAll = rows.length > 0 && rows.every((r) => selected.has(r.id));
   const count = allMatching ? total : selected.size;
-  const selectable = canWrite || canScan;
+  const selectable = canWrite || canScan || canRemediate;
   const noFilter = !filter.status?.length && !filter.tag && !filter.group && !filter.platform && !filter.role && !filter.q;
 
   useEffect(() => {
@@ -111,6 +119,11 @@ export function HostGrid({
 
   const target = () => (allMatching ? (noFilter ? { all: true as const } : { filter }) : { hostIds: [...selected] });
   const hostsLabel = plural(count, "host");
+
+  // The whole page ticked and the page holds every matching host: the same hosts as the filter.
+  const wholeFilter = allMatching || (pageAll && total === rows.length && selected.size > MAX_IDS_IN_URL);
+  const remediateHref =
+    wholeFilter ? (noFilter ? "/rollouts/new?all=1" : `/rollouts/new?${filterToSearchParams(filter).toString()}`) : selected.size <= MAX_IDS_IN_URL ? `/rollouts/new?hostIds=${[...selected].join(",")}` : null;
 
   function scan() {
     setMessage(null);
@@ -169,6 +182,14 @@ export function HostGrid({
                 Scan {hostsLabel}
               </Button>
             )}
+            {canRemediate &&
+              (remediateHref ? (
+                <Link href={remediateHref} className="inline-flex items-center rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100">
+                  Remediate {hostsLabel}…
+                </Link>
+              ) : (
+                <span className="self-center text-xs text-slate-700">To remediate, select at most {MAX_IDS_IN_URL} hosts, or all hosts matching this filter.</span>
+              ))}
             {canWrite && (
               <Button type="button" variant="danger" onClick={() => setConfirming(true)} disabled={pending}>
                 Delete…

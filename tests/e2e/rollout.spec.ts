@@ -1,0 +1,126 @@
+// A rollout end to end, against the real lab over SSH: a Postfix host that accepts TLS 1.0/1.1
+// (mx-legacy) is remediated from its host page. The plan shows the exact diff before anything
+// changes; the admin approves the hash the page showed, starts it, watches the host verify on the
+// wire, then rolls it back (which also leaves the lab as the other specs expect it) and finds the
+// rollout in the host's remediation history.
+import { readFileSync } from "node:fs";
+import { expect, test, type Page } from "@playwright/test";
+import { E2E_ADMIN } from "../../playwright.config";
+import { loadFleet } from "../lab/fleet";
+import { shot, signIn, unique } from "./helpers";
+
+test.setTimeout(300_000);
+
+async function jobFinished(page: Page, jobId: string) {
+  await expect
+    .poll(
+      async () => {
+        const res = await page.request.get(`/api/v1/jobs/${jobId}`);
+        return res.ok() ? ((await res.json()) as { job: { state: string } }).job.state : "missing";
+      },
+      { timeout: 150_000, intervals: [1_000] },
+    )
+    .toMatch(/^(succeeded|failed|cancelled|halted)$/);
+}
+
+async function jobIdFromAlert(page: Page): Promise<string> {
+  const link = page.getByRole("link", { name: "follow the job" });
+  await expect(link).toBeVisible({ timeout: 30_000 });
+  return (await link.getAttribute("href"))!.split("/").pop()!;
+}
+
+test("remediate a legacy Postfix host: plan with the exact diff, approve, start, verified on the wire, roll back, history", async ({ page }) => {
+  const fleet = await loadFleet();
+  const lab = fleet.hosts.find((h) => h.name === "mx-legacy")!;
+  const u = `ro${unique()}`;
+  await signIn(page, E2E_ADMIN.email, E2E_ADMIN.password);
+
+  // ---- the lab is an allowed target; the lab key is a credential
+  await page.goto("/settings/scans");
+  const targets = page.getByLabel("Ranges and suffixes");
+  const current = await targets.inputValue();
+  if (!current.includes("198.18.0.0/15")) {
+    await targets.fill([current.trim(), "198.18.0.0/15"].filter(Boolean).join("\n"));
+    await page.getByRole("form", { name: "Scan settings" }).getByRole("button", { name: "Save" }).click();
+    await expect(page.getByRole("status")).toBeVisible();
+  }
+  await page.goto("/settings/credentials");
+  const form = page.getByRole("form", { name: "Add a credential" });
+  await form.getByLabel("Name", { exact: true }).fill(`${u}-lab-root`);
+  await form.getByLabel("Kind").selectOption("ssh_key");
+  await form.getByLabel("Username").fill(fleet.ssh.user);
+  await form.getByLabel("Private key (OpenSSH or PEM, unencrypted)").fill(readFileSync(fleet.ssh.keyPath, "utf8"));
+  await form.getByRole("button", { name: "Save credential" }).click();
+  await expect(page.getByRole("cell", { name: `${u}-lab-root` })).toBeVisible();
+
+  const origin = new URL(page.url()).origin;
+  const created = await page.request.post("/api/v1/hosts", {
+    headers: { origin, "content-type": "application/json" },
+    data: { name: `${u}-mx-legacy.lab.tlsfleet.test`, address: lab.address, platform: "linux", roles: ["postfix"], transport: "ssh", port: 22, credentialName: `${u}-lab-root`, endpoints: "25/smtp" },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const hostId = ((await created.json()) as { id: string }).id;
+
+  // ---- wire evidence, a config audit, and the host key confirmed: what a plan needs
+  await page.goto(`/hosts/${hostId}`);
+  await expect(page.getByTestId("remediation-history")).toContainText("No rollout has included this host yet");
+  await page.getByRole("button", { name: "Scan this host" }).click();
+  await jobFinished(page, await jobIdFromAlert(page));
+  await page.reload();
+  await page.getByRole("button", { name: "Run config audit" }).click();
+  await jobFinished(page, await jobIdFromAlert(page));
+  await page.reload();
+  await page.getByTestId("host-key-panel").getByRole("button", { name: "Confirm host key" }).click();
+  await expect(page.getByTestId("host-key-panel").getByTestId("pinned-key")).toHaveText(lab.ssh!.hostKeyFingerprint);
+
+  // ---- Remediate from the host page: both goals checked, settings at their defaults
+  await page.getByRole("link", { name: "Remediate…" }).click();
+  await expect(page).toHaveURL(new RegExp(`/rollouts/new\\?hostIds=${hostId}$`));
+  await expect(page.getByTestId("rollout-target")).toContainText(`${u}-mx-legacy.lab.tlsfleet.test`);
+  await expect(page.getByLabel("Enable TLS 1.2")).toBeChecked();
+  await expect(page.getByLabel("Disable TLS 1.0/1.1")).toBeChecked();
+  await expect(page.getByLabel("Canary hosts")).toHaveValue("1");
+  await page.getByRole("button", { name: "Make the plan" }).click();
+  await expect(page).toHaveURL(/\/rollouts\/[0-9a-f-]{36}$/);
+  const rolloutUrl = page.url();
+
+  // ---- the plan appears live; the answer first, then the exact diff
+  const state = page.locator("h1 [data-rollout-state]");
+  await expect(state).toHaveAttribute("data-rollout-state", "planned", { timeout: 120_000 });
+  await expect(page.getByTestId("rollout-summary")).toContainText("1 host changes");
+  await expect(page.getByTestId("rollout-summary")).toContainText("endpoints that will stop accepting TLS 1.0/1.1:");
+  await expect(page.getByTestId("rollout-summary")).toContainText("25/smtp");
+  const host = page.getByTestId("rollout-host").filter({ hasText: `${u}-mx-legacy` });
+  await expect(host.getByTestId("plan-change").first()).toContainText("smtpd_tls_protocols");
+  await expect(page.getByTestId("approval-panel")).toContainText("Any admin may approve");
+  await shot(page, "rollout-planned");
+
+  // ---- approve the hash shown, start, watch it verify on the wire
+  const hash = await page.getByTestId("plan-hash").getAttribute("title");
+  await page.getByRole("button", { name: /^Approve this plan/ }).click();
+  await expect(state).toHaveAttribute("data-rollout-state", "approved");
+  await expect(page.getByTestId("approval-panel")).toContainText(`by ${E2E_ADMIN.email}`);
+  const api = (await (await page.request.get(`/api/v1/rollouts/${rolloutUrl.split("/").pop()}`)).json()) as { planHash: string; approvedBy: string };
+  expect(api.planHash).toBe(hash);
+  expect(api.approvedBy).toBe(E2E_ADMIN.email);
+  await page.getByRole("button", { name: /^Start rollout/ }).click();
+  await expect(host.locator("[data-rollout-host-state]")).toHaveAttribute("data-rollout-host-state", "verified", { timeout: 180_000 });
+  await expect(state).toHaveAttribute("data-rollout-state", "succeeded", { timeout: 30_000 });
+  await expect(page.getByTestId("wave-row").first()).toContainText("Canary wave");
+  await host.getByText(/^Log \(\d+ lines\)$/).click();
+  await shot(page, "rollout-succeeded");
+
+  // ---- roll the host back: prior values restored, checked on the wire
+  await host.getByRole("button", { name: `Roll back ${u}-mx-legacy.lab.tlsfleet.test` }).click();
+  await page.getByRole("dialog").getByRole("button", { name: `Roll back ${u}-mx-legacy.lab.tlsfleet.test` }).click();
+  await expect(host.locator("[data-rollout-host-state]")).toHaveAttribute("data-rollout-host-state", "rolled_back", { timeout: 180_000 });
+
+  // ---- the list and the host's remediation history
+  await page.goto("/rollouts");
+  await expect(page.getByTestId("rollout-row").first()).toContainText("Enable TLS 1.2 + Disable TLS 1.0/1.1");
+  await page.goto(`/hosts/${hostId}`);
+  const history = page.getByTestId("remediation-history");
+  await expect(history.getByRole("link", { name: "Enable TLS 1.2 + Disable TLS 1.0/1.1" })).toHaveAttribute("href", new URL(rolloutUrl).pathname);
+  await expect(history.locator("[data-rollout-host-state]")).toHaveAttribute("data-rollout-host-state", "rolled_back");
+  await shot(page, "rollout-host-history");
+});
