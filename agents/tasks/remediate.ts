@@ -92,8 +92,10 @@ export function remediateTask(opts: RolloutTaskOptions = {}): TaskKind {
           after[planned.id] = stripRaw(applied.after);
           pendingReboot ||= applied.pendingReboot;
           if (applied.pendingReboot) rebootBy ??= planned.id;
+          // "applied", never "pending_reboot" here: that state is settled, and a wave must not move
+          // on while this host is about to be restarted; the end of the task sets it when it stays.
           await h.guardedTx(async (tx) => {
-            await tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { after: after as never, state: applied.pendingReboot ? "pending_reboot" : "applied" } });
+            await tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { after: after as never, state: "applied" } });
             await noteRolloutHost(tx, loaded.row.id, `${planned.id}: applied ${applied.changes.length} change(s)${applied.pendingReboot ? "; effective after a restart" : ""}`);
             await recordAuditInTx(tx, { actor: h.actor, action: "rollout.host_applied", target: `host:${loaded.host.name}`, details: { rolloutId: loaded.rolloutId, playbook: planned.id, changes: applied.changes } });
           });

@@ -18,3 +18,57 @@ export function shot(page: Page, name: string) {
 }
 
 export const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+
+/** Adds the lab's range and loopback (the Windows double) to the allowed targets (Settings > Scans).
+ *  Once set there, they replace TLSFLEET_ALLOWED_TARGETS, so loopback must be listed too. */
+export async function allowLabTargets(page: Page) {
+  await page.goto("/settings/scans");
+  const targets = page.getByLabel("Ranges and suffixes");
+  const current = await targets.inputValue();
+  const missing = ["198.18.0.0/15", "127.0.0.1/32"].filter((t) => !current.includes(t));
+  if (missing.length === 0) return;
+  await targets.fill([current.trim(), ...missing].filter(Boolean).join("\n"));
+  await page.getByRole("form", { name: "Scan settings" }).getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status")).toBeVisible();
+}
+
+/** Stores a credential through Settings > Credentials, as an admin does. */
+export async function addCredential(page: Page, c: { name: string; kind: "ssh_key" | "winrm_basic" | "winrm_ntlm" | "ssh_password"; username: string; secret: string }) {
+  await page.goto("/settings/credentials");
+  const form = page.getByRole("form", { name: "Add a credential" });
+  await form.getByLabel("Name", { exact: true }).fill(c.name);
+  await form.getByLabel("Kind").selectOption(c.kind);
+  await form.getByLabel("Username").fill(c.username);
+  await form.getByLabel(c.kind === "ssh_key" ? "Private key (OpenSSH or PEM, unencrypted)" : "Password").fill(c.secret);
+  await form.getByRole("button", { name: "Save credential" }).click();
+  await expect(page.getByRole("cell", { name: c.name })).toBeVisible();
+}
+
+/** Waits for a job (by the "follow the job" link the page just showed) to end. */
+export async function followJobToEnd(page: Page) {
+  const link = page.getByRole("link", { name: "follow the job" });
+  await expect(link).toBeVisible({ timeout: 30_000 });
+  const jobId = (await link.getAttribute("href"))!.split("/").pop()!;
+  await expect
+    .poll(
+      async () => {
+        const res = await page.request.get(`/api/v1/jobs/${jobId}`);
+        return res.ok() ? ((await res.json()) as { job: { state: string } }).job.state : "missing";
+      },
+      { timeout: 150_000, intervals: [1_000] },
+    )
+    .toMatch(/^(succeeded|failed|cancelled|halted)$/);
+}
+
+/** What a plan needs from a host: wire evidence, a config audit, and its key confirmed by an admin. */
+export async function scanAuditAndConfirmKey(page: Page, hostId: string) {
+  await page.goto(`/hosts/${hostId}`);
+  await page.getByRole("button", { name: "Scan this host" }).click();
+  await followJobToEnd(page);
+  await page.reload();
+  await page.getByRole("button", { name: "Run config audit" }).click();
+  await followJobToEnd(page);
+  await page.reload();
+  await page.getByTestId("host-key-panel").getByRole("button", { name: "Confirm host key" }).click();
+  await expect(page.getByTestId("host-key-panel").getByTestId("pinned-key")).toBeVisible();
+}

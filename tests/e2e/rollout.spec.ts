@@ -4,30 +4,12 @@
 // wire, then rolls it back (which also leaves the lab as the other specs expect it) and finds the
 // rollout in the host's remediation history.
 import { readFileSync } from "node:fs";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { E2E_ADMIN } from "../../playwright.config";
 import { loadFleet } from "../lab/fleet";
-import { shot, signIn, unique } from "./helpers";
+import { addCredential, allowLabTargets, scanAuditAndConfirmKey, shot, signIn, unique } from "./helpers";
 
 test.setTimeout(300_000);
-
-async function jobFinished(page: Page, jobId: string) {
-  await expect
-    .poll(
-      async () => {
-        const res = await page.request.get(`/api/v1/jobs/${jobId}`);
-        return res.ok() ? ((await res.json()) as { job: { state: string } }).job.state : "missing";
-      },
-      { timeout: 150_000, intervals: [1_000] },
-    )
-    .toMatch(/^(succeeded|failed|cancelled|halted)$/);
-}
-
-async function jobIdFromAlert(page: Page): Promise<string> {
-  const link = page.getByRole("link", { name: "follow the job" });
-  await expect(link).toBeVisible({ timeout: 30_000 });
-  return (await link.getAttribute("href"))!.split("/").pop()!;
-}
 
 test("remediate a legacy Postfix host: plan with the exact diff, approve, start, verified on the wire, roll back, history", async ({ page }) => {
   const fleet = await loadFleet();
@@ -36,22 +18,8 @@ test("remediate a legacy Postfix host: plan with the exact diff, approve, start,
   await signIn(page, E2E_ADMIN.email, E2E_ADMIN.password);
 
   // ---- the lab is an allowed target; the lab key is a credential
-  await page.goto("/settings/scans");
-  const targets = page.getByLabel("Ranges and suffixes");
-  const current = await targets.inputValue();
-  if (!current.includes("198.18.0.0/15")) {
-    await targets.fill([current.trim(), "198.18.0.0/15"].filter(Boolean).join("\n"));
-    await page.getByRole("form", { name: "Scan settings" }).getByRole("button", { name: "Save" }).click();
-    await expect(page.getByRole("status")).toBeVisible();
-  }
-  await page.goto("/settings/credentials");
-  const form = page.getByRole("form", { name: "Add a credential" });
-  await form.getByLabel("Name", { exact: true }).fill(`${u}-lab-root`);
-  await form.getByLabel("Kind").selectOption("ssh_key");
-  await form.getByLabel("Username").fill(fleet.ssh.user);
-  await form.getByLabel("Private key (OpenSSH or PEM, unencrypted)").fill(readFileSync(fleet.ssh.keyPath, "utf8"));
-  await form.getByRole("button", { name: "Save credential" }).click();
-  await expect(page.getByRole("cell", { name: `${u}-lab-root` })).toBeVisible();
+  await allowLabTargets(page);
+  await addCredential(page, { name: `${u}-lab-root`, kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(fleet.ssh.keyPath, "utf8") });
 
   const origin = new URL(page.url()).origin;
   const created = await page.request.post("/api/v1/hosts", {
@@ -64,13 +32,7 @@ test("remediate a legacy Postfix host: plan with the exact diff, approve, start,
   // ---- wire evidence, a config audit, and the host key confirmed: what a plan needs
   await page.goto(`/hosts/${hostId}`);
   await expect(page.getByTestId("remediation-history")).toContainText("No rollout has included this host yet");
-  await page.getByRole("button", { name: "Scan this host" }).click();
-  await jobFinished(page, await jobIdFromAlert(page));
-  await page.reload();
-  await page.getByRole("button", { name: "Run config audit" }).click();
-  await jobFinished(page, await jobIdFromAlert(page));
-  await page.reload();
-  await page.getByTestId("host-key-panel").getByRole("button", { name: "Confirm host key" }).click();
+  await scanAuditAndConfirmKey(page, hostId);
   await expect(page.getByTestId("host-key-panel").getByTestId("pinned-key")).toHaveText(lab.ssh!.hostKeyFingerprint);
 
   // ---- Remediate from the host page: both goals checked, settings at their defaults
