@@ -17,8 +17,9 @@ import {
   bytesOf,
   FileSnapshotSchema,
   messageOf,
+  checkedOutput,
   readRemoteFile,
-  runChecked,
+  runBatch,
   snapshotOf,
   writeRemoteFile,
   type FileSnapshot,
@@ -304,37 +305,56 @@ export function interpretPostfix(input: {
   };
 }
 
-/** Reads the four parameters (value, expanded, default, explicit) and the master.cf overrides.
- *  Read-only: postconf without -e / -X changes nothing. */
-export async function checkPostfix(s: RemoteSession): Promise<PostfixState> {
-  const raw: RawOutput[] = [];
-  const names = [...POSTFIX_PROTOCOL_PARAMETERS];
-  const basics = await runChecked(s, ["postconf", "mail_version", "config_directory", "smtpd_tls_security_level"], raw);
-  const values = await runChecked(s, ["postconf", ...names], raw);
-  // -x only when a value references another parameter: one SSH round trip less in the usual case.
-  const expanded = values.stdout.includes("$") ? await runChecked(s, ["postconf", "-x", ...names], raw) : null;
-  const defaults = await runChecked(s, ["postconf", "-d", ...names], raw);
-  const explicit = await runChecked(s, ["postconf", "-n"], raw);
-  const master = await runChecked(s, ["postconf", "-P"], raw);
-  const masterExpanded = master.stdout.includes("$") ? await runChecked(s, ["postconf", "-P", "-x"], raw) : null;
-  const configDirectory = parsePostconf(basics.stdout).values.get("config_directory");
-  const hasOverrides = [...parsePostconf(master.stdout).values.keys()].some((k) => isProtocolParameter(splitMasterName(k)?.parameter ?? ""));
+const NAMES = [...POSTFIX_PROTOCOL_PARAMETERS];
+/** What a check asks postconf, in one remote shell (runBatch). The two -x queries expand $name
+ *  references; Postfix before 2.10 has no -x, which matters only when a value holds a "$". */
+const CHECK_STEPS: string[][] = [
+  ["postconf", "mail_version", "config_directory", "smtpd_tls_security_level"],
+  ["postconf", ...NAMES],
+  ["postconf", "-x", ...NAMES],
+  ["postconf", "-d", ...NAMES],
+  ["postconf", "-n"],
+  ["postconf", "-P"],
+  ["postconf", "-P", "-x"],
+];
+
+/** The state from the outputs of CHECK_STEPS; reads master.cf's bytes (one more command) only
+ *  when it has protocol overrides, the only case apply edits it. */
+async function stateFromCheck(s: RemoteSession, outputs: RawOutput[]): Promise<PostfixState> {
+  if (outputs.length !== CHECK_STEPS.length) throw new PlaybookError(s.hostLabel, `postconf on ${s.hostLabel} answered ${outputs.length} of ${CHECK_STEPS.length} queries`);
+  const [basics, values, expanded, defaults, explicit, master, masterExpanded] = outputs;
+  const must = (o: RawOutput | undefined) => checkedOutput(s.hostLabel, o!);
+  const expansion = (plain: RawOutput, x: RawOutput | undefined) => (plain.stdout.includes("$") ? must(x) : null);
+  const raw = [...outputs];
+  must(basics);
+  must(values);
+  must(defaults);
+  must(explicit);
+  must(master);
+  const configDirectory = parsePostconf(basics!.stdout).values.get("config_directory");
+  const hasOverrides = [...parsePostconf(master!.stdout).values.keys()].some((k) => isProtocolParameter(splitMasterName(k)?.parameter ?? ""));
   const masterCfPath = `${configDirectory}/master.cf`;
   const masterCf = hasOverrides && configDirectory?.startsWith("/") ? snapshotOf(masterCfPath, await readRemoteFile(s, masterCfPath, raw)) : null;
   const state = interpretPostfix({
-    basics: basics.stdout,
-    values: values.stdout,
-    expanded: expanded?.stdout ?? null,
-    defaults: defaults.stdout,
-    explicit: explicit.stdout,
-    master: master.stdout,
-    masterExpanded: masterExpanded?.stdout ?? null,
+    basics: basics!.stdout,
+    values: values!.stdout,
+    expanded: expansion(values!, expanded)?.stdout ?? null,
+    defaults: defaults!.stdout,
+    explicit: explicit!.stdout,
+    master: master!.stdout,
+    masterExpanded: expansion(master!, masterExpanded)?.stdout ?? null,
     masterCf,
     raw,
     collectedAt: new Date(),
   });
   if (typeof state === "string") throw new PlaybookError(s.hostLabel, `${state} on ${s.hostLabel}`);
   return state;
+}
+
+/** Reads the four parameters (value, expanded, default, explicit) and the master.cf overrides,
+ *  in one remote shell. Read-only: postconf without -e / -X changes nothing. */
+export async function checkPostfix(s: RemoteSession): Promise<PostfixState> {
+  return stateFromCheck(s, await runBatch(s, CHECK_STEPS));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,19 +469,24 @@ function writeArgv(t: Pick<Target, "master" | "parameter">, to: string | null): 
   return to === null ? ["postconf", "-P", "-X", name] : ["postconf", "-P", "-e", `${name}=${to}`];
 }
 
-async function mustSucceed(s: RemoteSession, argv: string[], what: string): Promise<void> {
-  const r = await s.exec(argv, { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`${what} failed (exit code ${r.exitCode ?? "none"}): ${(r.stderr.trim() || r.stdout.trim()).slice(0, 400) || "no message"}`);
+/** The first step that failed, as an Error saying what it was for, or null. */
+function firstFailure(ran: RawOutput[], what: (index: number) => string): { index: number; error: Error } | null {
+  const index = ran.findIndex((r) => r.exitCode !== 0);
+  if (index < 0) return null;
+  const r = ran[index]!;
+  return { index, error: new Error(`${what(index)} failed (exit code ${r.exitCode ?? "none"}): ${(r.stderr.trim() || r.stdout.trim()).slice(0, 400) || "no message"}`) };
 }
 
-/** Puts back the values found before, newest first, then check + reload. Returns what went wrong,
- *  or null when the host is back where it was. */
+const describeWrite = (t: Target, to: string | null) => `postconf ${t.master ? "-P " : ""}${to === null ? "-X" : "-e"} ${t.parameter}`;
+
+/** Puts back the values found before, newest first, then check + reload, in one remote shell.
+ *  Returns what went wrong, or null when the host is back where it was. */
 async function restore(s: RemoteSession, written: Array<{ target: Target; from: string | null }>): Promise<string | null> {
+  const back = [...written].reverse();
+  const steps = [...back.map((w) => writeArgv(w.target, w.from)), ["postfix", "check"], ["postfix", "reload"]];
   try {
-    for (const w of [...written].reverse()) await mustSucceed(s, writeArgv(w.target, w.from), `restoring ${w.target.parameter}`);
-    await mustSucceed(s, ["postfix", "check"], "postfix check");
-    await mustSucceed(s, ["postfix", "reload"], "postfix reload");
-    return null;
+    const failed = firstFailure(await runBatch(s, steps, { stopOnFailure: true }), (i) => (i < back.length ? `restoring ${back[i]!.target.parameter}` : `postfix ${steps[i]![1]}`));
+    return failed ? failed.error.message : null;
   } catch (e) {
     return messageOf(e);
   }
@@ -469,8 +494,10 @@ async function restore(s: RemoteSession, written: Array<{ target: Target; from: 
 
 /**
  * Writes the changes that are not in place yet (postconf -e / postconf -P -e), then `postfix
- * check` and `postfix reload`, then reads back. Any failure restores the previous values and
- * reloads, and is reported with the before-state. Re-applying the same plan writes nothing.
+ * check` and `postfix reload`, then reads back: all in one remote shell that stops at the first
+ * failing step. Any failure restores the previous values and reloads, and is reported with the
+ * before-state. A shell cut off midway (a lost connection) may have written any of the values, so
+ * all of them count as written. Re-applying the same plan writes nothing.
  */
 export async function applyPostfix(s: RemoteSession, changes: Change[], opts: ApplyOptions = {}): Promise<Applied> {
   const before = await checkPostfix(s);
@@ -496,30 +523,26 @@ export async function applyPostfix(s: RemoteSession, changes: Change[], opts: Ap
     });
   };
 
-  for (const t of pending) {
-    const from = currentOf(before, t);
-    try {
-      await mustSucceed(s, writeArgv(t, t.to), `postconf ${t.master ? "-P " : ""}${t.to === null ? "-X" : "-e"} ${t.parameter}`);
-    } catch (e) {
-      // The write may have happened before the failure (a connection lost mid-command): restore it too.
-      written.push({ target: t, from });
-      return fail(`Changing ${t.change.value}`, e);
-    }
-    written.push({ target: t, from });
-  }
+  const writes = pending.map((t) => writeArgv(t, t.to));
+  const checkAt = writes.length;
+  const readBackAt = checkAt + 2;
+  let ran: RawOutput[];
   try {
-    await mustSucceed(s, ["postfix", "check"], "postfix check");
+    ran = await runBatch(s, [...writes, ["postfix", "check"], ["postfix", "reload"], ...CHECK_STEPS], { stopOnFailure: readBackAt });
   } catch (e) {
-    return fail("Checking the new configuration", e);
+    for (const t of pending) written.push({ target: t, from: currentOf(before, t) });
+    return fail(`Changing ${pending.map((t) => t.change.value).join(", ")}`, e);
   }
-  try {
-    await mustSucceed(s, ["postfix", "reload"], "postfix reload");
-  } catch (e) {
-    return fail("Reloading Postfix", e);
+  // Every write that ran, including a failed one (it may have written before failing).
+  for (const t of pending.slice(0, Math.min(ran.length, writes.length))) written.push({ target: t, from: currentOf(before, t) });
+  const failed = firstFailure(ran.slice(0, readBackAt), (i) => (i < checkAt ? describeWrite(pending[i]!, pending[i]!.to) : `postfix ${i === checkAt ? "check" : "reload"}`));
+  if (failed) {
+    const step = failed.index < checkAt ? `Changing ${pending[failed.index]!.change.value}` : failed.index === checkAt ? "Checking the new configuration" : "Reloading Postfix";
+    return fail(step, failed.error);
   }
   let after: PostfixState;
   try {
-    after = await checkPostfix(s);
+    after = await stateFromCheck(s, ran.slice(readBackAt));
   } catch (e) {
     return fail("Reading the configuration back", e);
   }

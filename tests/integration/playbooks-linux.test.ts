@@ -13,6 +13,7 @@ import { nginxPlaybook } from "../../agents/playbooks/nginx";
 import { applyPostfix, checkPostfix, postfixPlaybook, rollbackPostfix, type PostfixState } from "../../agents/playbooks/postfix";
 import { PlaybookError, type Applied, type Change, type ConfigState, type Playbook } from "../../agents/playbooks/types";
 import { openSshSession, SshHostKeyMismatchError, type SshOptions, type SshSession } from "../../agents/transport/ssh";
+import { quotePosix } from "../../agents/transport/quote";
 import { AuthError, HostKeyMismatchError, RemoteOutputLimitError, RemoteTimeoutError, TransportError, type ExecOptions, type ExecResult, type RemoteSession } from "../../agents/transport/types";
 import { probeEndpoint } from "../../lib/tls";
 import type { ProbeReport, Service, TlsVersion } from "../../lib/tls/types";
@@ -407,16 +408,20 @@ describe("Postfix playbook on the lab", () => {
       const sent: string[][] = [];
       let recorded: ConfigState | null = null;
       let writesWhenRecorded = -1;
-      const isWrite = (argv: readonly string[]) => argv[0] === "postconf" && (argv.includes("-e") || argv.includes("-X"));
-      // The real session, with the connection killed (sshd process SIGKILLed) just before the
-      // second write is sent.
+      // The writes go to the host as one remote shell (runBatch): `step postconf -e NAME=VALUE`.
+      const isWrite = (argv: readonly string[]) => argv[0] === "sh" && / postconf -e /.test(argv[2] ?? "");
+      // The real session, with the connection lost midway through the shell that writes: the
+      // first of its writes has landed (run here on its own), then the sshd process is SIGKILLed
+      // and the shell is sent to a connection that is gone.
       const cutting: RemoteSession = {
         hostLabel: s.hostLabel,
         kind: s.kind,
         remoteOs: s.remoteOs,
         close: () => s.close(),
         exec: async (argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> => {
-          if (isWrite(argv) && sent.filter(isWrite).length === 1) {
+          if (isWrite(argv) && sent.filter(isWrite).length === 0) {
+            const first = / postconf -e '?(smtpd_tls_protocols=[^'\n]*)'?/.exec(argv[2]!)![1]!;
+            expect((await s.exec(["postconf", "-e", first])).exitCode).toBe(0);
             process.kill(sshd, "SIGKILL");
             await new Promise((r) => setTimeout(r, 300));
           }
@@ -512,19 +517,27 @@ describe("Dovecot playbook on the lab", () => {
 
 // ---------------------------------------------------------------------------------------------
 
-/** The real session, except that the first command matching `failOn` is not run and answers
- *  exit code 1: a step failing on the host (a refused reload), to prove the restore path. */
-function failingOnce(s: RemoteSession, failOn: (argv: readonly string[]) => boolean): RemoteSession {
+/** The real session, except that the first run of `failArgv` is not run and answers exit code 1
+ *  with "injected failure": a step failing on the host (a refused reload), to prove the restore
+ *  path. Sent alone, the command is answered here; inside a remote shell of several steps
+ *  (runBatch's `step ARGV` lines), that step is replaced by one that fails on the host. */
+function failingOnce(s: RemoteSession, failArgv: string[]): RemoteSession {
   let fired = false;
+  const stepLine = `\nstep ${quotePosix(failArgv)} `;
   return {
     hostLabel: s.hostLabel,
     kind: s.kind,
     remoteOs: s.remoteOs,
     close: () => s.close(),
     exec: async (argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> => {
-      if (!fired && failOn(argv)) {
+      if (!fired && argv.join(" ") === failArgv.join(" ")) {
         fired = true;
         return { exitCode: 1, stdout: "", stderr: "injected failure", truncated: false, durationMs: 0 };
+      }
+      if (!fired && argv[0] === "sh" && argv[1] === "-c" && argv[2]?.includes(stepLine)) {
+        fired = true;
+        const failing = `\nstep ${quotePosix(["sh", "-c", "echo injected failure >&2; exit 1"])} `;
+        return s.exec([argv[0], argv[1], argv[2].replace(stepLine, failing), ...argv.slice(3)], opts);
       }
       return s.exec(argv, opts);
     },
@@ -545,7 +558,7 @@ describe("a failing step puts the host back as it was", () => {
         const state = await playbook.check(s);
         const plan = playbook.plan(state, "disable-legacy");
         expect(plan.length).toBeGreaterThan(0);
-        const err = await playbook.apply(failingOnce(s, (a) => a.join(" ") === failArgv.join(" ")), plan).catch((e: unknown) => e);
+        const err = await playbook.apply(failingOnce(s, failArgv), plan).catch((e: unknown) => e);
         try {
           expect(err).toBeInstanceOf(PlaybookError);
           expect((err as Error).message).toMatch(/injected failure/);
