@@ -9,6 +9,7 @@ export const LAB_DIR = path.resolve(__dirname);
 export const STATE_DIR = path.join(LAB_DIR, ".state");
 export const MANIFEST_PATH = path.join(STATE_DIR, "fleet.json");
 export const BENCH_MANIFEST_PATH = path.join(STATE_DIR, "bench.json");
+export const ROLLOUT_BENCH_MANIFEST_PATH = path.join(STATE_DIR, "rollout-bench.json");
 
 const Outcome = z.enum(["accepted", "rejected", "unknown"]);
 const Verdict = z.enum(["unreachable", "no-tls", "error", "at_risk", "noncompliant", "compliant"]);
@@ -84,10 +85,20 @@ export const BenchLayout = z.object({
   delayedEndpoints: z.array(z.object({ address: z.ipv4(), port: z.number().int(), service: Service, via: z.string() })),
 });
 
+/** `npm run lab -- rollout-bench-up`: 50 Postfix hosts shaped like mx-legacy, each with its sshd. */
+export const RolloutBenchLayout = Fleet.extend({
+  profile: z.literal("rollout-bench"),
+  /** shared: root sessions run with this machine's /root (its ~/.bashrc), as on the normal lab; own: HOME=<host>/home. */
+  home: z.enum(["shared", "own"]),
+  /** main.cf values every host starts from (mx-legacy's): a reset writes them back. */
+  legacyParameters: z.record(z.string(), z.string()),
+});
+
 export type Fleet = z.infer<typeof Fleet>;
 export type LabHost = z.infer<typeof LabHost>;
 export type LabEndpoint = z.infer<typeof LabEndpoint>;
 export type BenchLayout = z.infer<typeof BenchLayout>;
+export type RolloutBenchLayout = z.infer<typeof RolloutBenchLayout>;
 
 /** The lab manifest; throws with the next step to take when the lab was never brought up. */
 export function loadFleet(manifestPath = MANIFEST_PATH): Fleet {
@@ -106,6 +117,13 @@ export function loadBenchLayout(manifestPath = BENCH_MANIFEST_PATH): BenchLayout
     throw new Error(`bench manifest ${manifestPath} not found: run \`npm run lab -- bench-up\` (as root).`);
   }
   return BenchLayout.parse(JSON.parse(fs.readFileSync(manifestPath, "utf8")));
+}
+
+export function loadRolloutBenchLayout(manifestPath = ROLLOUT_BENCH_MANIFEST_PATH): RolloutBenchLayout {
+  if (!fs.existsSync(manifestPath)) {
+    throw new Error(`rollout bench manifest ${manifestPath} not found: run \`npm run lab -- rollout-bench-up\` (as root).`);
+  }
+  return RolloutBenchLayout.parse(JSON.parse(fs.readFileSync(manifestPath, "utf8")));
 }
 
 function labStatusOk(): boolean {

@@ -170,3 +170,28 @@ export const BENCH = {
   delayedPorts: { 10443: 443, 10025: 25 },
   delayMs: 25,
 };
+
+/**
+ * The rollout bench layout (`rollout-bench-up`): 50 Postfix hosts, each its own namespace with
+ * its own sshd and Postfix like mx-legacy (TLS 1.0-1.3 on port 25), for timing a fleet fix over
+ * SSH (scripts/bench/rollout.ts). Deliberately outside the normal lab's names (namespaces
+ * `tlsf-*`, veths `tlsfv*`, bridge tlsf-br0, state under .state/hosts): `up` and `down` of the
+ * normal lab, from this checkout or an older one, never touch it; only rollout-bench-down does.
+ * Its own bridge holds 198.18.3.254/24, more specific than tlsf-br0's 198.18.0.1/16, which the
+ * normal lab deletes and re-creates at will.
+ */
+const MX_LEGACY = HOSTS.find((h) => h.name === "mx-legacy");
+export const ROLLOUT_BENCH = {
+  name: "rollout-bench",
+  bridge: "tlsfrb-br0",
+  rootAddress: "198.18.3.254",
+  prefixLen: 24,
+  namespacePrefix: "tlsfrb-",
+  vethPrefix: "tlsfrbv",
+  hosts: Array.from({ length: 50 }, (_, i) => {
+    const n = String(i + 1).padStart(2, "0");
+    return { name: `rollout-mx-${n}`, namespace: `tlsfrb-${n}`, veth: `tlsfrbv${n}`, address: `198.18.3.${i + 1}` };
+  }),
+  postfix: { main: { ...MX_LEGACY.postfix.main } },
+  endpoints: MX_LEGACY.endpoints,
+};

@@ -6,7 +6,7 @@ import { createConnection } from "node:net";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BENCH, HOSTS, LEGACY_CIPHERS, PEERS, PEER_ADDRESS_BASE, PEER_EXPECTED } from "./hosts.mjs";
+import { BENCH, HOSTS, LEGACY_CIPHERS, PEERS, PEER_ADDRESS_BASE, PEER_EXPECTED, ROLLOUT_BENCH } from "./hosts.mjs";
 
 const LAB_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO_DIR = path.resolve(LAB_DIR, "../..");
@@ -30,6 +30,12 @@ const SSH_CONFIG = path.join(STATE, "ssh", "config");
 const PEERS_DIR = path.join(LAB_DIR, "peers");
 const TSX_LOADER = path.join(REPO_DIR, "node_modules", "tsx", "dist", "loader.mjs");
 const MANIFEST_VERSION = 1;
+// The rollout bench layout keeps everything under names of its own (see ROLLOUT_BENCH in hosts.mjs):
+// the normal lab's `up`/`down` skip these entries of STATE and RUN.
+const ROLLOUT_STATE = path.join(STATE, ROLLOUT_BENCH.name);
+const ROLLOUT_RUN = path.join(RUN, ROLLOUT_BENCH.name);
+const ROLLOUT_MANIFEST = path.join(STATE, `${ROLLOUT_BENCH.name}.json`);
+const ROLLOUT_ENTRIES = new Set([ROLLOUT_BENCH.name, `${ROLLOUT_BENCH.name}.json`]);
 
 // ---------------------------------------------------------------------------------------------
 // small helpers
@@ -63,6 +69,35 @@ function startDaemon(ns, logFile, argv) {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** startDaemon without blocking the event loop, so many hosts can start at once (the rollout bench). */
+function startDaemonAsync(ns, logFile, argv) {
+  return new Promise((resolve, reject) => {
+    const fd = fs.openSync(logFile, "a");
+    const child = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["ignore", fd, fd] });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const done = (err) => {
+      clearTimeout(timer);
+      fs.closeSync(fd);
+      if (err) reject(err);
+      else resolve();
+    };
+    child.once("error", done);
+    child.once("exit", (code, signal) => done(code === 0 ? null : new Error(`${argv.join(" ")} in ${ns} exited ${code ?? signal}; see ${logFile}:\n${tail(logFile)}`)));
+  });
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimit(items, limit, fn) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** Starts a foreground process (Node peers, the delay relay) detached inside a namespace. */
@@ -137,12 +172,17 @@ function shQuote(s) {
 // ---------------------------------------------------------------------------------------------
 // namespaces and links
 
-function labNamespaces() {
+function namespaces(prefix) {
   const out = run("ip", ["netns", "list"]);
   return out
     .split("\n")
     .map((l) => l.trim().split(/\s+/)[0])
-    .filter((n) => n && n.startsWith(NS_PREFIX));
+    .filter((n) => n && n.startsWith(prefix));
+}
+
+/** The normal lab's and the bench's namespaces (`tlsf-*`); the rollout bench's (`tlsfrb-*`) are not among them. */
+function labNamespaces() {
+  return namespaces(NS_PREFIX);
 }
 
 function linkExists(name) {
@@ -364,15 +404,15 @@ function postfixMaster(submission) {
   return `# master.cf for a tlsfleet lab Postfix instance.\n${services.join("\n")}\n`;
 }
 
-function startPostfix(ns, name, p, mainCf, masterCf) {
+async function startPostfix(ns, name, p, mainCf, masterCf, start = startDaemon) {
   mkdir(p.postfix);
   write(path.join(p.postfix, "main.cf"), mainCf);
   write(path.join(p.postfix, "master.cf"), masterCf);
   mkdir(path.join(p.run, "postfix-queue"));
   mkdir(path.join(p.run, "postfix-data"), "postfix:postfix");
   // Creates the queue's subdirectories with Postfix's own ownership rules.
-  startDaemon(ns, path.join(p.logs, "postfix-start.log"), ["/usr/sbin/postfix", "-c", p.postfix, "set-permissions"]);
-  startDaemon(ns, path.join(p.logs, "postfix-start.log"), ["/usr/sbin/postfix", "-c", p.postfix, "start"]);
+  await start(ns, path.join(p.logs, "postfix-start.log"), ["/usr/sbin/postfix", "-c", p.postfix, "set-permissions"]);
+  await start(ns, path.join(p.logs, "postfix-start.log"), ["/usr/sbin/postfix", "-c", p.postfix, "start"]);
   log(`  postfix  ${name}: ${p.postfix}`);
 }
 
@@ -531,12 +571,15 @@ esac
   return Object.keys(wrappers);
 }
 
-function startSshd(ns, name, address, p, hostKey) {
+async function startSshd(ns, name, address, p, hostKey, start = startDaemon, { home } = {}) {
   const clientPub = fs.readFileSync(`${CLIENT_KEY}.pub`, "utf8");
   write(path.join(p.ssh, "authorized_keys"), clientPub, 0o600);
   const envPath = `${p.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
   const setEnv = [`PATH=${envPath}`, `TLSFLEET_LAB_HOST=${name}`];
   if (fs.existsSync(path.join(p.postfix, "main.cf"))) setEnv.push(`MAIL_CONFIG=${p.postfix}`);
+  // A home of the host's own instead of this machine's /root (whose ~/.bashrc every ssh command's
+  // shell runs); only the rollout bench asks for it (`rollout-bench-up --own-home`).
+  if (home) setEnv.push(`HOME=${home}`);
   const conf = `# sshd for lab host ${name} (generated by tests/lab/lab.mjs).
 ListenAddress ${address}:22
 HostKey ${hostKey.key}
@@ -559,7 +602,7 @@ SetEnv ${setEnv.join(" ")}
   const confFile = path.join(p.ssh, "sshd_config");
   write(confFile, conf);
   mkdir("/run/sshd");
-  startDaemon(ns, path.join(p.logs, "sshd-start.log"), ["/usr/sbin/sshd", "-f", confFile, "-E", path.join(p.logs, "sshd.log")]);
+  await start(ns, path.join(p.logs, "sshd-start.log"), ["/usr/sbin/sshd", "-f", confFile, "-E", path.join(p.logs, "sshd.log")]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -669,7 +712,7 @@ async function upNormal() {
 
     if (host.postfix) {
       const main = postfixMain(host.name, p, host.postfix.noTls ? null : tls, host.address, host.postfix.main);
-      startPostfix(ns, host.name, p, main, postfixMaster(host.postfix.submission));
+      await startPostfix(ns, host.name, p, main, postfixMaster(host.postfix.submission));
       config.postfix = { configDir: p.postfix, mainCf: path.join(p.postfix, "main.cf"), masterCf: path.join(p.postfix, "master.cf"), log: path.join(p.logs, "postfix.log") };
     }
     if (host.nginx) {
@@ -685,7 +728,7 @@ async function upNormal() {
       config.peer = { script: host.peer.file, pidFile: path.join(p.run, "peer.pid"), log: path.join(p.logs, "peer.log") };
     }
     const commands = writeWrappers(host.name, host.roles, p);
-    startSshd(ns, host.name, host.address, p, hostKey);
+    await startSshd(ns, host.name, host.address, p, hostKey);
 
     knownHosts.push(`${host.address} ${hostKey.publicKey}`);
     sshConfig.push(
@@ -753,23 +796,36 @@ async function upNormal() {
  * Proves the promise playbooks rely on: inside host X's ssh session, postconf / nginx / doveconf
  * act on X's own instance (each answers with X's address), and missing software exits 127.
  */
-async function checkSshWrappers(hosts) {
-  const sshRun = (host, command) =>
+async function checkSshWrappers(hosts, sshConfig = SSH_CONFIG) {
+  const sshOnce = (host, command) =>
     new Promise((resolve) => {
-      execFile("ssh", ["-F", SSH_CONFIG, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", host.name, command], { timeout: 30_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, out: `${stdout}${stderr}` }),
+      execFile("ssh", ["-F", sshConfig, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", host.name, command], { timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, out: `${stdout}${stderr}`, stdout }),
       );
     });
+  // 255 is ssh's own failure (the connection, not the command). Seen once on a freshly built lab
+  // with nothing printed (imap-modern, CI load); the check is about the session's setup, so a
+  // connection hiccup is retried twice before it counts.
+  const sshRun = async (host, command) => {
+    let r = await sshOnce(host, command);
+    for (let attempt = 1; attempt <= 2 && (r.code === 255 || r.code === -1); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+      r = await sshOnce(host, command);
+    }
+    return r;
+  };
   const problems = [];
   await Promise.all(
     hosts.map(async (h) => {
+      // Values are read from stdout only: root's ~/.bashrc on these machines may complain on stderr
+      // (pyenv's rehash, when many sessions start at once).
       const who = await sshRun(h, "echo $TLSFLEET_LAB_HOST");
-      if (who.out.trim() !== h.name) problems.push(`${h.name}: ssh session is not set up (${who.code}: ${who.out.trim()})`);
+      if (who.stdout.trim() !== h.name) problems.push(`${h.name}: ssh session is not set up (${who.code}: ${who.out.trim()})`);
       const checks = [];
-      if (h.roles.includes("postfix")) checks.push(["postconf -h inet_interfaces", (r) => r.code === 0 && r.out.trim() === h.address]);
+      if (h.roles.includes("postfix")) checks.push(["postconf -h inet_interfaces", (r) => r.code === 0 && r.stdout.trim() === h.address]);
       else checks.push(["postconf -h inet_interfaces", (r) => r.code === 127]);
       if (h.roles.includes("nginx")) checks.push(["nginx -T 2>&1", (r) => r.code === 0 && r.out.includes(`listen ${h.address}:443`)]);
-      if (h.roles.includes("dovecot")) checks.push(["doveconf -h listen", (r) => r.code === 0 && r.out.trim() === h.address]);
+      if (h.roles.includes("dovecot")) checks.push(["doveconf -h listen", (r) => r.code === 0 && r.stdout.trim() === h.address]);
       for (const [command, ok] of checks) {
         const r = await sshRun(h, command);
         if (!ok(r)) problems.push(`${h.name}: \`${command}\` over ssh gave exit ${r.code}: ${r.out.trim().slice(0, 200)}`);
@@ -795,20 +851,23 @@ async function waitForEndpoints(list, timeoutMs = 30_000) {
 }
 
 async function teardownNormal({ keepState }) {
+  // The bench layout and the rollout bench layout (whose tlsfrb-* namespaces labNamespaces never
+  // lists) outlive the normal lab: only their own *-down commands remove them.
   await Promise.all(labNamespaces().filter((ns) => ns !== BENCH_NS).map((ns) => destroyNamespace(ns)));
-  for (const entry of fs.existsSync(RUN) ? fs.readdirSync(RUN) : []) if (entry !== BENCH.name) killStrayPids(path.join(RUN, entry));
+  const ours = (entry) => entry !== BENCH.name && !ROLLOUT_ENTRIES.has(entry);
+  for (const entry of fs.existsSync(RUN) ? fs.readdirSync(RUN) : []) if (ours(entry)) killStrayPids(path.join(RUN, entry));
   for (const line of run("ip", ["-o", "link", "show"]).split("\n")) {
     const name = line.split(":")[1]?.trim().split("@")[0];
     if (name && name.startsWith(HOST_VETH_PREFIX)) tryRun("ip", ["link", "del", name]);
   }
   if (linkExists(BRIDGE)) tryRun("ip", ["link", "del", BRIDGE]);
   for (const entry of fs.existsSync(RUN) ? fs.readdirSync(RUN) : []) {
-    if (entry !== BENCH.name) fs.rmSync(path.join(RUN, entry), { recursive: true, force: true });
+    if (ours(entry)) fs.rmSync(path.join(RUN, entry), { recursive: true, force: true });
   }
   if (!keepState) {
     fs.rmSync(MANIFEST, { force: true });
     for (const entry of fs.existsSync(STATE) ? fs.readdirSync(STATE) : []) {
-      if (entry !== "bench" && entry !== "bench.json") fs.rmSync(path.join(STATE, entry), { recursive: true, force: true });
+      if (entry !== "bench" && entry !== "bench.json" && !ROLLOUT_ENTRIES.has(entry)) fs.rmSync(path.join(STATE, entry), { recursive: true, force: true });
     }
   }
 }
@@ -841,7 +900,7 @@ async function upBench() {
     default_process_limit: "300",
     smtpd_tls_loglevel: "0",
   });
-  startPostfix(BENCH_NS, name, p, main, postfixMaster(null));
+  await startPostfix(BENCH_NS, name, p, main, postfixMaster(null));
   startNginx(BENCH_NS, name, p, { listen: ["443"], tls, protocols: "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", ciphers: LEGACY_CIPHERS, workers: 2, connections: 4096 });
 
   const forwards = Object.entries(BENCH.delayedPorts).map(([from, to]) => `0.0.0.0:${from}=local:${to}`);
@@ -884,15 +943,134 @@ async function teardownBench() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// the rollout bench layout: 50 Postfix hosts with sshd, like mx-legacy (scripts/bench/rollout.ts)
+
+function rolloutPaths(name) {
+  const dir = path.join(ROLLOUT_STATE, "hosts", name);
+  return { dir, bin: path.join(dir, "bin"), logs: path.join(dir, "logs"), tls: path.join(dir, "tls"), ssh: path.join(dir, "ssh"), postfix: path.join(dir, "postfix"), nginx: path.join(dir, "nginx"), dovecot: path.join(dir, "dovecot"), run: path.join(ROLLOUT_RUN, name) };
+}
+
+/** `ownHome`: every host's root sessions get HOME=<host>/home (empty, no ~/.bashrc), as a real
+ *  server has a root home of its own; otherwise they share this machine's /root like the normal lab. */
+async function upRolloutBench({ ownHome = false } = {}) {
+  fs.rmSync(ROLLOUT_MANIFEST, { force: true });
+  await teardownRolloutBench();
+  const rb = ROLLOUT_BENCH;
+  mkdir(ROLLOUT_STATE);
+  mkdir(RUN);
+  mkdir(ROLLOUT_RUN);
+  ensureClientKey();
+  // A copy of the lab's client key: the normal lab's `down` deletes its own, and these hosts
+  // outlive it.
+  const sshDir = path.join(ROLLOUT_STATE, "ssh");
+  const keyPath = path.join(sshDir, "lab_client_ed25519");
+  const knownHostsPath = path.join(sshDir, "known_hosts");
+  const configPath = path.join(sshDir, "config");
+  mkdir(sshDir);
+  fs.copyFileSync(CLIENT_KEY, keyPath);
+  fs.chmodSync(keyPath, 0o600);
+  fs.copyFileSync(`${CLIENT_KEY}.pub`, `${keyPath}.pub`);
+
+  if (!linkExists(rb.bridge)) run("ip", ["link", "add", rb.bridge, "type", "bridge"]);
+  run("ip", ["addr", "replace", `${rb.rootAddress}/${rb.prefixLen}`, "dev", rb.bridge]);
+  run("ip", ["link", "set", rb.bridge, "up"]);
+  log(`rollout bench: ${rb.hosts.length} Postfix hosts ${rb.hosts[0].address}-${rb.hosts.at(-1).address} on ${rb.bridge} (${rb.rootAddress}/${rb.prefixLen})`);
+
+  const manifestHosts = new Array(rb.hosts.length);
+  // Two cores: a few hosts at a time keeps `up` short without starving whatever else runs.
+  await eachLimit(rb.hosts, 6, async (host, i) => {
+    const p = rolloutPaths(host.name);
+    mkdir(p.logs);
+    mkdir(p.run);
+    createHostNamespace(host.namespace, host.veth, [host.address], rb.prefixLen, { bridge: rb.bridge });
+    const fqdn = `${host.name}.${DOMAIN}`;
+    const tls = ensureCert(p.tls, fqdn, [`DNS:${fqdn}`, `IP:${host.address}`]);
+    const hostKey = ensureHostKey(p.ssh);
+    const home = ownHome ? path.join(p.dir, "home") : undefined;
+    if (home) mkdir(home);
+    await startPostfix(host.namespace, host.name, p, postfixMain(host.name, p, tls, host.address, rb.postfix.main), postfixMaster(null), startDaemonAsync);
+    const commands = writeWrappers(host.name, ["postfix"], p);
+    await startSshd(host.namespace, host.name, host.address, p, hostKey, startDaemonAsync, { home });
+    manifestHosts[i] = {
+      name: host.name,
+      namespace: host.namespace,
+      address: host.address,
+      roles: ["postfix"],
+      platform: "linux",
+      kind: "server",
+      ssh: { port: 22, user: "root", keyPath, hostKeyFingerprint: hostKey.fingerprint, hostKey: hostKey.publicKey },
+      binDir: p.bin,
+      home: home ?? "/root",
+      commands,
+      config: { postfix: { configDir: p.postfix, mainCf: path.join(p.postfix, "main.cf"), masterCf: path.join(p.postfix, "master.cf"), log: path.join(p.logs, "postfix.log") } },
+      certificate: { subject: `CN=${fqdn}`, file: tls.cert },
+      logsDir: p.logs,
+      endpoints: rb.endpoints.map((e) => ({ port: e.port, service: e.service, tls: "starttls", starttls: "offered", expected: e.expected, expectedVerdict: e.expectedVerdict })),
+    };
+  });
+  write(knownHostsPath, `${manifestHosts.map((h) => `${h.address} ${h.ssh.hostKey}`).join("\n")}\n`);
+  write(
+    configPath,
+    `# ssh -F ${configPath} HOST COMMAND\n${manifestHosts
+      .map((h) => [`Host ${h.name} ${h.address}`, `  HostName ${h.address}`, "  User root", `  IdentityFile ${keyPath}`, "  IdentitiesOnly yes", `  UserKnownHostsFile ${knownHostsPath}`, "  StrictHostKeyChecking yes", ""].join("\n"))
+      .join("\n")}`,
+  );
+  await waitForEndpoints(manifestHosts.flatMap((h) => [{ host: h.address, port: 22, what: `${h.name} ssh` }, { host: h.address, port: 25, what: `${h.name} smtp` }]));
+  await checkSshWrappers(manifestHosts, configPath);
+  const manifest = {
+    version: MANIFEST_VERSION,
+    createdAt: new Date().toISOString(),
+    profile: rb.name,
+    // "shared": root sessions use this machine's /root, as on the normal lab; "own": HOME=<host>/home.
+    home: ownHome ? "own" : "shared",
+    stateDir: ROLLOUT_STATE,
+    runDir: ROLLOUT_RUN,
+    network: { bridge: rb.bridge, rootAddress: rb.rootAddress, prefix: `${rb.rootAddress.replace(/\.\d+$/, ".0")}/${rb.prefixLen}` },
+    ssh: { user: "root", keyPath, knownHostsPath, configPath },
+    // What every host starts from, and what `postconf -e` puts back to reset one (mx-legacy's).
+    legacyParameters: rb.postfix.main,
+    hosts: manifestHosts,
+  };
+  write(ROLLOUT_MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
+  log(`rollout bench up: ${manifestHosts.length} hosts, ${ownHome ? "each with a root home of its own" : "root home shared with this machine"}; manifest ${path.relative(REPO_DIR, ROLLOUT_MANIFEST)}`);
+}
+
+/** Removes exactly the rollout bench: its tlsfrb-* namespaces, tlsfrbv* veths, bridge and state. */
+async function teardownRolloutBench() {
+  const rb = ROLLOUT_BENCH;
+  await Promise.all(namespaces(rb.namespacePrefix).map((ns) => destroyNamespace(ns)));
+  killStrayPids(ROLLOUT_RUN);
+  for (const line of run("ip", ["-o", "link", "show"]).split("\n")) {
+    const name = line.split(":")[1]?.trim().split("@")[0];
+    if (name && name.startsWith(rb.vethPrefix)) tryRun("ip", ["link", "del", name]);
+  }
+  if (linkExists(rb.bridge)) tryRun("ip", ["link", "del", rb.bridge]);
+  fs.rmSync(ROLLOUT_RUN, { recursive: true, force: true });
+  fs.rmSync(ROLLOUT_STATE, { recursive: true, force: true });
+  fs.rmSync(ROLLOUT_MANIFEST, { force: true });
+}
+
+function rolloutBenchChecks(m, home = m.home) {
+  const want = ROLLOUT_BENCH.hosts.map((h) => `${h.name}@${h.address}`).join(",");
+  if (m.version !== MANIFEST_VERSION || m.home !== home || m.hosts.map((h) => `${h.name}@${h.address}`).join(",") !== want || !fs.existsSync(m.ssh.keyPath)) {
+    return [{ ns: "rollout-bench-manifest", host: "0.0.0.0", port: 0, what: "manifest out of date" }];
+  }
+  return m.hosts.flatMap((h) => [
+    { ns: h.namespace, host: h.address, port: 22, what: `${h.name} ssh` },
+    { ns: h.namespace, host: h.address, port: 25, what: `${h.name} smtp` },
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // status
 
 async function checkManifest(file, endpointsOf) {
   if (!fs.existsSync(file)) return { ok: false, problems: [`${path.relative(REPO_DIR, file)} missing`] };
   const manifest = JSON.parse(fs.readFileSync(file, "utf8"));
-  const namespaces = new Set(labNamespaces());
+  const present = new Set(namespaces(""));
   const problems = [];
   const checks = endpointsOf(manifest);
-  for (const ns of new Set(checks.map((c) => c.ns))) if (!namespaces.has(ns)) problems.push(`namespace ${ns} missing`);
+  for (const ns of new Set(checks.map((c) => c.ns))) if (!present.has(ns)) problems.push(`namespace ${ns} missing`);
   const results = await Promise.all(checks.map((c) => tcpOpen(c.host, c.port, 1000)));
   checks.forEach((c, i) => {
     if (!results[i]) problems.push(`${c.what} ${c.host}:${c.port} not listening`);
@@ -927,8 +1105,9 @@ async function status({ json, quiet }) {
     normal.problems.push("host list changed since `up` (new peers or hosts): run `up` again");
   }
   const bench = fs.existsSync(BENCH_MANIFEST) || labNamespaces().includes(BENCH_NS) ? await checkManifest(BENCH_MANIFEST, benchChecks) : null;
+  const rollout = fs.existsSync(ROLLOUT_MANIFEST) || namespaces(ROLLOUT_BENCH.namespacePrefix).length > 0 ? await checkManifest(ROLLOUT_MANIFEST, rolloutBenchChecks) : null;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ normal: { ok: normal.ok, problems: normal.problems }, bench: bench && { ok: bench.ok, problems: bench.problems } }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ normal: { ok: normal.ok, problems: normal.problems }, bench: bench && { ok: bench.ok, problems: bench.problems }, rolloutBench: rollout && { ok: rollout.ok, problems: rollout.problems } }, null, 2)}\n`);
   } else if (!quiet) {
     if (normal.ok) {
       process.stdout.write(`lab: up (${normal.manifest.hosts.length} hosts, ${normal.checked} ports listening), since ${normal.manifest.createdAt}\n`);
@@ -941,6 +1120,7 @@ async function status({ json, quiet }) {
       process.stdout.write(`lab: not up\n${normal.problems.map((p) => `  - ${p}`).join("\n")}\n`);
     }
     if (bench) process.stdout.write(bench.ok ? `bench: up (${bench.manifest.endpoints.length} endpoints)\n` : `bench: broken\n${bench.problems.map((p) => `  - ${p}`).join("\n")}\n`);
+    if (rollout) process.stdout.write(rollout.ok ? `rollout bench: up (${rollout.manifest.hosts.length} Postfix hosts)\n` : `rollout bench: broken\n${rollout.problems.map((p) => `  - ${p}`).join("\n")}\n`);
   }
   return normal.ok ? 0 : 1;
 }
@@ -955,11 +1135,13 @@ function preflight() {
   }
 }
 
-const USAGE = `usage: lab.sh up [--bench] [--force] | down | bench-up | bench-down | status [--json|--quiet] | restart
+const USAGE = `usage: lab.sh up [--bench] [--force] | down | bench-up | bench-down | rollout-bench-up [--own-home] [--force] | rollout-bench-down | status [--json|--quiet] | restart
   up          build the normal lab (no-op when it is already healthy; --force rebuilds it)
   up --bench  the same plus the bench layout (250 addresses, 500 endpoints, delay relay)
   bench-up    only the bench layout;  bench-down removes it
-  down        kill every lab daemon, remove namespaces, links and ${path.relative(REPO_DIR, STATE)}
+  rollout-bench-up    50 Postfix hosts with sshd (198.18.3.1-50; no-op when healthy); rollout-bench-down removes them
+                      --own-home: each host's root sessions get a home of their own (no ~/.bashrc of this machine)
+  down        kill every lab daemon, remove namespaces, links and ${path.relative(REPO_DIR, STATE)} (not the rollout bench)
   status      exit 0 when every host and port of the manifest answers`;
 
 async function main(argv) {
@@ -994,14 +1176,31 @@ async function main(argv) {
       await teardownBench();
       log("bench down");
       return 0;
-    case "down":
+    case "rollout-bench-up": {
+      preflight();
+      const ownHome = flags.has("--own-home");
+      const rollout = fs.existsSync(ROLLOUT_MANIFEST) ? await checkManifest(ROLLOUT_MANIFEST, (m) => rolloutBenchChecks(m, ownHome ? "own" : "shared")) : { ok: false };
+      if (rollout.ok && !flags.has("--force")) log("rollout bench already up");
+      else await upRolloutBench({ ownHome });
+      return 0;
+    }
+    case "rollout-bench-down":
+      preflight();
+      await teardownRolloutBench();
+      log("rollout bench down");
+      return 0;
+    case "down": {
       preflight();
       await teardownBench();
       await teardownNormal({ keepState: false });
-      fs.rmSync(STATE, { recursive: true, force: true });
-      fs.rmSync(RUN, { recursive: true, force: true });
+      // The rollout bench outlives `down` (only rollout-bench-down removes it): keep its entries.
+      for (const dir of [STATE, RUN]) {
+        for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir) : []) if (!ROLLOUT_ENTRIES.has(entry)) fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+        if (fs.existsSync(dir) && fs.readdirSync(dir).length === 0) fs.rmSync(dir, { recursive: true, force: true });
+      }
       log("lab down");
       return 0;
+    }
     case "status":
       return status({ json: flags.has("--json"), quiet: flags.has("--quiet") });
     default:
