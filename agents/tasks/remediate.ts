@@ -10,6 +10,7 @@ import { recordAuditInTx } from "../../lib/audit/log";
 import { QUEUES } from "../../lib/jobs/queue";
 import { HostBefore, sameChanges } from "../../lib/rollout/model";
 import { wireMeetsGoals } from "../../lib/rollout/verify";
+import { describeWindow, windowState } from "../../lib/rollout/window";
 import { env } from "../../lib/env";
 import { playbookById } from "../playbooks";
 import type { ConfigState } from "../playbooks/types";
@@ -75,7 +76,7 @@ export function remediateTask(opts: RolloutTaskOptions = {}): TaskKind {
           if (before[planned.id]) {
             // A previous attempt stored the before-state and may have written some values.
             if (current.length === 0) {
-              await h.log(`${planned.id}: already at the goal (applied by the previous attempt); nothing written`);
+              await h.log(`${planned.id}: already at the goal (applied ${loaded.row.state === "waiting_window" ? "before the wait for the maintenance window" : "by the previous attempt"}); nothing written`);
               pendingReboot ||= planned.rebootNeeded;
               rebootBy ??= planned.rebootNeeded ? planned.id : null;
               continue;
@@ -107,6 +108,13 @@ export function remediateTask(opts: RolloutTaskOptions = {}): TaskKind {
             await session.close();
             return endHost(h, loaded, { task: "pending_reboot", host: "pending_reboot", reason: "applied; effective after the next restart (reboot policy: never)", line: "-> pending reboot: the change takes effect after the host restarts", action: "rollout.host_pending_reboot" });
           }
+          if (loaded.settings.rebootPolicy === "window") {
+            const waiting = await untilWindow(h, loaded);
+            if (waiting) {
+              await session.close();
+              return waiting;
+            }
+          }
           await restartAndWait(h, loaded, session, playbookById(rebootBy)!, opts);
           await h.guardedTx(async (tx) => {
             await tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { state: "rebooted" } });
@@ -122,6 +130,37 @@ export function remediateTask(opts: RolloutTaskOptions = {}): TaskKind {
     },
   };
 }
+
+/** Longest a task waiting for its window sleeps in the queue before it looks again. */
+const WINDOW_RECHECK_SECONDS = 60 * 60;
+
+/**
+ * With the reboot policy "window": null when the window is open (restart now); otherwise the host
+ * is marked waiting, and the task goes back to the queue until the window opens (the wave waits
+ * with it, since a waiting host is not settled).
+ */
+async function untilWindow(h: TaskHelpers, loaded: LoadedRolloutHost): Promise<TaskResult | null> {
+  const window = loaded.settings.maintenanceWindow!;
+  const now = new Date();
+  const state = windowState(window, now);
+  if (state.open) {
+    if (loaded.row.state === "waiting_window") await h.log(`the maintenance window is open (until ${formatInstant(state.closesAt)}): restarting`);
+    return null;
+  }
+  const opens = formatInstant(state.opensAt);
+  if (loaded.row.state !== "waiting_window") {
+    await h.guardedTx(async (tx) => {
+      await tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { state: "waiting_window" } });
+      await noteRolloutHost(tx, loaded.row.id, `applied; the restart waits for the maintenance window (${describeWindow(window)}), next at ${opens}`);
+      await recordAuditInTx(tx, { actor: h.actor, action: "rollout.host_waiting_window", target: `host:${loaded.host.name}`, details: { rolloutId: loaded.rolloutId, opensAt: state.opensAt.toISOString() } });
+    });
+    await h.log(`-> waiting for the maintenance window: the restart starts at ${opens}`);
+  }
+  const seconds = Math.ceil((state.opensAt.getTime() - now.getTime()) / 1000);
+  return { kind: "release", reason: `waiting for the maintenance window (opens ${opens})`, retryAfterSeconds: Math.max(1, Math.min(seconds, WINDOW_RECHECK_SECONDS)) };
+}
+
+const formatInstant = (d: Date) => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 
 async function verify(h: TaskHelpers, loaded: LoadedRolloutHost, opts: RolloutTaskOptions, rebooted: boolean): Promise<TaskResult> {
   await h.guardedTx((tx) => tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { state: "verifying" } }));

@@ -82,8 +82,9 @@ export type TaskResult =
       /** After the commit (notifications); never throws into the runner. */
       afterCommit?: () => void | Promise<void>;
     }
-  /** Unfinished work handed back to the queue (the worker is stopping). */
-  | { kind: "release"; reason: string }
+  /** Unfinished work handed back to the queue: the worker is stopping, or the task waits for
+   *  something (a maintenance window) and comes back after `retryAfterSeconds`. */
+  | { kind: "release"; reason: string; retryAfterSeconds?: number }
   /** Nothing to write: the task or its host is gone. */
   | { kind: "discard"; reason: string };
 
@@ -176,7 +177,7 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
     if (result.kind === "release") {
       if (await releaseTask(lease, result.reason)) {
         // Priority 1: a host handed back goes before hosts that never started.
-        await ctx.boss.insert([taskMessage(kind.queue, { id: lease.taskId, jobId: lease.jobId }, { priority: 1 })]);
+        await ctx.boss.insert([taskMessage(kind.queue, { id: lease.taskId, jobId: lease.jobId }, { priority: 1, startAfterSeconds: result.retryAfterSeconds })]);
       }
       return;
     }

@@ -11,6 +11,7 @@ export const ROLLOUT_HOST_STATES = [
   "applying",
   "applied",
   "pending_reboot",
+  "waiting_window",
   "rebooting",
   "rebooted",
   "verifying",

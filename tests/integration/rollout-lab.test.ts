@@ -14,7 +14,7 @@ import { createScanJob } from "@/lib/jobs/scans";
 import { createCredential } from "@/lib/credentials/service";
 import { setSetting } from "@/lib/settings";
 import { deleteHosts } from "@/lib/inventory/hosts";
-import { approveRollout, requestRollout, rollbackRollout, startRollout, RolloutError } from "@/lib/rollout/service";
+import { approveRollout, pauseRollout, requestRollout, resumeRollout, rollbackRollout, startRollout, RolloutError } from "@/lib/rollout/service";
 import { getRollout } from "@/lib/rollout/views";
 import { startWorker } from "@/agents/worker";
 import { scanTask } from "@/agents/tasks/scan";
@@ -202,6 +202,34 @@ describe("a rollout of Enable TLS 1.2 + Disable TLS 1.0/1.1 on lab Postfix hosts
     await jobWhenTerminal((await rollbackRollout(operator, rolloutId)).jobId, 120_000);
     expect((await wire("mx-submission", 587))["TLSv1.1"]).toBe("accepted");
   });
+
+  it("pause starts no further host of the running wave; resume finishes the wave", async () => {
+    const { rolloutId: id } = await requestRollout(requester, {
+      target: { hostIds: [ids.get("mx-legacy")!, ids.get("mx-submission")!] },
+      goals: ["disable-legacy"],
+      settings: { canarySize: 0, wave: { kind: "percent", percent: 100 }, maxConcurrency: 1 },
+    });
+    const planned = await rolloutWhen(id, ["planned"]);
+    await approveRollout(approver, id, planned.planHash!);
+    await startRollout(requester, id);
+    await pauseRollout(requester, id);
+    const started = async () => (await getRollout(id))!.hosts.filter((h) => h.state !== "planned");
+    // A host claimed before the pause finishes its step; the other is never claimed while paused
+    // (the queue offers it again every few seconds, at the job's cap and after).
+    await waitFor("the started host to settle", async () => ((await started()).every((h) => ["verified", "failed"].includes(h.state)) ? true : null), 120_000, 300);
+    const before = (await started()).map((h) => h.hostName);
+    expect(before.length).toBeLessThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 7_000));
+    expect((await started()).map((h) => h.hostName)).toEqual(before);
+    expect((await getRollout(id))!.state).toBe("paused");
+
+    await resumeRollout(requester, id);
+    const done = await rolloutWhen(id, ["succeeded", "failed", "halted"], 180_000);
+    expect(done.state, JSON.stringify(done.hosts.map((h) => [h.hostName, h.state, h.reason]))).toBe("succeeded");
+    expect((await wire("mx-legacy")).TLSv1).toBe("rejected");
+    await jobWhenTerminal((await rollbackRollout(operator, id)).jobId, 120_000);
+    expect((await wire("mx-legacy")).TLSv1).toBe("accepted");
+  }, 360_000);
 });
 
 describe("odd states", () => {
@@ -331,4 +359,36 @@ describe("a rollout on the Windows test double (the KB fix) with reboot policy n
     const back = await smtp();
     expect([back.TLSv1, back["TLSv1.2"]]).toEqual(["accepted", "rejected"]);
   }, 240_000);
+
+  it("with reboot policy window: applies at once, waits while the window is closed, restarts when it opens, then verifies", async () => {
+    // A window that opens at the next whole minute at least 20 s away (UTC), for 15 minutes.
+    const opensAt = new Date(Math.ceil((Date.now() + 20_000) / 60_000) * 60_000);
+    const start = opensAt.toISOString().slice(11, 16);
+    const { rolloutId } = await requestRollout(requester, {
+      target: { hostIds: [hostId] },
+      goals: ["enable-tls12", "disable-legacy"],
+      settings: { rebootPolicy: "window", maintenanceWindow: { days: [0, 1, 2, 3, 4, 5, 6], start, durationMinutes: 15, timeZone: "UTC" }, rebootTimeoutSeconds: 60 },
+    });
+    const planned = await rolloutWhen(rolloutId, ["planned"]);
+    await approveRollout(requester, rolloutId, planned.planHash!);
+    await startRollout(requester, rolloutId);
+    const waiting = await waitFor("the host to wait for the window", async () => {
+      const h = (await getRollout(rolloutId))!.hosts[0]!;
+      return h.state === "waiting_window" ? h : null;
+    }, 60_000, 300);
+    expect(Date.now()).toBeLessThan(opensAt.getTime());
+    expect(waiting.log).toMatch(new RegExp(`the restart waits for the maintenance window \\(every day ${start} for 15 min \\(UTC\\)\\), next at ${opensAt.toISOString().slice(0, 16).replace("T", " ")} UTC`));
+    // Applied but not restarted: SCHANNEL takes the new values only at the next boot.
+    expect((await smtp())["TLSv1.2"]).toBe("rejected");
+    expect((await getRollout(rolloutId))!.state).toBe("running");
+
+    const done = await rolloutWhen(rolloutId, ["succeeded", "failed", "halted"], 180_000);
+    const after = done.hosts[0]!;
+    expect(after.state, after.log).toBe("verified");
+    const rebooted = await prisma.auditEvent.findFirst({ where: { action: "rollout.host_rebooted", details: { path: ["rolloutId"], equals: rolloutId } } });
+    expect(rebooted!.at.getTime()).toBeGreaterThanOrEqual(opensAt.getTime());
+    expect(await prisma.auditEvent.count({ where: { action: "rollout.host_waiting_window", details: { path: ["rolloutId"], equals: rolloutId } } })).toBe(1);
+    const p = await smtp();
+    expect([p.TLSv1, p["TLSv1.2"]]).toEqual(["rejected", "accepted"]);
+  }, 300_000);
 });

@@ -6,6 +6,7 @@ import { requirePageUser } from "@/lib/auth/guard";
 import { can } from "@/lib/auth/roles";
 import { getRollout, type RolloutHostView, type RolloutView } from "@/lib/rollout/views";
 import type { RolloutHostState } from "@/lib/rollout/rules";
+import { describeWindow } from "@/lib/rollout/window";
 import { Alert } from "@/app/_components/ui/alert";
 import { Card } from "@/app/_components/ui/card";
 import { formatUtc } from "../../jobs/components/format";
@@ -133,7 +134,9 @@ function ApprovalPanel({ r, viewer }: { r: RolloutView; viewer: { id: string; ma
           <Field label="Canary">{s.canarySize === 0 ? "none" : plural(s.canarySize, "host")}</Field>
           <Field label="Further waves">{s.wave.kind === "percent" ? `${s.wave.percent}% of hosts each` : `${plural(s.wave.size, "host")} each`}</Field>
           <Field label="Failure budget">{`${s.budget.percent}%, at most ${plural(s.budget.absolute, "host")}`}</Field>
-          <Field label="Restarts">{s.rebootPolicy === "now" ? "restart when needed" : "never (hosts end pending reboot)"}</Field>
+          <Field label="Restarts">
+            {s.rebootPolicy === "now" ? "restart when needed" : s.rebootPolicy === "window" && s.maintenanceWindow ? `in the window: ${describeWindow(s.maintenanceWindow)}` : "never (hosts end pending reboot)"}
+          </Field>
           <Field label="On failed verification">{s.rollbackOnFailure ? "roll the host back" : "leave it for review"}</Field>
           <Field label="At once">{plural(s.maxConcurrency, "host")}</Field>
         </dl>

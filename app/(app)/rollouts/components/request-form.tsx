@@ -21,6 +21,18 @@ const GOAL_HELP: Record<RolloutGoal, string> = {
 const REBOOT_HELP: Record<RebootPolicy, { label: string; help: string }> = {
   never: { label: "Do not restart", help: "A host whose change needs a restart (Windows SCHANNEL) ends “Pending reboot” until its owner restarts it." },
   now: { label: "Restart when needed", help: "The host is restarted right after its change, and verified once it is back." },
+  window: { label: "Restart in a maintenance window", help: "The change is applied at once; the restart waits until the window below is open, and the wave waits with it." },
+};
+
+// Monday first, as ops calendars are; values are JavaScript's getDay() (0 = Sunday).
+const DAY_ORDER = [1, 2, 3, 4, 5, 6, 0];
+const DAY_LABEL = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const browserTimeZone = () => {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
 };
 
 /** A number field's value, NaN when empty (zod then names the field instead of reading 0). */
@@ -37,6 +49,7 @@ export function RequestRolloutForm({ target, targetLabel }: { target: JobTargetV
   const [pending, startTransition] = useTransition();
   const [error, setError] = useState<{ text: string; fields: Record<string, string[]> } | null>(null);
   const [waveUnit, setWaveUnit] = useState<"percent" | "count">(DEFAULTS.wave.kind);
+  const [rebootPolicy, setRebootPolicy] = useState<RebootPolicy>(DEFAULTS.rebootPolicy);
 
   function onSubmit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -50,7 +63,11 @@ export function RequestRolloutForm({ target, targetLabel }: { target: JobTargetV
         canarySize: num(f, "canarySize"),
         wave: waveUnit === "percent" ? { kind: "percent" as const, percent: waveSize } : { kind: "count" as const, size: waveSize },
         budget: { percent: num(f, "budgetPercent"), absolute: num(f, "budgetAbsolute") },
-        rebootPolicy: String(f.get("rebootPolicy") ?? DEFAULTS.rebootPolicy) as RebootPolicy,
+        rebootPolicy,
+        maintenanceWindow:
+          rebootPolicy === "window"
+            ? { days: f.getAll("windowDays").map(Number), start: String(f.get("windowStart") ?? ""), durationMinutes: num(f, "windowMinutes"), timeZone: String(f.get("windowTimeZone") ?? "").trim() }
+            : null,
         rollbackOnFailure: f.get("rollbackOnFailure") === "on",
         maxConcurrency: num(f, "maxConcurrency"),
         rebootTimeoutSeconds: num(f, "rebootTimeoutSeconds"),
@@ -137,7 +154,7 @@ export function RequestRolloutForm({ target, targetLabel }: { target: JobTargetV
         <div role="radiogroup" aria-label="Reboot policy" className="flex flex-col gap-2">
           {REBOOT_POLICIES.map((p) => (
             <div key={p} className="flex items-start gap-2 text-sm">
-              <input type="radio" id={`reboot-${p}`} name="rebootPolicy" value={p} defaultChecked={p === DEFAULTS.rebootPolicy} className="mt-0.5 h-4 w-4" aria-describedby={`reboot-${p}-help`} />
+              <input type="radio" id={`reboot-${p}`} name="rebootPolicy" value={p} checked={p === rebootPolicy} onChange={() => setRebootPolicy(p)} className="mt-0.5 h-4 w-4" aria-describedby={`reboot-${p}-help`} />
               <div>
                 <label htmlFor={`reboot-${p}`} className="font-medium text-slate-900">{REBOOT_HELP[p].label}</label>
                 <p id={`reboot-${p}-help`} className="text-xs text-slate-600">{REBOOT_HELP[p].help}</p>
@@ -145,6 +162,26 @@ export function RequestRolloutForm({ target, targetLabel }: { target: JobTargetV
             </div>
           ))}
         </div>
+        {rebootPolicy === "window" && (
+          <fieldset className="ml-6 flex flex-col gap-3 rounded-md border border-slate-200 p-3" aria-describedby="window-help">
+            <legend className="px-1 text-sm font-medium text-slate-800">Maintenance window</legend>
+            <p id="window-help" className="text-xs text-slate-600">Restarts start only while the window is open, in the window’s own time zone (daylight saving included).</p>
+            <div className="flex flex-wrap gap-3" role="group" aria-label="Days">
+              {DAY_ORDER.map((d) => (
+                <label key={d} className="flex items-center gap-1 text-sm text-slate-800">
+                  <input type="checkbox" name="windowDays" value={d} defaultChecked={d >= 1 && d <= 5} className="h-4 w-4" />
+                  {DAY_LABEL[d]}
+                </label>
+              ))}
+            </div>
+            {fieldError("settings.maintenanceWindow.days", "settings.maintenanceWindow") && <p className="text-xs text-red-700">{fieldError("settings.maintenanceWindow.days", "settings.maintenanceWindow")}</p>}
+            <div className="grid grid-cols-1 gap-4 sm:grid-cols-3">
+              <TextField label="Opens at" id="windowStart" name="windowStart" type="time" required defaultValue="22:00" error={fieldError("settings.maintenanceWindow.start")} />
+              <TextField label="Lasts (minutes)" id="windowMinutes" name="windowMinutes" type="number" min={15} max={1440} step={1} required defaultValue={180} error={fieldError("settings.maintenanceWindow.durationMinutes")} />
+              <TextField label="Time zone" id="windowTimeZone" name="windowTimeZone" required defaultValue={browserTimeZone()} error={fieldError("settings.maintenanceWindow.timeZone")} />
+            </div>
+          </fieldset>
+        )}
         <div className="flex items-start gap-2 text-sm">
           <input type="checkbox" id="rollbackOnFailure" name="rollbackOnFailure" defaultChecked={DEFAULTS.rollbackOnFailure} className="mt-0.5 h-4 w-4" aria-describedby="rollbackOnFailure-help" />
           <div>

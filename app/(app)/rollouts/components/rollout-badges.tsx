@@ -19,6 +19,7 @@ const HOST: Record<RolloutHostState, { label: string; className: string }> = {
   applying: { label: "Applying", className: "bg-blue-100 text-blue-800 ring-blue-600/30" },
   applied: { label: "Applied", className: "bg-blue-100 text-blue-800 ring-blue-600/30" },
   pending_reboot: { label: "Pending reboot", className: "bg-violet-100 text-violet-800 ring-violet-600/30" },
+  waiting_window: { label: "Waiting for window", className: "bg-violet-100 text-violet-800 ring-violet-600/30" },
   rebooting: { label: "Restarting", className: "bg-blue-100 text-blue-800 ring-blue-600/30" },
   rebooted: { label: "Restarted", className: "bg-blue-100 text-blue-800 ring-blue-600/30" },
   verifying: { label: "Verifying", className: "bg-blue-100 text-blue-800 ring-blue-600/30" },
