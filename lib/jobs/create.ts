@@ -82,6 +82,15 @@ export async function enqueueTasksInTx(tx: Tx, queue: string, items: Array<{ tas
   }
 }
 
+/** Un-pauses a job and re-sends the messages of its queued tasks (a paused job's claims dropped them). */
+export async function resumeJobInTx(tx: Tx, jobId: string, queue: string) {
+  const paused = await tx.job.updateMany({ where: { id: jobId, pausedAt: { not: null } }, data: { pausedAt: null } });
+  if (paused.count === 0) return;
+  const queued = await tx.jobTask.findMany({ where: { jobId, state: "queued" }, select: { id: true } });
+  // Priority 1, like a host handed back: the wave's remaining hosts go before other jobs' new ones.
+  await enqueueTasksInTx(tx, queue, queued.map((t) => ({ task: { id: t.id, jobId }, priority: 1 })));
+}
+
 /**
  * Creates a job of `kind` with one queued task per host and their messages on `queue`, plus the
  * audit event, in one transaction: a crash in between leaves nothing half-created.

@@ -81,6 +81,9 @@ describe("decideClaim", () => {
     ["below the cap it runs", { runningInJob: 15 }, { kind: "claim", takeover: false }],
     ["one task per host across jobs", { hostBusy: true }, { kind: "defer", reason: "host-busy" }],
     ["not-started tasks wait for their wave", { state: "not_started" }, { kind: "skip", reason: "not-queued" }],
+    ["a paused job starts no new host", { paused: true }, { kind: "skip", reason: "paused" }],
+    ["a paused job's host whose worker died is taken over (it had started)", { paused: true, state: "running" }, { kind: "claim", takeover: true }],
+    ["cancel wins over pause", { paused: true, cancelRequested: true }, { kind: "cancel" }],
   ];
   it.each(table)("%s", (_name, input, expected) => {
     expect(decideClaim({ ...base, ...input })).toEqual(expected);

@@ -105,7 +105,7 @@ export type ClaimDecision =
   /** Run it (attempt + 1). `takeover` when the previous holder's lease ran out. */
   | { kind: "claim"; takeover: boolean }
   /** Nothing to do: finished already, or another worker holds a live lease. Drop the message. */
-  | { kind: "skip"; reason: "terminal" | "held" | "not-queued" }
+  | { kind: "skip"; reason: "terminal" | "held" | "not-queued" | "paused" }
   /** The job was cancelled before this task started: mark it cancelled. */
   | { kind: "cancel" }
   /** Not now (job at its concurrency cap, or the host busy in another task): try again later. */
@@ -121,6 +121,8 @@ export interface ClaimInput {
   maxConcurrency: number;
   /** Another task (any job) runs on this host under a live lease. */
   hostBusy: boolean;
+  /** The job is paused: tasks not started stay queued (their message is dropped; resuming re-sends it). */
+  paused?: boolean;
 }
 
 export function decideClaim(i: ClaimInput): ClaimDecision {
@@ -130,6 +132,9 @@ export function decideClaim(i: ClaimInput): ClaimDecision {
   // A running task whose worker died is not "started" as far as a cancel is concerned: its work
   // was lost with the worker, so it is cancelled rather than run again.
   if (i.cancelRequested) return { kind: "cancel" };
+  // A task that had started (its worker died) is taken over even while paused: pausing stops new
+  // hosts, not a host halfway through its change.
+  if (i.paused && i.state === "queued") return { kind: "skip", reason: "paused" };
   if (i.runningInJob >= i.maxConcurrency) return { kind: "defer", reason: "job-cap" };
   if (i.hostBusy) return { kind: "defer", reason: "host-busy" };
   return { kind: "claim", takeover: i.state === "running" };

@@ -130,14 +130,14 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
       if (!head) return { kind: "gone" as const };
       const [t] = await tx.$queryRaw<
         Array<{
-          state: TaskState; attempt: number; lockedBy: string | null; leaseLive: boolean; cancelRequested: boolean; jobState: JobState; parameters: unknown;
+          state: TaskState; attempt: number; lockedBy: string | null; leaseLive: boolean; cancelRequested: boolean; paused: boolean; jobState: JobState; parameters: unknown;
           runningInJob: number; hostBusy: boolean; hostName: string; address: string; endpoints: ClaimedHost["endpoints"];
         }>
       >`
         SELECT t.state::text AS state, t.attempt, t."lockedBy", COALESCE(t."lockedUntil" > now(), false) AS "leaseLive",
                h.name AS "hostName", h.address,
                COALESCE((SELECT json_agg(json_build_object('id', e.id, 'port', e.port, 'service', e.service) ORDER BY e.port) FROM "Endpoint" e WHERE e."hostId" = t."hostId"), '[]'::json) AS endpoints,
-               j."cancelledAt" IS NOT NULL AS "cancelRequested", j.state::text AS "jobState", j.parameters,
+               j."cancelledAt" IS NOT NULL AS "cancelRequested", j."pausedAt" IS NOT NULL AS paused, j.state::text AS "jobState", j.parameters,
                (SELECT count(*)::int FROM "JobTask" r WHERE r."jobId" = t."jobId" AND r.id <> t.id AND r.state = 'running' AND r."lockedUntil" > now()) AS "runningInJob",
                EXISTS (SELECT 1 FROM "JobTask" o WHERE o."hostId" = t."hostId" AND o.id <> t.id AND o.state = 'running' AND o."lockedUntil" > now()) AS "hostBusy"
         FROM "JobTask" t JOIN "Job" j ON j.id = t."jobId" JOIN "Host" h ON h.id = t."hostId"
@@ -153,6 +153,7 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
         runningInJob: t.runningInJob,
         maxConcurrency: params.success ? params.data.maxConcurrency : 16,
         hostBusy: t.hostBusy,
+        paused: t.paused,
       });
       if (decision.kind === "cancel") {
         await tx.$executeRaw`
@@ -302,7 +303,7 @@ export async function staleQueuedTasks(kinds: readonly string[], olderThanSecond
     WITH stale AS (
       SELECT t.id, j.kind::text AS kind FROM "JobTask" t JOIN "Job" j ON j.id = t."jobId"
       WHERE t.state = 'queued' AND t."updatedAt" < now() - make_interval(secs => ${olderThanSeconds})
-        AND j.kind::text = ANY(${[...kinds]}::text[]) AND j."cancelledAt" IS NULL
+        AND j.kind::text = ANY(${[...kinds]}::text[]) AND j."cancelledAt" IS NULL AND j."pausedAt" IS NULL
       ORDER BY t."updatedAt" LIMIT ${limit}
       FOR UPDATE OF t SKIP LOCKED
     )

@@ -8,7 +8,7 @@ import { recordAuditInTx } from "../audit/log";
 import type { Role } from "../auth/roles";
 import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
-import { createJobWithTasks, resolveJobHosts, type JobActor, type JobTargetValue } from "../jobs/create";
+import { createJobWithTasks, resolveJobHosts, resumeJobInTx, type JobActor, type JobTargetValue } from "../jobs/create";
 import { QUEUES } from "../jobs/queue";
 import type { Tx } from "../jobs/tasks";
 import { getSetting } from "../settings";
@@ -139,6 +139,10 @@ export async function pauseRollout(actor: JobActor, rolloutId: string): Promise<
     const r = await lockedRollout(tx, rolloutId);
     if (r.state !== "running") throw new RolloutError(`Only a running rollout can be paused (this one is ${r.state})`);
     await tx.rollout.update({ where: { id: rolloutId }, data: { state: "paused" } });
+    // The wave's hosts not started yet stay queued (the claim skips a paused job); hosts already
+    // being changed finish their step.
+    const jobId = r.currentWave >= 0 ? await waveJobId(tx, rolloutId, r.currentWave) : null;
+    if (jobId) await tx.job.updateMany({ where: { id: jobId, pausedAt: null }, data: { pausedAt: new Date() } });
     await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "rollout.paused", target: `rollout:${rolloutId}`, details: { wave: r.currentWave } });
   }, TX);
 }
@@ -148,6 +152,8 @@ export async function resumeRollout(actor: JobActor, rolloutId: string): Promise
     const r = await lockedRollout(tx, rolloutId);
     if (r.state !== "paused") throw new RolloutError(`Only a paused rollout can be resumed (this one is ${r.state})`);
     await tx.rollout.update({ where: { id: rolloutId }, data: { state: "running" } });
+    const jobId = r.currentWave >= 0 ? await waveJobId(tx, rolloutId, r.currentWave) : null;
+    if (jobId) await resumeJobInTx(tx, jobId, QUEUES.remediateTask);
     await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "rollout.resumed", target: `rollout:${rolloutId}`, details: { wave: r.currentWave } });
   }, TX);
   await advanceRollout(rolloutId);
