@@ -65,7 +65,11 @@ test("remediate a legacy Postfix host: plan with the exact diff, approve, start,
   const api = (await (await page.request.get(`/api/v1/rollouts/${rolloutUrl.split("/").pop()}`)).json()) as { planHash: string; approvedBy: string };
   expect(api.planHash).toBe(hash);
   expect(api.approvedBy).toBe(E2E_ADMIN.email);
+  // The running wave is followed over its job's event stream (the page does not reload).
+  const stream = page.waitForRequest((r) => /\/api\/v1\/jobs\/[0-9a-f-]{36}\/events$/.test(r.url()), { timeout: 60_000 });
   await page.getByRole("button", { name: /^Start rollout/ }).click();
+  const streamed = await stream;
+  await expect(page.getByTestId("rollout-live")).toHaveAttribute("data-job-stream", streamed.url().split("/").at(-2)!);
   await expect(host.locator("[data-rollout-host-state]")).toHaveAttribute("data-rollout-host-state", "verified", { timeout: 180_000 });
   await expect(state).toHaveAttribute("data-rollout-state", "succeeded", { timeout: 30_000 });
   await expect(page.getByTestId("wave-row").first()).toContainText("Canary wave");

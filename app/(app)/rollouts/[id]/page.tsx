@@ -158,6 +158,9 @@ export default async function RolloutPage({ params }: { params: Promise<{ id: st
   const checked = r.hosts.filter((h) => h.plan !== null || h.state !== "planned").length;
   const rollingBack = r.hosts.some((h) => h.state === "rolling_back");
   const live = isLiveRollout(r.state) || rollingBack;
+  // The job doing the work now, whose event stream the page follows (a rollback's job is not in
+  // the view: the page polls then).
+  const liveJobId = (v: RolloutView) => (rollingBack ? null : v.state === "planning" ? v.planJobId : v.currentWave >= 0 ? (v.waves[v.currentWave]?.jobId ?? null) : null);
   const controls = controlsFor(r);
   const waveName = (i: number) => (i < 0 ? "—" : waveLabel(r.waves[i]?.name ?? `wave ${i}`));
 
@@ -182,7 +185,7 @@ export default async function RolloutPage({ params }: { params: Promise<{ id: st
             )}
           </p>
         </div>
-        <RolloutLive active={live} idleText={TERMINAL.includes(r.state) ? "Final" : "Waiting for someone to act"} />
+        <RolloutLive active={live} jobId={liveJobId(r)} idleText={TERMINAL.includes(r.state) ? "Final" : "Waiting for someone to act"} />
       </div>
 
       <Card title={planning ? "Plan so far" : "What this rollout changes"}>
