@@ -25,6 +25,10 @@ const EnvSchema = z.object({
   TLSFLEET_ALLOWED_TARGETS: optionalString,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   TLSFLEET_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
+  // Connections each process keeps to PostgreSQL (the pg pool under Prisma). A worker running
+  // many host tasks at once needs more than pg's default of 10: every task writes its steps in
+  // short transactions (measured: 50 rollout hosts at once on 10 connections starved the pool).
+  TLSFLEET_DB_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

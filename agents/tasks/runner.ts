@@ -97,7 +97,9 @@ export interface TaskKind {
   run(helpers: TaskHelpers): Promise<TaskResult>;
 }
 
-const FINISH_TX = { timeout: 30_000, maxWait: 15_000 };
+// maxWait: a task waits for a pooled connection rather than failing its host over our own
+// pool being busy (many tasks finishing at once on a loaded machine).
+const FINISH_TX = { timeout: 30_000, maxWait: 60_000 };
 
 /** Handles one queue message for `kind`. Every path finishes the task, leaves it to its holder, or re-queues it. */
 export async function handleTaskMessage(kind: TaskKind, job: { data: unknown; priority?: number }, ctx: { workerId: string; boss: PgBoss; shutdown: AbortSignal }): Promise<PoolOutcome> {

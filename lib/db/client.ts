@@ -17,7 +17,7 @@ export function getPrisma(): PrismaClient {
   if (!connectionString) {
     throw new Error("DATABASE_URL is not set: start tlsfleet with `tlsfleet start` (embedded database) or set DATABASE_URL");
   }
-  const client = new PrismaClient({ adapter: new PrismaPg({ connectionString }) });
+  const client = new PrismaClient({ adapter: new PrismaPg({ connectionString, max: env.TLSFLEET_DB_POOL_SIZE }) });
   globalForPrisma.__tlsfleetPrisma = client;
   return client;
 }
