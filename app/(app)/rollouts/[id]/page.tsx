@@ -146,12 +146,20 @@ function ApprovalPanel({ r, viewer }: { r: RolloutView; viewer: { id: string; ma
   );
 }
 
-export default async function RolloutPage({ params }: { params: Promise<{ id: string }> }) {
+/** Hosts shown per page of the hosts table. */
+const HOSTS_PER_PAGE = 100;
+const HostsQuery = z.object({
+  hostState: z.string().regex(/^[a-z_]{1,32}$/).optional().catch(undefined),
+  page: z.coerce.number().int().min(1).max(100_000).optional().catch(undefined),
+});
+
+export default async function RolloutPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const user = await requirePageUser("read");
   const { id } = await params;
   if (!z.uuid().safeParse(id).success) notFound();
   const r = await getRollout(id);
   if (!r) notFound();
+  const query = HostsQuery.parse(await searchParams);
 
   const mayRun = can(user.role, "remediation.run");
   const planning = r.state === "planning";
@@ -254,6 +262,7 @@ export default async function RolloutPage({ params }: { params: Promise<{ id: st
       </Card>
 
       <Card title={`Hosts (${r.hosts.length})`}>
+        <HostsPager rollout={r} state={query.hostState} page={query.page ?? 1} />
         <div className="overflow-x-auto">
           <table className="w-full text-left text-sm">
             <caption className="sr-only">Hosts of this rollout with their planned changes</caption>
@@ -268,7 +277,7 @@ export default async function RolloutPage({ params }: { params: Promise<{ id: st
               </tr>
             </thead>
             <tbody>
-              {r.hosts.map((h) => (
+              {pageOfHosts(r.hosts, query.hostState, query.page ?? 1).hosts.map((h) => (
                 <tr key={h.id} className="border-t border-slate-100 align-top" data-testid="rollout-host" data-host={h.hostName}>
                   <td className="py-2 pr-3">
                     {h.hostId ? (
@@ -304,5 +313,47 @@ export default async function RolloutPage({ params }: { params: Promise<{ id: st
         </div>
       </Card>
     </div>
+  );
+}
+
+function pageOfHosts(hosts: RolloutHostView[], state: string | undefined, page: number) {
+  const matching = state ? hosts.filter((h) => h.state === state) : hosts;
+  const pages = Math.max(1, Math.ceil(matching.length / HOSTS_PER_PAGE));
+  const current = Math.min(page, pages);
+  return { matching: matching.length, pages, current, hosts: matching.slice((current - 1) * HOSTS_PER_PAGE, current * HOSTS_PER_PAGE) };
+}
+
+/** Filter by host state (with counts) and pages of HOSTS_PER_PAGE, as plain links. */
+function HostsPager({ rollout, state, page }: { rollout: RolloutView; state: string | undefined; page: number }) {
+  const counts = new Map<string, number>();
+  for (const h of rollout.hosts) counts.set(h.state, (counts.get(h.state) ?? 0) + 1);
+  const { matching, pages, current } = pageOfHosts(rollout.hosts, state, page);
+  const href = (next: { hostState?: string; page?: number }) => {
+    const q = new URLSearchParams();
+    if (next.hostState) q.set("hostState", next.hostState);
+    if (next.page && next.page > 1) q.set("page", String(next.page));
+    const qs = q.toString();
+    return `/rollouts/${rollout.id}${qs ? `?${qs}` : ""}`;
+  };
+  if (counts.size <= 1 && pages === 1) return null;
+  const chip = (active: boolean) => `rounded-full px-2 py-0.5 text-xs ring-1 ring-inset ${active ? "bg-slate-800 text-white ring-slate-800" : "text-slate-700 ring-slate-300 hover:bg-slate-50"}`;
+  return (
+    <nav aria-label="Filter and page the hosts" className="mb-3 flex flex-wrap items-center gap-2" data-testid="rollout-hosts-pager">
+      <Link className={chip(!state)} href={href({})} aria-current={!state ? "page" : undefined}>All {rollout.hosts.length}</Link>
+      {[...counts].map(([s, n]) => (
+        <Link key={s} className={`inline-flex items-center gap-1 rounded-md px-1 py-0.5 text-xs text-slate-800 ${state === s ? "ring-2 ring-slate-800" : "hover:bg-slate-50"}`} href={href({ hostState: s })} aria-current={state === s ? "page" : undefined}>
+          <RolloutHostStateBadge state={s} /> {n}
+        </Link>
+      ))}
+      {pages > 1 && (
+        <span className="ml-auto flex items-center gap-2 text-xs text-slate-700">
+          {current > 1 && <Link className="text-brand-600 underline" href={href({ hostState: state, page: current - 1 })}>Previous</Link>}
+          <span>
+            Page {current} of {pages} ({matching} hosts)
+          </span>
+          {current < pages && <Link className="text-brand-600 underline" href={href({ hostState: state, page: current + 1 })}>Next</Link>}
+        </span>
+      )}
+    </nav>
   );
 }
