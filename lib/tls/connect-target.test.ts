@@ -84,6 +84,14 @@ describe("the database host", () => {
     expect(refusalFor("10.1.2.3", parseAllowList("10.0.0.0/8, 10.1.2.3"), deny)).toBeNull();
   });
 
+  it("on loopback is covered by the loopback entry: denied unless loopback is allowed explicitly", async () => {
+    const local = await databaseDenyEntries("postgresql://postgres@127.0.0.1:5432/test", answer());
+    expect(local).toEqual([]);
+    expect(await databaseDenyEntries("postgresql://postgres@localhost/test", answer("127.0.0.1", "::1"))).toEqual([]);
+    expect(refusalFor("127.0.0.1", parseAllowList("0.0.0.0/0"), [...BUILT_IN_DENY, ...local])?.kind).toBe("denied");
+    expect(refusalFor("127.0.0.1", parseAllowList("127.0.0.0/8"), [...BUILT_IN_DENY, ...local])).toBeNull();
+  });
+
   it("adds nothing for a socket directory, a bad URL or a name that does not resolve", async () => {
     expect(await databaseDenyEntries("postgresql://app@%2Fvar%2Frun%2Fpostgresql/tlsfleet", answer("10.9.9.9"))).toEqual([]);
     expect(await databaseDenyEntries("postgresql:///tlsfleet?host=/var/run/postgresql", answer("10.9.9.9"))).toEqual([]);

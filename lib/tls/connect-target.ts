@@ -177,7 +177,13 @@ export async function defaultDenyList(): Promise<readonly DenyEntry[]> {
   return [...BUILT_IN_DENY, ...(await databaseDeny.entries)];
 }
 
-/** The deny entries for the database of `databaseUrl` (postgres:// URL; a socket path adds none). */
+/**
+ * The deny entries for the database of `databaseUrl` (postgres:// URL; a socket path adds none).
+ * A database on an address the built-in list already denies (the embedded one on 127.0.0.1) gets
+ * no entry of its own: it is covered by that entry and follows its rule, so an admin who allows
+ * loopback explicitly (test servers on 127.0.0.0/8) has allowed it too. Elsewhere (10.0.0.5 in an
+ * allowed 10.0.0.0/8) only an entry naming that address allows it.
+ */
 export async function databaseDenyEntries(databaseUrl: string | undefined, resolver: Resolver): Promise<DenyEntry[]> {
   const hosts = databaseHosts(databaseUrl);
   const entries: DenyEntry[] = [];
@@ -185,7 +191,7 @@ export async function databaseDenyEntries(databaseUrl: string | undefined, resol
     const addresses = isIP(h) ? [h] : await resolver(h).catch(() => [] as string[]);
     for (const a of addresses) {
       const address = parseAddress(a);
-      if (address) entries.push({ range: parseCidr(`${formatAddress(address)}/${address.family === 4 ? 32 : 128}`), why: "the host of tlsfleet's own database (DATABASE_URL)" });
+      if (address && !BUILT_IN_DENY.some((d) => cidrContains(d.range, address))) entries.push({ range: parseCidr(`${formatAddress(address)}/${address.family === 4 ? 32 : 128}`), why: "the host of tlsfleet's own database (DATABASE_URL)" });
     }
   }
   return entries;

@@ -141,7 +141,7 @@ describe("the drift webhook", () => {
     expect(forbidden.connections).toBe(before.forbidden);
   });
 
-  it("is refused at 127.0.0.1 given as an address, which is the database host here too", async () => {
+  it("is refused at 127.0.0.1 given as an address (loopback, and the database host here)", async () => {
     await setSetting(admin, "driftWebhookUrl", `http://127.0.0.1:${forbidden.port}/drift`);
     const before = forbidden.connections;
     await notifyDrift(drift);
