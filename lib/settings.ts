@@ -40,7 +40,7 @@ export const AllowedTargets = z
     try {
       parseAllowList(entries);
     } catch (err) {
-      ctx.addIssue({ code: "custom", message: err instanceof AllowListSyntaxError ? `Not a CIDR, address or DNS suffix: ${err.entry}` : String(err) });
+      ctx.addIssue({ code: "custom", message: err instanceof AllowListSyntaxError ? `${err.entry}: ${err.reason}` : String(err) });
     }
   });
 
@@ -105,8 +105,22 @@ export async function setSetting<K extends SettingKey>(actor: SettingActor, key:
  * it is given is a weapon, DESIGN.md "Security model").
  */
 export async function effectiveAllowList(): Promise<{ list: AllowList; source: "settings" | "env" } | null> {
-  const stored = await getSetting("allowedTargets");
-  if (stored.length) return { list: parseAllowList(stored), source: "settings" };
+  const stored = await storedAllowedTargets();
+  if (stored.length) {
+    // A list saved before an entry kind was refused (a numeric "suffix", an IPv6 range covering
+    // IPv4) must not fall back to the environment's list: the refused entries are dropped (which
+    // only narrows) and logged; the row itself stays as it is until an admin saves the page.
+    const valid: string[] = [];
+    for (const entry of stored) {
+      try {
+        parseAllowList([entry]);
+        valid.push(entry);
+      } catch (err) {
+        logger.error({ entry, reason: err instanceof AllowListSyntaxError ? err.reason : String(err) }, "stored allowed-targets entry is refused; ignoring it until an admin fixes it in Settings > Scans");
+      }
+    }
+    return { list: parseAllowList(valid), source: "settings" };
+  }
   if (env.TLSFLEET_ALLOWED_TARGETS) {
     try {
       return { list: parseAllowList(env.TLSFLEET_ALLOWED_TARGETS), source: "env" };
@@ -116,6 +130,14 @@ export async function effectiveAllowList(): Promise<{ list: AllowList; source: "
     }
   }
   return null;
+}
+
+/** The allowed-targets entries as stored, also those the current rules refuse (for the settings
+ *  page, so an admin sees and fixes them instead of finding an empty list). */
+export async function storedAllowedTargets(): Promise<string[]> {
+  const [row] = await prisma.$queryRaw<Array<{ value: unknown }>>`SELECT value FROM "Setting" WHERE key = 'allowedTargets'`;
+  const raw = z.array(z.string()).safeParse(row?.value);
+  return raw.success ? raw.data.map((e) => e.trim()).filter(Boolean) : [];
 }
 
 /** The env fallback, shown on the settings page so admins see what applies when the list is empty. */

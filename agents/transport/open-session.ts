@@ -5,11 +5,12 @@
 // only after the host has proved its identity against the pinned key (SSH: in the key exchange,
 // before authentication; WinRM HTTPS: the certificate thumbprint, before any byte is written).
 import { createHash } from "node:crypto";
-import net from "node:net";
 import tls from "node:tls";
 import { secretForWorker } from "../../lib/credentials/service";
-import { isTargetAllowed, type AllowList } from "../../lib/tls/allowlist";
+import type { AllowList } from "../../lib/tls/allowlist";
+import { TargetRefusedError as CheckRefusedError, type Resolver } from "../../lib/tls/connect-target";
 import { openSshSession } from "./ssh";
+import { checkTransportTarget } from "./target";
 import { TransportError, type RemoteSession } from "./types";
 import { openWinRmSession } from "./winrm";
 
@@ -35,8 +36,13 @@ export interface OpenedSession {
 
 /** The host's address is outside the allowed targets: nothing was sent, not even a SYN. */
 export class TargetRefusedError extends TransportError {
-  constructor(label: string, readonly address: string) {
-    super(label, `${address} is outside the allowed targets (Settings > Scans); no connection was made`, { code: "config" });
+  constructor(
+    label: string,
+    /** The refused address (what the host's name resolved to), or the host's address as given. */
+    readonly address: string,
+    reason = "which is outside the allowed target ranges",
+  ) {
+    super(label, `${label} is outside the allowed targets (Settings > Scans): ${address}, ${reason}; no connection was made`, { code: "config" });
     this.name = "TargetRefusedError";
   }
 }
@@ -48,11 +54,11 @@ export function hostLabel(host: Pick<HostConnection, "name" | "address" | "port"
 }
 
 /** SHA-256 thumbprint of the certificate the WinRM HTTPS listener presents; nothing else is sent. */
-function winrmCertificateThumbprint(address: string, port: number, timeoutMs: number, label: string): Promise<string> {
+function winrmCertificateThumbprint(address: string, servername: string | undefined, port: number, timeoutMs: number, label: string): Promise<string> {
   return new Promise((resolve, reject) => {
     // A host that still needs the fix may only speak TLS 1.0/1.1 on 5986 too (HTTP.sys uses
     // SCHANNEL); OpenSSL 3 offers those only at security level 0. Only the certificate is read.
-    const socket = tls.connect({ host: address, port, rejectUnauthorized: false, servername: net.isIP(address) ? undefined : address, minVersion: "TLSv1", ciphers: "ALL:@SECLEVEL=0" });
+    const socket = tls.connect({ host: address, port, rejectUnauthorized: false, servername, minVersion: "TLSv1", ciphers: "ALL:@SECLEVEL=0" });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new TransportError(label, `WinRM on ${label} did not complete a TLS handshake within ${Math.round(timeoutMs / 1000)} s.`, { code: "timeout" }));
@@ -83,10 +89,17 @@ export function normalizedPin(key: string | null): string | null {
  * targets), "connect"/"timeout" when the host cannot be reached, "host-key-mismatch" when it
  * presents another key than the pinned one (no credential was offered).
  */
-export async function openHostSession(host: HostConnection, opts: { allowList: AllowList; connectTimeoutMs?: number }): Promise<OpenedSession> {
+export async function openHostSession(host: HostConnection, opts: { allowList: AllowList; connectTimeoutMs?: number; resolver?: Resolver }): Promise<OpenedSession> {
   const label = hostLabel(host);
   if (host.transport === "none" || !host.credentialId) throw new TransportError(label, "no credential: set one on the host (and its transport, ssh or winrm)", { code: "config" });
-  if (!isTargetAllowed(host.address, opts.allowList)) throw new TargetRefusedError(label, host.address);
+  // Resolved and checked once, before the credential is decrypted. The transports get a resolver
+  // that answers with this checked address only: they check it again and connect there, and the
+  // name is not looked up a second time (no DNS-rebinding window between check and connect).
+  const checked = await checkTransportTarget(host.address, label, { allowList: opts.allowList, resolver: opts.resolver }, opts.connectTimeoutMs ?? 10_000).catch((e: unknown) => {
+    const refusal = e instanceof TransportError && e.cause instanceof CheckRefusedError ? e.cause : null;
+    throw refusal ? new TargetRefusedError(label, refusal.address ?? host.address, refusal.detail) : e;
+  });
+  const pinnedResolver: Resolver = () => Promise.resolve([checked.address]);
   const secret = await secretForWorker(host.credentialId).catch((err: unknown) => {
     const message = err instanceof Error && (err as { userFacing?: boolean }).userFacing ? err.message : "The host's credential cannot be decrypted with the configured keys";
     throw new TransportError(label, message, { code: "config" });
@@ -106,6 +119,7 @@ export async function openHostSession(host: HostConnection, opts: { allowList: A
       pinnedFingerprint: host.pinnedKey,
       pinnedAt: host.pinnedAt,
       allowList: opts.allowList,
+      resolver: pinnedResolver,
       ...timeout,
     });
     return { session: s, presented: s.hostKeyFingerprint, pinned: s.hostKeyPinned };
@@ -122,7 +136,7 @@ export async function openHostSession(host: HostConnection, opts: { allowList: A
   let pin = host.pinnedKey;
   if (transport === "https" && !pin) {
     // First contact: trust this certificate for this read-only session, record it as pending.
-    presented = await winrmCertificateThumbprint(host.address, port, opts.connectTimeoutMs ?? 10_000, label);
+    presented = await winrmCertificateThumbprint(checked.address, checked.name ?? undefined, port, opts.connectTimeoutMs ?? 10_000, label);
     pin = presented;
   }
   const session = await openWinRmSession({
@@ -132,6 +146,7 @@ export async function openHostSession(host: HostConnection, opts: { allowList: A
     auth,
     hostLabel: label,
     allowList: opts.allowList,
+    resolver: pinnedResolver,
     // Always pinned (confirmed, or this first contact's certificate for read-only checks), so a
     // TLS 1.0 management channel to a host that still needs the fix is still authenticated.
     ...(transport === "https" ? { tls: { thumbprint: pin!, minVersion: "TLSv1" as const } } : {}),

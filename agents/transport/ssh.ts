@@ -27,8 +27,8 @@ import { isIP } from "node:net";
 import { performance } from "node:perf_hooks";
 import { NodeSSH, type Config as NodeSshConfig } from "node-ssh";
 import type { Client, ClientChannel } from "ssh2";
-import { isTargetAllowed, type AllowList } from "../../lib/tls/allowlist";
 import { quoteForRemote, UnquotableArgumentError } from "./quote";
+import { checkTransportTarget, type TargetCheckOptions } from "./target";
 import {
   AuthError,
   DEFAULT_EXEC_TIMEOUT_MS,
@@ -48,7 +48,7 @@ export type SshCredential =
   | { kind: "ssh-key"; username: string; privateKey: string | Buffer; passphrase?: string }
   | { kind: "ssh-password"; username: string; password: string };
 
-export interface SshOptions {
+export interface SshOptions extends TargetCheckOptions {
   /** Address or DNS name. */
   host: string;
   /** Default 22. */
@@ -75,9 +75,8 @@ export interface SshOptions {
   connectTimeoutMs?: number;
   /** SSH keepalive interval; after 3 unanswered ones the connection counts as lost. Default 10 s. */
   keepaliveIntervalMs?: number;
-  /** Where sessions may go (Settings, DESIGN.md "Security model"); null/absent: anywhere. An
-   *  address outside is refused before any packet is sent. */
-  allowList?: AllowList | null;
+  // allowList, resolver, denyList (TargetCheckOptions): the host is resolved once, every address
+  // is checked, and ssh2 is given the checked address (it would resolve the name again).
 }
 
 export interface SshSession extends RemoteSession {
@@ -183,21 +182,16 @@ export async function openSshSession(opts: SshOptions): Promise<SshSession> {
     }
   }
   if (opts.requirePinned && !pin) throw new HostKeyNotPinnedError(hostLabel);
-  // A DNS name is checked as given; resolving it and checking the address too is the caller's
-  // job (lib/tls does the same for probes), since ssh2 resolves again when connecting.
-  if (opts.allowList && !isTargetAllowed(opts.host, opts.allowList)) {
-    throw new TransportError(hostLabel, `${hostLabel} is outside the allowed targets (Settings > Allowed targets); no connection was made.`, {
-      code: "config",
-    });
-  }
+  const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_SSH_CONNECT_TIMEOUT_MS;
+  const target = await checkTransportTarget(opts.host, hostLabel, opts, connectTimeoutMs);
 
   let presented: { fingerprint: string; type: string } | null = null;
   let mismatch = false;
   let authStarted = false;
-  const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_SSH_CONNECT_TIMEOUT_MS;
   const cred = opts.credential;
   const config: NodeSshConfig = {
-    host: opts.host,
+    // The checked address, never the name: no second DNS answer between check and connect.
+    host: target.address,
     port,
     username: cred.username,
     readyTimeout: connectTimeoutMs,

@@ -30,11 +30,10 @@ import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
 import { createHash, randomUUID } from "node:crypto";
-import { lookup } from "node:dns/promises";
 import { readFileSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import { z } from "zod";
-import { isTargetAllowed, type AllowList } from "../../lib/tls/allowlist";
+import { checkTransportTarget, type TargetCheckOptions } from "./target";
 import { createAuthenticate, encodeNegotiate, NtlmError, type NtlmSession } from "./ntlm";
 import { quoteWindowsCmd, UnquotableArgumentError } from "./quote";
 import {
@@ -523,7 +522,7 @@ export interface WinRmTlsOptions {
   minVersion?: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
 }
 
-export interface WinRmOptions {
+export interface WinRmOptions extends TargetCheckOptions {
   host: string;
   /** Default 5986 for https, 5985 for http. */
   port?: number;
@@ -539,10 +538,9 @@ export interface WinRmOptions {
   maxResponseBytes?: number;
   path?: string;
   locale?: string;
-  /** Where sessions may go (Settings, DESIGN.md "Security model"); null/absent: anywhere. A host
-   *  outside is refused before any packet is sent: a name is allowed by its DNS suffix or by the
-   *  address it resolves to, and the connection goes to that checked address. */
-  allowList?: AllowList | null;
+  // allowList, resolver, denyList (TargetCheckOptions): the host is resolved once per session,
+  // every address is checked, and every connection goes to that checked address; the name stays
+  // in the Host header and the TLS server name.
 }
 
 interface HttpResponse {
@@ -677,17 +675,13 @@ class WsmanHttp {
     }
   }
 
-  /** The address to connect to, after the allow-list check; throws when the host is outside. */
-  private async resolveAllowed(): Promise<string> {
-    const host = this.opts.host;
-    const address = net.isIP(host) ? host : (await lookup(host)).address;
-    const list = this.opts.allowList;
-    if (list && !isTargetAllowed(host, list) && !isTargetAllowed(address, list)) {
-      throw new TransportError(this.hostLabel, `${this.hostLabel} is outside the allowed targets (Settings > Allowed targets); no connection was made.`, {
-        code: "config",
-      });
-    }
-    return address;
+  private checked: Promise<string> | null = null;
+
+  /** The address to connect to, resolved and checked once per session (every reconnect of this
+   *  session goes to the same checked address); throws when the host is not an allowed target. */
+  private resolveAllowed(): Promise<string> {
+    this.checked ??= checkTransportTarget(this.opts.host, this.hostLabel, this.opts, this.opts.connectTimeoutMs ?? 10_000).then((t) => t.address);
+    return this.checked;
   }
 
   private connectPlain(timeoutMs: number, cb: (err: Error | null, s: Duplex) => void): void {

@@ -9,7 +9,7 @@ export const loadDemoInventoryAction = authorizedAction(
   "hosts.write",
   z.object({ confirm: z.literal("load-demo-inventory") }),
   async (_input, user): Promise<DemoSeedResult> => {
-    const result = await seedDemoInventory({ actor: { id: user.id, email: user.email } });
+    const result = await seedDemoInventory({ actor: { id: user.id, email: user.email, role: user.role } });
     if (result.created === 0) throw new UserFacingError(result.message);
     return result;
   },

@@ -2,12 +2,16 @@ import "server-only";
 // Recomputes a host's stored status from its latest evidence (the pure evaluateHostStatus does
 // the deciding), records the change in StatusHistory, and reports drift: a compliant host that
 // started failing gets an audit event "host.drift" and, when configured, a webhook POST.
+import http from "node:http";
+import https from "node:https";
 import { z } from "zod";
 import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { logger } from "../log";
 import { recordAuditInTx } from "../audit/log";
-import { getSetting } from "../settings";
+import { effectiveAllowList, getSetting } from "../settings";
+import { parseAllowList, type AllowList } from "../tls/allowlist";
+import { checkTarget, checkedLookup, TargetRefusedError, type Resolver } from "../tls/connect-target";
 import {
   evaluateHostStatus,
   isDrift,
@@ -178,8 +182,12 @@ export const DRIFT_WEBHOOK_TIMEOUT_MS = 5_000;
 /**
  * POSTs a drift event to the configured webhook. Fire-and-forget: a slow or broken receiver must
  * never hold up a scan, so the promise is returned only for tests and failures are logged.
+ *
+ * The receiver is a connection like any other: its name is resolved once, every address is
+ * checked against the allowed targets and the built-in deny list (lib/tls/connect-target.ts),
+ * and the request goes to that checked address with the URL's name in Host and SNI.
  */
-export function notifyDrift(update: StatusUpdate): Promise<void> {
+export function notifyDrift(update: StatusUpdate, opts: { resolver?: Resolver } = {}): Promise<void> {
   return (async () => {
     const url = await getSetting("driftWebhookUrl");
     if (!url) return;
@@ -191,16 +199,43 @@ export function notifyDrift(update: StatusUpdate): Promise<void> {
       explanation: update.explanation,
       at: new Date().toISOString(),
     };
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "user-agent": "tlsfleet-drift-webhook" },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(DRIFT_WEBHOOK_TIMEOUT_MS),
-      redirect: "manual",
-    });
-    if (!res.ok) logger.warn({ host: update.hostName, status: res.status }, "drift webhook answered with an error status");
-    await res.body?.cancel().catch(() => undefined);
+    const allowed = await effectiveAllowList();
+    const status = await postJson(new URL(url), body, { allowList: allowed?.list ?? parseAllowList([]), resolver: opts.resolver, timeoutMs: DRIFT_WEBHOOK_TIMEOUT_MS });
+    if (status < 200 || status > 299) logger.warn({ host: update.hostName, status }, "drift webhook answered with an error status");
   })().catch((err: unknown) => {
-    logger.warn({ err, host: update.hostName }, "drift webhook failed");
+    // The URL may carry a token in its path or query: log the reason, never the URL.
+    if (err instanceof TargetRefusedError) logger.warn({ host: update.hostName, reason: err.message }, "drift webhook refused: its address is not an allowed target");
+    else logger.warn({ err, host: update.hostName }, "drift webhook failed");
+  });
+}
+
+/** One POST to the checked address of `url`; resolves with the status code. Redirects are not followed. */
+async function postJson(url: URL, body: unknown, opts: { allowList: AllowList; resolver?: Resolver; timeoutMs: number }): Promise<number> {
+  const target = await checkTarget(url.hostname, { allowList: opts.allowList, resolver: opts.resolver, timeoutMs: opts.timeoutMs });
+  const payload = Buffer.from(JSON.stringify(body));
+  const request = url.protocol === "https:" ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: "POST",
+      // The socket goes to the checked address; the name stays in Host, SNI and the certificate check.
+      lookup: checkedLookup(target),
+      agent: false,
+      headers: { "content-type": "application/json", "content-length": String(payload.length), "user-agent": "tlsfleet-drift-webhook" },
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      reject(e);
+    };
+    req.once("error", fail);
+    req.once("response", (res) => {
+      res.resume();
+      res.once("end", () => {
+        clearTimeout(timer);
+        resolve(res.statusCode ?? 0);
+      });
+      res.once("error", fail);
+    });
+    req.end(payload);
   });
 }

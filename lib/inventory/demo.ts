@@ -13,6 +13,7 @@ import { endpointSpec, serviceForPort, type EndpointSpec } from "./model";
 import { SERVICES, type Service } from "../tls/types";
 import { isTargetAllowed, parseAllowList } from "../tls/allowlist";
 import { effectiveAllowList, setSetting } from "../settings";
+import { can, type Role } from "../auth/roles";
 import { createCredential } from "../credentials/service";
 import { MissingSecretKeyError } from "../credentials/keys";
 
@@ -149,20 +150,26 @@ export const DEFAULT_LAB_MANIFEST = path.join(process.cwd(), "tests", "lab", ".s
 // One demo seeding at a time: two clicks on "Load demo inventory" must not both see an empty table.
 const DEMO_LOCK_KEY = 7_351_002;
 
-export async function seedDemoInventory(opts: { actor?: { id: string; email: string }; labManifest?: string } = {}): Promise<DemoSeedResult> {
+export async function seedDemoInventory(opts: { actor?: { id: string; email: string; role?: Role }; labManifest?: string } = {}): Promise<DemoSeedResult> {
   const lab = labDemoHosts(opts.labManifest ?? DEFAULT_LAB_MANIFEST);
   const hosts = lab?.hosts ?? EXAMPLE_HOSTS;
+  // Loading demo hosts is an operator's action (hosts.write), but the allowed targets and the
+  // credentials are an admin's: an operator's demo changes neither, it says what an admin would
+  // do. No actor is `tlsfleet start --demo`, run by whoever owns the install.
+  const asAdmin = !opts.actor || can(opts.actor.role, "settings.manage");
+  const mayCreateCredential = !opts.actor || can(opts.actor.role, "credentials.manage");
   // Probes only go where Settings > Allowed targets (or TLSFLEET_ALLOWED_TARGETS) say. A lab demo
-  // that scans into "target not allowed" shows nothing, so the lab's own range is added, audited.
+  // that scans into "target not allowed" shows nothing, so an admin's demo adds the lab's own
+  // range, audited.
   const allowed = lab ? await effectiveAllowList() : null;
-  const widenTo =
-    lab && isLabPrefix(lab.prefix) && !(allowed && hosts.every((h) => isTargetAllowed(h.address, allowed.list))) ? [...(allowed?.list.entries ?? []), lab.prefix] : null;
+  const needsLabRange = Boolean(lab && isLabPrefix(lab.prefix) && !(allowed && hosts.every((h) => isTargetAllowed(h.address, allowed.list))));
+  const widenTo = lab && needsLabRange && asAdmin ? [...(allowed?.list.entries ?? []), lab.prefix] : null;
   const refusal = (n: number): DemoSeedResult => ({ created: 0, lab: false, message: `The inventory already has ${n} host${n === 1 ? "" : "s"}; demo data is only loaded into an empty inventory` });
   // Checked again under the lock below; this early look keeps a refused request free of side effects.
   const before = await prisma.host.count();
   if (before > 0) return refusal(before);
   const actor = opts.actor ?? { id: null, email: "system" };
-  const credential = lab ? await labCredential(lab.ssh, actor) : null;
+  const credential = lab && mayCreateCredential ? await labCredential(lab.ssh, actor) : null;
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${DEMO_LOCK_KEY})`;
     const existing = await tx.host.count();
@@ -198,8 +205,12 @@ export async function seedDemoInventory(opts: { actor?: { id: string; email: str
       target: `hosts:${hosts.length}`,
       details: { lab: Boolean(lab), names: hosts.map((h) => h.name) },
     });
+    const adminSteps = [
+      ...(needsLabRange && !widenTo ? [`add ${lab?.prefix ?? ""} to the allowed targets in Settings > Scans`] : []),
+      ...(lab?.ssh && !mayCreateCredential ? [`create the lab's SSH credential (${LAB_CREDENTIAL}) for config audits`] : []),
+    ];
     const message = lab
-      ? `Loaded ${hosts.length} lab hosts (${endpoints} endpoints) at their real addresses in ${lab.prefix}${widenTo ? ` (added ${lab.prefix} to the allowed targets)` : ""}: scan them to see real results${credential ? `; config audits use the credential ${LAB_CREDENTIAL}` : ""}`
+      ? `Loaded ${hosts.length} lab hosts (${endpoints} endpoints) at their real addresses in ${lab.prefix}${widenTo ? ` (added ${lab.prefix} to the allowed targets)` : ""}: scan them to see real results${credential ? `; config audits use the credential ${LAB_CREDENTIAL}` : ""}${adminSteps.length ? `. An admin must first ${adminSteps.join(" and ")}` : ""}`
       : `Loaded ${hosts.length} example hosts (${endpoints} endpoints) under example.test; their addresses (198.18.200.0/24) answer nothing, so scans report them unreachable. Start the lab (npm run lab -- up) for hosts that answer`;
     return { created: hosts.length, lab: Boolean(lab), message };
   });

@@ -1,9 +1,9 @@
-import { lookup } from "node:dns/promises";
 import { isIP, Socket } from "node:net";
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
-import { isTargetAllowed, type AllowList } from "./allowlist";
+import { type AllowList } from "./allowlist";
+import { checkTarget, TargetRefusedError, TargetUnresolvedError, type CheckedTarget, type DenyEntry, type Resolver } from "./connect-target";
 import { summarizeCertificate } from "./certificate";
 import { ConnectionGate, sharedConnectionGate } from "./connection-gate";
 import { DialogFailure, PlaintextChannel, negotiateStartTls } from "./dialog";
@@ -53,6 +53,11 @@ export interface ProbeOptions {
   maxPreTlsBytes?: number;
   /** Where probes may go; null or absent means anywhere. Refused targets get no connection at all. */
   allowList?: AllowList | null;
+  /** Resolves the host name (once per endpoint). Default: the system resolver. For tests. */
+  resolver?: Resolver;
+  /** Addresses refused even inside the allowed ranges. Default: the built-in deny list and the
+   *  database host (connect-target.ts defaultDenyList). */
+  denyList?: readonly DenyEntry[];
   /** Name sent in SMTP EHLO. Default: this machine's host name. */
   heloName?: string;
   /** Limits shared with other probes. Default: the process-wide gate (2 per address, 256 in total). */
@@ -160,24 +165,21 @@ export async function probeEndpoint(target: ProbeTarget, options: ProbeOptions =
   if (!(hostIsAddress || isHostName(host)) || !Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
     return failedReport(base, "error", `bad target: host '${printable(String(target.host))}' port ${String(target.port)}`, "not tested");
   }
-  const allowList = options.allowList ?? null;
-  const allowedByName = allowList === null || isTargetAllowed(host, allowList);
-  if (hostIsAddress && !allowedByName) {
-    return failedReport(base, "error", "target not in allowed ranges", "not allowed", host);
-  }
   const timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS);
 
-  let address = host;
-  if (!hostIsAddress) {
-    try {
-      address = (await withTimeout(lookup(host), timeoutMs, `no DNS answer within ${timeoutMs} ms`)).address;
-    } catch (error) {
-      return failedReport(base, "unreachable", `cannot resolve ${host}: ${errorText(error)}`, "not resolved");
+  // Resolved once and checked here; every connection of this endpoint goes to `checked.address`.
+  let checked: CheckedTarget;
+  try {
+    checked = await checkTarget(host, { allowList: options.allowList ?? null, resolver: options.resolver, deny: options.denyList, timeoutMs });
+  } catch (error) {
+    if (error instanceof TargetRefusedError) {
+      // The scan task and the reports key on this exact text for a range refusal.
+      const message = error.kind === "outside" ? "target not in allowed ranges" : `target not allowed: ${error.reason}`;
+      return failedReport(base, "error", message, "not allowed", error.address);
     }
-    if (!allowedByName && !isTargetAllowed(address, allowList!)) {
-      return failedReport(base, "error", "target not in allowed ranges", "not allowed", address);
-    }
+    return failedReport(base, "unreachable", error instanceof TargetUnresolvedError ? error.message : `cannot resolve ${host}: ${errorText(error)}`, "not resolved");
   }
+  const address = checked.address;
 
   return probeResolved({
     base,
@@ -726,14 +728,6 @@ function failedReport(base: ReportBase, verdict: "error" | "unreachable", error:
     durationMs: elapsed(base.startedAt),
     address,
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(message), { code: "ETIMEDOUT" })), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 let cachedHeloName: string | undefined;

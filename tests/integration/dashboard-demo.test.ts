@@ -99,8 +99,10 @@ describe("demo inventory", () => {
   });
 
   it("points at the lab hosts, their real addresses and endpoints, when the lab is up", async () => {
+    await prisma.setting.deleteMany();
+    await prisma.credential.deleteMany({ where: { name: LAB_CREDENTIAL } });
     const manifest = writeManifest();
-    const result = await seedDemoInventory({ labManifest: manifest, actor: { id: "00000000-0000-4000-8000-000000000001", email: "op@example.test" } });
+    const result = await seedDemoInventory({ labManifest: manifest, actor: { id: "00000000-0000-4000-8000-000000000001", email: "op@example.test", role: "admin" } });
     expect(result).toMatchObject({ created: 3, lab: true });
     expect(result.message).toContain("198.18.0.0/16");
     const hosts = await prisma.host.findMany({ include: { status: true, endpoints: true }, orderBy: { address: "asc" } });
@@ -123,6 +125,27 @@ describe("demo inventory", () => {
     const allowed = await prisma.setting.findUnique({ where: { key: "allowedTargets" } });
     expect(allowed?.value).toContain("198.18.0.0/16");
     expect(await prisma.auditEvent.findFirst({ where: { action: "settings.update", target: "setting:allowedTargets" } })).toMatchObject({ actor: "op@example.test" });
+  });
+
+  it("an operator's demo loads the hosts but changes no admin-only setting and creates no credential", async () => {
+    await prisma.setting.deleteMany();
+    await prisma.credential.deleteMany({ where: { name: LAB_CREDENTIAL } });
+    const before = await prisma.auditEvent.count({ where: { action: "settings.update" } });
+    const operator = { id: "00000000-0000-4000-8000-000000000002", email: "operator@example.test", role: "operator" as const };
+    const result = await seedDemoInventory({ labManifest: writeManifest(), actor: operator });
+    expect(result).toMatchObject({ created: 3, lab: true });
+    expect(result.message).toMatch(/An admin must first add 198\.18\.0\.0\/16 to the allowed targets in Settings > Scans and create the lab's SSH credential/);
+    expect(await prisma.setting.findUnique({ where: { key: "allowedTargets" } })).toBeNull();
+    expect(await prisma.auditEvent.count({ where: { action: "settings.update" } })).toBe(before);
+    expect(await prisma.credential.findUnique({ where: { name: LAB_CREDENTIAL } })).toBeNull();
+    expect((await prisma.host.findMany()).every((h) => h.credentialId === null)).toBe(true);
+  });
+
+  it("a viewer-shaped actor without a role is not an admin either", async () => {
+    await prisma.setting.deleteMany();
+    const result = await seedDemoInventory({ labManifest: writeManifest(), actor: { id: "00000000-0000-4000-8000-000000000003", email: "norole@example.test" } });
+    expect(result.created).toBe(3);
+    expect(await prisma.setting.findUnique({ where: { key: "allowedTargets" } })).toBeNull();
   });
 
   it("never widens the allowed targets beyond the lab's benchmarking range", async () => {

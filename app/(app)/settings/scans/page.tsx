@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { requirePageUser } from "@/lib/auth/guard";
-import { cronForSchedule, envAllowedTargets, getSetting } from "@/lib/settings";
+import { cronForSchedule, envAllowedTargets, getSetting, storedAllowedTargets } from "@/lib/settings";
 import { Card } from "@/app/_components/ui/card";
 import { ScanSettingsForm } from "./components/scan-settings-form";
 
@@ -8,7 +8,7 @@ export const metadata: Metadata = { title: "Scan settings" };
 
 export default async function ScanSettingsPage() {
   await requirePageUser("settings.manage");
-  const [rescanSchedule, driftWebhookUrl, allowedTargets] = await Promise.all([getSetting("rescanSchedule"), getSetting("driftWebhookUrl"), getSetting("allowedTargets")]);
+  const [rescanSchedule, driftWebhookUrl, allowedTargets] = await Promise.all([getSetting("rescanSchedule"), getSetting("driftWebhookUrl"), storedAllowedTargets()]);
   const fallback = envAllowedTargets();
   return (
     <div className="flex flex-col gap-4">

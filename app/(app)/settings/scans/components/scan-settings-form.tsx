@@ -62,7 +62,7 @@ export function ScanSettingsForm({ initial, envAllowedTargets, currentCron }: { 
       <fieldset className="flex flex-col gap-2">
         <legend className="mb-1 text-sm font-semibold text-slate-800">Allowed targets</legend>
         <p className="text-xs text-slate-600">
-          Scans only connect to these CIDRs, addresses and DNS suffixes (one per line); anything else is refused and recorded in the audit log.
+          Scans, config audits and the drift webhook only connect to addresses inside these CIDRs (one per line); a host name must resolve only to such addresses, and when DNS suffixes are listed it must also be under one of them. Loopback, link-local, cloud metadata addresses and the database host stay refused unless a range inside them is listed. Anything else is refused and recorded in the audit log.
           {envAllowedTargets ? ` When empty, the server's TLSFLEET_ALLOWED_TARGETS applies: ${envAllowedTargets}.` : " When empty and TLSFLEET_ALLOWED_TARGETS is not set, every target is refused."}
         </p>
         <label htmlFor="allowed-targets" className="text-sm font-medium text-slate-700">Ranges and suffixes</label>
