@@ -1,6 +1,8 @@
 import bcrypt from "bcryptjs";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { env } from "../env";
+import { WorkLimiter } from "./work-limiter";
 
 // Cost 12 is ~250 ms on these 2-core machines: slow enough to hurt offline guessing,
 // fast enough that a sign-in does not feel stuck.
@@ -11,12 +13,20 @@ export const PasswordSchema = z
   .min(12, "Password must be at least 12 characters")
   .max(200, "Password must be at most 200 characters");
 
+// Every bcrypt of this process goes through one limiter (work-limiter.ts says why). A full queue
+// refuses with WorkLimiterBusy, which sign-in answers with 503 and a "try again" message.
+export const passwordWork = new WorkLimiter({
+  concurrency: env.TLSFLEET_PASSWORD_WORK_CONCURRENCY,
+  maxQueue: env.TLSFLEET_PASSWORD_WORK_QUEUE,
+  maxWaitMs: env.TLSFLEET_PASSWORD_WORK_WAIT_MS,
+});
+
 export function hashPassword(password: string): Promise<string> {
-  return bcrypt.hash(password, BCRYPT_COST);
+  return passwordWork.run(() => bcrypt.hash(password, BCRYPT_COST));
 }
 
 export function verifyPassword(password: string, hash: string): Promise<boolean> {
-  return bcrypt.compare(password, hash);
+  return passwordWork.run(() => bcrypt.compare(password, hash));
 }
 
 // A hash to compare against when the account does not exist, so timing does not reveal which
@@ -24,6 +34,7 @@ export function verifyPassword(password: string, hash: string): Promise<boolean>
 let dummyHash: Promise<string> | undefined;
 export function dummyPasswordHash(): Promise<string> {
   dummyHash ??= bcrypt.hash("not-a-real-password", BCRYPT_COST);
+  dummyHash.catch(() => (dummyHash = undefined));
   return dummyHash;
 }
 
