@@ -31,7 +31,8 @@ const EnvSchema = z.object({
   // Set by bin/web-server.js for the web process only: proves the peer-address header came from it.
   TLSFLEET_PEER_KEY: optionalString,
   // Password hashing (bcrypt) running at once, and how many more may wait for a turn.
-  TLSFLEET_PASSWORD_WORK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  // Unset: one core less than the machine has, 1 or 2 (lib/auth/passwords.ts).
+  TLSFLEET_PASSWORD_WORK_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   TLSFLEET_PASSWORD_WORK_QUEUE: z.coerce.number().int().min(0).max(1000).default(8),
   TLSFLEET_PASSWORD_WORK_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -13,6 +13,7 @@ beforeAll(() => {
   // Room for every check the parallel tests start; the busy path is tested with the limit full.
   process.env.TLSFLEET_PASSWORD_WORK_QUEUE = "100";
   process.env.TLSFLEET_PASSWORD_WORK_WAIT_MS = "60000";
+  process.env.TLSFLEET_PASSWORD_WORK_CONCURRENCY = "2";
   reloadEnv();
 });
 
