@@ -74,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     const { ensureInitialAdmin } = await import("../../lib/users/service");
     const admin = await ensureInitialAdmin({ email: env.TLSFLEET_ADMIN_EMAIL, password: env.TLSFLEET_ADMIN_PASSWORD });
     if (admin.created && admin.generatedPassword) {
-      console.log(`\n  First start: created admin ${admin.email}\n  One-time password (shown once, change it after signing in): ${admin.generatedPassword}\n`);
+      console.log(`\n  First start: created admin ${admin.email}\n  One-time password (shown once; change it after signing in, under Settings > Your account): ${admin.generatedPassword}\n`);
     } else if (admin.created) {
       console.log(`tlsfleet: created admin ${admin.email} from TLSFLEET_ADMIN_EMAIL`);
     }
