@@ -1,22 +1,8 @@
 import type { NextConfig } from "next";
 
-// CSP: Next's inline bootstrap scripts need 'unsafe-inline' without a nonce setup; everything
-// else is locked to this origin, and no one may frame the app.
+// Headers that are the same on every response. The Content-Security-Policy differs per response
+// (it carries a nonce) and HSTS depends on the public URL, so both are set in proxy.ts.
 const securityHeaders = [
-  {
-    key: "Content-Security-Policy",
-    value: [
-      "default-src 'self'",
-      "script-src 'self' 'unsafe-inline'",
-      "style-src 'self' 'unsafe-inline'",
-      "img-src 'self' data:",
-      "font-src 'self'",
-      "connect-src 'self'",
-      "frame-ancestors 'none'",
-      "base-uri 'self'",
-      "form-action 'self'",
-    ].join("; "),
-  },
   { key: "X-Frame-Options", value: "DENY" },
   { key: "X-Content-Type-Options", value: "nosniff" },
   { key: "Referrer-Policy", value: "same-origin" },

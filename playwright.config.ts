@@ -34,6 +34,8 @@ export default defineConfig({
     stderr: "pipe",
     env: {
       PORT: String(PORT),
+      // Loopback only (both families: "localhost" may resolve to either).
+      LISTEN_HOST: "127.0.0.1,::1",
       NEXTAUTH_URL: baseURL,
       DATA_DIR: process.env.E2E_DATA_DIR ?? ".data/e2e",
       TLSFLEET_ADMIN_EMAIL: E2E_ADMIN.email,

@@ -23,6 +23,18 @@ const EnvSchema = z.object({
   TLSFLEET_SECRET_KEYS_OLD: optionalString,
   // Comma-separated CIDRs / DNS suffixes that probes and remote sessions may reach.
   TLSFLEET_ALLOWED_TARGETS: optionalString,
+  // How many reverse proxies in front of tlsfleet append to X-Forwarded-For (docs/security.md).
+  // 0 (default): no proxy, the client is the TCP peer and X-Forwarded-For is ignored.
+  TLSFLEET_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  // Address(es) the web server listens on, comma separated; unset: every interface.
+  LISTEN_HOST: optionalString,
+  // Set by bin/web-server.js for the web process only: proves the peer-address header came from it.
+  TLSFLEET_PEER_KEY: optionalString,
+  // Password hashing (bcrypt) running at once, and how many more may wait for a turn.
+  // Unset: one core less than the machine has, 1 or 2 (lib/auth/passwords.ts).
+  TLSFLEET_PASSWORD_WORK_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  TLSFLEET_PASSWORD_WORK_QUEUE: z.coerce.number().int().min(0).max(1000).default(8),
+  TLSFLEET_PASSWORD_WORK_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   TLSFLEET_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
   // Connections each process keeps to PostgreSQL (the pg pool under Prisma). A worker running

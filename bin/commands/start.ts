@@ -5,9 +5,13 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { env, reloadEnv } from "../../lib/env";
 import { loadOrCreateRuntimeSecrets } from "../../lib/runtime-secrets";
+import { plainHttpWarning } from "../../lib/auth/https";
+
+const listenHosts = (value: string | undefined) => (value ?? "").split(",").map((h) => h.trim()).filter(Boolean);
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const NEXT_BIN = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
+const WEB_SERVER = path.join(ROOT, "bin", "web-server.js");
 
 interface StartOptions {
   build: "auto" | "always" | "never";
@@ -70,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     const { ensureInitialAdmin } = await import("../../lib/users/service");
     const admin = await ensureInitialAdmin({ email: env.TLSFLEET_ADMIN_EMAIL, password: env.TLSFLEET_ADMIN_PASSWORD });
     if (admin.created && admin.generatedPassword) {
-      console.log(`\n  First start: created admin ${admin.email}\n  One-time password (shown once, change it after signing in): ${admin.generatedPassword}\n`);
+      console.log(`\n  First start: created admin ${admin.email}\n  One-time password (shown once; change it after signing in, under Settings > Your account): ${admin.generatedPassword}\n`);
     } else if (admin.created) {
       console.log(`tlsfleet: created admin ${admin.email} from TLSFLEET_ADMIN_EMAIL`);
     }
@@ -96,10 +100,14 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const childEnv = { ...process.env, NODE_ENV: "production" as const };
-  const web = spawn(process.execPath, [NEXT_BIN, "start", "-p", String(env.PORT)], { cwd: ROOT, stdio: "inherit", env: childEnv });
+  // bin/web-server.js rather than `next start`: it tells the app each request's TCP peer (the
+  // sign-in limits need an address the client cannot choose; lib/auth/client-address.ts).
+  const web = spawn(process.execPath, [WEB_SERVER], { cwd: ROOT, stdio: "inherit", env: childEnv });
   const worker = spawn(process.execPath, [path.join(ROOT, "bin", "tlsfleet"), "worker"], { cwd: ROOT, stdio: "inherit", env: childEnv });
   children.push(web, worker);
   console.log(`tlsfleet: web on ${env.NEXTAUTH_URL}, worker started`);
+  const warning = plainHttpWarning(env.NEXTAUTH_URL ?? "", listenHosts(env.LISTEN_HOST));
+  if (warning) console.warn(`tlsfleet: ${warning}`);
 
   return new Promise<number>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => void stopAll(sig).then(() => resolve(0));

@@ -1,33 +1,35 @@
 import "server-only";
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { z } from "zod";
 import { env } from "../env";
-import { sessionUser, verifySignIn } from "../users/service";
+import { endSession, liveSession, SESSION_MAX_AGE_SECONDS, verifySignIn } from "../users/service";
+import { clientAddressFrom } from "./client-address";
+import { isHttpsUrl } from "./https";
 import type { Role } from "./roles";
 
-// Sessions are JWTs (no session table); revocation works through User.tokenVersion, which the
-// jwt callback compares on every read.
-const SESSION_MAX_AGE_SECONDS = 8 * 60 * 60;
+// Sessions are JWTs that name a UserSession row (`sid`). The jwt callback re-reads the row and
+// the user on every request: an ended session (sign-out, password change or reset, forced
+// sign-out), a changed User.tokenVersion or a disabled user ends the JWT's validity at once.
 
 const SignInFields = z.object({ email: z.string().max(254), password: z.string().max(200) });
 
-/** The caller's address. Next appends the socket address as the last X-Forwarded-For entry, so
- * the last entry is the one a client cannot forge. */
+/** The caller's address (client-address.ts): the TCP peer, unless trusted proxies say otherwise. */
 export function clientAddress(headers: Headers | Record<string, string | string[] | undefined> | undefined): string {
-  let xff: string | null | undefined;
-  if (headers instanceof Headers) xff = headers.get("x-forwarded-for");
-  else if (headers) {
-    const raw = headers["x-forwarded-for"];
-    xff = Array.isArray(raw) ? raw.join(",") : raw;
-  }
-  const parts = (xff ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  return parts[parts.length - 1] ?? "unknown";
+  return clientAddressFrom(headers, { trustedHops: env.TLSFLEET_TRUSTED_PROXY_HOPS, peerKey: env.TLSFLEET_PEER_KEY });
 }
+
+/** What the credentials check decided, for the route handler to turn into a status code (next-auth only answers 401). */
+export const signInOutcome = new AsyncLocalStorage<{ refused?: "throttled" | "busy"; retryAfterSeconds?: number }>();
+
+export const SIGN_IN_ERROR = { throttled: "TooManyAttempts", busy: "ServerBusy" } as const;
 
 export const authOptions: NextAuthOptions = {
   secret: env.NEXTAUTH_SECRET,
   session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
+  // next-auth derives the same from NEXTAUTH_URL; said here so proxy.ts (getToken) and this agree.
+  useSecureCookies: isHttpsUrl(env.NEXTAUTH_URL),
   pages: { signIn: "/login", error: "/login" },
   providers: [
     CredentialsProvider({
@@ -38,37 +40,49 @@ export const authOptions: NextAuthOptions = {
         if (!parsed.success) return null;
         const result = await verifySignIn(parsed.data.email, parsed.data.password, clientAddress(req?.headers));
         if (!result.ok) {
-          if (result.reason === "throttled") throw new Error("TooManyAttempts");
+          if (result.reason === "throttled" || result.reason === "busy") {
+            const store = signInOutcome.getStore();
+            if (store) Object.assign(store, { refused: result.reason, retryAfterSeconds: result.retryAfterSeconds });
+            throw new Error(SIGN_IN_ERROR[result.reason]);
+          }
           return null;
         }
         const u = result.user;
-        return { id: u.id, email: u.email, name: u.name ?? u.email, role: u.role, tv: u.tokenVersion };
+        return { id: u.id, email: u.email, name: u.name ?? u.email, role: u.role, tv: u.tokenVersion, sid: result.sessionId };
       },
     }),
   ],
   callbacks: {
     async jwt({ token, user }) {
       if (user) {
-        const u = user as unknown as { id: string; role: Role; tv: number };
+        const u = user as unknown as { id: string; role: Role; tv: number; sid: string };
         token.uid = u.id;
         token.role = u.role;
         token.tv = u.tv;
+        token.sid = u.sid;
         return token;
       }
       if (!token.uid) return token;
-      const live = await sessionUser(token.uid as string);
-      if (!live || live.disabledAt || live.tokenVersion !== token.tv) {
+      // Tokens from before sessions had rows carry no sid: they end too.
+      const live = typeof token.sid === "string" ? await liveSession(token.sid) : null;
+      if (!live || live.user.id !== token.uid || live.user.disabledAt || live.user.tokenVersion !== token.tv) {
         return { revoked: true } as typeof token;
       }
-      token.role = live.role;
+      token.role = live.user.role;
       return token;
     },
     async session({ session, token }) {
       if (!token.uid || token.revoked) return { expires: session.expires } as typeof session;
       return {
         ...session,
-        user: { id: token.uid as string, email: session.user?.email ?? "", name: session.user?.name ?? "", role: token.role as Role },
+        user: { id: token.uid as string, email: session.user?.email ?? "", name: session.user?.name ?? "", role: token.role as Role, sid: token.sid as string },
       };
+    },
+  },
+  events: {
+    // next-auth calls this with the decoded JWT of the cookie it is clearing.
+    async signOut({ token }) {
+      if (typeof token?.sid === "string") await endSession(token.sid);
     },
   },
 };

@@ -5,6 +5,7 @@ import { ACTIONS, can, ROLES, type Action } from "./roles";
 const expected: Record<Action, [viewer: boolean, operator: boolean, admin: boolean]> = {
   read: [true, true, true],
   export: [true, true, true],
+  "account.password": [true, true, true],
   "hosts.write": [false, true, true],
   "scans.run": [false, true, true],
   "audits.run": [false, true, true],

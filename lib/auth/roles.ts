@@ -18,6 +18,8 @@ export function roleAtLeast(role: Role, minimum: Role): boolean {
 export const ACTIONS = {
   "read": "viewer",
   "export": "viewer",
+  // Change one's own password (the current one is required).
+  "account.password": "viewer",
   "hosts.write": "operator",
   "scans.run": "operator",
   "audits.run": "operator",

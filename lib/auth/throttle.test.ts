@@ -1,23 +1,31 @@
 import { describe, expect, it } from "vitest";
-import { MAX_FAILURES, throttleState, WINDOW_MS } from "./throttle";
+import { ACCOUNT_LIMIT, ADDRESS_LIMIT, AUDIT_REFUSED_EVERY, throttleDecision, type CounterState } from "./throttle";
 
-const now = new Date("2026-11-28T12:00:00Z");
-const ago = (ms: number) => new Date(now.getTime() - ms);
-const fail = (ms: number) => ({ succeeded: false, at: ago(ms) });
+const address = (attempts: number, secondsLeft = 600): CounterState => ({ kind: "address", attempts, secondsLeft });
+const account = (attempts: number, secondsLeft = 600): CounterState => ({ kind: "account", attempts, secondsLeft });
 
 describe("sign-in throttle", () => {
   it.each([
-    ["no attempts", [], false],
-    ["four failures", [fail(1000), fail(2000), fail(3000), fail(4000)], false],
-    ["five failures in the window", Array.from({ length: MAX_FAILURES }, (_, i) => fail(1000 * (i + 1))), true],
-    ["five failures, one outside the window", [fail(1000), fail(2000), fail(3000), fail(4000), fail(WINDOW_MS + 1)], false],
-    ["five failures before a success", [{ succeeded: true, at: ago(500) }, ...Array.from({ length: 5 }, (_, i) => fail(1000 * (i + 1)))], false],
-  ])("%s -> locked=%s", (_name, attempts, locked) => {
-    expect(throttleState(attempts, now).locked).toBe(locked);
+    ["first attempt", [address(1), account(1)], false],
+    [`attempt ${ADDRESS_LIMIT} from one address`, [address(ADDRESS_LIMIT), account(ADDRESS_LIMIT)], false],
+    [`attempt ${ADDRESS_LIMIT + 1} from one address`, [address(ADDRESS_LIMIT + 1), account(ADDRESS_LIMIT + 1)], true],
+    [`attempt ${ACCOUNT_LIMIT} on the account, each from a new address`, [address(1), account(ACCOUNT_LIMIT)], false],
+    [`attempt ${ACCOUNT_LIMIT + 1} on the account, from a new address`, [address(1), account(ACCOUNT_LIMIT + 1)], true],
+  ])("%s -> locked=%s", (_name, counters, locked) => {
+    expect(throttleDecision(counters).locked).toBe(locked);
   });
 
-  it("tells how long until the oldest counted failure leaves the window", () => {
-    const attempts = Array.from({ length: 5 }, (_, i) => fail(60_000 * (i + 1)));
-    expect(throttleState(attempts, now).retryAfterSeconds).toBe((WINDOW_MS - 300_000) / 1000);
+  it("waits for the window of the counter that is over its limit", () => {
+    expect(throttleDecision([address(ADDRESS_LIMIT + 1, 120.2), account(3, 890)]).retryAfterSeconds).toBe(121);
+    expect(throttleDecision([address(1, 10), account(ACCOUNT_LIMIT + 1, 300)]).retryAfterSeconds).toBe(300);
+    expect(throttleDecision([address(ADDRESS_LIMIT + 1, 0)]).retryAfterSeconds).toBe(1);
+  });
+
+  it("audits the first refusal of a window and then one in every AUDIT_REFUSED_EVERY", () => {
+    const audited = Array.from({ length: 60 }, (_, i) => throttleDecision([address(ADDRESS_LIMIT + 1 + i), account(1)]))
+      .map((d, i) => (d.audit ? i + 1 : 0))
+      .filter(Boolean);
+    expect(audited).toEqual([1, AUDIT_REFUSED_EVERY, 2 * AUDIT_REFUSED_EVERY]);
+    expect(throttleDecision([address(ADDRESS_LIMIT + 7)]).refusedInWindow).toBe(7);
   });
 });

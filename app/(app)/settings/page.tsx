@@ -6,7 +6,8 @@ import { Card } from "@/app/_components/ui/card";
 export default async function SettingsPage() {
   const user = await requirePageUser("read");
   const sections = [
-    { href: "/settings/users", label: "Users", description: "Create users, change roles, disable accounts, force sign-out.", allowed: can(user.role, "users.manage") },
+    { href: "/settings/account", label: "Your account", description: "Change your password; your other sessions are signed out.", allowed: can(user.role, "account.password") },
+    { href: "/settings/users", label: "Users", description: "Create users, change roles, reset passwords, disable accounts, force sign-out.", allowed: can(user.role, "users.manage") },
     { href: "/settings/credentials", label: "Credentials", description: "SSH keys and WinRM accounts for config audits and fixes, encrypted at rest.", allowed: can(user.role, "credentials.manage") },
     { href: "/settings/scans", label: "Scans", description: "Rescan schedule, drift webhook, and the target ranges scans may reach.", allowed: can(user.role, "settings.manage") },
   ];

@@ -7,8 +7,9 @@ import { TextField } from "@/app/_components/ui/field";
 import { Alert } from "@/app/_components/ui/alert";
 
 export function signInErrorMessage(code: string | null | undefined, status?: number): string | null {
-  if (!code && status !== 429) return null;
-  if (code === "TooManyAttempts" || status === 429) return "Too many failed sign-ins for this account from your address. Wait 15 minutes and try again.";
+  if (!code && status !== 429 && status !== 503) return null;
+  if (code === "TooManyAttempts" || status === 429) return "Too many failed sign-ins for this account. Wait up to 15 minutes and try again.";
+  if (code === "ServerBusy" || status === 503) return "The server is busy with other sign-ins. Try again in a few seconds.";
   if (code === "CredentialsSignin") return "Wrong e-mail or password.";
   return "Sign-in failed. Try again.";
 }

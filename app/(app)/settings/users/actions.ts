@@ -1,6 +1,6 @@
 "use server";
 import { authorizedAction } from "@/lib/auth/guard";
-import { ChangeRoleInput, CreateUserInput, UserIdInput, changeRole, createUser, forceSignOut, setUserDisabled } from "@/lib/users/service";
+import { ChangeRoleInput, CreateUserInput, ResetPasswordInput, UserIdInput, changeRole, createUser, forceSignOut, resetPassword, setUserDisabled } from "@/lib/users/service";
 
 const revalidate = ["/settings/users"];
 
@@ -16,3 +16,8 @@ export const disableUserAction = authorizedAction("users.manage", UserIdInput, (
 export const enableUserAction = authorizedAction("users.manage", UserIdInput, (input, user) => setUserDisabled(user, input, false), { revalidate, success: "User enabled" });
 
 export const forceSignOutAction = authorizedAction("users.manage", UserIdInput, (input, user) => forceSignOut(user, input), { revalidate, success: "All sessions of that user were ended" });
+
+export const resetPasswordAction = authorizedAction("users.manage", ResetPasswordInput, (input, user) => resetPassword(user, input), {
+  revalidate,
+  success: "Password reset; the user's sessions were ended",
+});

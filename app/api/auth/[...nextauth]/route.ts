@@ -1,25 +1,28 @@
 import NextAuth from "next-auth";
 import { NextResponse } from "next/server";
-import { authOptions, clientAddress } from "@/lib/auth/options";
-import { signInThrottle } from "@/lib/users/service";
+import { authOptions, signInOutcome } from "@/lib/auth/options";
 
 const handler = NextAuth(authOptions);
 
 type Ctx = { params: Promise<{ nextauth: string[] }> };
 
-// Throttled sign-ins get a real 429 before next-auth runs (next-auth itself can only answer 401).
+const REFUSED = {
+  throttled: { status: 429, error: "Too many failed sign-ins; try again later" },
+  busy: { status: 503, error: "The server is busy with other sign-ins; try again in a few seconds" },
+} as const;
+
+// next-auth answers every refused sign-in with 401; a throttled one becomes 429 and one refused
+// because too many password checks are running becomes 503, both with Retry-After. The body
+// (next-auth's `{ url }` with ?error=...) stays, so next-auth/react's signIn() still reads it.
 async function post(req: Request, ctx: Ctx) {
-  const { nextauth } = await ctx.params;
-  if (nextauth.join("/") === "callback/credentials") {
-    const form = await req.clone().formData().catch(() => null);
-    const email = String(form?.get("email") ?? "").trim().toLowerCase();
-    const throttle = await signInThrottle(email, clientAddress(req.headers));
-    if (throttle.locked) {
-      const url = new URL("/login?error=TooManyAttempts", req.url).toString();
-      return NextResponse.json({ url, error: "Too many failed sign-ins; try again later" }, { status: 429, headers: { "Retry-After": String(throttle.retryAfterSeconds) } });
-    }
-  }
-  return handler(req, ctx);
+  const outcome: { refused?: "throttled" | "busy"; retryAfterSeconds?: number } = {};
+  const res = await signInOutcome.run(outcome, () => handler(req, ctx));
+  if (!outcome.refused) return res;
+  const body = (await res.json().catch(() => ({}))) as { url?: string };
+  const refused = REFUSED[outcome.refused];
+  const out = NextResponse.json({ ...body, error: refused.error }, { status: refused.status, headers: { "Retry-After": String(outcome.retryAfterSeconds ?? 5) } });
+  for (const cookie of res.headers.getSetCookie()) out.headers.append("set-cookie", cookie);
+  return out;
 }
 
 export { handler as GET, post as POST };
