@@ -1,8 +1,10 @@
 // bcrypt off the event loop. bcryptjs is JavaScript: run in the web process's main thread, each
 // check is ~250 ms of CPU there (cost 12), in 100 ms slices, and every other request waits
-// between slices: measured with the checks in-thread, /api/health took 8.5 s during a 40-request
-// sign-in flood (tests/e2e/sign-in-limits.spec.ts). So the checks run in worker threads, one
-// per slot of the password-work limiter (passwords.ts), which is what bounds them.
+// between slices (lib/auth/passwords.test.ts measures the timer gap: under 100 ms with threads,
+// at least a slice without). Seen once during a 40-request sign-in flood with the checks
+// in-thread: /api/health answered after 8.5 s, on a loaded machine, not a controlled comparison.
+// So the checks run in worker threads, one per slot of the password-work limiter
+// (passwords.ts), which is what bounds them.
 import { Worker } from "node:worker_threads";
 import bcrypt from "bcryptjs";
 
