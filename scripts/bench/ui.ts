@@ -20,6 +20,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { adminQuery, benchDatabase } from "./database";
 import bcrypt from "bcryptjs";
 import { seedBench } from "./ui-seed";
 import { Session, percentile, processTree, sampleRss, statusKb, type Timing } from "./ui-http";
@@ -39,35 +40,6 @@ function args() {
 }
 
 const log = (s: string) => console.log(`bench:ui ${s}`);
-
-async function benchDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
-  let base = process.env.DATABASE_URL;
-  let stop = async () => {};
-  if (!base) {
-    process.env.DATA_DIR ??= ".data/bench";
-    const { reloadEnv } = await import("../../lib/env");
-    reloadEnv();
-    const { ensureDatabase } = await import("../../lib/db/database");
-    const db = await ensureDatabase();
-    base = db.url;
-    stop = () => db.stop();
-  }
-  const url = new URL(base);
-  url.pathname = "/tlsfleet_bench";
-  return { url: url.toString(), stop: async () => stop() };
-}
-
-async function adminQuery(url: string, sql: string) {
-  const u = new URL(url);
-  u.pathname = "/postgres";
-  const c = new pg.Client({ connectionString: u.toString() });
-  await c.connect();
-  try {
-    return await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 async function prepareDatabase(url: string, opts: { hosts: number; reseed: boolean }) {
   const exists = (await adminQuery(url, `SELECT 1 FROM pg_database WHERE datname = 'tlsfleet_bench'`)).rowCount === 1;
@@ -246,7 +218,7 @@ function writeSection(section: string) {
 
 async function main() {
   const opts = args();
-  const db = await benchDatabase();
+  const db = await benchDatabase("tlsfleet_bench");
   let server: ChildProcess | null = null;
   try {
     await prepareDatabase(db.url, opts);
