@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { compileGlob } from "./glob";
+
+// Expected results as glob(3) on glibc gives them (POSIX 2.13.3: "/" and a leading "." are
+// matched only explicitly).
+const cases: Array<[pattern: string, path: string, matches: boolean]> = [
+  ["/etc/nginx/conf.d/*.conf", "/etc/nginx/conf.d/default.conf", true],
+  ["/etc/nginx/conf.d/*.conf", "/etc/nginx/conf.d/default.conf.bak", false],
+  ["/etc/nginx/conf.d/*.conf", "/etc/nginx/conf.d/sub/x.conf", false],
+  ["/etc/nginx/sites-enabled/*", "/etc/nginx/sites-enabled/example", true],
+  ["/etc/nginx/sites-enabled/*", "/etc/nginx/sites-enabled/.hidden", false],
+  ["/etc/nginx/sites-enabled/.*", "/etc/nginx/sites-enabled/.hidden", true],
+  ["/etc/nginx/sites-enabled/?idden", "/etc/nginx/sites-enabled/.idden", false],
+  ["/etc/nginx/sites-enabled/[.]hidden", "/etc/nginx/sites-enabled/.hidden", false],
+  ["/etc/*/x", "/etc/a/b/x", false],
+  ["/etc/*/x", "/etc/a/x", true],
+  ["/etc/?", "/etc/a", true],
+  ["/etc/?", "/etc/ab", false],
+  ["/etc/?", "/etc/", false],
+  ["/etc/*", "/etc/", true],
+  ["/e*c/x", "/etc/x", true],
+  ["/etc/[a-c]x", "/etc/bx", true],
+  ["/etc/[a-c]x", "/etc/dx", false],
+  ["/etc/[!a-c]x", "/etc/dx", true],
+  ["/etc/[^a-c]x", "/etc/ax", false],
+  ["/etc/[]]x", "/etc/]x", true],
+  ["/etc/[]a]x", "/etc/ax", true],
+  ["/etc/[a-]x", "/etc/-x", true],
+  ["/etc/[[:digit:]]x", "/etc/7x", true],
+  ["/etc/[[:digit:]]x", "/etc/ax", false],
+  ["/etc/[abc", "/etc/[abc", true],
+  ["/etc/[abc", "/etc/a", false],
+  ["/etc/[a/b]", "/etc/[a/b]", true],
+  ["/etc/\\*", "/etc/*", true],
+  ["/etc/\\*", "/etc/x", false],
+  ["/etc/a**b", "/etc/axxb", true],
+  ["/etc/*a*b*c*", "/etc/xxaxxbxxcxx", true],
+  ["/etc/*a*b*c*", "/etc/xxaxxcxxbxx", false],
+  ["/etc/*.conf", "/etc/.conf", false],
+  ["", "", true],
+  ["/etc/nginx.conf", "/etc/nginx.conf", true],
+  ["/etc/nginx.conf", "/etc/nginxXconf", false],
+];
+
+describe("compileGlob (glob(3) semantics, linear-time matcher)", () => {
+  it.each(cases)("%s against %s -> %s", (pattern, path, matches) => {
+    expect(compileGlob(pattern).test(path)).toBe(matches);
+  });
+
+  it("matches a pathological pattern against a long name in milliseconds (a backtracking RegExp takes minutes)", () => {
+    const pattern = "/a*a*a*a*a*a*a*a*a*a*b";
+    const path = `/${"a".repeat(50_000)}`;
+    const started = performance.now();
+    expect(compileGlob(pattern).test(path)).toBe(false);
+    expect(compileGlob(pattern).test(`${path}b`)).toBe(true);
+    const ms = performance.now() - started;
+    expect(ms).toBeLessThan(200);
+  });
+
+  it("stays fast with many stars and many segments", () => {
+    const pattern = `/${Array.from({ length: 200 }, () => "*a").join("")}*b`;
+    const path = `/${"a".repeat(20_000)}`;
+    const started = performance.now();
+    expect(compileGlob(`${pattern}/${pattern}`).test(`${path}/${path}`)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+});
