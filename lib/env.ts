@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   TLSFLEET_ALLOWED_TARGETS: optionalString,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   TLSFLEET_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
+  // How long a worker's claim on a task holds without renewal (lib/jobs/tasks.ts). Tests shorten it.
+  TLSFLEET_LEASE_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -68,7 +68,7 @@ describe("cancel and retry availability", () => {
 });
 
 describe("decideClaim", () => {
-  const base: ClaimInput = { state: "queued", leaseLive: false, cancelRequested: false, runningInJob: 0, maxConcurrency: 16, hostBusy: false };
+  const base: ClaimInput = { state: "queued", leaseLive: false, cancelRequested: false, runningInJob: 0, maxConcurrency: 16, hostBusy: false, attempt: 0, maxAttempts: 3 };
   const table: Array<[string, Partial<ClaimInput>, ReturnType<typeof decideClaim>]> = [
     ["a queued task is claimed", {}, { kind: "claim", takeover: false }],
     ["a finished task is never run twice", { state: "succeeded" }, { kind: "skip", reason: "terminal" }],
@@ -81,6 +81,11 @@ describe("decideClaim", () => {
     ["below the cap it runs", { runningInJob: 15 }, { kind: "claim", takeover: false }],
     ["one task per host across jobs", { hostBusy: true }, { kind: "defer", reason: "host-busy" }],
     ["not-started tasks wait for their wave", { state: "not_started" }, { kind: "skip", reason: "not-queued" }],
+    ["a lease that ran out on the second attempt is taken over once more", { state: "running", attempt: 2 }, { kind: "claim", takeover: true }],
+    ["a lease that ran out on the last attempt: the task is given up", { state: "running", attempt: 3 }, { kind: "give-up", attempts: 3 }],
+    ["given up even when the job is at its cap (no waiting for a slot to fail it)", { state: "running", attempt: 3, runningInJob: 16 }, { kind: "give-up", attempts: 3 }],
+    ["a cancel wins over giving up", { state: "running", attempt: 3, cancelRequested: true }, { kind: "cancel" }],
+    ["a queued task handed back on shutdown still runs (release is not a lost lease)", { state: "queued", attempt: 3 }, { kind: "claim", takeover: false }],
   ];
   it.each(table)("%s", (_name, input, expected) => {
     expect(decideClaim({ ...base, ...input })).toEqual(expected);

@@ -109,7 +109,11 @@ export type ClaimDecision =
   /** The job was cancelled before this task started: mark it cancelled. */
   | { kind: "cancel" }
   /** Not now (job at its concurrency cap, or the host busy in another task): try again later. */
-  | { kind: "defer"; reason: "job-cap" | "host-busy" };
+  | { kind: "defer"; reason: "job-cap" | "host-busy" }
+  /** A poison task: its lease ran out on attempt after attempt (each worker that took it stopped
+   *  answering, e.g. its event loop blocked on what the host sent). Fail it instead of passing it
+   *  on to the next worker. */
+  | { kind: "give-up"; attempts: number };
 
 export interface ClaimInput {
   state: TaskState;
@@ -121,6 +125,9 @@ export interface ClaimInput {
   maxConcurrency: number;
   /** Another task (any job) runs on this host under a live lease. */
   hostBusy: boolean;
+  /** Attempts so far (JobTask.attempt), and how many a task gets before it is given up. */
+  attempt: number;
+  maxAttempts: number;
 }
 
 export function decideClaim(i: ClaimInput): ClaimDecision {
@@ -130,6 +137,7 @@ export function decideClaim(i: ClaimInput): ClaimDecision {
   // A running task whose worker died is not "started" as far as a cancel is concerned: its work
   // was lost with the worker, so it is cancelled rather than run again.
   if (i.cancelRequested) return { kind: "cancel" };
+  if (i.state === "running" && i.attempt >= i.maxAttempts) return { kind: "give-up", attempts: i.attempt };
   if (i.runningInJob >= i.maxConcurrency) return { kind: "defer", reason: "job-cap" };
   if (i.hostBusy) return { kind: "defer", reason: "host-busy" };
   return { kind: "claim", takeover: i.state === "running" };
