@@ -120,34 +120,38 @@ export function parseNginxConfig(text: string): NginxDirective[] {
     }
     if (c === '"' || c === "'") {
       i++;
+      // Runs between escapes are sliced, not appended a character at a time: a host can send a
+      // quoted string of many megabytes.
       let value = "";
+      let run = i;
       for (;;) {
         if (i >= n) throw new NginxSyntaxError(startLine, "unexpected end of file in a quoted string");
         const ch = text[i]!;
         if (ch === "\\" && i + 1 < n) {
           const e = text[i + 1]!;
-          value += ESCAPES[e] ?? `\\${e}`;
+          value += text.slice(run, i) + (ESCAPES[e] ?? `\\${e}`);
           advance();
           advance();
+          run = i;
           continue;
         }
         if (ch === c) {
+          value += text.slice(run, i);
           i++;
           break;
         }
-        value += ch;
         advance();
       }
       if (i < n && !isSpace(text[i]!) && text[i] !== ";" && text[i] !== "{") throw new NginxSyntaxError(line, `unexpected "${text[i]}" after a quoted string`);
       return { kind: "word", value, start, line: startLine };
     }
     let value = "";
+    let run = i;
     let variable = false;
     let inBraces = false;
     while (i < n) {
       const ch = text[i]!;
       if (inBraces) {
-        value += ch;
         advance();
         if (ch === "}") inBraces = false;
         continue;
@@ -155,7 +159,6 @@ export function parseNginxConfig(text: string): NginxDirective[] {
       if (ch === "{" && variable) {
         inBraces = true;
         variable = false;
-        value += ch;
         advance();
         continue;
       }
@@ -163,14 +166,15 @@ export function parseNginxConfig(text: string): NginxDirective[] {
       variable = ch === "$";
       if (ch === "\\" && i + 1 < n) {
         const e = text[i + 1]!;
-        value += ESCAPES[e] ?? `\\${e}`;
+        value += text.slice(run, i) + (ESCAPES[e] ?? `\\${e}`);
         advance();
         advance();
+        run = i;
         continue;
       }
-      value += ch;
       advance();
     }
+    value += text.slice(run, i);
     return { kind: "word", value, start, line: startLine };
   };
 
