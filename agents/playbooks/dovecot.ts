@@ -42,7 +42,7 @@ import {
   type TlsVersion,
 } from "./linux-common";
 import { compareVersions } from "./postfix";
-import { countAgainst, keepLine, OUTPUT_LIMITS } from "./output-limits";
+import { countAgainst, keepLine, OUTPUT_LIMITS, trimTrailing } from "./output-limits";
 import { PlaybookError, type Applied, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
 
 export type DovecotProtocolSetting = "ssl_min_protocol" | "ssl_protocols";
@@ -499,7 +499,7 @@ export async function rollbackDovecot(s: RemoteSession, before: ConfigState): Pr
   const nowText = now.toString("latin1");
   const oldEntries = splitManagedBlock(wantText).entries ?? [];
   // A newline added before the block (the file did not end with one) is not "another change".
-  const restOf = (t: string) => splitManagedBlock(t).rest.replace(/\n+$/, "");
+  const restOf = (t: string) => trimTrailing(splitManagedBlock(t).rest, "\n");
   const next = restOf(nowText) === restOf(wantText) ? want : Buffer.from(withManagedBlock(nowText, oldEntries), "latin1");
   const show = (e: ManagedEntry[] | null) => (e && e.length > 0 ? e.map((x) => `${scopeOf(x.filter)} ${x.setting} = ${x.value}`).join("; ") : null);
   const changes: Change[] = [{ path: current.configFile, value: "tlsfleet managed block", from: show(current.managed), to: show(oldEntries), reason: "rollback" }];

@@ -34,7 +34,7 @@ export const OUTPUT_LIMITS = {
   /** `nginx -T`: files in the dump, directives after following includes, glob tests. */
   nginxFiles: 10_000,
   nginxExpandedDirectives: 200_000,
-  nginxGlobTests: 2_000_000,
+  nginxGlobTests: 1_000_000,
   /** Notes and unparsed lines kept for the operator: the first ones tell the story. */
   keptLines: 100,
   keptLineChars: 500,
@@ -56,4 +56,15 @@ export function countAgainst(n: number, limit: number, what: string, counted: st
 /** The size of a state as it will be stored (JSON, UTF-8 bytes). */
 export function storedSize(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? "", "utf8");
+}
+
+/**
+ * `text` without trailing `char`s. Not `text.replace(/x+$/, "")`: V8 retries that RegExp at every
+ * position of a long run of `x` that does not reach the end, which is quadratic (a `reg query`
+ * key path of 200,000 backslashes took minutes).
+ */
+export function trimTrailing(text: string, char: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === char) end--;
+  return end === text.length ? text : text.slice(0, end);
 }

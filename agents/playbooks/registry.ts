@@ -4,7 +4,7 @@
 
 import { z } from "zod";
 import type { RemoteSession } from "../transport/types";
-import { countAgainst, keepLine, OUTPUT_LIMITS, OutputLimitError } from "./output-limits";
+import { countAgainst, keepLine, OUTPUT_LIMITS, OutputLimitError, trimTrailing } from "./output-limits";
 import { PlaybookError, type RawOutput } from "./types";
 
 export type RegType = "REG_DWORD" | "REG_QWORD" | "REG_SZ" | "REG_EXPAND_SZ" | "REG_MULTI_SZ" | "REG_BINARY" | "REG_NONE";
@@ -42,7 +42,7 @@ const ROOT_ALIASES: Record<string, string> = {
 /** Canonical lookup form of a key path: root spelled out, lower case (the registry is case
  *  insensitive), no trailing backslash. */
 export function normalizeKeyPath(path: string): string {
-  const [root = "", ...rest] = path.replace(/\\+$/, "").split("\\");
+  const [root = "", ...rest] = trimTrailing(path, "\\").split("\\");
   const full = ROOT_ALIASES[root.toUpperCase()] ?? root.toUpperCase();
   return [full, ...rest].join("\\").toLowerCase();
 }

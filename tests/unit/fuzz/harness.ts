@@ -117,6 +117,8 @@ export const regTarget: FuzzTarget = {
     { label: "keys past the cap", input: () => Array.from({ length: OUTPUT_LIMITS.regKeys + 5 }, (_, i) => `${TLS12}\\K${i}`).join("\r\n") },
     { label: "values past the cap", heavy: true, input: () => `${TLS12}\r\n${"    Enabled    REG_DWORD    0x1\r\n".repeat(OUTPUT_LIMITS.regValues + 5)}` },
     { label: "200,000 garbage lines", heavy: true, input: () => "garbage line\r\n".repeat(200_000) },
+    // Found by scripts/fuzz.ts: `path.replace(/\\+$/, "")` took 104 s on this (quadratic).
+    { label: "a key path with a run of 200,000 backslashes", input: () => `HKEY_LOCAL_MACHINE\\SYSTEM\\X${"\\".repeat(200_000)}Y\r\n    Enabled    REG_DWORD    0x1\r\n` },
   ],
 };
 
@@ -295,6 +297,14 @@ function runOne(t: FuzzTarget, label: string, input: string, report: FuzzReport,
   if (ms > boundMs) report.slow.push({ label, ms });
 }
 
+/** Input number `i` of a run; call in order with one Rng to replay a run exactly. */
+export function nextInput(t: FuzzTarget, r: Rng, i: number): { input: string; label: string } {
+  const kind = r();
+  if (kind < 0.7) return { input: mutate(r, t.seeds, t.tokens), label: `mutation #${i}` };
+  if (kind < 0.85) return { input: randomBytes(r, 4_096), label: `random bytes #${i}` };
+  return { input: Array.from({ length: int(r, 400) }, () => pick(r, t.tokens)).join(pick(r, ["", " ", "\n"])), label: `token soup #${i}` };
+}
+
 /**
  * Runs `iterations` generated inputs (mutations, random bytes, random token soup) through the
  * target, then every pathological input once. Same seed, same inputs.
@@ -303,19 +313,7 @@ export function fuzzTarget(t: FuzzTarget, opts: { iterations: number; seed: numb
   const r = seeded(opts.seed);
   const report: FuzzReport = { target: t.name, inputs: 0, expectedErrors: 0, crashes: [], slow: [], slowest: { label: "", ms: 0, chars: 0 }, totalMs: 0 };
   for (let i = 0; i < opts.iterations; i++) {
-    const kind = r();
-    let input: string;
-    let label: string;
-    if (kind < 0.7) {
-      input = mutate(r, t.seeds, t.tokens);
-      label = `mutation #${i}`;
-    } else if (kind < 0.85) {
-      input = randomBytes(r, 4_096);
-      label = `random bytes #${i}`;
-    } else {
-      input = Array.from({ length: int(r, 400) }, () => pick(r, t.tokens)).join(pick(r, ["", " ", "\n"]));
-      label = `token soup #${i}`;
-    }
+    const { input, label } = nextInput(t, r, i);
     runOne(t, `${label} (seed ${opts.seed})`, input, report, opts.boundMs);
   }
   const which = opts.pathological ?? "all";
