@@ -114,4 +114,12 @@ describe("hostile reg query output", () => {
     expect(normalizeKeyPath("HKLM\\SYSTEM\\X\\\\")).toBe("hkey_local_machine\\system\\x");
     expect(performance.now() - started).toBeLessThan(1_000);
   });
+
+  it("reads a value line with thousands of REG_ look-alikes and a stray CR in linear time", () => {
+    const line = `    Name${"    REG_MULTI_SZ  ".repeat(20_000)}\r x`;
+    const started = performance.now();
+    const parsed = parseRegQuery(`${TLS12}\r\n${line}\r\n`);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(parsed.keys[0]!.values).toHaveLength(1);
+  });
 });

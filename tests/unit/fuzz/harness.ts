@@ -118,6 +118,8 @@ export const regTarget: FuzzTarget = {
     { label: "values past the cap", heavy: true, input: () => `${TLS12}\r\n${"    Enabled    REG_DWORD    0x1\r\n".repeat(OUTPUT_LIMITS.regValues + 5)}` },
     { label: "200,000 garbage lines", heavy: true, input: () => "garbage line\r\n".repeat(200_000) },
     // Found by scripts/fuzz.ts: `path.replace(/\\+$/, "")` took 104 s on this (quadratic).
+    // Found by scripts/fuzz.ts: "." in the value-line RegExp stopped at a late "\r" (quadratic).
+    { label: "5,000 REG_ look-alikes before a stray CR", input: () => `${TLS12}\r\n    Name${"    REG_MULTI_SZ  ".repeat(5_000)}\r x\r\n` },
     { label: "a key path with a run of 200,000 backslashes", input: () => `HKEY_LOCAL_MACHINE\\SYSTEM\\X${"\\".repeat(200_000)}Y\r\n    Enabled    REG_DWORD    0x1\r\n` },
   ],
 };
