@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileGlob } from "./glob";
+import { compileGlob, NAME_MAX, PATH_MAX } from "./glob";
 
 // Expected results as glob(3) on glibc gives them (POSIX 2.13.3: "/" and a leading "." are
 // matched only explicitly).
@@ -47,21 +47,32 @@ describe("compileGlob (glob(3) semantics, linear-time matcher)", () => {
     expect(compileGlob(pattern).test(path)).toBe(matches);
   });
 
-  it("matches a pathological pattern against a long name in milliseconds (a backtracking RegExp takes minutes)", () => {
+  it("matches a pathological pattern against a long path of a's in milliseconds (a backtracking RegExp takes minutes)", () => {
     const pattern = "/a*a*a*a*a*a*a*a*a*a*b";
-    const path = `/${"a".repeat(50_000)}`;
+    // The longest name Linux allows (NAME_MAX), in every segment of a path near PATH_MAX.
+    const name = "a".repeat(NAME_MAX);
+    const path = `/${Array.from({ length: 15 }, () => name).join("/")}`;
+    const deep = `/${Array.from({ length: 15 }, () => "a*a*a*a*a*a*a*a*a*a*b").join("/")}`;
     const started = performance.now();
-    expect(compileGlob(pattern).test(path)).toBe(false);
-    expect(compileGlob(pattern).test(`${path}b`)).toBe(true);
-    const ms = performance.now() - started;
-    expect(ms).toBeLessThan(200);
+    expect(compileGlob(pattern).test(`/${name}`)).toBe(false);
+    expect(compileGlob(pattern).test(`/${name.slice(1)}b`)).toBe(true);
+    expect(compileGlob(deep).test(path)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(200);
   });
 
-  it("stays fast with many stars and many segments", () => {
-    const pattern = `/${Array.from({ length: 200 }, () => "*a").join("")}*b`;
-    const path = `/${"a".repeat(20_000)}`;
-    const started = performance.now();
-    expect(compileGlob(`${pattern}/${pattern}`).test(`${path}/${path}`)).toBe(false);
-    expect(performance.now() - started).toBeLessThan(500);
+  it("a name longer than NAME_MAX or a path longer than PATH_MAX matches nothing, unscanned", () => {
+    const meter = { steps: 0 };
+    expect(compileGlob("/*").test(`/${"a".repeat(NAME_MAX + 1)}`, meter)).toBe(false);
+    expect(compileGlob("/*/*").test(`/${"a".repeat(200)}/${"b".repeat(PATH_MAX)}`, meter)).toBe(false);
+    expect(compileGlob(`/${"?".repeat(NAME_MAX + 1)}`).test(`/${"a".repeat(NAME_MAX)}`, meter)).toBe(false);
+    expect(meter.steps).toBe(0);
+    expect(compileGlob(`/${"*".repeat(10_000)}x`).test("/ax", meter)).toBe(true);
+  });
+
+  it("meters its steps, bounded by the path length times the pattern length", () => {
+    const meter = { steps: 0 };
+    compileGlob(`/${"*a".repeat(100)}b`).test(`/${"a".repeat(NAME_MAX)}`, meter);
+    expect(meter.steps).toBeGreaterThan(NAME_MAX);
+    expect(meter.steps).toBeLessThanOrEqual(NAME_MAX * 202);
   });
 });

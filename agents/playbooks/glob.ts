@@ -6,7 +6,11 @@
 // of splitting a long name, which blocks the worker's event loop for minutes: its lease expires,
 // the next worker takes the task over and blocks the same way. This matcher keeps only the last
 // `*` it may resume from (the classic wildcard algorithm), so one match costs at most
-// O(pattern length x name length) per path segment, never exponential.
+// O(pattern length x name length) per path segment, never exponential. And since both sides come
+// from the host, that product is bounded too: a name longer than NAME_MAX or a path longer than
+// PATH_MAX cannot exist on Linux (limits.h: 255 and 4096 bytes), so such a path, or a pattern
+// segment that needs more than NAME_MAX characters, matches nothing without being scanned. The
+// caller can meter the steps (`test(path, meter)`) to bound many matches together.
 //
 // Semantics, as glob(3) on glibc (POSIX.1-2017 "Pattern Matching Notation" 2.13, with the
 // pathname rules of 2.13.3):
@@ -127,8 +131,17 @@ function tokenMatches(t: Token, c: string): boolean {
   return false;
 }
 
+/** Linux limits.h: longest file name and path (bytes; characters here, which is no looser). */
+export const NAME_MAX = 255;
+export const PATH_MAX = 4096;
+
+/** Counts matcher steps across tests (see resolveNginx's budget). */
+export interface GlobMeter {
+  steps: number;
+}
+
 /** One path segment against one pattern segment: greedy with a single resume point. */
-function matchSegment(tokens: readonly Token[], name: string): boolean {
+function matchSegment(tokens: readonly Token[], name: string, meter: GlobMeter): boolean {
   // A leading "." is matched only by a literal "." (glob(3) without GLOB_PERIOD).
   if (name.startsWith(".")) {
     const first = tokens[0];
@@ -139,6 +152,7 @@ function matchSegment(tokens: readonly Token[], name: string): boolean {
   let starT = -1;
   let starI = 0;
   while (i < name.length) {
+    meter.steps++;
     const tok = tokens[t];
     if (tok && tok.kind === "star") {
       starT = t++;
@@ -162,18 +176,24 @@ function matchSegment(tokens: readonly Token[], name: string): boolean {
 
 export interface GlobMatcher {
   readonly pattern: string;
-  test(path: string): boolean;
+  /** At most about PATH_MAX x (NAME_MAX + 1) steps, whatever the pattern and path. */
+  test(path: string, meter?: GlobMeter): boolean;
 }
 
-/** Compiles a glob(3) pattern once; `test` runs in O(pattern x path) time, whatever the input. */
+/** Compiles a glob(3) pattern once. */
 export function compileGlob(pattern: string): GlobMatcher {
-  const segments = pattern.split("/").map(tokenize);
+  // A pattern longer than PATH_MAX could still match (classes are long, "**" is one star), so
+  // it is tokenized; a segment needing more than NAME_MAX characters can never match.
+  const segments = pattern.length > 64 * PATH_MAX ? null : pattern.split("/").map(tokenize);
+  const impossible = segments === null || segments.some((tokens) => tokens.filter((x) => x.kind !== "star").length > NAME_MAX);
   return {
     pattern,
-    test(path: string): boolean {
+    test(path: string, meter: GlobMeter = { steps: 0 }): boolean {
+      if (impossible || path.length > PATH_MAX) return false;
       const names = path.split("/");
       if (names.length !== segments.length) return false;
-      for (let k = 0; k < names.length; k++) if (!matchSegment(segments[k]!, names[k]!)) return false;
+      for (const name of names) if (name.length > NAME_MAX) return false;
+      for (let k = 0; k < names.length; k++) if (!matchSegment(segments[k]!, names[k]!, meter)) return false;
       return true;
     },
   };

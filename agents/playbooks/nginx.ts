@@ -47,7 +47,7 @@ import {
   describeSettings,
   type TlsVersion,
 } from "./linux-common";
-import { compileGlob, hasGlobCharacters, type GlobMatcher } from "./glob";
+import { compileGlob, hasGlobCharacters, type GlobMatcher, type GlobMeter } from "./glob";
 import { countAgainst, keepLine, OUTPUT_LIMITS } from "./output-limits";
 import { compareVersions } from "./postfix";
 import { PlaybookError, type Applied, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
@@ -383,13 +383,20 @@ export function resolveNginx(files: NginxDumpFile[]): NginxResolved {
   // out into more directives than memory holds. Matches are computed once per pattern.
   let expanded = 0;
   let globTests = 0;
+  const meter: GlobMeter = { steps: 0 };
   const matchesOf = new Map<string, string[]>();
   const matching = (pattern: string): string[] => {
     let hit = matchesOf.get(pattern);
     if (hit) return hit;
     globTests = countAgainst(globTests + paths.length, OUTPUT_LIMITS.nginxGlobTests, what, "include pattern tests (patterns x files)");
     const glob: GlobMatcher = compileGlob(pattern);
-    hit = paths.filter((p) => glob.test(p)).sort();
+    hit = paths
+      .filter((p) => {
+        const m = glob.test(p, meter);
+        countAgainst(meter.steps, OUTPUT_LIMITS.nginxGlobSteps, what, "glob matching steps");
+        return m;
+      })
+      .sort();
     matchesOf.set(pattern, hit);
     return hit;
   };

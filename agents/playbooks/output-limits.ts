@@ -35,6 +35,8 @@ export const OUTPUT_LIMITS = {
   nginxFiles: 10_000,
   nginxExpandedDirectives: 200_000,
   nginxGlobTests: 1_000_000,
+  /** Matcher steps over all include patterns (a few per character of a path, usually). */
+  nginxGlobSteps: 20_000_000,
   /** Notes and unparsed lines kept for the operator: the first ones tell the story. */
   keptLines: 100,
   keptLineChars: 500,

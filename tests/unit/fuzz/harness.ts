@@ -258,6 +258,7 @@ export const globTarget: FuzzTarget = {
   pathological: [
     { label: "the crafted pattern against 200,000 a's", heavy: true, input: () => `/a*a*a*a*a*a*a*a*a*a*a*a*b\n/${"a".repeat(200_000)}` },
     { label: "1,000 stars against 20,000 a's", input: () => `/${"*a".repeat(1_000)}b\n/${"a".repeat(20_000)}` },
+    { label: "100 stars against 15 segments of NAME_MAX a's", input: () => `${`/${"*a".repeat(100)}b`.repeat(15)}\n${`/${"a".repeat(255)}`.repeat(15)}` },
   ],
 };
 
