@@ -41,6 +41,8 @@ const EnvSchema = z.object({
   // many host tasks at once needs more than pg's default of 10: every task writes its steps in
   // short transactions (measured: 50 rollout hosts at once on 10 connections starved the pool).
   TLSFLEET_DB_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
+  // How long a worker's claim on a task holds without renewal (lib/jobs/tasks.ts). Tests shorten it.
+  TLSFLEET_LEASE_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -42,6 +42,7 @@ import {
   type TlsVersion,
 } from "./linux-common";
 import { compareVersions } from "./postfix";
+import { countAgainst, keepLine, OUTPUT_LIMITS, trimTrailing } from "./output-limits";
 import { PlaybookError, type Applied, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
 
 export type DovecotProtocolSetting = "ssl_min_protocol" | "ssl_protocols";
@@ -64,7 +65,9 @@ const MIN_PROTOCOL: Record<string, TlsVersion[]> = {
 /** Versions a Dovecot 2.3+ ssl_min_protocol leaves enabled (there is no maximum setting); null
  *  for a value Dovecot would refuse when the first TLS client arrives. */
 export function evaluateMinProtocol(value: string): TlsVersion[] | null {
-  return MIN_PROTOCOL[value.trim()] ?? null;
+  // Own keys only: "constructor" from the host must not reach Object.prototype.
+  const v = value.trim();
+  return Object.hasOwn(MIN_PROTOCOL, v) ? MIN_PROTOCOL[v]! : null;
 }
 
 const OLD_NAMES = ["SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
@@ -108,8 +111,21 @@ export interface ParsedDoveconf {
 }
 
 // Filter section names (doveconf(1) -f: lname/local_name, local, protocol, remote).
-const FILTER_SECTION = /^(protocol|local|remote|local_name) ([^{}#\n\r]+?)\s*\{$/;
-const SECTION = /^(\S+)(?: ([^{}\n\r]*?))?\s*\{$/;
+const FILTER_SECTIONS = new Set(["protocol", "local", "remote", "local_name"]);
+
+/** "name args {" (a section) without a RegExp: `^(\S+) (.*?)\s*\{$` backtracks quadratically on
+ *  a long run of spaces, and the line comes from the host. `filter` is set for filter sections. */
+function sectionHeader(line: string): { filter: string | null } | null {
+  if (!line.endsWith("{")) return null;
+  const head = line.slice(0, -1).trimEnd();
+  const sp = head.indexOf(" ");
+  const name = sp < 0 ? head : head.slice(0, sp);
+  const args = sp < 0 ? null : head.slice(sp + 1);
+  if (name === "" || /\s/.test(name) || (args !== null && /[{}\n\r]/.test(args))) return null;
+  const filterArgs = args?.trim() ?? "";
+  if (FILTER_SECTIONS.has(name) && filterArgs !== "" && !args!.includes("#")) return { filter: `${name} ${filterArgs}` };
+  return { filter: null };
+}
 const SETTING = /^([A-Za-z0-9_]+) =(?: (.*))?$/;
 
 /** Parses `doveconf -n` (and `doveconf NAME...`): the "# VERSION (hash): PATH" header, top-level
@@ -122,9 +138,11 @@ export function parseDoveconf(stdout: string): ParsedDoveconf {
   let version: string | null = null;
   let configFile: string | null = null;
   const stack: Array<{ filter: string | null }> = [];
+  let entries = 0;
   for (const rawLine of stdout.split("\n")) {
     const line = rawLine.trim();
     if (line === "") continue;
+    entries = countAgainst(entries + 1, OUTPUT_LIMITS.doveconfEntries, "doveconf output", "lines");
     if (line.startsWith("#")) {
       const m = /^# (\d+\.\d+(?:\.\d+)*)(?: \([0-9a-f]+\))?: (\/.*)$/.exec(line);
       if (m && version === null) {
@@ -137,18 +155,15 @@ export function parseDoveconf(stdout: string): ParsedDoveconf {
       stack.pop();
       continue;
     }
-    const f = FILTER_SECTION.exec(line);
-    if (f) {
-      stack.push({ filter: `${f[1]} ${f[2]!.trim()}` });
-      continue;
-    }
-    if (SECTION.test(line)) {
-      stack.push({ filter: null });
+    const section = sectionHeader(line);
+    if (section) {
+      countAgainst(stack.length + 1, OUTPUT_LIMITS.doveconfDepth, "doveconf output", "levels of nested sections");
+      stack.push(section);
       continue;
     }
     const s = SETTING.exec(line);
     if (!s) {
-      unparsed.push(rawLine);
+      keepLine(unparsed, rawLine);
       continue;
     }
     const [, name, value = ""] = s as unknown as [string, string, string | undefined];
@@ -484,7 +499,7 @@ export async function rollbackDovecot(s: RemoteSession, before: ConfigState): Pr
   const nowText = now.toString("latin1");
   const oldEntries = splitManagedBlock(wantText).entries ?? [];
   // A newline added before the block (the file did not end with one) is not "another change".
-  const restOf = (t: string) => splitManagedBlock(t).rest.replace(/\n+$/, "");
+  const restOf = (t: string) => trimTrailing(splitManagedBlock(t).rest, "\n");
   const next = restOf(nowText) === restOf(wantText) ? want : Buffer.from(withManagedBlock(nowText, oldEntries), "latin1");
   const show = (e: ManagedEntry[] | null) => (e && e.length > 0 ? e.map((x) => `${scopeOf(x.filter)} ${x.setting} = ${x.value}`).join("; ") : null);
   const changes: Change[] = [{ path: current.configFile, value: "tlsfleet managed block", from: show(current.managed), to: show(oldEntries), reason: "rollback" }];

@@ -288,3 +288,32 @@ describe("editing an nginx file", () => {
     expect(nginxPlaybook.appliesTo({ name: "mx1", platform: "linux", roles: ["postfix"] })).toBe(false);
   });
 });
+
+describe("a hostile nginx -T dump (trust boundaries: the host writes the dump)", () => {
+  it("a crafted include glob against a long dumped path finishes in milliseconds, not minutes", () => {
+    // Compiled to a backtracking RegExp this pattern took O(n^10) steps against the long name.
+    const longName = `/${"a".repeat(20_000)}`;
+    const main = `http {\n    include /a*a*a*a*a*a*a*a*a*a*b;\n    include /a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b;\n}\n`;
+    const started = performance.now();
+    const s = state([
+      ["/etc/nginx/nginx.conf", main],
+      [longName, "server { listen 443 ssl; }"],
+    ]);
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(s.servers).toHaveLength(0);
+  });
+
+  it("stops an include fan-out (every file including every file) at the expansion cap, with a clear error", () => {
+    const files: Array<[string, string]> = [["/etc/nginx/nginx.conf", "include /etc/nginx/conf.d/*.conf;\n"]];
+    for (let i = 0; i < 30; i++) files.push([`/etc/nginx/conf.d/f${i}.conf`, "include /etc/nginx/conf.d/*.conf;\nworker_processes 1;\n"]);
+    const started = performance.now();
+    expect(() => state(files)).toThrow(/`nginx -T` output has more than 200,000 directives after following includes \(the cap\)/);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it("keeps at most 100 notes however many files fail to parse", () => {
+    const files: Array<[string, string]> = [["/etc/nginx/nginx.conf", "include /etc/nginx/conf.d/*.conf;\n"]];
+    for (let i = 0; i < 500; i++) files.push([`/etc/nginx/conf.d/f${i}.conf`, "}"]);
+    expect(state(files).notes).toHaveLength(100);
+  });
+});

@@ -47,6 +47,8 @@ import {
   describeSettings,
   type TlsVersion,
 } from "./linux-common";
+import { compileGlob, hasGlobCharacters, type GlobMatcher, type GlobMeter } from "./glob";
+import { countAgainst, keepLine, OUTPUT_LIMITS } from "./output-limits";
 import { compareVersions } from "./postfix";
 import { PlaybookError, type Applied, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
 
@@ -118,34 +120,38 @@ export function parseNginxConfig(text: string): NginxDirective[] {
     }
     if (c === '"' || c === "'") {
       i++;
+      // Runs between escapes are sliced, not appended a character at a time: a host can send a
+      // quoted string of many megabytes.
       let value = "";
+      let run = i;
       for (;;) {
         if (i >= n) throw new NginxSyntaxError(startLine, "unexpected end of file in a quoted string");
         const ch = text[i]!;
         if (ch === "\\" && i + 1 < n) {
           const e = text[i + 1]!;
-          value += ESCAPES[e] ?? `\\${e}`;
+          value += text.slice(run, i) + (ESCAPES[e] ?? `\\${e}`);
           advance();
           advance();
+          run = i;
           continue;
         }
         if (ch === c) {
+          value += text.slice(run, i);
           i++;
           break;
         }
-        value += ch;
         advance();
       }
       if (i < n && !isSpace(text[i]!) && text[i] !== ";" && text[i] !== "{") throw new NginxSyntaxError(line, `unexpected "${text[i]}" after a quoted string`);
       return { kind: "word", value, start, line: startLine };
     }
     let value = "";
+    let run = i;
     let variable = false;
     let inBraces = false;
     while (i < n) {
       const ch = text[i]!;
       if (inBraces) {
-        value += ch;
         advance();
         if (ch === "}") inBraces = false;
         continue;
@@ -153,7 +159,6 @@ export function parseNginxConfig(text: string): NginxDirective[] {
       if (ch === "{" && variable) {
         inBraces = true;
         variable = false;
-        value += ch;
         advance();
         continue;
       }
@@ -161,14 +166,15 @@ export function parseNginxConfig(text: string): NginxDirective[] {
       variable = ch === "$";
       if (ch === "\\" && i + 1 < n) {
         const e = text[i + 1]!;
-        value += ESCAPES[e] ?? `\\${e}`;
+        value += text.slice(run, i) + (ESCAPES[e] ?? `\\${e}`);
         advance();
         advance();
+        run = i;
         continue;
       }
-      value += ch;
       advance();
     }
+    value += text.slice(run, i);
     return { kind: "word", value, start, line: startLine };
   };
 
@@ -342,28 +348,6 @@ export interface NginxResolved {
   notes: string[];
 }
 
-/** glob(3) pattern -> RegExp: "*" and "?" never match "/" nor a leading "." (nginx uses glob()). */
-function globToRegExp(pattern: string): RegExp {
-  let re = "";
-  for (let k = 0; k < pattern.length; k++) {
-    const c = pattern[k]!;
-    const atSegmentStart = k === 0 || pattern[k - 1] === "/";
-    if (c === "*") re += atSegmentStart ? "(?!\\.)[^/]*" : "[^/]*";
-    else if (c === "?") re += atSegmentStart ? "(?!\\.)[^/]" : "[^/]";
-    else if (c === "[") {
-      const close = pattern.indexOf("]", k + 2);
-      if (close < 0) re += "\\[";
-      else {
-        let body = pattern.slice(k + 1, close);
-        if (body.startsWith("!")) body = `^${body.slice(1)}`;
-        re += `[${body.replace(/\\/g, "\\\\")}]`;
-        k = close;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`);
-}
-
 function dirname(p: string): string {
   const k = p.lastIndexOf("/");
   return k <= 0 ? "/" : p.slice(0, k);
@@ -375,13 +359,15 @@ function dirname(p: string): string {
  * directory (nginx's conf prefix when started with -c), glob matches in sorted order (glob(3)).
  */
 export function resolveNginx(files: NginxDumpFile[]): NginxResolved {
+  const what = "`nginx -T` output";
+  countAgainst(files.length, OUTPUT_LIMITS.nginxFiles, what, "configuration files");
   const parsed = new Map<string, NginxDirective[]>();
   const notes: string[] = [];
   for (const f of files) {
     try {
       parsed.set(f.path, parseNginxConfig(f.text));
     } catch (e) {
-      notes.push(`${f.path}: ${messageOf(e)}`);
+      keepLine(notes, `${f.path}: ${messageOf(e)}`);
       parsed.set(f.path, []);
     }
   }
@@ -393,17 +379,38 @@ export function resolveNginx(files: NginxDumpFile[]): NginxResolved {
   const prefix = dirname(main);
   const paths = files.map((f) => f.path);
 
+  // Every file may include every other one, 16 levels deep: without a budget a small dump fans
+  // out into more directives than memory holds. Matches are computed once per pattern.
+  let expanded = 0;
+  let globTests = 0;
+  const meter: GlobMeter = { steps: 0 };
+  const matchesOf = new Map<string, string[]>();
+  const matching = (pattern: string): string[] => {
+    let hit = matchesOf.get(pattern);
+    if (hit) return hit;
+    globTests = countAgainst(globTests + paths.length, OUTPUT_LIMITS.nginxGlobTests, what, "include pattern tests (patterns x files)");
+    const glob: GlobMatcher = compileGlob(pattern);
+    hit = paths
+      .filter((p) => {
+        const m = glob.test(p, meter);
+        countAgainst(meter.steps, OUTPUT_LIMITS.nginxGlobSteps, what, "glob matching steps");
+        return m;
+      })
+      .sort();
+    matchesOf.set(pattern, hit);
+    return hit;
+  };
   const expand = (dirs: NginxDirective[], file: string, depth: number): Array<{ d: NginxDirective; file: string }> => {
     const out: Array<{ d: NginxDirective; file: string }> = [];
     for (const d of dirs) {
       if (d.name === "include" && d.block === null && d.args.length === 1 && depth < 16) {
         const pattern = d.args[0]!.startsWith("/") ? d.args[0]! : `${prefix}/${d.args[0]}`;
-        const re = globToRegExp(pattern);
-        const matched = paths.filter((p) => re.test(p)).sort();
-        if (matched.length === 0 && !/[*?[]/.test(pattern)) notes.push(`${file}:${d.line}: include ${d.args[0]} is not in the dump`);
-        for (const m of matched) out.push(...expand(parsed.get(m) ?? [], m, depth + 1));
+        const matched = matching(pattern);
+        if (matched.length === 0 && !hasGlobCharacters(pattern)) keepLine(notes, `${file}:${d.line}: include ${d.args[0]} is not in the dump`);
+        for (const m of matched) for (const x of expand(parsed.get(m) ?? [], m, depth + 1)) out.push(x);
         continue;
       }
+      expanded = countAgainst(expanded + 1, OUTPUT_LIMITS.nginxExpandedDirectives, what, "directives after following includes");
       out.push({ d, file });
     }
     return out;
@@ -716,7 +723,7 @@ const ChangeSchema = z.object({
 export function backupPathFor(state: Pick<NginxState, "files" | "mainConfigFile">, path: string, includePatterns: string[]): string {
   const candidate = `${path}${BACKUP_SUFFIX}`;
   const prefix = dirname(state.mainConfigFile);
-  const hit = includePatterns.some((p) => globToRegExp(p.startsWith("/") ? p : `${prefix}/${p}`).test(candidate));
+  const hit = includePatterns.some((p) => compileGlob(p.startsWith("/") ? p : `${prefix}/${p}`).test(candidate));
   return hit ? `${dirname(state.mainConfigFile)}/${path.replace(/^\//, "").replace(/\//g, "_")}${BACKUP_SUFFIX}` : candidate;
 }
 

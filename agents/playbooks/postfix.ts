@@ -32,6 +32,7 @@ import {
   describeSettings,
   type TlsVersion,
 } from "./linux-common";
+import { countAgainst, keepLine, OUTPUT_LIMITS } from "./output-limits";
 import { PlaybookError, type Applied, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
 
 export const POSTFIX_PROTOCOL_PARAMETERS = ["smtpd_tls_protocols", "smtpd_tls_mandatory_protocols", "smtp_tls_protocols", "smtp_tls_mandatory_protocols"] as const;
@@ -53,6 +54,9 @@ export interface PostfixProtocolEvaluation {
   /** Why it cannot be evaluated, or what Postfix would warn about. */
   problems: string[];
 }
+
+// Own keys only: a host printing "constructor" or "__proto__" must not reach Object.prototype.
+const namedCode = (name: string): number | undefined => (Object.hasOwn(NAMED, name) ? NAMED[name] : undefined);
 
 /** Parses "301", "0301", "0x301", "0x0301" (postconf(5): leading 0 or 0x optional). */
 function parseHexVersion(text: string): number | null {
@@ -83,18 +87,20 @@ export function evaluatePostfixProtocols(value: string, opts: { postfixVersion?:
   const excluded = new Set<number>();
   const included = new Set<number>();
   let bounds = false;
+  let unknown = false;
   for (const token of tokens) {
     const bound = /^([<>]=)(.*)$/.exec(token);
     if (bound) {
       bounds = true;
       const [, op, v] = bound as unknown as [string, string, string];
-      const code = NAMED[v] ?? parseHexVersion(v);
+      const code = namedCode(v) ?? parseHexVersion(v);
       if (code === null || code === undefined) {
-        problems.push(`unknown protocol version in "${token}"`);
+        unknown = true;
+        keepLine(problems, `unknown protocol version in "${token}"`);
         continue;
       }
       if (code > HIGHEST_KNOWN) {
-        problems.push(`"${token}": version unknown to OpenSSL; Postfix ignores this bound`);
+        keepLine(problems, `"${token}": version unknown to OpenSSL; Postfix ignores this bound`);
         continue;
       }
       if (op === ">=") min = Math.max(min, code);
@@ -103,14 +109,15 @@ export function evaluatePostfixProtocols(value: string, opts: { postfixVersion?:
     }
     const negated = token.startsWith("!");
     const name = negated ? token.slice(1) : token;
-    const code = NAMED[name];
+    const code = namedCode(name);
     if (code === undefined) {
-      problems.push(`unknown protocol "${token}"`);
+      unknown = true;
+      keepLine(problems, `unknown protocol "${token}"`);
       continue;
     }
     (negated ? excluded : included).add(code);
   }
-  if (problems.some((p) => p.startsWith("unknown protocol"))) return { enabled: null, problems };
+  if (unknown) return { enabled: null, problems };
   if (bounds && opts.postfixVersion && compareVersions(opts.postfixVersion, "3.6") < 0) {
     return { enabled: null, problems: [...problems, `">=" / "<=" bounds need Postfix 3.6 or later; this is ${opts.postfixVersion}`] };
   }
@@ -150,25 +157,29 @@ export function formatPostfixProtocols(enabled: readonly TlsVersion[], postfixVe
 
 // `postconf NAME` prints "name = value", or "name =" when the value is empty (Postfix 3.7).
 // -P names are service/type/name; an inet service may be "host:port" or "[::1]:port".
-const PostconfLine = z.string().regex(/^([A-Za-z0-9_.:[\]/-]+) =(?: (.*))?$/);
+// A plain RegExp, not a zod schema: the line's shape is all there is to check, and a zod failure
+// builds an issue list per line, which made 30,000 garbage lines from a host cost a second.
+const POSTCONF_LINE = /^([A-Za-z0-9_.:[\]/-]+) =(?: (.*))?$/;
 
 export interface ParsedPostconf {
   values: Map<string, string>;
   unparsed: string[];
 }
 
+/** Parses postconf output. Pure. Throws OutputLimitError past OUTPUT_LIMITS.postconfEntries;
+ *  keeps the first unparsed lines only. */
 export function parsePostconf(stdout: string): ParsedPostconf {
   const values = new Map<string, string>();
   const unparsed: string[] = [];
   for (const line of stdout.split("\n")) {
     if (line.trim() === "") continue;
-    const ok = PostconfLine.safeParse(line);
-    const m = ok.success ? /^(\S+) =(?: (.*))?$/.exec(line) : null;
+    const m = POSTCONF_LINE.exec(line);
     if (!m) {
-      unparsed.push(line);
+      keepLine(unparsed, line);
       continue;
     }
     values.set(m[1]!, m[2] ?? "");
+    countAgainst(values.size, OUTPUT_LIMITS.postconfEntries, "postconf output", "parameters");
   }
   return { values, unparsed };
 }

@@ -104,3 +104,22 @@ describe("reg argv builders", () => {
     expect(() => regAddDwordArgv("HKLM\\K", "Enabled", 2 ** 32)).toThrow(RangeError);
   });
 });
+
+describe("hostile reg query output", () => {
+  it("normalizes a key path with a long run of backslashes in linear time (a trailing-run RegExp was quadratic)", () => {
+    const path = `HKEY_LOCAL_MACHINE\\SYSTEM\\X${"\\".repeat(200_000)}Y`;
+    const started = performance.now();
+    const snap = new RegistrySnapshot(parseRegQuery(`${path}\r\n    Enabled    REG_DWORD    0x1\r\n`).keys);
+    expect(snap.dword(path, "Enabled").value).toBe(1);
+    expect(normalizeKeyPath("HKLM\\SYSTEM\\X\\\\")).toBe("hkey_local_machine\\system\\x");
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it("reads a value line with thousands of REG_ look-alikes and a stray CR in linear time", () => {
+    const line = `    Name${"    REG_MULTI_SZ  ".repeat(20_000)}\r x`;
+    const started = performance.now();
+    const parsed = parseRegQuery(`${TLS12}\r\n${line}\r\n`);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(parsed.keys[0]!.values).toHaveLength(1);
+  });
+});

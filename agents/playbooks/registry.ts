@@ -4,6 +4,7 @@
 
 import { z } from "zod";
 import type { RemoteSession } from "../transport/types";
+import { countAgainst, keepLine, OUTPUT_LIMITS, OutputLimitError, trimTrailing } from "./output-limits";
 import { PlaybookError, type RawOutput } from "./types";
 
 export type RegType = "REG_DWORD" | "REG_QWORD" | "REG_SZ" | "REG_EXPAND_SZ" | "REG_MULTI_SZ" | "REG_BINARY" | "REG_NONE";
@@ -41,7 +42,7 @@ const ROOT_ALIASES: Record<string, string> = {
 /** Canonical lookup form of a key path: root spelled out, lower case (the registry is case
  *  insensitive), no trailing backslash. */
 export function normalizeKeyPath(path: string): string {
-  const [root = "", ...rest] = path.replace(/\\+$/, "").split("\\");
+  const [root = "", ...rest] = trimTrailing(path, "\\").split("\\");
   const full = ROOT_ALIASES[root.toUpperCase()] ?? root.toUpperCase();
   return [full, ...rest].join("\\").toLowerCase();
 }
@@ -49,7 +50,10 @@ export function normalizeKeyPath(path: string): string {
 // One value line: four spaces, name, four spaces, type, four spaces, data. The data may be empty
 // (then the line ends in four spaces) and may itself contain spaces; the name is matched lazily so
 // the first "    REG_xxx" ends it.
-const VALUE_LINE = /^ {4}(.*?) {4}(REG_[A-Z_]+)(?: {4}(.*))?$/;
+// `[^\n]` rather than `.`: "." stops at "\r" and U+2028, and with a stray one late in a line
+// every "    REG_" candidate for the name's end rescanned the rest of the line (quadratic: 1.7 s
+// for one fuzzed 90,000-character line). Lines are split at "\n", so this accepts the line whole.
+const VALUE_LINE = /^ {4}([^\n]*?) {4}(REG_[A-Z_]+)(?: {4}([^\n]*))?$/;
 
 const ValueLineSchema = z
   .object({
@@ -62,15 +66,18 @@ const ValueLineSchema = z
     if (v.type === "REG_QWORD" && !/^0x[0-9a-fA-F]{1,16}$/.test(v.data)) ctx.addIssue({ code: "custom", message: `bad REG_QWORD data ${v.data}` });
   });
 
-/** Parses `reg query` stdout (with or without /s or /v) into key blocks. Pure. */
+/** Parses `reg query` stdout (with or without /s or /v) into key blocks. Pure. Throws
+ *  OutputLimitError past OUTPUT_LIMITS.regKeys / regValues; keeps the first unparsed lines only. */
 export function parseRegQuery(stdout: string): ParsedRegQuery {
   const keys: RegKeyBlock[] = [];
   const unparsed: string[] = [];
   let current: RegKeyBlock | null = null;
+  let values = 0;
   for (const rawLine of stdout.split(/\r?\n/)) {
     const line = rawLine.replace(/\r$/, "");
     if (line.trim() === "") continue;
     if (/^HKEY_[A-Z_]+(\\|$)/.test(line)) {
+      countAgainst(keys.length + 1, OUTPUT_LIMITS.regKeys, "`reg query` output", "keys");
       current = { path: line.trimEnd(), values: [] };
       keys.push(current);
       continue;
@@ -79,9 +86,10 @@ export function parseRegQuery(stdout: string): ParsedRegQuery {
     const m = VALUE_LINE.exec(line);
     const parsed = m ? ValueLineSchema.safeParse({ name: m[1], type: m[2], data: m[3] ?? "" }) : null;
     if (!current || !parsed?.success) {
-      unparsed.push(line);
+      keepLine(unparsed, line);
       continue;
     }
+    values = countAgainst(values + 1, OUTPUT_LIMITS.regValues, "`reg query` output", "values");
     const { name, type, data } = parsed.data;
     current.values.push({
       name: name === "(Default)" ? "" : name,
@@ -141,7 +149,14 @@ export async function regQuery(s: RemoteSession, key: string, opts: { recursive?
   const argv = ["reg", "query", key, ...(opts.recursive ? ["/s"] : [])];
   const r = await s.exec(argv, { timeoutMs: opts.timeoutMs ?? 30_000 });
   const raw: RawOutput = { argv, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-  if (r.exitCode === 0) return { found: true, parsed: parseRegQuery(r.stdout), raw };
+  if (r.exitCode === 0) {
+    try {
+      return { found: true, parsed: parseRegQuery(r.stdout), raw };
+    } catch (e) {
+      if (e instanceof OutputLimitError) throw new PlaybookError(s.hostLabel, `reg query "${key}" on ${s.hostLabel}: ${e.message}.`, { cause: e });
+      throw e;
+    }
+  }
   if (r.exitCode === 1 && r.stderr.trim() === REG_NOT_FOUND) return { found: false, parsed: { keys: [], unparsed: [] }, raw };
   throw new PlaybookError(
     s.hostLabel,

@@ -19,6 +19,7 @@ import { recordAuditInTx } from "../../lib/audit/log";
 import { everyWithoutOverlap } from "../../lib/jobs/interval";
 import { startPool, type Pool, type PoolOutcome } from "../../lib/jobs/pool";
 import { stampLine } from "../../lib/jobs/scan-report";
+import { boundedLogLine, TaskLogBudget } from "../../lib/jobs/task-log";
 import {
   appendTaskLog,
   claimTask,
@@ -148,6 +149,8 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
       .catch((err: unknown) => log.warn({ err }, "lease renewal failed; retrying at the next tick"));
   }, LEASE_RENEW_MS);
 
+  // Log lines often quote what the host printed: bounded per line and per attempt (task-log.ts).
+  const logBudget = new TaskLogBudget();
   const helpers: TaskHelpers = {
     lease,
     host,
@@ -156,7 +159,8 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
     signal: stop.signal,
     stopReason: () => stopReason,
     log: async (line) => {
-      await appendTaskLog(lease, stampLine(line, new Date()));
+      const text = logBudget.take(stampLine(boundedLogLine(line), new Date()));
+      if (text) await appendTaskLog(lease, text);
     },
     guardedTx: (fn) =>
       prisma.$transaction(async (tx) => {
@@ -190,7 +194,8 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
       await lockHeldTaskInTx(tx, lease);
       if (result.write) await result.write(tx);
       const summary = typeof result.summary === "function" ? result.summary() : result.summary;
-      await finishTaskInTx(tx, lease, result.state, result.error, summary ? stampLine(summary, new Date()) : "");
+      const error = result.error === null ? null : boundedLogLine(result.error);
+      await finishTaskInTx(tx, lease, result.state, error, `${logBudget.closingNote()}${summary ? stampLine(boundedLogLine(summary), new Date()) : ""}`);
       await refreshJobState(tx, lease.jobId);
       if (result.audit) await result.audit(tx);
       for (const e of result.events ?? []) {

@@ -134,3 +134,27 @@ describe("openWinRmSession configuration checks (nothing is sent)", () => {
     await expect(p).rejects.toThrow(/SHA-1 \(40 hex digits\)/);
   });
 });
+
+describe("parseXml against hostile input", () => {
+  it("refuses an element with thousands of attributes quickly (the duplicate check was quadratic)", () => {
+    const attrs = Array.from({ length: 200_000 }, (_, i) => `a${i}=""`).join(" ");
+    const started = performance.now();
+    expect(() => parseXml(`<x ${attrs}/>`)).toThrow(/more than 64 attributes on <x>/);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it("keeps names in error messages short", () => {
+    const name = "n".repeat(100_000);
+    expect(() => parseXml(`<${name}></b>`)).toThrow(/^end tag <\/b> does not match$/);
+    const err = (() => {
+      try {
+        parseXml(`<a></${name}>`);
+      } catch (e) {
+        return e as Error;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(XmlError);
+    expect(err!.message.length).toBeLessThan(200);
+  });
+});

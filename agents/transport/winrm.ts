@@ -105,15 +105,22 @@ export interface XmlLimits {
   maxChars: number;
   maxDepth: number;
   maxNodes: number;
+  /** Per element: WS-Management elements carry a handful; the duplicate check stays cheap. */
+  maxAttributes: number;
 }
 
-const DEFAULT_XML_LIMITS: XmlLimits = { maxChars: 8 * 1024 * 1024, maxDepth: 48, maxNodes: 50_000 };
+const DEFAULT_XML_LIMITS: XmlLimits = { maxChars: 8 * 1024 * 1024, maxDepth: 48, maxNodes: 50_000, maxAttributes: 64 };
 
 export class XmlError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "XmlError";
   }
+}
+
+/** Names from the document in error messages: the host chooses their length. */
+function clip(name: string): string {
+  return name.length > 80 ? `${name.slice(0, 80)}… (${name.length} characters)` : name;
 }
 
 function isNameChar(c: number): boolean {
@@ -200,10 +207,10 @@ export function parseXml(text: string, limits: Partial<XmlLimits> = {}): XmlElem
     if (colon < 0) return { ns: isAttr ? "" : (scope.get("") ?? ""), local: qname };
     const prefix = qname.slice(0, colon);
     const local = qname.slice(colon + 1);
-    if (local === "" || local.includes(":")) throw new XmlError(`bad qualified name ${qname}`);
+    if (local === "" || local.includes(":")) throw new XmlError(`bad qualified name ${clip(qname)}`);
     if (prefix === "xml") return { ns: NS.xml, local };
     const ns = scope.get(prefix);
-    if (ns === undefined) throw new XmlError(`unbound namespace prefix ${prefix}`);
+    if (ns === undefined) throw new XmlError(`unbound namespace prefix ${clip(prefix)}`);
     return { ns, local };
   };
 
@@ -255,7 +262,7 @@ export function parseXml(text: string, limits: Partial<XmlLimits> = {}): XmlElem
       while (j < n && isSpace(text.charCodeAt(j))) j++;
       if (text[j] !== ">") throw new XmlError("malformed end tag");
       const open = stack.pop();
-      if (!open || open.qname !== qname) throw new XmlError(`end tag </${qname}> does not match`);
+      if (!open || open.qname !== qname) throw new XmlError(`end tag </${clip(qname)}> does not match`);
       const el = finishElement(open, resolve);
       i = j + 1;
       const parent = stack[stack.length - 1];
@@ -270,6 +277,7 @@ export function parseXml(text: string, limits: Partial<XmlLimits> = {}): XmlElem
     const qname = text.slice(i + 1, j);
     if (qname === "") throw new XmlError("malformed start tag");
     const rawAttrs: Array<[string, string]> = [];
+    const seenAttrs = new Set<string>();
     let selfClosing = false;
     for (;;) {
       while (j < n && isSpace(text.charCodeAt(j))) j++;
@@ -296,7 +304,9 @@ export function parseXml(text: string, limits: Partial<XmlLimits> = {}): XmlElem
       if (end < 0) throw new XmlError("unterminated attribute value");
       const rawValue = text.slice(j + 1, end);
       if (rawValue.includes("<")) throw new XmlError("'<' in attribute value");
-      if (rawAttrs.some(([k]) => k === aname)) throw new XmlError(`duplicate attribute ${aname}`);
+      if (seenAttrs.has(aname)) throw new XmlError(`duplicate attribute ${clip(aname)}`);
+      if (seenAttrs.size >= lim.maxAttributes) throw new XmlError(`more than ${lim.maxAttributes} attributes on <${clip(qname)}>`);
+      seenAttrs.add(aname);
       rawAttrs.push([aname, decodeEntities(rawValue)]);
       j = end + 1;
     }
@@ -322,7 +332,7 @@ export function parseXml(text: string, limits: Partial<XmlLimits> = {}): XmlElem
       stack.push(raw);
     }
   }
-  if (stack.length > 0) throw new XmlError(`unclosed element <${stack[stack.length - 1]!.qname}>`);
+  if (stack.length > 0) throw new XmlError(`unclosed element <${clip(stack[stack.length - 1]!.qname)}>`);
   if (!root) throw new XmlError("no root element");
   return root;
 }

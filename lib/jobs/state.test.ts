@@ -68,7 +68,7 @@ describe("cancel and retry availability", () => {
 });
 
 describe("decideClaim", () => {
-  const base: ClaimInput = { state: "queued", leaseLive: false, cancelRequested: false, runningInJob: 0, maxConcurrency: 16, hostBusy: false };
+  const base: ClaimInput = { state: "queued", leaseLive: false, cancelRequested: false, runningInJob: 0, maxConcurrency: 16, hostBusy: false, leaseExpiries: 0, maxLeaseExpiries: 3 };
   const table: Array<[string, Partial<ClaimInput>, ReturnType<typeof decideClaim>]> = [
     ["a queued task is claimed", {}, { kind: "claim", takeover: false }],
     ["a finished task is never run twice", { state: "succeeded" }, { kind: "skip", reason: "terminal" }],
@@ -84,6 +84,11 @@ describe("decideClaim", () => {
     ["a paused job starts no new host", { paused: true }, { kind: "skip", reason: "paused" }],
     ["a paused job's host whose worker died is taken over (it had started)", { paused: true, state: "running" }, { kind: "claim", takeover: true }],
     ["cancel wins over pause", { paused: true, cancelRequested: true }, { kind: "cancel" }],
+    ["a lease that ran out the second time is taken over once more", { state: "running", leaseExpiries: 2 }, { kind: "claim", takeover: true }],
+    ["a lease that ran out the third time: the task is given up", { state: "running", leaseExpiries: 3 }, { kind: "give-up", attempts: 3 }],
+    ["given up even when the job is at its cap (no waiting for a slot to fail it)", { state: "running", leaseExpiries: 3, runningInJob: 16 }, { kind: "give-up", attempts: 3 }],
+    ["a cancel wins over giving up", { state: "running", leaseExpiries: 3, cancelRequested: true }, { kind: "cancel" }],
+    ["a queued task handed back many times still runs (a release is not a lost lease)", { state: "queued", leaseExpiries: 2 }, { kind: "claim", takeover: false }],
   ];
   it.each(table)("%s", (_name, input, expected) => {
     expect(decideClaim({ ...base, ...input })).toEqual(expected);

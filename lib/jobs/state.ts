@@ -109,7 +109,11 @@ export type ClaimDecision =
   /** The job was cancelled before this task started: mark it cancelled. */
   | { kind: "cancel" }
   /** Not now (job at its concurrency cap, or the host busy in another task): try again later. */
-  | { kind: "defer"; reason: "job-cap" | "host-busy" };
+  | { kind: "defer"; reason: "job-cap" | "host-busy" }
+  /** A poison task: its lease ran out on attempt after attempt (each worker that took it stopped
+   *  answering, e.g. its event loop blocked on what the host sent). Fail it instead of passing it
+   *  on to the next worker. */
+  | { kind: "give-up"; attempts: number };
 
 export interface ClaimInput {
   state: TaskState;
@@ -123,6 +127,12 @@ export interface ClaimInput {
   hostBusy: boolean;
   /** The job is paused: tasks not started stay queued (their message is dropped; resuming re-sends it). */
   paused?: boolean;
+  /** Times the task's lease ran out, counting the one a claim of a "running" task sees now
+   *  (JobTask.leaseExpiries + 1 then), and how many a task gets before it is given up. Not
+   *  JobTask.attempt: a task handed back on purpose (worker shutdown, a host waiting for its
+   *  maintenance window) is claimed again without anything having gone wrong. */
+  leaseExpiries: number;
+  maxLeaseExpiries: number;
 }
 
 export function decideClaim(i: ClaimInput): ClaimDecision {
@@ -135,6 +145,7 @@ export function decideClaim(i: ClaimInput): ClaimDecision {
   // A task that had started (its worker died) is taken over even while paused: pausing stops new
   // hosts, not a host halfway through its change.
   if (i.paused && i.state === "queued") return { kind: "skip", reason: "paused" };
+  if (i.state === "running" && i.leaseExpiries >= i.maxLeaseExpiries) return { kind: "give-up", attempts: i.leaseExpiries };
   if (i.runningInJob >= i.maxConcurrency) return { kind: "defer", reason: "job-cap" };
   if (i.hostBusy) return { kind: "defer", reason: "host-busy" };
   return { kind: "claim", takeover: i.state === "running" };

@@ -20,14 +20,30 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import type PgBoss from "pg-boss";
 import { z } from "zod";
+import { recordAuditInTx } from "../audit/log";
 import { prisma } from "../db";
+import { env } from "../env";
 import { decideClaim, deriveJobState, emptyTaskCounts, isTerminalJob, type ClaimDecision, type JobState, type TaskCounts, type TaskState } from "./state";
 
 export type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
 
-/** How long a claim holds without renewal. Renewed every LEASE_RENEW_MS while the task runs. */
-export const LEASE_SECONDS = 20;
-export const LEASE_RENEW_MS = 5_000;
+/** How long a claim holds without renewal (TLSFLEET_LEASE_SECONDS, default 20; tests shorten it).
+ *  Renewed every LEASE_RENEW_MS while the task runs: at least four renewals per lease. */
+export const LEASE_SECONDS = env.TLSFLEET_LEASE_SECONDS;
+export const LEASE_RENEW_MS = Math.min(5_000, Math.floor((LEASE_SECONDS * 1000) / 4));
+
+/**
+ * Poison-task guard: a task whose lease ran out this many times (JobTask.leaseExpiries, one per takeover)
+ * is failed instead of being handed to the next worker. A worker stops renewing when it dies or
+ * when its event loop is stuck (e.g. on output a host crafted); without a bound, every worker of
+ * the fleet would take the same task over in turn, forever. A task handed back on purpose
+ * (worker shutdown, a host waiting for its maintenance window) is not counted.
+ */
+export const MAX_TASK_ATTEMPTS = 3;
+
+export function givenUpReason(attempts: number): string {
+  return `given up after ${attempts} attempts: the worker holding it stopped answering each time`;
+}
 
 // Keys for pg_advisory_xact_lock(int, int): (namespace, hashtext(id)). A hash collision only
 // serialises two unrelated jobs or hosts for a moment; it never lets two holders in at once.
@@ -130,11 +146,11 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
       if (!head) return { kind: "gone" as const };
       const [t] = await tx.$queryRaw<
         Array<{
-          state: TaskState; attempt: number; lockedBy: string | null; leaseLive: boolean; cancelRequested: boolean; paused: boolean; jobState: JobState; parameters: unknown;
+          state: TaskState; attempt: number; leaseExpiries: number; lockedBy: string | null; leaseLive: boolean; cancelRequested: boolean; paused: boolean; jobState: JobState; parameters: unknown;
           runningInJob: number; hostBusy: boolean; hostName: string; address: string; endpoints: ClaimedHost["endpoints"];
         }>
       >`
-        SELECT t.state::text AS state, t.attempt, t."lockedBy", COALESCE(t."lockedUntil" > now(), false) AS "leaseLive",
+        SELECT t.state::text AS state, t.attempt, t."leaseExpiries", t."lockedBy", COALESCE(t."lockedUntil" > now(), false) AS "leaseLive",
                h.name AS "hostName", h.address,
                COALESCE((SELECT json_agg(json_build_object('id', e.id, 'port', e.port, 'service', e.service) ORDER BY e.port) FROM "Endpoint" e WHERE e."hostId" = t."hostId"), '[]'::json) AS endpoints,
                j."cancelledAt" IS NOT NULL AS "cancelRequested", j."pausedAt" IS NOT NULL AS paused, j.state::text AS "jobState", j.parameters,
@@ -154,7 +170,20 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
         maxConcurrency: params.success ? params.data.maxConcurrency : 16,
         hostBusy: t.hostBusy,
         paused: t.paused,
+        leaseExpiries: t.state === "running" ? t.leaseExpiries + 1 : t.leaseExpiries,
+        maxLeaseExpiries: MAX_TASK_ATTEMPTS,
       });
+      if (decision.kind === "give-up") {
+        const reason = givenUpReason(decision.attempts);
+        await tx.$executeRaw`
+          UPDATE "JobTask" SET state = 'failed', "finishedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL, error = ${reason},
+            log = log || ${stamp(`${reason} (last: ${t.lockedBy ?? "a worker"}); not retried`)}, "updatedAt" = clock_timestamp()
+          WHERE id = ${taskId}::uuid`;
+        await refreshJobState(tx, head.jobId);
+        // After the job lock, as every audit write (see the top of this file).
+        await recordAuditInTx(tx, { actor: `worker:${workerId}`, action: "task.given_up", target: `host:${t.hostName}`, details: { jobId: head.jobId, taskId, attempts: decision.attempts, lastWorker: t.lockedBy } });
+        return decision;
+      }
       if (decision.kind === "cancel") {
         await tx.$executeRaw`
           UPDATE "JobTask" SET state = 'cancelled', "finishedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL,
@@ -170,7 +199,7 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
         ? `attempt ${attempt} on ${workerId} (${t.lockedBy ?? "the previous worker"} stopped renewing its lease; its unfinished work was discarded)`
         : `attempt ${attempt} on ${workerId}`;
       await tx.$executeRaw`
-        UPDATE "JobTask" SET state = 'running', attempt = ${attempt}, "lockedBy" = ${workerId},
+        UPDATE "JobTask" SET state = 'running', attempt = ${attempt}, "leaseExpiries" = "leaseExpiries" + ${decision.takeover ? 1 : 0}, "lockedBy" = ${workerId},
           "lockedUntil" = now() + make_interval(secs => ${LEASE_SECONDS}), "startedAt" = now(), "finishedAt" = NULL, error = NULL,
           log = log || ${stamp(line)}, "updatedAt" = clock_timestamp()
         WHERE id = ${taskId}::uuid`;

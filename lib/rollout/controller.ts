@@ -100,6 +100,19 @@ async function advanceRunning(tx: Tx, rollout: { id: string; settings: unknown; 
     data: { state: "skipped", reason: "the host was deleted during the rollout" },
   });
   if (gone.count > 0) return advanceRunning(tx, rollout);
+  // A host whose task ended without the task code settling it (given up by the poison-task
+  // guard, cancelled while running) fails with the task's reason, so its wave settles.
+  if (n >= 0) {
+    const jobId = await waveJobId(tx, rollout.id, n);
+    const stuck = jobId
+      ? await tx.$executeRaw`
+          UPDATE "RolloutHost" rh SET state = 'failed', reason = COALESCE(t.error, 'its task ended ' || t.state::text), "updatedAt" = now()
+          FROM "JobTask" t
+          WHERE t."jobId" = ${jobId}::uuid AND t."hostId" = rh."hostId" AND rh."rolloutId" = ${rollout.id}::uuid AND rh.wave = ${n}
+            AND t.state IN ('failed', 'cancelled') AND rh.state IN ('applying', 'applied', 'rebooting', 'rebooted', 'verifying', 'waiting_window')`
+      : 0;
+    if (stuck > 0) return advanceRunning(tx, rollout);
+  }
   if (n < 0) {
     if (!(await startWave(tx, rollout, 0))) await finishRollout(tx, rollout.id);
     return;

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "JobTask" ADD COLUMN     "leaseExpiries" INTEGER NOT NULL DEFAULT 0;
