@@ -1,3 +1,5 @@
+// Pure: the addresses below (1.2.3.4, 10.0.0.x, documentation ranges) are header and socket
+// values fed to the parser; nothing here opens a connection.
 import { describe, expect, it } from "vitest";
 import { clientAddressFrom, peerAddress, pickClientAddress, PEER_HEADER, UNKNOWN_ADDRESS } from "./client-address";
 

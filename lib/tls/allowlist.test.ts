@@ -1,3 +1,5 @@
+// Pure: every address here (10.0.0.0/8, 10.1.2.3, ...) is only parsed and compared with the
+// list; nothing here opens a connection.
 import { describe, expect, it } from "vitest";
 import { AllowListSyntaxError, formatAddress, isNameAllowed, isTargetAllowed, parseAddress, parseAllowList } from "./allowlist";
 

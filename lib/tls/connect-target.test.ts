@@ -1,5 +1,5 @@
 // The connect-time check without any connection: names are answered by injected resolvers, and
-// addresses such as 169.254.169.254 are only ever compared, never dialled.
+// addresses such as 169.254.169.254, 10.0.0.11 or 10.1.2.3 are only ever compared, never dialled.
 import { describe, expect, it } from "vitest";
 import { parseAllowList } from "./allowlist";
 import { BUILT_IN_DENY, checkTarget, databaseDenyEntries, refusalFor, TargetRefusedError, TargetUnresolvedError, type Resolver } from "./connect-target";

@@ -4,6 +4,8 @@
 // sample outputs (the ones the parsers' table tests use), random bytes, and pathological inputs
 // at and past the caps (deep nesting, huge counts, long runs that make backtracking RegExps slow).
 //
+// Addresses in the samples (10.0.0.1, 192.0.2.0/24) are text for the parsers, never dialled.
+//
 // Used by tests/unit/fuzz/*.test.ts (fixed seed, modest count) and scripts/fuzz.ts (many more).
 import { ZodError } from "zod";
 import { interpretDovecot } from "../../../agents/playbooks/dovecot";
