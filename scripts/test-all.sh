@@ -3,6 +3,8 @@
 # typecheck -> lint -> unit -> lab fleet up -> integration (real Postgres + lab) -> build -> e2e (Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Next.js telemetry off for build and e2e server (README "Telemetry").
+export NEXT_TELEMETRY_DISABLED=1
 
 step() { printf '\n==> %s\n' "$*"; }
 

@@ -35,7 +35,6 @@ import {
   summarizeSettings,
   TLS_VERSIONS,
   writeRemoteFile,
-  type ApplyOptions,
   type FileSnapshot,
   type ProtocolSetting,
   describeSettings,
@@ -43,7 +42,7 @@ import {
 } from "./linux-common";
 import { compareVersions } from "./postfix";
 import { countAgainst, keepLine, OUTPUT_LIMITS, trimTrailing } from "./output-limits";
-import { PlaybookError, type Applied, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
+import { PlaybookError, type Applied, type ApplyOptions, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
 
 export type DovecotProtocolSetting = "ssl_min_protocol" | "ssl_protocols";
 
@@ -442,8 +441,8 @@ async function writeValidated(s: RemoteSession, before: DovecotState, next: Buff
 
 /** Sets the planned values in tlsfleet's block at the end of the main file (see the top of this
  *  file). Values already in effect are skipped; nothing pending: nothing written. */
-export async function applyDovecot(s: RemoteSession, changes: Change[], opts: ApplyOptions = {}): Promise<Applied> {
-  const before = await checkDovecot(s);
+export async function applyDovecot(s: RemoteSession, changes: Change[], opts: ApplyOptions<DovecotState> = {}): Promise<Applied> {
+  const before = opts.before ?? (await checkDovecot(s));
   await opts.onBefore?.(before);
   const wanted = changes.map((c) => {
     const parsed = ChangeSchema.safeParse(c);
@@ -507,7 +506,7 @@ export async function rollbackDovecot(s: RemoteSession, before: ConfigState): Pr
   return { before: current, after, changes, pendingReboot: false };
 }
 
-export const dovecotPlaybook: Playbook<DovecotState> & { apply: typeof applyDovecot } = {
+export const dovecotPlaybook: Playbook<DovecotState> = {
   id: "dovecot",
   appliesTo: (host: Host) => host.platform === "linux" && host.roles.includes("dovecot"),
   check: checkDovecot,

@@ -50,4 +50,5 @@ export function playbookById(id: string): Playbook<ConfigState> | undefined {
 }
 
 export { dovecotPlaybook, nginxPlaybook, postfixPlaybook, windowsSchannel };
-export type { ApplyOptions, ProtocolSetting } from "./linux-common";
+export type { ProtocolSetting } from "./linux-common";
+export type { ApplyOptions } from "./types";

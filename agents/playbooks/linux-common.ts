@@ -68,10 +68,6 @@ export function summarizeSettings(settings: readonly ProtocolSetting[], headline
   return { legacyEnabled, tls12Enabled, summary: parts.join("; ") };
 }
 
-/** Called by apply with the before-state once it is read, before anything is written, so the
- *  caller can persist it (a worker that dies mid-apply still has what rollback needs). The
- *  Playbook contract's apply(s, changes) has no options yet; these playbooks accept them as a
- *  third argument. */
 function versionsVerdict(enabled: ProtocolSetting["enabled"]): string {
   if (enabled === null) return "cannot tell which versions";
   const legacy = enabled.filter((v) => LEGACY_VERSIONS.includes(v));
@@ -87,10 +83,6 @@ export function describeSettings(state: Pick<ConfigState, "playbookId" | "summar
   const settings = Array.isArray(state.settings) ? state.settings : [];
   const lines = settings.map((st) => `${id}: ${st.scope ? `${st.scope}: ` : ""}${st.setting} = ${st.value ?? "(default)"}${st.source === "explicit" ? "" : ` (${st.source})`} -> ${versionsVerdict(st.enabled)}`);
   return lines.length ? lines : [`${id}: ${state.summary}`];
-}
-
-export interface ApplyOptions {
-  onBefore?: (before: ConfigState) => void | Promise<void>;
 }
 
 export function raw(argv: string[], r: { exitCode: number | null; stdout: string; stderr: string }): RawOutput {

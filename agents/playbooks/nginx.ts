@@ -41,7 +41,6 @@ import {
   summarizeSettings,
   TLS_VERSIONS,
   writeRemoteFile,
-  type ApplyOptions,
   type FileSnapshot,
   type ProtocolSetting,
   describeSettings,
@@ -50,7 +49,7 @@ import {
 import { compileGlob, hasGlobCharacters, type GlobMatcher, type GlobMeter } from "./glob";
 import { countAgainst, keepLine, OUTPUT_LIMITS } from "./output-limits";
 import { compareVersions } from "./postfix";
-import { PlaybookError, type Applied, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
+import { PlaybookError, type Applied, type ApplyOptions, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
 
 // ---------------------------------------------------------------------------------------------
 // Tokenizer and parser (pure)
@@ -760,8 +759,8 @@ async function restoreFiles(s: RemoteSession, originals: Array<{ path: string; b
  * block), keeps FILE.tlsfleet-bak on the host, `nginx -t`, `nginx -s reload`, reads back.
  * Failure at any step writes the original bytes back (and reloads if the reload had happened).
  */
-export async function applyNginx(s: RemoteSession, changes: Change[], opts: ApplyOptions = {}): Promise<Applied> {
-  const before = await checkNginx(s);
+export async function applyNginx(s: RemoteSession, changes: Change[], opts: ApplyOptions<NginxState> = {}): Promise<Applied> {
+  const before = opts.before ?? (await checkNginx(s));
   await opts.onBefore?.(before);
   const wanted: NginxChange[] = changes.map((c) => {
     const parsed = ChangeSchema.safeParse(c);
@@ -878,7 +877,7 @@ export async function rollbackNginx(s: RemoteSession, before: ConfigState): Prom
   };
 }
 
-export const nginxPlaybook: Playbook<NginxState> & { apply: typeof applyNginx } = {
+export const nginxPlaybook: Playbook<NginxState> = {
   id: "nginx",
   appliesTo: (host: Host) => host.platform === "linux" && host.roles.includes("nginx"),
   check: checkNginx,

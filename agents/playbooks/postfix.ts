@@ -27,13 +27,12 @@ import {
   TLS_VERSIONS,
   LEGACY_VERSIONS,
   describeVersions,
-  type ApplyOptions,
   type ProtocolSetting,
   describeSettings,
   type TlsVersion,
 } from "./linux-common";
 import { countAgainst, keepLine, OUTPUT_LIMITS } from "./output-limits";
-import { PlaybookError, type Applied, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
+import { PlaybookError, type Applied, type ApplyOptions, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
 
 export const POSTFIX_PROTOCOL_PARAMETERS = ["smtpd_tls_protocols", "smtpd_tls_mandatory_protocols", "smtp_tls_protocols", "smtp_tls_mandatory_protocols"] as const;
 export type PostfixProtocolParameter = (typeof POSTFIX_PROTOCOL_PARAMETERS)[number];
@@ -514,8 +513,8 @@ async function restore(s: RemoteSession, written: Array<{ target: Target; from: 
  * before-state. A shell cut off midway (a lost connection) may have written any of the values, so
  * all of them count as written. Re-applying the same plan writes nothing.
  */
-export async function applyPostfix(s: RemoteSession, changes: Change[], opts: ApplyOptions = {}): Promise<Applied> {
-  const before = await checkPostfix(s);
+export async function applyPostfix(s: RemoteSession, changes: Change[], opts: ApplyOptions<PostfixState> = {}): Promise<Applied> {
+  const before = opts.before ?? (await checkPostfix(s));
   await opts.onBefore?.(before);
   const targets = validate(s.hostLabel, before, changes);
   const pending = targets.filter((t) => currentOf(before, t) !== t.to);
@@ -608,7 +607,7 @@ export async function rollbackPostfix(s: RemoteSession, before: ConfigState): Pr
   return applied;
 }
 
-export const postfixPlaybook: Playbook<PostfixState> & { apply: typeof applyPostfix } = {
+export const postfixPlaybook: Playbook<PostfixState> = {
   id: "postfix",
   appliesTo: (host: Host) => host.platform === "linux" && host.roles.includes("postfix"),
   check: checkPostfix,

@@ -73,6 +73,16 @@ export interface RebootOptions {
   message: string;
 }
 
+export interface ApplyOptions<S extends ConfigState = ConfigState> {
+  /** What `check` returned over this same session just before: apply writes against it instead
+   *  of reading the host a second time (a remediate task has just checked the plan against it;
+   *  the read-back after the writes is what proves the result either way). */
+  before?: S;
+  /** Called with the before-state, before anything is written, so the caller can persist it (a
+   *  worker that dies mid-apply still has what rollback needs). */
+  onBefore?(before: S): void | Promise<void>;
+}
+
 export interface Playbook<S extends ConfigState = ConfigState> {
   id: string;
   appliesTo(host: Host): boolean;
@@ -81,7 +91,7 @@ export interface Playbook<S extends ConfigState = ConfigState> {
   /** Pure: the dry-run diff from `state` to the goal; empty when nothing needs to change. */
   plan(state: S, goal: Goal): Change[];
   /** Idempotent; refuses changes outside what the playbook manages. */
-  apply(s: RemoteSession, changes: Change[]): Promise<Applied>;
+  apply(s: RemoteSession, changes: Change[], opts?: ApplyOptions<S>): Promise<Applied>;
   /** Restores every value the playbook manages to `before` (values absent then are deleted).
    *  Returns what it wrote, like apply: a Windows rollback is also pending until reboot. */
   rollback(s: RemoteSession, before: ConfigState): Promise<Applied>;

@@ -14,6 +14,7 @@ import { regAddDwordArgv, regDeleteValueArgv, regQuery, RegistrySnapshot, normal
 import {
   PlaybookError,
   type Applied,
+  type ApplyOptions,
   type Change,
   type ConfigState,
   type Goal,
@@ -539,9 +540,10 @@ function validateChanges(hostLabel: string, changes: Change[]): Array<Change & {
 }
 
 /** Writes the changes that are not already in place, then reads back and verifies them. */
-export async function applySchannel(s: RemoteSession, changes: Change[]): Promise<Applied> {
+export async function applySchannel(s: RemoteSession, changes: Change[], opts: ApplyOptions<SchannelState> = {}): Promise<Applied> {
   const wanted = validateChanges(s.hostLabel, changes);
-  const before = await checkSchannel(s);
+  const before = opts.before ?? (await checkSchannel(s));
+  await opts.onBefore?.(before);
   const written: Change[] = [];
   for (const c of wanted) {
     const from = currentValue(before, c.path, c.value);

@@ -89,7 +89,8 @@ export function remediateTask(opts: RolloutTaskOptions = {}): TaskKind {
             before[planned.id] = stripRaw(state);
             await h.guardedTx((tx) => tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { before: before as never, state: "applying" } }));
           }
-          const applied = await playbook.apply(session, current);
+          // Against the state just read: a second read would cost every host another check.
+          const applied = await playbook.apply(session, current, { before: state });
           after[planned.id] = stripRaw(applied.after);
           pendingReboot ||= applied.pendingReboot;
           if (applied.pendingReboot) rebootBy ??= planned.id;
