@@ -6,6 +6,8 @@
 export class ConnectionGate {
   private readonly open = new Map<string, number>();
   private readonly waiting: { host: string; ticket: number; grant: (release: () => void) => void }[] = [];
+  /** Addresses that asked us to try again later, and until when they get one connection only. */
+  private readonly slowedUntil = new Map<string, number>();
   private total = 0;
   private tickets = 0;
 
@@ -52,6 +54,24 @@ export class ConnectionGate {
     });
   }
 
+  /**
+   * The server at `host` refused a connection as temporary (SMTP 421 "too many connections",
+   * a rate limit): for `ms` it gets one connection at a time from every endpoint of this
+   * process, instead of `perHost`, so the retries do not keep it at its limit.
+   */
+  slowDown(host: string, ms: number, now = Date.now()): void {
+    this.slowedUntil.set(host, Math.max(this.slowedUntil.get(host) ?? 0, now + ms));
+  }
+
+  /** Connections `host` may have open now (perHost, or 1 while it is slowed down). */
+  limitFor(host: string, now = Date.now()): number {
+    const until = this.slowedUntil.get(host);
+    if (until === undefined) return this.perHost;
+    if (until > now) return 1;
+    this.slowedUntil.delete(host);
+    return this.perHost;
+  }
+
   /** Connections currently open to `host` (for tests and diagnostics). */
   openTo(host: string): number {
     return this.open.get(host) ?? 0;
@@ -62,7 +82,7 @@ export class ConnectionGate {
   }
 
   private fits(host: string): boolean {
-    return this.total < this.maxTotal && (this.open.get(host) ?? 0) < this.perHost;
+    return this.total < this.maxTotal && (this.open.get(host) ?? 0) < this.limitFor(host);
   }
 
   private take(host: string): () => void {

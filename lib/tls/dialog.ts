@@ -29,6 +29,9 @@ export class DialogFailure extends Error {
     readonly kind: DialogFailureKind,
     readonly phase: DialogPhase,
     detail: string,
+    /** A refusal the server says is temporary: an SMTP 4yz reply (RFC 5321 4.2.1, "the
+     *  action may be requested again"), e.g. Postfix's 421 "too many connections from". */
+    readonly temporary = false,
   ) {
     super(detail);
     this.name = "DialogFailure";
@@ -210,6 +213,8 @@ function readSmtpReply(channel: PlaintextChannel, phase: DialogPhase, timeoutMs:
   return channel.read(phase, timeoutMs, (line) => assembler.push(line) ?? undefined);
 }
 
+const isTransient = (reply: SmtpReply) => reply.code >= 400 && reply.code < 500;
+
 function describe(reply: SmtpReply): string {
   return printable(`${reply.code} ${reply.lines[reply.lines.length - 1] ?? ""}`.trim());
 }
@@ -219,18 +224,18 @@ async function smtpStartTls(channel: PlaintextChannel, options: DialogOptions): 
   options.onGreeting?.();
   // 421 (busy, rate limited) and 554 (postscreen, blocklists) are refusals of this connection,
   // not statements about TLS: they stay retryable and never turn into "no STARTTLS".
-  if (greeting.code !== 220) throw new DialogFailure("refused", "greeting", `greeting refused: ${describe(greeting)}`);
+  if (greeting.code !== 220) throw new DialogFailure("refused", "greeting", `greeting refused: ${describe(greeting)}`, isTransient(greeting));
   channel.write(`EHLO ${options.heloName}\r\n`);
   const ehlo = await readSmtpReply(channel, "capabilities", options.stepTimeoutMs);
   if (ehlo.code >= 500) {
     // A HELO-only server cannot advertise extensions, STARTTLS included.
     throw new DialogFailure("not-offered", "capabilities", `EHLO refused: ${describe(ehlo)}`);
   }
-  if (ehlo.code !== 250) throw new DialogFailure("refused", "capabilities", `EHLO refused: ${describe(ehlo)}`);
+  if (ehlo.code !== 250) throw new DialogFailure("refused", "capabilities", `EHLO refused: ${describe(ehlo)}`, isTransient(ehlo));
   if (!smtpOffersStartTls(ehlo)) throw new DialogFailure("not-offered", "capabilities", "STARTTLS not offered in the EHLO reply");
   channel.write("STARTTLS\r\n");
   const reply = await readSmtpReply(channel, "starttls", options.stepTimeoutMs);
-  if (reply.code !== 220) throw new DialogFailure("refused", "starttls", `STARTTLS refused: ${describe(reply)}`);
+  if (reply.code !== 220) throw new DialogFailure("refused", "starttls", `STARTTLS refused: ${describe(reply)}`, isTransient(reply));
 }
 
 async function imapStartTls(channel: PlaintextChannel, options: DialogOptions): Promise<void> {

@@ -13,6 +13,7 @@ import { buildClientHello } from "./client-hello";
 import { FirstFlightReader, judgeFirstFlight } from "./first-flight";
 import { isService, serviceForPort, startTlsDialogFor, type StartTlsDialog } from "./services";
 import { printable } from "./dialog-parsing";
+import { pause, TryLater } from "./try-later";
 import { formatTarget, isHostName } from "./targets";
 import {
   TLS_VERSIONS,
@@ -118,6 +119,8 @@ type AttemptResult =
       silentClose?: boolean;
       /** The handshake ran to the end (whatever version the server then picked). */
       completed?: boolean;
+      /** The server refused this connection as temporary (SMTP 4yz before TLS): ask again later. */
+      tryLater?: boolean;
     }
   /** No TCP connection, or no greeting in time: ends the endpoint unless another attempt got through. */
   | { kind: "unreachable"; reason: string; message: string }
@@ -315,6 +318,7 @@ async function probeResolved(p: {
     // server's commitment to the version.
     if (kind !== "certificate") outcomes.set(version, { outcome: result.outcome, reason: result.reason, silentClose: result.silentClose });
   };
+  const tryLater = new TryLater(p.deadlineMs);
   const lane = async () => {
     for (let job = queue.shift(); job && !stop.signal.aborted; job = queue.shift()) {
       const result = await attemptVersion(job.version, run, job.kind);
@@ -322,6 +326,14 @@ async function probeResolved(p: {
         // A result that arrived complete still counts; one cut short by the stop does not.
         if (result.kind === "version" && result.outcome !== "unknown") record(job.version, result, job.kind);
         break;
+      }
+      const wait = result.kind === "version" && result.tryLater ? tryLater.next() : null;
+      if (wait !== null) {
+        // The same job again after the pause; meanwhile the address gets one connection at a time.
+        p.gate.slowDown(p.address, wait * 2);
+        await pause(wait, stop.signal);
+        queue.unshift(job);
+        continue;
       }
       if (job.kind === "certificate") {
         // Whatever happened to it, this connection concludes nothing about the endpoint.
@@ -521,6 +533,7 @@ function dialogFailureResult(failure: DialogFailure, run: EndpointRun): AttemptR
   if (failure.phase === "greeting" && failure.kind === "timeout" && !run.isReachable()) {
     return { kind: "unreachable", reason: "no greeting", message: failure.message };
   }
+  if (failure.temporary) return { kind: "version", outcome: "unknown", reason: `try again later (${failure.message})`, tryLater: true };
   return { kind: "version", outcome: "unknown", reason: `${failure.kind} (${failure.message})` };
 }
 

@@ -19,6 +19,16 @@ export interface MailServerOptions {
   /** What happens after the positive STARTTLS reply. */
   afterStartTls: "tls" | "drop" | "stall";
   certificate: PeerCertificate;
+  /**
+   * SMTP only: simultaneous sessions one client address may hold, as Postfix's
+   * smtpd_client_connection_count_limit (postconf(5), default 50; enforced through anvil(8)).
+   * Past it the server answers the greeting with Postfix's words, smtpd.c:
+   * "421 4.7.0 <myhostname> Error: too many connections from <client address>", and hangs up.
+   * Absent: no limit.
+   */
+  clientConnectionLimit?: number;
+  /** Called for every connection refused by that limit (tests count them). */
+  onTooManyConnections?: () => void;
 }
 
 const GREETINGS: Record<MailProtocol, string> = {
@@ -51,10 +61,19 @@ export function createMailServer(options: MailServerOptions): Server {
     ciphers: "ALL:@SECLEVEL=0",
   });
   const open = new Set<Socket>();
+  const sessions = new Map<string, number>();
   const server = createServer((socket) => {
     open.add(socket);
     socket.on("close", () => open.delete(socket));
     socket.on("error", () => {});
+    const client = socket.remoteAddress ?? "unknown";
+    if (options.protocol === "smtp" && options.clientConnectionLimit !== undefined && (sessions.get(client) ?? 0) >= options.clientConnectionLimit) {
+      options.onTooManyConnections?.();
+      socket.end(`421 4.7.0 peer.lab Error: too many connections from ${client}\r\n`);
+      return;
+    }
+    sessions.set(client, (sessions.get(client) ?? 0) + 1);
+    socket.once("close", () => sessions.set(client, (sessions.get(client) ?? 1) - 1));
     void converse(socket, options, secureContext);
   });
   server.on("close", () => open.forEach((s) => s.destroy()));
