@@ -1,13 +1,15 @@
 // POST /api/v1/jobs/:id/cancel: hosts not started are cancelled now, running ones at their next check.
 import { NextResponse } from "next/server";
-import { authorizedRoute } from "@/lib/auth/guard";
+import { IdParams, route } from "@/lib/http/route";
+import { notFound } from "@/lib/http/problem";
 import { cancelJob } from "@/lib/jobs/scans";
 import { getJobSummary } from "@/lib/jobs/views";
-import { jobIdFrom, jobNotFound } from "../../http";
 
-export const POST = authorizedRoute("jobs.cancel", async (_req, user, ctx) => {
-  const id = await jobIdFrom(ctx);
-  if (!id || !(await getJobSummary(id))) return jobNotFound();
-  const result = await cancelJob(user, id);
-  return NextResponse.json({ ...result, job: await getJobSummary(id) });
-});
+export const POST = route(
+  { action: "jobs.cancel", summary: "Cancel a job", params: IdParams, notFound: "No such job", responses: { 200: { description: "What was cancelled, and the job" } } },
+  async ({ params: { id }, user }) => {
+    if (!(await getJobSummary(id))) return notFound("No such job");
+    const result = await cancelJob(user, id);
+    return NextResponse.json({ ...result, job: await getJobSummary(id) });
+  },
+);

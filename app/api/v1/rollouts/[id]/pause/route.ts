@@ -1,13 +1,15 @@
 // POST /api/v1/rollouts/:id/pause
 import { NextResponse } from "next/server";
-import { authorizedRoute } from "@/lib/auth/guard";
+import { IdParams, route } from "@/lib/http/route";
+import { notFound } from "@/lib/http/problem";
 import { pauseRollout } from "@/lib/rollout/service";
 import { getRollout } from "@/lib/rollout/views";
-import { rolloutIdFrom, rolloutNotFound } from "../../http";
 
-export const POST = authorizedRoute("remediation.run", async (_req, user, ctx) => {
-  const id = await rolloutIdFrom(ctx);
-  if (!id || !(await getRollout(id))) return rolloutNotFound();
-  await pauseRollout(user, id);
-  return NextResponse.json(await getRollout(id));
-});
+export const POST = route(
+  { action: "remediation.run", summary: "Pause a rollout", params: IdParams, notFound: "No such rollout", responses: { 200: { description: "The rollout" } } },
+  async ({ params: { id }, user }) => {
+    if (!(await getRollout(id))) return notFound("No such rollout");
+    await pauseRollout(user, id);
+    return NextResponse.json(await getRollout(id));
+  },
+);

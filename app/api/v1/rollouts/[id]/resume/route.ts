@@ -1,13 +1,15 @@
 // POST /api/v1/rollouts/:id/resume
 import { NextResponse } from "next/server";
-import { authorizedRoute } from "@/lib/auth/guard";
+import { IdParams, route } from "@/lib/http/route";
+import { notFound } from "@/lib/http/problem";
 import { resumeRollout } from "@/lib/rollout/service";
 import { getRollout } from "@/lib/rollout/views";
-import { rolloutIdFrom, rolloutNotFound } from "../../http";
 
-export const POST = authorizedRoute("remediation.run", async (_req, user, ctx) => {
-  const id = await rolloutIdFrom(ctx);
-  if (!id || !(await getRollout(id))) return rolloutNotFound();
-  await resumeRollout(user, id);
-  return NextResponse.json(await getRollout(id));
-});
+export const POST = route(
+  { action: "remediation.run", summary: "Resume a rollout", params: IdParams, notFound: "No such rollout", responses: { 200: { description: "The rollout" } } },
+  async ({ params: { id }, user }) => {
+    if (!(await getRollout(id))) return notFound("No such rollout");
+    await resumeRollout(user, id);
+    return NextResponse.json(await getRollout(id));
+  },
+);
