@@ -60,8 +60,9 @@ export async function authenticateApiToken(token: string): Promise<TokenPrincipa
   const row = await prisma.apiToken.findUnique({ where: { tokenHash: hashApiToken(token) }, select: ROW_SELECT });
   const principal = principalOf(row, now);
   if (principal && (!row!.lastUsedAt || now.getTime() - row!.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS)) {
-    // Conditional, so parallel requests of one token write it once per minute at most.
-    void prisma.apiToken
+    // Conditional, so parallel requests of one token write it once per minute at most (awaited:
+    // one extra round trip a minute, and "last used" is exact to the minute when the answer leaves).
+    await prisma.apiToken
       .updateMany({ where: { id: row!.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) } }] }, data: { lastUsedAt: now } })
       .catch(() => undefined);
   }
