@@ -28,7 +28,7 @@ export default async function ApiTokensPage() {
         <EmptyState title="No API tokens yet">Create one above for a script or a monitoring system; it is shown once.</EmptyState>
       ) : (
         <Card title={everyone ? "Every user's tokens" : "Your tokens"}>
-          <table className="w-full text-left text-sm">
+          <table className="w-full text-left text-sm [&_td]:pr-3 [&_th]:pr-3">
             <thead className="text-xs uppercase text-slate-500">
               <tr>
                 <th scope="col" className="py-2">Name</th>

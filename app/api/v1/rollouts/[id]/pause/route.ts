@@ -1,15 +1,5 @@
 // POST /api/v1/rollouts/:id/pause
-import { NextResponse } from "next/server";
-import { IdParams, route } from "@/lib/http/route";
-import { notFound } from "@/lib/http/problem";
 import { pauseRollout } from "@/lib/rollout/service";
-import { getRollout } from "@/lib/rollout/views";
+import { rolloutStepRoute } from "../step";
 
-export const POST = route(
-  { action: "remediation.run", summary: "Pause a rollout", params: IdParams, notFound: "No such rollout", responses: { 200: { description: "The rollout" } } },
-  async ({ params: { id }, user }) => {
-    if (!(await getRollout(id))) return notFound("No such rollout");
-    await pauseRollout(user, id);
-    return NextResponse.json(await getRollout(id));
-  },
-);
+export const POST = rolloutStepRoute("Pause a rollout", pauseRollout);
