@@ -9,6 +9,8 @@ import { TokenRow } from "./components/token-row";
 
 export const metadata: Metadata = { title: "API tokens" };
 
+const iso = (d: Date | null) => d?.toISOString() ?? null;
+
 export default async function ApiTokensPage() {
   const user = await requirePageUser("tokens.own");
   const tokens = await listApiTokens(user);
@@ -46,18 +48,7 @@ export default async function ApiTokensPage() {
                 <TokenRow
                   key={t.id}
                   showOwner={everyone}
-                  token={{
-                    id: t.id,
-                    name: t.name,
-                    prefix: t.prefix,
-                    scope: t.scope,
-                    ownerEmail: t.ownerEmail,
-                    actsAs: t.actsAs,
-                    createdAt: t.createdAt.toISOString(),
-                    expiresAt: t.expiresAt?.toISOString() ?? null,
-                    lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
-                    revokedAt: t.revokedAt?.toISOString() ?? null,
-                  }}
+                  token={{ ...t, createdAt: t.createdAt.toISOString(), expiresAt: iso(t.expiresAt), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) }}
                 />
               ))}
             </tbody>
