@@ -35,6 +35,10 @@ const EnvSchema = z.object({
   TLSFLEET_PASSWORD_WORK_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   TLSFLEET_PASSWORD_WORK_QUEUE: z.coerce.number().int().min(0).max(1000).default(8),
   TLSFLEET_PASSWORD_WORK_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  // Event streams (Server-Sent Events) one user may hold open at once in this web process; the next gets 429.
+  TLSFLEET_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1000).default(8),
+  // How often an open event stream re-checks its session or API token (ended, revoked, role lowered).
+  TLSFLEET_STREAM_RECHECK_MS: z.coerce.number().int().min(50).max(600_000).default(30_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   TLSFLEET_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
   // Connections each process keeps to PostgreSQL (the pg pool under Prisma). A worker running

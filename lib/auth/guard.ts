@@ -1,19 +1,19 @@
 import "server-only";
 // The one authorization layer. Server actions go through authorizedAction(), route handlers
-// through authorizedRoute(), pages through requirePageUser(). Each looks the action up in
+// through route() (lib/http/route.ts, which calls authorizeRequest()), pages through requirePageUser(). Each looks the action up in
 // ACTIONS (roles.ts), so the role table lives in one place and the authz test can walk it.
 import { randomUUID } from "node:crypto";
 import { redirect } from "next/navigation";
 import { revalidatePath } from "next/cache";
 import { headers } from "next/headers";
-import { NextResponse } from "next/server";
 import { z } from "zod";
 import { logger } from "../log";
 import { recordAudit } from "../audit/log";
-import { can, ACTIONS, type Action } from "./roles";
+import { fieldErrors, PROBLEM_TYPES } from "../http/problem";
+import { can, ACTIONS, type Action, type Role } from "./roles";
 import { getCurrentUser, type SessionUser } from "./session";
-import { userForApiToken } from "./api-tokens";
-import { UserError } from "../users/service";
+import { apiTokenPrincipal, authenticateApiToken } from "./api-tokens";
+import { liveSession, sessionUser, UserError } from "../users/service";
 
 export type ActionResult<T = undefined> = { ok: true; data?: T; message?: string } | { ok: false; error: string; fieldErrors?: Record<string, string[]>; status: 400 | 401 | 403 | 500 };
 
@@ -25,7 +25,7 @@ export class UserFacingError extends Error {
   }
 }
 
-function isUserFacing(err: unknown): err is Error {
+export function isUserFacing(err: unknown): err is Error {
   return err instanceof UserFacingError || err instanceof UserError || (err instanceof Error && (err as { userFacing?: boolean }).userFacing === true);
 }
 
@@ -59,11 +59,7 @@ export function authorizedAction<S extends z.ZodType, T = undefined>(
       return { ok: false, error: `Your role (${user.role}) may not do this: it needs ${ACTIONS[action]}.`, status: 403 };
     }
     const parsed = schema.safeParse(raw instanceof FormData ? Object.fromEntries(raw) : raw);
-    if (!parsed.success) {
-      const fieldErrors: Record<string, string[]> = {};
-      for (const issue of parsed.error.issues) (fieldErrors[issue.path.join(".") || "_"] ??= []).push(issue.message);
-      return { ok: false, error: parsed.error.issues[0]?.message ?? "Invalid input", fieldErrors, status: 400 };
-    }
+    if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? "Invalid input", fieldErrors: fieldErrors(parsed.error), status: 400 };
     try {
       const data = (await fn(parsed.data, user)) ?? undefined;
       for (const path of opts.revalidate ?? []) {
@@ -107,39 +103,52 @@ function sameOrigin(req: Request): boolean {
   }
 }
 
-type RouteContext = { params: Promise<Record<string, string | string[]>> };
+/** Who a route request acts for, and how to ask again while a long response (an event stream) is open. */
+export interface RoutePrincipal {
+  /** `role` is the role this request acts with: for an API token, its scope capped by its owner's role. */
+  user: SessionUser;
+  /** The credential as it is now: false once the session ended, the token was revoked or expired, the user was disabled, or the role no longer allows the action. */
+  stillAllowed(): Promise<boolean>;
+}
+
+export type RouteAuthorization = { ok: true; principal: RoutePrincipal } | { ok: false; status: 401 | 403; type: string; detail: string };
 
 /**
- * Wraps a route handler: API-token (Authorization: Bearer) or session-cookie auth, role check,
- * and, for cookie-authenticated mutations, a same-origin check against CSRF.
+ * The authorization of every route handler (lib/http/route.ts calls it): an API token
+ * (Authorization: Bearer) or the session cookie, the role check for `action`, and, for
+ * cookie-authenticated mutations, a same-origin check against CSRF.
  */
-export function authorizedRoute(action: Action, handler: (req: Request, user: SessionUser, ctx: RouteContext) => Promise<Response>) {
-  const guarded = async (req: Request, ctx: RouteContext): Promise<Response> => {
-    let user: SessionUser | null = null;
-    const auth = req.headers.get("authorization");
-    if (auth?.toLowerCase().startsWith("bearer ")) {
-      const owner = await userForApiToken(auth.slice(7).trim());
-      if (owner) user = { id: owner.id, email: owner.email, name: owner.name, role: owner.role, via: "api-token" };
-    } else {
-      user = await getCurrentUser();
-      if (user && req.method !== "GET" && req.method !== "HEAD" && !sameOrigin(req)) {
-        return NextResponse.json({ error: "Cross-origin request refused" }, { status: 403 });
-      }
+export async function authorizeRequest(req: Request, action: Action): Promise<RouteAuthorization> {
+  let principal: RoutePrincipal | null = null;
+  const auth = req.headers.get("authorization");
+  if (auth?.toLowerCase().startsWith("bearer ")) {
+    const token = await authenticateApiToken(auth.slice(7).trim());
+    if (token) {
+      principal = {
+        user: { id: token.owner.id, email: token.owner.email, name: token.owner.name, role: token.role, via: "api-token", tokenId: token.tokenId },
+        stillAllowed: async () => can((await apiTokenPrincipal(token.tokenId))?.role, action),
+      };
     }
-    if (!user) return NextResponse.json({ error: "Sign in or send an API token" }, { status: 401 });
-    if (!can(user.role, action)) {
-      await auditDenied(user, action, `route:${new URL(req.url).pathname}`);
-      return NextResponse.json({ error: `Role ${user.role} may not do this: it needs ${ACTIONS[action]}` }, { status: 403 });
+  } else {
+    const user = await getCurrentUser();
+    if (user && req.method !== "GET" && req.method !== "HEAD" && !sameOrigin(req)) {
+      return { ok: false, status: 403, type: PROBLEM_TYPES.crossOrigin, detail: "Cross-origin request refused" };
     }
-    try {
-      return await handler(req, user, ctx);
-    } catch (err) {
-      if (isUserFacing(err)) return NextResponse.json({ error: err.message }, { status: 400 });
-      const id = randomUUID().slice(0, 8);
-      logger.error({ err, action, errorId: id }, "route handler failed");
-      return NextResponse.json({ error: `Internal error (id ${id})` }, { status: 500 });
-    }
-  };
-  // The action is visible on the handler so the authorization test can check every route.
-  return Object.assign(guarded, { action });
+    if (user) principal = { user, stillAllowed: () => sessionStillAllows(user, action) };
+  }
+  if (!principal) return { ok: false, status: 401, type: PROBLEM_TYPES.unauthenticated, detail: "Sign in or send an API token" };
+  const { user } = principal;
+  if (!can(user.role, action)) {
+    await auditDenied(user, action, `route:${new URL(req.url).pathname}`);
+    const who = user.via === "api-token" ? `This API token acts as ${user.role} (its scope, never more than its owner's role)` : `Role ${user.role}`;
+    return { ok: false, status: 403, type: PROBLEM_TYPES.forbidden, detail: `${who} may not do this: it needs ${ACTIONS[action]}` };
+  }
+  return { ok: true, principal };
+}
+
+async function sessionStillAllows(user: SessionUser, action: Action): Promise<boolean> {
+  // The same test the session cookie passes on every request (options.ts jwt callback): the row
+  // is live and the user enabled. A session without a row id is only made by tests.
+  const live = user.sessionId ? (await liveSession(user.sessionId))?.user : await sessionUser(user.id);
+  return !!live && live.id === user.id && !live.disabledAt && can(live.role as Role, action);
 }

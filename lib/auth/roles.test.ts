@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ACTIONS, can, ROLES, type Action } from "./roles";
+import { ACTIONS, can, ROLES, scopesFor, tokenRole, type Action } from "./roles";
 
 // DESIGN.md "Security model", written out as the table a reviewer checks.
 const expected: Record<Action, [viewer: boolean, operator: boolean, admin: boolean]> = {
@@ -17,6 +17,7 @@ const expected: Record<Action, [viewer: boolean, operator: boolean, admin: boole
   "exceptions.approve": [false, false, true],
   "users.manage": [false, false, true],
   "credentials.manage": [false, false, true],
+  "tokens.own": [true, true, true],
   "tokens.manage": [false, false, true],
   "settings.manage": [false, false, true],
 };
@@ -32,5 +33,27 @@ describe("role table", () => {
   }
   it("nobody signed out may do anything", () => {
     for (const action of Object.keys(ACTIONS) as Action[]) expect(can(null, action)).toBe(false);
+  });
+});
+
+describe("API token scopes", () => {
+  it("offers each user the scopes up to their own role", () => {
+    expect(scopesFor("viewer")).toEqual(["read"]);
+    expect(scopesFor("operator")).toEqual(["read", "operate"]);
+    expect(scopesFor("admin")).toEqual(["read", "operate", "admin"]);
+  });
+
+  it.each([
+    ["admin", ["read"], "viewer"],
+    ["admin", ["operate"], "operator"],
+    ["admin", ["admin"], "admin"],
+    // The owner's role was lowered after minting: the token is capped with it.
+    ["operator", ["admin"], "operator"],
+    ["viewer", ["operate"], "viewer"],
+    ["operator", ["read", "operate"], "operator"],
+    ["admin", [], null],
+    ["admin", ["everything"], null],
+  ] as const)("owner %s with scopes %j acts as %s", (owner, scopes, role) => {
+    expect(tokenRole(owner, scopes)).toBe(role);
   });
 });

@@ -32,6 +32,9 @@ export const ACTIONS = {
   "exceptions.approve": "admin",
   "users.manage": "admin",
   "credentials.manage": "admin",
+  // Mint, list and revoke one's own API tokens (never with more than one's own role).
+  "tokens.own": "viewer",
+  // See and revoke every user's API tokens.
   "tokens.manage": "admin",
   "settings.manage": "admin",
 } as const satisfies Record<string, Role>;
@@ -41,4 +44,30 @@ export type Action = keyof typeof ACTIONS;
 export function can(role: Role | undefined | null, action: Action): boolean {
   if (!role) return false;
   return roleAtLeast(role, ACTIONS[action]);
+}
+
+/**
+ * API token scopes, each the name of one role's reach. A token acts with the lesser of its scope's
+ * role and its owner's role at the time of each request, so lowering the owner's role lowers the
+ * token with it.
+ */
+export const TOKEN_SCOPES = ["read", "operate", "admin"] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+export const SCOPE_ROLE: Record<TokenScope, Role> = { read: "viewer", operate: "operator", admin: "admin" };
+
+/** The scopes a user with `role` may give a token. */
+export function scopesFor(role: Role): TokenScope[] {
+  return TOKEN_SCOPES.filter((s) => roleAtLeast(role, SCOPE_ROLE[s]));
+}
+
+/**
+ * The role a token acts with: the highest known scope it lists, capped by its owner's role.
+ * null (the token is refused) when it lists no known scope.
+ */
+export function tokenRole(ownerRole: Role, scopes: readonly string[]): Role | null {
+  const known = TOKEN_SCOPES.filter((s) => scopes.includes(s));
+  if (known.length === 0) return null;
+  const scopeRole = SCOPE_ROLE[known[known.length - 1]!];
+  return roleAtLeast(ownerRole, scopeRole) ? scopeRole : ownerRole;
 }

@@ -12,6 +12,8 @@ export interface SessionUser {
   via: "session" | "api-token";
   /** The UserSession row of a browser session (password changes keep this one and end the rest). */
   sessionId?: string;
+  /** The API token a route request came with. */
+  tokenId?: string;
 }
 
 /** The signed-in user, re-read from the database: disabled or signed-out-everywhere users get null. */

@@ -29,6 +29,11 @@ export type HostListParamsValue = z.output<typeof HostListParams>;
 
 /** Parse URLSearchParams or a plain record; empty strings mean "not set". */
 export function parseHostListParams(input: URLSearchParams | Record<string, string | string[] | undefined>) {
+  return HostListParams.safeParse(hostListRecord(input));
+}
+
+/** The record HostListParams parses, from URLSearchParams or a plain record. */
+export function hostListRecord(input: URLSearchParams | Record<string, string | string[] | undefined>): Record<string, string> {
   // Repeated keys (checkboxes: status=a&status=b) add up instead of the last one winning.
   const values: Record<string, string[]> = {};
   const entries = input instanceof URLSearchParams ? [...input.entries()] : Object.entries(input);
@@ -37,7 +42,7 @@ export function parseHostListParams(input: URLSearchParams | Record<string, stri
   }
   const record: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) record[k] = k === "status" ? v.join(",") : v[v.length - 1];
-  return HostListParams.safeParse(record);
+  return record;
 }
 
 export function filterToSearchParams(f: Partial<HostListParamsValue>): URLSearchParams {

@@ -127,7 +127,16 @@ export const HostInput = z.object({
   endpoints: z.preprocess(
     (v) => (Array.isArray(v) ? v.map((e) => (typeof e === "object" && e ? `${(e as { port?: unknown }).port}/${(e as { service?: unknown }).service ?? ""}`.replace(/\/$/, "") : String(e))).join(";") : v === "" || v === null ? undefined : v),
     EndpointList.optional(),
-  ),
+  ).meta({
+    // What a client may send, for the API document (lib/http/openapi.ts): the preprocess above.
+    accepts: {
+      anyOf: [
+        { type: "string", description: "port/service pairs separated by ';', e.g. 25/smtp;587/submission" },
+        { type: "array", items: { type: "object", required: ["port"], properties: { port: { type: "integer", minimum: 1, maximum: 65535 }, service: { type: "string", enum: [...SERVICES] } } } },
+        { type: "null" },
+      ],
+    },
+  }),
 });
 export type HostInputValue = z.output<typeof HostInput>;
 

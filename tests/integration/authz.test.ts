@@ -1,10 +1,12 @@
-// Every server action and every route handler, called as signed-out / viewer / operator / admin:
-// refused with 401/403 exactly when the role table says so. New actions and routes are found by
-// globbing app/, so one that skips the guard fails here instead of shipping.
+// Every server action and every route handler, called as signed-out / viewer / operator / admin
+// (route handlers: with an API token of every scope for each role, scopes above the owner's role
+// included, as a token keeps its scope when its owner is demoted): refused with 401/403 exactly
+// when the role table says so. New actions and routes are found by globbing app/, so one that
+// skips the guard fails here instead of shipping.
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { can, ROLES, type Action, type Role } from "@/lib/auth/roles";
+import { can, ROLES, TOKEN_SCOPES, tokenRole, type Action, type Role, type TokenScope } from "@/lib/auth/roles";
 import type { SessionUser } from "@/lib/auth/session";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -22,7 +24,16 @@ function expectedStatus(who: Who, action: Action): "401" | "403" | "allowed" {
   return can(who, action) ? "allowed" : "403";
 }
 
-const users: Partial<Record<Role, { user: SessionUser; token: string }>> = {};
+const users: Partial<Record<Role, { user: SessionUser; tokens: Record<TokenScope, string> }>> = {};
+
+type Caller = "signed-out" | { role: Role; scope: TokenScope };
+const CALLERS: Caller[] = ["signed-out", ...ROLES.flatMap((role) => TOKEN_SCOPES.map((scope) => ({ role, scope })))];
+const callerName = (c: Caller) => (c === "signed-out" ? c : `${c.role} with a ${c.scope} token`);
+
+function expectedRouteStatus(caller: Caller, action: Action): "401" | "403" | "allowed" {
+  if (caller === "signed-out") return "401";
+  return can(tokenRole(caller.role, [caller.scope]), action) ? "allowed" : "403";
+}
 
 beforeAll(async () => {
   const { prisma } = await import("@/lib/db");
@@ -30,9 +41,13 @@ beforeAll(async () => {
   const suffix = Date.now().toString(36);
   for (const role of ROLES) {
     const u = await prisma.user.create({ data: { email: `authz-${role}-${suffix}@example.test`, role, passwordHash: "x" } });
-    const t = newApiToken();
-    await prisma.apiToken.create({ data: { name: "authz test", tokenHash: t.tokenHash, prefix: t.prefix, scopes: [], ownerId: u.id } });
-    users[role] = { user: { id: u.id, email: u.email, name: null, role, via: "session" }, token: t.token };
+    const tokens = {} as Record<TokenScope, string>;
+    for (const scope of TOKEN_SCOPES) {
+      const t = newApiToken();
+      await prisma.apiToken.create({ data: { name: `authz test ${scope}`, tokenHash: t.tokenHash, prefix: t.prefix, scopes: [scope], ownerId: u.id } });
+      tokens[scope] = t.token;
+    }
+    users[role] = { user: { id: u.id, email: u.email, name: null, role, via: "session" }, tokens };
   }
 });
 
@@ -96,8 +111,8 @@ describe("route handlers", () => {
 
   for (const file of routeFiles) {
     describe(file, () => {
-      for (const who of WHO) {
-        it(`as ${who}`, async () => {
+      for (const who of CALLERS) {
+        it(`as ${callerName(who)}`, async () => {
           const mod = await import(path.join(ROOT, file));
           // No session at all: the only credential a request carries here is its API token.
           current.user = null;
@@ -105,18 +120,19 @@ describe("route handlers", () => {
           expect(methods.length).toBeGreaterThan(0);
           for (const method of methods) {
             const handler = mod[method] as ((req: Request, ctx: unknown) => Promise<Response>) & { action?: Action };
-            expect(handler.action, `${method} ${file} is not wrapped in authorizedRoute()`).toBeTypeOf("string");
+            expect(handler.action, `${method} ${file} is not wrapped in route()`).toBeTypeOf("string");
             const abort = new AbortController();
             const headers: Record<string, string> = { "content-type": "application/json" };
-            if (who !== "signed-out") headers.authorization = `Bearer ${users[who]!.token}`;
+            if (who !== "signed-out") headers.authorization = `Bearer ${users[who.role]!.tokens[who.scope]}`;
             const req = new Request(`http://localhost${routePathFor(file)}`, { method, headers, signal: abort.signal, ...(method === "GET" ? {} : { body: "{}" }) });
             const params = Object.fromEntries([...file.matchAll(/\[([^\]]+)\]/g)].map((m) => [m[1], "00000000-0000-4000-8000-000000000000"]));
             const res = await handler(req, { params: Promise.resolve(params) });
             abort.abort();
             await res.body?.cancel().catch(() => undefined);
-            const want = expectedStatus(who, handler.action!);
+            const want = expectedRouteStatus(who, handler.action!);
             const got = res.status === 401 ? "401" : res.status === 403 ? "403" : "allowed";
-            expect(got, `${method} ${file} as ${who} (status ${res.status})`).toBe(want);
+            expect(got, `${method} ${file} as ${callerName(who)} (status ${res.status})`).toBe(want);
+            if (got !== "allowed") expect(res.headers.get("content-type"), `${method} ${file} refusal`).toBe("application/problem+json");
           }
         });
       }

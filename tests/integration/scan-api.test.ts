@@ -25,7 +25,7 @@ beforeAll(async () => {
   for (const role of ["viewer", "operator", "admin"] as const) {
     const u = await prisma.user.create({ data: { email: `scan-api-${role}@example.test`, role, passwordHash: "x" } });
     const t = newApiToken();
-    await prisma.apiToken.create({ data: { name: "scan api test", tokenHash: t.tokenHash, prefix: t.prefix, scopes: [], ownerId: u.id } });
+    await prisma.apiToken.create({ data: { name: "scan api test", tokenHash: t.tokenHash, prefix: t.prefix, scopes: ["admin"], ownerId: u.id } });
     tokens[role] = t.token;
     users[role] = { id: u.id, email: u.email, name: null, role, via: "session" };
   }

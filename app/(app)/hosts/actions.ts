@@ -2,7 +2,7 @@
 // Host mutations from the UI. Each goes through authorizedAction (session, role, zod input);
 // the lib functions record the audit event in the same transaction as the change.
 // CSV import is not here: its files exceed the 1 MB server-action body limit, so the import page
-// posts to /api/v1/hosts/import, which runs the same lib code behind authorizedRoute.
+// posts to /api/v1/hosts/import, which runs the same lib code behind route() (lib/http/route.ts).
 import { z } from "zod";
 import { authorizedAction } from "@/lib/auth/guard";
 import { BulkHostTarget } from "@/lib/inventory/filter";

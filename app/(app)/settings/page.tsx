@@ -9,6 +9,7 @@ export default async function SettingsPage() {
     { href: "/settings/account", label: "Your account", description: "Change your password; your other sessions are signed out.", allowed: can(user.role, "account.password") },
     { href: "/settings/users", label: "Users", description: "Create users, change roles, reset passwords, disable accounts, force sign-out.", allowed: can(user.role, "users.manage") },
     { href: "/settings/credentials", label: "Credentials", description: "SSH keys and WinRM accounts for config audits and fixes, encrypted at rest.", allowed: can(user.role, "credentials.manage") },
+    { href: "/settings/api-tokens", label: "API tokens", description: can(user.role, "tokens.manage") ? "Tokens for scripts: create, see when each was last used, revoke anyone's." : "Tokens for scripts, with at most your role: create, see when each was last used, revoke.", allowed: can(user.role, "tokens.own") },
     { href: "/settings/scans", label: "Scans", description: "Rescan schedule, drift webhook, and the target ranges scans may reach.", allowed: can(user.role, "settings.manage") },
   ];
   return (

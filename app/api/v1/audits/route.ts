@@ -3,18 +3,22 @@
 // The job is followed like any other: GET /api/v1/jobs/:id.
 import { NextResponse } from "next/server";
 import { z } from "zod";
-import { authorizedRoute } from "@/lib/auth/guard";
+import { route } from "@/lib/http/route";
 import { AuditTargetInput, createAuditJob } from "@/lib/jobs/audits";
-import { readJson, validationError } from "../jobs/http";
 
 const CreateAudit = z.intersection(z.object({ maxConcurrency: z.number().int().min(1).max(64).optional() }), AuditTargetInput);
 
-export const POST = authorizedRoute("audits.run", async (req, user) => {
-  const body = await readJson(req);
-  if (typeof body === "symbol") return NextResponse.json({ error: "The body must be JSON" }, { status: 400 });
-  const parsed = CreateAudit.safeParse(body);
-  if (!parsed.success) return validationError(parsed.error);
-  const { maxConcurrency, ...target } = parsed.data;
-  const { jobId, taskCount } = await createAuditJob(user, target, { maxConcurrency, origin: "api" });
-  return NextResponse.json({ jobId, taskCount, url: `/jobs/${jobId}` }, { status: 201, headers: { location: `/api/v1/jobs/${jobId}` } });
-});
+export const POST = route(
+  {
+    action: "audits.run",
+    summary: "Start a config audit of hosts chosen by id, by filter, or all",
+    body: CreateAudit,
+    examples: [{ hostIds: ["00000000-0000-4000-8000-000000000000"] }, { filter: { platform: "linux" }, maxConcurrency: 4 }],
+    responses: { 201: { description: "The job was created: jobId, taskCount, url; Location names the job" } },
+  },
+  async ({ body, user }) => {
+    const { maxConcurrency, ...target } = body;
+    const { jobId, taskCount } = await createAuditJob(user, target, { maxConcurrency, origin: "api" });
+    return NextResponse.json({ jobId, taskCount, url: `/jobs/${jobId}` }, { status: 201, headers: { location: `/api/v1/jobs/${jobId}` } });
+  },
+);

@@ -1,58 +1,56 @@
 // GET/PATCH/DELETE /api/v1/hosts/:id. PATCH takes any subset of the host fields; the merged host
 // is validated as a whole, exactly as the edit form is.
 import { NextResponse } from "next/server";
-import { z } from "zod";
-import { authorizedRoute } from "@/lib/auth/guard";
+import { IdParams, route } from "@/lib/http/route";
+import { invalidInput, notFound } from "@/lib/http/problem";
 import { deleteHosts, getHost, updateHost } from "@/lib/inventory/hosts";
 import { HostInput } from "@/lib/inventory/model";
-import { readJson, validationError } from "../http";
 
-const Id = z.uuid();
+const NO_SUCH_HOST = "No such host";
 
-async function hostId(ctx: { params: Promise<Record<string, string | string[]>> }): Promise<string | null> {
-  const { id } = await ctx.params;
-  const parsed = Id.safeParse(id);
-  return parsed.success ? parsed.data : null;
-}
-
-const notFound = () => NextResponse.json({ error: "No such host" }, { status: 404 });
-
-export const GET = authorizedRoute("read", async (_req, _user, ctx) => {
-  const id = await hostId(ctx);
-  const host = id ? await getHost(id) : null;
-  if (!host) return notFound();
-  return NextResponse.json(host);
+export const GET = route({ action: "read", summary: "A host with its endpoints and status", params: IdParams, notFound: NO_SUCH_HOST, responses: { 200: { description: "The host" } } }, async ({ params }) => {
+  const host = await getHost(params.id);
+  return host ? NextResponse.json(host) : notFound(NO_SUCH_HOST);
 });
 
-export const PATCH = authorizedRoute("hosts.write", async (req, user, ctx) => {
-  const id = await hostId(ctx);
-  const existing = id ? await getHost(id) : null;
-  if (!id || !existing) return notFound();
-  const body = await readJson(req);
-  if (body instanceof Response) return body;
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return NextResponse.json({ error: "The body must be a JSON object" }, { status: 400 });
-  const current = {
-    name: existing.name,
-    address: existing.address,
-    platform: existing.platform,
-    roles: existing.roles,
-    tags: existing.tags,
-    group: existing.group,
-    owner: existing.owner,
-    transport: existing.transport,
-    port: existing.port,
-    credentialName: existing.credential?.name ?? null,
-    endpoints: existing.endpoints.map((e) => ({ port: e.port, service: e.service })),
-  };
-  const parsed = HostInput.safeParse({ ...current, ...body });
-  if (!parsed.success) return validationError(parsed.error);
-  const host = await updateHost(user, id, parsed.data);
-  return NextResponse.json({ id: host.id, name: host.name });
-});
+// Each field sent is checked on its own here; the merged host is checked again below.
+const HostPatch = HostInput.partial();
 
-export const DELETE = authorizedRoute("hosts.write", async (_req, user, ctx) => {
-  const id = await hostId(ctx);
-  if (!id) return notFound();
+export const PATCH = route(
+  {
+    action: "hosts.write",
+    summary: "Change some of a host's fields",
+    params: IdParams,
+    notFound: NO_SUCH_HOST,
+    body: HostPatch,
+    examples: [{ owner: "API team", endpoints: "25/smtp;465/smtps" }],
+    responses: { 200: { description: "The host was changed: id, name" } },
+  },
+  async ({ params: { id }, json, user }) => {
+    const existing = await getHost(id);
+    if (!existing) return notFound(NO_SUCH_HOST);
+    const current = {
+      name: existing.name,
+      address: existing.address,
+      platform: existing.platform,
+      roles: existing.roles,
+      tags: existing.tags,
+      group: existing.group,
+      owner: existing.owner,
+      transport: existing.transport,
+      port: existing.port,
+      credentialName: existing.credential?.name ?? null,
+      endpoints: existing.endpoints.map((e) => ({ port: e.port, service: e.service })),
+    };
+    // Only the fields that were sent replace the current ones (the parsed body has defaults filled in).
+    const parsed = HostInput.safeParse({ ...current, ...(json as object) });
+    if (!parsed.success) return invalidInput(parsed.error);
+    const host = await updateHost(user, id, parsed.data);
+    return NextResponse.json({ id: host.id, name: host.name });
+  },
+);
+
+export const DELETE = route({ action: "hosts.write", summary: "Delete a host", params: IdParams, notFound: NO_SUCH_HOST, responses: { 204: { description: "Deleted" } } }, async ({ params: { id }, user }) => {
   const deleted = await deleteHosts(user, [id]);
-  return deleted ? new Response(null, { status: 204 }) : notFound();
+  return deleted ? new Response(null, { status: 204 }) : notFound(NO_SUCH_HOST);
 });

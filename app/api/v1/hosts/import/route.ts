@@ -3,33 +3,41 @@
 // GET  /api/v1/hosts/import?template: a CSV template with the columns and two examples.
 // The import page uses these too (a server action body is capped at 1 MB; files are not).
 import { NextResponse } from "next/server";
-import { authorizedRoute } from "@/lib/auth/guard";
+import { z } from "zod";
+import { route } from "@/lib/http/route";
+import { problem } from "@/lib/http/problem";
 import { CSV_MAX_BYTES } from "@/lib/inventory/csv";
 import { commitImport, ImportRejectedError, previewImport } from "@/lib/inventory/import";
 import { importTemplate } from "@/lib/inventory/import-rows";
-import { readBody } from "../http";
 
-export const GET = authorizedRoute("read", async () => {
+export const GET = route({ action: "read", summary: "A CSV template with the columns and two examples", responses: { 200: { description: "CSV", contentType: "text/csv" } } }, async () => {
   return new Response(importTemplate(), {
     headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="tlsfleet-hosts-template.csv"' },
   });
 });
 
-export const POST = authorizedRoute("hosts.write", async (req, user) => {
-  const url = new URL(req.url);
-  const mode = url.searchParams.get("mode") ?? "preview";
-  if (mode !== "preview" && mode !== "commit") return NextResponse.json({ error: "mode must be preview or commit" }, { status: 400 });
-  const sha256 = url.searchParams.get("sha256") ?? "";
-  if (mode === "commit" && !/^[0-9a-fA-F]{64}$/.test(sha256)) {
-    return NextResponse.json({ error: "A commit needs ?sha256= with the hash the preview returned" }, { status: 400 });
-  }
-  const body = await readBody(req, CSV_MAX_BYTES);
-  if (body instanceof Response) return body;
-  if (mode === "preview") return NextResponse.json(await previewImport(body));
-  try {
-    return NextResponse.json(await commitImport(user, body, sha256));
-  } catch (err) {
-    if (err instanceof ImportRejectedError) return NextResponse.json({ error: err.message, preview: err.preview }, { status: 422 });
-    throw err;
-  }
-});
+const ImportQuery = z
+  .object({
+    mode: z.enum(["preview", "commit"], { message: "mode must be preview or commit" }).default("preview"),
+    sha256: z.string().optional(),
+  })
+  .refine((q) => q.mode !== "commit" || /^[0-9a-fA-F]{64}$/.test(q.sha256 ?? ""), { message: "A commit needs ?sha256= with the hash the preview returned", path: ["sha256"] });
+
+export const POST = route(
+  {
+    action: "hosts.write",
+    summary: "Preview (mode=preview) or import (mode=commit&sha256=) a CSV file of hosts",
+    query: ImportQuery,
+    rawBody: { contentType: "text/csv", maxBytes: CSV_MAX_BYTES, tooLarge: `The file is larger than ${Math.floor(CSV_MAX_BYTES / 1024 / 1024)} MiB. Split it into smaller files.` },
+    responses: { 200: { description: "The preview (rows, issues, sha256), or what the import created and changed" } },
+  },
+  async ({ query, raw, user }) => {
+    if (query.mode === "preview") return NextResponse.json(await previewImport(raw));
+    try {
+      return NextResponse.json(await commitImport(user, raw, query.sha256!));
+    } catch (err) {
+      if (err instanceof ImportRejectedError) return problem(422, err.message, { extensions: { preview: err.preview } });
+      throw err;
+    }
+  },
+);

@@ -1,11 +1,13 @@
 // GET /api/v1/rollouts/:id: the plan (per host diff, skips and why), approval, waves, per-host state and log.
 import { NextResponse } from "next/server";
-import { authorizedRoute } from "@/lib/auth/guard";
+import { IdParams, route } from "@/lib/http/route";
+import { notFound } from "@/lib/http/problem";
 import { getRollout } from "@/lib/rollout/views";
-import { rolloutIdFrom, rolloutNotFound } from "../http";
 
-export const GET = authorizedRoute("read", async (_req, _user, ctx) => {
-  const id = await rolloutIdFrom(ctx);
-  const rollout = id ? await getRollout(id) : null;
-  return rollout ? NextResponse.json(rollout) : rolloutNotFound();
-});
+export const GET = route(
+  { action: "read", summary: "A rollout: plan, approval, waves, per-host state and log", params: IdParams, notFound: "No such rollout", responses: { 200: { description: "The rollout" } } },
+  async ({ params }) => {
+    const rollout = await getRollout(params.id);
+    return rollout ? NextResponse.json(rollout) : notFound("No such rollout");
+  },
+);

@@ -2,20 +2,26 @@
 // (the one the approver reviewed). An admin other than the requester where the plan's rule says so.
 import { NextResponse } from "next/server";
 import { z } from "zod";
-import { authorizedRoute } from "@/lib/auth/guard";
+import { IdParams, route } from "@/lib/http/route";
+import { notFound } from "@/lib/http/problem";
 import { approveRollout } from "@/lib/rollout/service";
 import { getRollout } from "@/lib/rollout/views";
-import { readJson, validationError } from "../../../jobs/http";
-import { rolloutIdFrom, rolloutNotFound } from "../../http";
 
 const Approve = z.object({ planHash: z.string().regex(/^[0-9a-f]{64}$/, "planHash is the plan's sha256 (GET the rollout to read it)") });
 
-export const POST = authorizedRoute("remediation.approve", async (req, user, ctx) => {
-  const id = await rolloutIdFrom(ctx);
-  if (!id || !(await getRollout(id))) return rolloutNotFound();
-  const body = await readJson(req);
-  const parsed = Approve.safeParse(typeof body === "symbol" ? null : body);
-  if (!parsed.success) return validationError(parsed.error);
-  await approveRollout(user, id, parsed.data.planHash);
-  return NextResponse.json(await getRollout(id));
-});
+export const POST = route(
+  {
+    action: "remediation.approve",
+    summary: "Approve a rollout's frozen plan by its hash",
+    params: IdParams,
+    notFound: "No such rollout",
+    body: Approve,
+    examples: [{ planHash: "0".repeat(64) }],
+    responses: { 200: { description: "The rollout" } },
+  },
+  async ({ params: { id }, body, user }) => {
+    if (!(await getRollout(id))) return notFound("No such rollout");
+    await approveRollout(user, id, body.planHash);
+    return NextResponse.json(await getRollout(id));
+  },
+);

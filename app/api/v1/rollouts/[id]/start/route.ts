@@ -1,13 +1,5 @@
 // POST /api/v1/rollouts/:id/start
-import { NextResponse } from "next/server";
-import { authorizedRoute } from "@/lib/auth/guard";
 import { startRollout } from "@/lib/rollout/service";
-import { getRollout } from "@/lib/rollout/views";
-import { rolloutIdFrom, rolloutNotFound } from "../../http";
+import { rolloutStepRoute } from "../step";
 
-export const POST = authorizedRoute("remediation.run", async (_req, user, ctx) => {
-  const id = await rolloutIdFrom(ctx);
-  if (!id || !(await getRollout(id))) return rolloutNotFound();
-  await startRollout(user, id);
-  return NextResponse.json(await getRollout(id));
-});
+export const POST = rolloutStepRoute("Start a rollout", startRollout);
