@@ -22,7 +22,8 @@ describe("windows double SSH keys", () => {
       }
     }
     expect(failures).toEqual([]);
-  });
+    // 200 ssh-keygen runs: ~3 s alone, far longer on a loaded machine; CPU-bound, not a hang.
+  }, 120_000);
 
   it("keeps an existing pair instead of replacing it", () => {
     const file = path.join(dir, "kept");
