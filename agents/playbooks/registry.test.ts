@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { normalizeKeyPath, parseRegQuery, regAddDwordArgv, RegistrySnapshot } from "./registry";
+import type { ExecResult, RemoteSession } from "../transport/types";
+import { normalizeKeyPath, parseRegQuery, regAddDwordArgv, regQuery, RegistrySnapshot } from "./registry";
 
 const TLS12 = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2";
 
@@ -121,5 +122,53 @@ describe("hostile reg query output", () => {
     const parsed = parseRegQuery(`${TLS12}\r\n${line}\r\n`);
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(parsed.keys[0]!.values).toHaveLength(1);
+  });
+});
+
+// Literal reg.exe answers per key (exit code, stdout, stderr); anything else is an unknown key.
+function session(answers: Record<string, [number, string, string]>, seen: string[][] = []): RemoteSession {
+  return {
+    hostLabel: "ex1 (198.18.0.20)",
+    kind: "winrm",
+    remoteOs: "windows",
+    exec: (argv: readonly string[]) => {
+      seen.push([...argv]);
+      const [exitCode, stdout, stderr] = answers[argv[2]!] ?? [1, "", "?"];
+      return Promise.resolve({ exitCode, stdout, stderr } as ExecResult);
+    },
+    close: () => Promise.resolve(),
+  } as RemoteSession;
+}
+
+describe("regQuery: absent keys without reading reg.exe's (localised) message", () => {
+  const PL = "BŁĄD: System nie może odnaleźć określonego klucza rejestru lub wartości.\r\n";
+  const NET = "HKLM\\SOFTWARE\\Microsoft\\.NETFramework";
+  const listing = `\r\n${NET.replace("HKLM", "HKEY_LOCAL_MACHINE")}\\v4.0.30319\r\n`;
+
+  it("a key its parent does not list is absent, whatever language stderr is in; the 64-bit view is read", async () => {
+    const seen: string[][] = [];
+    const s = session({ [`${NET}\\v2.0.50727`]: [1, "", PL], [NET]: [0, listing, ""] }, seen);
+    const r = await regQuery(s, `${NET}\\v2.0.50727`);
+    expect(r.found).toBe(false);
+    expect(seen).toEqual([
+      ["reg", "query", `${NET}\\v2.0.50727`, "/reg:64"],
+      ["reg", "query", NET, "/reg:64"],
+    ]);
+  });
+
+  it("an absent parent makes the key absent (walked up to a key that exists)", async () => {
+    const wow = "HKLM\\SOFTWARE\\Wow6432Node";
+    const s = session({ [`${wow}\\Microsoft\\.NETFramework\\v4.0.30319`]: [1, "", PL], [`${wow}\\Microsoft\\.NETFramework`]: [1, "", PL], [`${wow}\\Microsoft`]: [1, "", PL], [wow]: [1, "", PL], "HKLM\\SOFTWARE": [0, "\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\r\n", ""] });
+    expect((await regQuery(s, `${wow}\\Microsoft\\.NETFramework\\v4.0.30319`)).found).toBe(false);
+  });
+
+  it("exit code 1 for a key the parent lists (access denied) is an error, not absence", async () => {
+    const s = session({ [`${NET}\\v4.0.30319`]: [1, "", "BŁĄD: Odmowa dostępu.\r\n"], [NET]: [0, listing, ""] });
+    await expect(regQuery(s, `${NET}\\v4.0.30319`)).rejects.toThrow(/exit code 1.*Odmowa dostępu/);
+  });
+
+  it("exit code 1 with output on stdout is an error", async () => {
+    const s = session({ [`${NET}\\v2.0.50727`]: [1, "something", ""], [NET]: [0, listing, ""] });
+    await expect(regQuery(s, `${NET}\\v2.0.50727`)).rejects.toThrow(/failed on ex1/);
   });
 });

@@ -133,20 +133,23 @@ export class RegistrySnapshot {
   }
 }
 
-/** reg.exe prints this (English UI) for a missing key or value, on stderr, exit code 1. */
-export const REG_NOT_FOUND = "ERROR: The system was unable to find the specified registry key or value.";
-
 export interface RegQueryResult {
   found: boolean;
   parsed: ParsedRegQuery;
   raw: RawOutput;
 }
 
-/** Runs `reg query KEY [/s]`. A missing key is a result (found: false), anything else reg.exe
- *  complains about is an error. Only the English "not found" text is recognised: on a host with
- *  another display language the error is raised rather than guessed at. */
+/** Runs `reg query KEY [/s] /reg:64`. A missing key is a result (found: false), anything else
+ *  reg.exe complains about is an error.
+ *
+ *  /reg:64: the 64-bit registry view whatever the bitness of the remote shell (a 32-bit process
+ *  would otherwise be redirected to Wow6432Node; Microsoft Learn "reg query", "Registry
+ *  redirector"). Absence is decided without reading reg.exe's message, which is in the host's
+ *  display language ("ERROR: The system was unable to find..." / "BŁĄD: System nie może
+ *  odnaleźć..."): exit code 1 with nothing on stdout, confirmed by the parent key's subkey
+ *  listing not naming the key (exit code 1 also means "access denied" and the like). */
 export async function regQuery(s: RemoteSession, key: string, opts: { recursive?: boolean; timeoutMs?: number } = {}): Promise<RegQueryResult> {
-  const argv = ["reg", "query", key, ...(opts.recursive ? ["/s"] : [])];
+  const argv = ["reg", "query", key, ...(opts.recursive ? ["/s"] : []), "/reg:64"];
   const r = await s.exec(argv, { timeoutMs: opts.timeoutMs ?? 30_000 });
   const raw: RawOutput = { argv, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
   if (r.exitCode === 0) {
@@ -157,11 +160,21 @@ export async function regQuery(s: RemoteSession, key: string, opts: { recursive?
       throw e;
     }
   }
-  if (r.exitCode === 1 && r.stderr.trim() === REG_NOT_FOUND) return { found: false, parsed: { keys: [], unparsed: [] }, raw };
+  if (r.exitCode === 1 && r.stdout.trim() === "" && (await parentLacks(s, key, opts.timeoutMs).catch(() => false))) {
+    return { found: false, parsed: { keys: [], unparsed: [] }, raw };
+  }
   throw new PlaybookError(
     s.hostLabel,
     `reg query "${key}" failed on ${s.hostLabel} (exit code ${r.exitCode ?? "none"}): ${r.stderr.trim().slice(0, 300) || "no message"}`,
   );
+}
+
+/** True when the parent key is absent or lists no subkey `key`. A root key is never absent. */
+async function parentLacks(s: RemoteSession, key: string, timeoutMs: number | undefined): Promise<boolean> {
+  const parts = trimTrailing(key, "\\").split("\\");
+  if (parts.length < 2) return false;
+  const parent = await regQuery(s, parts.slice(0, -1).join("\\"), { timeoutMs });
+  return !parent.found || !parent.parsed.keys.some((b) => normalizeKeyPath(b.path) === normalizeKeyPath(key));
 }
 
 /** argv that sets a REG_DWORD, creating the key on the way; /f: no overwrite prompt. */

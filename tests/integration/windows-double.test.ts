@@ -595,3 +595,148 @@ describe("boot identity (Win32_OperatingSystem.LastBootUpTime) against the Windo
     expect(d.events().filter((e) => e.type === "powershell-unsupported").map((e) => e.script)).toEqual(["Get-Service W3SVC"]);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+/** What an audit concludes from a check (everything but the raw outputs and the time). */
+function verdicts(s: SchannelState) {
+  const { raw: _raw, collectedAt: _at, ...rest } = s;
+  return rest;
+}
+
+async function checkOver(open: () => Promise<RemoteSession>): Promise<SchannelState> {
+  const s = await open();
+  try {
+    return await windowsSchannel.check(s);
+  } finally {
+    await s.close();
+  }
+}
+
+const agentRegQueries = (d: Double) => d.events().filter((e) => e.type === "exec" && e.program === "reg" && Array.isArray(e.argv) && e.argv[1] === "query");
+
+describe("non-English Windows: the Polish-locale double (reg.exe in Polish, code page 852) audits like the English one", () => {
+  const doubles = new Map<string, Double>();
+  const double = (profile: string) => doubles.get(profile)!;
+  beforeAll(async () => {
+    for (const p of ["legacy-2012r2", "legacy-2012r2-pl", "legacy-2012r2-pl-no-netfx2", "legacy-2012r2-pl-no-wow64", "modern-2019", "modern-2019-pl-no-exchange"]) {
+      doubles.set(p, await startDouble(p));
+    }
+  }, 180_000);
+  afterAll(async () => {
+    for (const d of doubles.values()) await d.stop();
+  });
+  const overWinRm = (p: string) => () => openWinRmSession(winrm(double(p), { transport: "http" }));
+  const overSsh = (p: string) => () => ssh(double(p));
+
+  it("reg.exe answers a missing key in Polish: exit 1, empty stdout; UTF-8 over WinRM (65001 requested), code page 852 over SSH", async () => {
+    const pl = double("legacy-2012r2-pl");
+    const w = await overWinRm("legacy-2012r2-pl")();
+    try {
+      expect(await w.exec(["reg", "query", "HKLM\\SOFTWARE\\Brak"])).toMatchObject({
+        exitCode: 1,
+        stdout: "",
+        stderr: "BŁĄD: System nie może odnaleźć określonego klucza rejestru lub wartości.\r\n",
+      });
+    } finally {
+      await w.close();
+    }
+    const s = await ssh(pl);
+    try {
+      const r = await s.exec(["reg", "query", "HKLM\\SOFTWARE\\Brak"]);
+      expect(r).toMatchObject({ exitCode: 1, stdout: "" });
+      // CP852 bytes (Ł = 0x9D, Ą = 0xA4, ...) are not UTF-8: the transport's decoder replaces each.
+      expect(r.stderr).toBe("B\uFFFD\uFFFDD: System nie mo\uFFFDe odnale\uFFFD\uFFFD okre\uFFFDlonego klucza rejestru lub warto\uFFFDci.\r\n");
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("the KB host in Polish: the same verdicts as in English, over WinRM and over SSH", async () => {
+    const english = await checkOver(overWinRm("legacy-2012r2"));
+    expect(english).toMatchObject({ tls12Enabled: false, legacyEnabled: true, rebootPending: false });
+    expect(verdicts(await checkOver(overWinRm("legacy-2012r2-pl")))).toEqual(verdicts(english));
+    expect(verdicts(await checkOver(overSsh("legacy-2012r2-pl")))).toEqual(verdicts(english));
+    // Every query asked for the 64-bit registry view.
+    const queries = agentRegQueries(double("legacy-2012r2-pl")).filter((e) => !String((e.argv as string[])[2]).endsWith("\\Brak"));
+    expect(queries.length).toBeGreaterThan(0);
+    expect(queries.filter((e) => !(e.argv as string[]).includes("/reg:64"))).toEqual([]);
+  });
+
+  it("the fix applies on the Polish host over SSH (Polish success messages are not read)", async () => {
+    const s = await ssh(double("legacy-2012r2-pl"));
+    try {
+      const before = await windowsSchannel.check(s);
+      const applied = await windowsSchannel.apply(s, windowsSchannel.plan(before, "enable-tls12"));
+      expect(applied.changes).toHaveLength(12);
+      expect((applied.after as SchannelState).tls12Enabled).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it.each([
+    ["legacy-2012r2-pl-no-netfx2", "legacy-2012r2"],
+    ["legacy-2012r2-pl-no-wow64", "legacy-2012r2"],
+  ])("%s (absent keys) audits cleanly, with the verdicts of %s", async (profile, english) => {
+    const state = await checkOver(overWinRm(profile));
+    expect(verdicts(state)).toEqual(verdicts(await checkOver(overWinRm(english))));
+    expect(verdicts(await checkOver(overSsh(profile)))).toEqual(verdicts(state));
+  });
+
+  it("modern-2019-pl-no-exchange (no ExchangeServer key) audits cleanly: no Exchange, otherwise the verdicts of modern-2019", async () => {
+    const state = await checkOver(overWinRm("modern-2019-pl-no-exchange"));
+    expect(state.exchange).toBeNull();
+    const english = await checkOver(overWinRm("modern-2019"));
+    expect(english.exchange?.product).toBe("Exchange 2019");
+    expect(verdicts(state)).toEqual({ ...verdicts(english), exchange: null });
+  });
+});
+
+describe("Exchange 2010 SP3 RU18 (before RU19): SMTP offers TLS 1.0 only whatever the registry says", () => {
+  let d: Double;
+  beforeAll(async () => {
+    d = await startDouble("exchange2010-sp3ru18");
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
+  const status = () =>
+    JSON.parse(readFileSync(path.join(d.stateDir, "status.json"), "utf8")) as {
+      tlsServerVersions: string[];
+      smtpServerVersions: string[];
+      tlsClientVersions: { os: string[]; exchangeSmtp: string[] | null };
+    };
+  const winrmHttpsAccepts = (version: tls.SecureVersion) =>
+    new Promise<boolean>((resolve) => {
+      const t = tls.connect({ host: "127.0.0.1", port: d.ready.ports.winrmHttps, minVersion: version, maxVersion: version, ciphers: "ALL:@SECLEVEL=0", rejectUnauthorized: false });
+      t.once("secureConnect", () => {
+        t.destroy();
+        resolve(true);
+      });
+      t.once("error", () => resolve(false));
+    });
+
+  it("TLS 1.2 is on in SCHANNEL (WinRM over HTTP.sys negotiates it), the SMTP port stays at TLS 1.0, before and after a restart", async () => {
+    expect(await wireVersions(d.ready.ports.smtp)).toEqual({ TLSv1: "accepted", "TLSv1.1": "rejected", "TLSv1.2": "rejected", "TLSv1.3": "rejected" });
+    expect(await winrmHttpsAccepts("TLSv1.2")).toBe(true);
+    expect(status()).toMatchObject({
+      tlsServerVersions: ["TLS 1.0", "TLS 1.1", "TLS 1.2"],
+      smtpServerVersions: ["TLS 1.0"],
+      tlsClientVersions: { os: ["TLS 1.0", "TLS 1.1", "TLS 1.2"], exchangeSmtp: ["TLS 1.0"] },
+    });
+
+    const s = await openWinRmSession(winrm(d, { transport: "http" }));
+    try {
+      const state = await windowsSchannel.check(s);
+      expect(state.exchange).toMatchObject({ product: "Exchange 2010", version: "14.3.352.0" });
+      expect(windowsSchannel.prerequisites?.(state, "enable-tls12")).toMatch(/SP3 RU19/);
+      const boots = d.bootCount();
+      await windowsSchannel.reboot(s, { delaySeconds: 0, message: "tlsfleet: Exchange 2010 test" });
+      await d.waitForBoot(boots + 1);
+    } finally {
+      await s.close();
+    }
+    expect(await wireVersions(d.ready.ports.smtp)).toEqual({ TLSv1: "accepted", "TLSv1.1": "rejected", "TLSv1.2": "rejected", "TLSv1.3": "rejected" });
+  });
+});

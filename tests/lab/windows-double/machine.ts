@@ -1,5 +1,6 @@
-// TEST DOUBLE: the simulated Windows machine: registry, OS build, boots and reboots, and the TLS
-// versions its SCHANNEL server side accepts as of the last boot.
+// TEST DOUBLE: the simulated Windows machine: registry, OS build, display language, boots and
+// reboots, and the TLS versions its listeners accept and its outbound connections offer as of the
+// last boot (schannel.ts, exchange.ts).
 //
 // SCHANNEL reads its Protocols keys when it starts, so registry changes reach the wire only after
 // a restart (KB "Cannot send or receive email when using TLS 1.1 or TLS 1.0": "restart the
@@ -8,12 +9,13 @@
 import { EventEmitter } from "node:events";
 import { appendFileSync, existsSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { Registry } from "./registry";
+import { smtpClientVersions, smtpServerVersions } from "./exchange";
+import { LOCALES, type WindowsLocale } from "./locale";
+import type { Registry } from "./registry";
+import { dotNetClientVersions, systemDefaultVersions, type OsBuild, type SchannelVersion } from "./schannel";
 
-export const TLS_VERSIONS = ["TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"] as const;
-export type SchannelVersion = (typeof TLS_VERSIONS)[number];
+export type { OsBuild, SchannelVersion } from "./schannel";
 
-const PROTOCOLS = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols";
 const CURRENT_VERSION = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion";
 export const REBOOT_PENDING = {
   cbs: "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending",
@@ -22,47 +24,6 @@ export const REBOOT_PENDING = {
 } as const;
 
 const SHUTDOWN_SEQUENCE_MS = 1000;
-
-export interface OsBuild {
-  major: number;
-  minor: number;
-  build: number;
-  ubr: number | null;
-}
-
-/** Which versions SCHANNEL supports at all, and which it enables when the registry says nothing.
- *  Microsoft Learn "Protocols in TLS/SSL (Schannel SSP)": Windows 7 / Server 2008 R2 support TLS
- *  1.1 and 1.2 but leave them off; 8 / 2012 through 2019 enable 1.0-1.2; TLS 1.3 exists from
- *  Server 2022 (build 20348) and is on by default there. */
-export function schannelDefaults(os: OsBuild, v: SchannelVersion): { supported: boolean; enabledByDefault: boolean } {
-  const b = os.build;
-  switch (v) {
-    case "TLS 1.0":
-      return { supported: true, enabledByDefault: true };
-    case "TLS 1.1":
-    case "TLS 1.2":
-      return { supported: b >= 7600, enabledByDefault: b >= 9200 };
-    case "TLS 1.3":
-      return { supported: b >= 20348, enabledByDefault: b >= 20348 };
-  }
-}
-
-/** Server-side versions an application using the system defaults (Exchange, HTTP.sys) accepts:
- *  supported, Enabled (absent: the OS default) and not DisabledByDefault (absent: the inverse
- *  of the OS default). Only Enabled=0 is a hard block, but DisabledByDefault=1 keeps the
- *  version away from every application that does not ask for it by name, which these don't. */
-export function acceptedServerVersions(registry: Registry, os: OsBuild): SchannelVersion[] {
-  return TLS_VERSIONS.filter((v) => {
-    const d = schannelDefaults(os, v);
-    if (!d.supported) return false;
-    const key = `${PROTOCOLS}\\${v}\\Server`;
-    const en = registry.getValue(key, "Enabled");
-    const dbd = registry.getValue(key, "DisabledByDefault");
-    const enabled = en ? en.type === "REG_DWORD" && en.data !== 0 : d.enabledByDefault;
-    const disabledByDefault = dbd ? dbd.type === "REG_DWORD" && dbd.data !== 0 : !d.enabledByDefault;
-    return enabled && !disabledByDefault;
-  });
-}
 
 export function readOsBuild(registry: Registry): OsBuild {
   const str = (name: string) => {
@@ -90,6 +51,31 @@ export interface MachineOptions {
   registry: Registry;
   hostname: string;
   rebootDowntimeMs: number;
+  locale?: WindowsLocale;
+}
+
+/** What outbound TLS connections made on this machine offer (status.json `tlsClientVersions`),
+ *  fixed at boot like the server side. `os`: a program that leaves the versions to SCHANNEL
+ *  (SCHANNEL `...\\Client` keys). `dotnet`: .NET Framework applications per runtime and process
+ *  bitness (SystemDefaultTlsVersions / SchUseStrongCrypto). `exchangeSmtp`: Exchange's own
+ *  outbound SMTP (null without Exchange). */
+export interface ClientVersions {
+  os: SchannelVersion[];
+  dotnet: Record<"v4.0.30319" | "v2.0.50727", Record<"64-bit" | "32-bit", SchannelVersion[]>>;
+  exchangeSmtp: SchannelVersion[] | null;
+}
+
+/** Outbound versions from the registry as it is now (the machine uses the copy taken at boot). */
+export function clientVersions(registry: Registry, os: OsBuild): ClientVersions {
+  const runtime = (r: "v4.0.30319" | "v2.0.50727") => ({
+    "64-bit": dotNetClientVersions(registry, os, r, "64-bit"),
+    "32-bit": dotNetClientVersions(registry, os, r, "32-bit"),
+  });
+  return {
+    os: systemDefaultVersions(registry, os, "Client"),
+    dotnet: { "v4.0.30319": runtime("v4.0.30319"), "v2.0.50727": runtime("v2.0.50727") },
+    exchangeSmtp: smtpClientVersions(registry, os),
+  };
 }
 
 /** Emits "down" (all listeners must close and drop connections) and "up" (listen again). */
@@ -102,8 +88,14 @@ export class WindowsMachine extends EventEmitter {
   up = false;
   bootCount = 0;
   bootedAt: Date | null = null;
-  /** Fixed at boot: what the SMTP and WinRM HTTPS listeners negotiate until the next boot. */
+  readonly locale: WindowsLocale;
+  /** Fixed at boot: what SCHANNEL's server side gives applications using the system defaults
+   *  (the WinRM HTTPS listener, through HTTP.sys) until the next boot. */
   tlsServerVersions: SchannelVersion[] = [];
+  /** Fixed at boot: what the SMTP receive connector negotiates (Exchange's own rules on top). */
+  smtpServerVersions: SchannelVersion[] = [];
+  /** Fixed at boot: what outbound connections offer. */
+  tlsClientVersions: ClientVersions = { os: [], dotnet: { "v4.0.30319": { "64-bit": [], "32-bit": [] }, "v2.0.50727": { "64-bit": [], "32-bit": [] } }, exchangeSmtp: null };
   private rebootTimer: NodeJS.Timeout | null = null;
   rebootScheduledFor: Date | null = null;
 
@@ -113,6 +105,7 @@ export class WindowsMachine extends EventEmitter {
     this.registry = opts.registry;
     this.hostname = opts.hostname;
     this.rebootDowntimeMs = opts.rebootDowntimeMs;
+    this.locale = opts.locale ?? LOCALES["en-US"];
     this.env = new Map([
       ["ComSpec", "C:\\Windows\\system32\\cmd.exe"],
       ["COMPUTERNAME", opts.hostname.toUpperCase()],
@@ -154,6 +147,9 @@ export class WindowsMachine extends EventEmitter {
           bootCount: this.bootCount,
           bootedAt: this.bootedAt?.toISOString() ?? null,
           tlsServerVersions: this.tlsServerVersions,
+          smtpServerVersions: this.smtpServerVersions,
+          tlsClientVersions: this.tlsClientVersions,
+          locale: this.locale.name,
           rebootScheduledFor: this.rebootScheduledFor?.toISOString() ?? null,
         },
         null,
@@ -166,9 +162,19 @@ export class WindowsMachine extends EventEmitter {
   boot(): void {
     this.bootCount++;
     this.bootedAt = new Date();
-    this.tlsServerVersions = acceptedServerVersions(this.registry, this.os);
+    const os = this.os;
+    this.tlsServerVersions = systemDefaultVersions(this.registry, os, "Server");
+    this.smtpServerVersions = smtpServerVersions(this.registry, os);
+    this.tlsClientVersions = clientVersions(this.registry, os);
     this.up = true;
-    this.log({ type: "boot", bootCount: this.bootCount, tlsServerVersions: this.tlsServerVersions, os: this.os });
+    this.log({
+      type: "boot",
+      bootCount: this.bootCount,
+      tlsServerVersions: this.tlsServerVersions,
+      smtpServerVersions: this.smtpServerVersions,
+      tlsClientVersions: this.tlsClientVersions,
+      os,
+    });
     this.writeStatus();
     this.emit("up");
   }

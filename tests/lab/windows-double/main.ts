@@ -14,19 +14,11 @@ import { fileURLToPath } from "node:url";
 import ssh2 from "ssh2";
 import { z } from "zod";
 import { WindowsMachine } from "./machine";
-import { Registry, RegistryFileSchema } from "./registry";
+import { loadProfile } from "./profiles";
+import { Registry } from "./registry";
 import { SmtpServer } from "./smtp-server";
 import { SshServer } from "./ssh-server";
 import { WinRmServer } from "./winrm-server";
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const PROFILE_ALIASES: Record<string, string> = { legacy: "legacy-2012r2" };
-
-const ProfileSchema = z.object({
-  description: z.string(),
-  hostname: z.string().regex(/^[A-Za-z0-9-]{1,15}$/),
-  registry: RegistryFileSchema,
-});
 
 const ArgsSchema = z.object({
   listen: z.string().default("127.0.0.1"),
@@ -61,11 +53,6 @@ function parseArgs(argv: string[]): Args {
   const parsed = ArgsSchema.strict().safeParse(raw);
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("\n"));
   return parsed.data;
-}
-
-function loadProfile(name: string): z.infer<typeof ProfileSchema> {
-  const file = name.includes("/") || name.endsWith(".json") ? name : path.join(HERE, "profiles", `${PROFILE_ALIASES[name] ?? name}.json`);
-  return ProfileSchema.parse(JSON.parse(readFileSync(file, "utf8")));
 }
 
 /** A self-signed RSA certificate like `New-SelfSignedCertificate` / winrm quickconfig makes. */
@@ -117,8 +104,8 @@ export async function main(argv: string[]): Promise<void> {
   const stateDir = path.resolve(args.state);
   mkdirSync(stateDir, { recursive: true });
   const profile = loadProfile(args.profile);
-  const registry = !args.reset && WindowsMachine.registryExists(stateDir) ? Registry.load(path.join(stateDir, "registry.json")) : new Registry(profile.registry);
-  const machine = new WindowsMachine({ stateDir, registry, hostname: profile.hostname, rebootDowntimeMs: args["reboot-downtime-ms"] });
+  const registry = !args.reset && WindowsMachine.registryExists(stateDir) ? Registry.load(path.join(stateDir, "registry.json")) : profile.registry;
+  const machine = new WindowsMachine({ stateDir, registry, hostname: profile.hostname, rebootDowntimeMs: args["reboot-downtime-ms"], locale: profile.locale });
   machine.persistRegistry();
 
   const { certPem, keyPem } = ensureCertificate(path.join(stateDir, "tls"), profile.hostname, args.listen);
@@ -181,6 +168,9 @@ export async function main(argv: string[]): Promise<void> {
       clientKey: ssh.clientKeyFile,
     },
     tlsServerVersions: machine.tlsServerVersions,
+    smtpServerVersions: machine.smtpServerVersions,
+    tlsClientVersions: machine.tlsClientVersions,
+    locale: machine.locale.name,
     eventsFile: path.join(stateDir, "events.jsonl"),
   };
   writeFileSync(path.join(stateDir, "ready.json"), JSON.stringify(ready, null, 2));

@@ -258,7 +258,7 @@ async function runProgram(ctx: Ctx, text: string, direct: boolean): Promise<numb
   switch (name) {
     case "reg": {
       const needsStdin = argv.some((a) => /^\/f$/i.test(a)) ? "" : await ctx.stdin();
-      const r = runReg(ctx.machine.registry, argv, needsStdin);
+      const r = runReg(ctx.machine.registry, argv, needsStdin, ctx.machine.locale.reg);
       if (r.writes.length > 0) {
         ctx.machine.persistRegistry();
         for (const w of r.writes) ctx.machine.log({ type: "registry-write", ...w });

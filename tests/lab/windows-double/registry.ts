@@ -6,11 +6,15 @@
 // spaces, name, type and data separated by four spaces, DWORDs as 0x<lowercase hex>, then a
 // blank line; a key without values prints only its path; missing key or value ->
 // "ERROR: The system was unable to find the specified registry key or value." on stderr, exit 1.
+// Messages and the unnamed value's name are in the machine's display language (locale.ts): on
+// Polish Windows the same missing key prints "BŁĄD: System nie może odnaleźć określonego klucza
+// rejestru lub wartości.", still exit 1 with nothing on stdout.
 // Values keep their creation order; subkeys are listed alphabetically, as the registry
 // enumerates them.
 
 import { readFileSync, writeFileSync, renameSync } from "node:fs";
 import { z } from "zod";
+import { LOCALES, type RegMessages } from "./locale";
 
 export type RegValue =
   | { type: "REG_DWORD"; data: number }
@@ -50,7 +54,7 @@ const ROOTS: Record<string, string> = {
   HKEY_CURRENT_CONFIG: "HKEY_CURRENT_CONFIG",
 };
 
-export const NOT_FOUND = "ERROR: The system was unable to find the specified registry key or value.\r\n";
+export const NOT_FOUND = LOCALES["en-US"].reg.notFound;
 
 /** Splits "HKLM\A\B" into ["HKEY_LOCAL_MACHINE", "A", "B"]; null for an invalid root. */
 export function splitKeyPath(path: string): string[] | null {
@@ -180,7 +184,7 @@ export class Registry {
   }
 }
 
-export function formatValueLine(name: string, v: RegValue): string {
+export function formatValueLine(name: string, v: RegValue, defaultName = LOCALES["en-US"].reg.defaultValueName): string {
   let data: string;
   switch (v.type) {
     case "REG_DWORD":
@@ -198,7 +202,7 @@ export function formatValueLine(name: string, v: RegValue): string {
     default:
       data = v.data;
   }
-  return `    ${name === "" ? "(Default)" : name}    ${v.type}    ${data}\r\n`;
+  return `    ${name === "" ? defaultName : name}    ${v.type}    ${data}\r\n`;
 }
 
 export interface RegResult {
@@ -209,20 +213,20 @@ export interface RegResult {
   writes: Array<{ op: "set" | "delete-value" | "delete-key" | "create-key"; key: string; name?: string; value?: RegValue }>;
 }
 
-const SYNTAX = (sub: string) => `ERROR: Invalid syntax.\r\nType "REG ${sub.toUpperCase()} /?" for usage.\r\n`;
-
 /** reg.exe with argv as the program received it (argv[0] = "reg"). `stdin` answers prompts. */
-export function runReg(registry: Registry, argv: string[], stdin: string): RegResult {
+export function runReg(registry: Registry, argv: string[], stdin: string, msg: RegMessages = LOCALES["en-US"].reg): RegResult {
   const result: RegResult = { stdout: "", stderr: "", exitCode: 0, writes: [] };
-  const fail = (msg: string, code = 1) => ({ ...result, stderr: msg, exitCode: code });
+  const fail = (text: string, code = 1) => ({ ...result, stderr: text, exitCode: code });
+  const SYNTAX = (sub: string) => msg.invalidSyntax(`${sub.toUpperCase()} `);
   const [, sub = "", keyArg, ...rest] = argv;
   const op = sub.toLowerCase();
   if (!["query", "add", "delete"].includes(op)) {
-    return fail(`ERROR: Invalid syntax.\r\nType "REG /?" for usage.\r\n`);
+    return fail(msg.invalidSyntax(""));
   }
   if (keyArg === undefined) return fail(SYNTAX(op));
-  if (keyArg.startsWith("\\\\")) return fail("ERROR: The network path was not found.\r\n");
-  if (!splitKeyPath(keyArg)) return fail("ERROR: Invalid key name.\r\n" + `Type "REG ${op.toUpperCase()} /?" for usage.\r\n`);
+  if (keyArg.startsWith("\\\\")) return fail(msg.networkPath);
+  if (!splitKeyPath(keyArg)) return fail(msg.invalidKey(op.toUpperCase()));
+  const line = (name: string, v: RegValue) => formatValueLine(name, v, msg.defaultValueName);
 
   // Switches: /v NAME, /ve, /s, /t TYPE, /d DATA, /f, /va, /reg:32|64.
   const sw: { v?: string; ve?: boolean; s?: boolean; t?: string; d?: string; f?: boolean; va?: boolean } = {};
@@ -252,20 +256,20 @@ export function runReg(registry: Registry, argv: string[], stdin: string): RegRe
 
   if (op === "query") {
     const found = registry.resolve(keyArg);
-    if (!found) return fail(NOT_FOUND);
+    if (!found) return fail(msg.notFound);
     if (valueName !== undefined) {
       const blocks: string[] = [];
       let matches = 0;
       const visit = (path: string, k: Key, recurse: boolean) => {
         const v = k.values.get(valueName.toLowerCase());
         if (v) {
-          blocks.push(`${path}\r\n${formatValueLine(v.name, v.value)}\r\n`);
+          blocks.push(`${path}\r\n${line(v.name, v.value)}\r\n`);
           matches++;
         }
         if (recurse) for (const sub of Registry.sortedSubkeys(k)) visit(`${path}\\${sub.name}`, sub, true);
       };
       visit(found.path, found.key, sw.s === true);
-      if (matches === 0) return fail(NOT_FOUND);
+      if (matches === 0) return fail(msg.notFound);
       result.stdout = `\r\n${blocks.join("")}`;
       if (sw.s) result.stdout += `End of search: ${matches} match(es) found.\r\n`;
       return result;
@@ -275,7 +279,7 @@ export function runReg(registry: Registry, argv: string[], stdin: string): RegRe
       const visit = (path: string, k: Key) => {
         const values = Registry.values(k);
         out += `${path}\r\n`;
-        if (values.length > 0) out += values.map((v) => formatValueLine(v.name, v.value)).join("") + "\r\n";
+        if (values.length > 0) out += values.map((v) => line(v.name, v.value)).join("") + "\r\n";
         for (const sub of Registry.sortedSubkeys(k)) visit(`${path}\\${sub.name}`, sub);
       };
       visit(found.path, found.key);
@@ -284,7 +288,7 @@ export function runReg(registry: Registry, argv: string[], stdin: string): RegRe
     }
     const values = Registry.values(found.key);
     let out = "\r\n";
-    if (values.length > 0) out += `${found.path}\r\n${values.map((v) => formatValueLine(v.name, v.value)).join("")}\r\n`;
+    if (values.length > 0) out += `${found.path}\r\n${values.map((v) => line(v.name, v.value)).join("")}\r\n`;
     for (const sub of Registry.sortedSubkeys(found.key)) out += `${found.path}\\${sub.name}\r\n`;
     result.stdout = out;
     return result;
@@ -296,7 +300,7 @@ export function runReg(registry: Registry, argv: string[], stdin: string): RegRe
       if (sw.t !== undefined || sw.d !== undefined) return fail(SYNTAX(op));
       registry.createKey(canonical);
       result.writes.push({ op: "create-key", key: canonical });
-      result.stdout = "The operation completed successfully.\r\n";
+      result.stdout = msg.success;
       return result;
     }
     const type = sw.t ?? "REG_SZ";
@@ -304,7 +308,7 @@ export function runReg(registry: Registry, argv: string[], stdin: string): RegRe
     let value: RegValue;
     if (type === "REG_DWORD" || type === "REG_DWORD_LITTLE_ENDIAN") {
       const n = /^0x[0-9a-f]{1,8}$/i.test(raw) ? parseInt(raw, 16) : /^[0-9]{1,10}$/.test(raw) ? Number(raw) : NaN;
-      if (!Number.isInteger(n) || n > 0xffffffff) return fail("ERROR: Invalid value specified for /d.\r\n" + `Type "REG ADD /?" for usage.\r\n`);
+      if (!Number.isInteger(n) || n > 0xffffffff) return fail(msg.invalidData);
       value = { type: "REG_DWORD", data: n };
     } else if (type === "REG_SZ" || type === "REG_EXPAND_SZ") {
       value = { type, data: raw };
@@ -317,29 +321,29 @@ export function runReg(registry: Registry, argv: string[], stdin: string): RegRe
       if (!/^([0-9a-f]{2})*$/i.test(raw)) return fail(SYNTAX(op));
       value = { type, data: raw.toUpperCase() };
     } else {
-      return fail("ERROR: Invalid type specified.\r\n" + `Type "REG ADD /?" for usage.\r\n`);
+      return fail(msg.invalidType);
     }
     const exists = registry.getValue(canonical, valueName) !== undefined;
     if (exists && !sw.f) {
       // reg.exe asks; with no "yes" on stdin the write does not happen.
-      const prompt = `Value ${valueName === "" ? "(Default)" : valueName} exists, overwrite(Yes/No)? `;
-      if (!/^\s*y/i.test(stdin)) return { ...result, stdout: `${prompt}The operation was canceled by the user.\r\n`, exitCode: 1 };
+      const prompt = msg.overwrite(valueName === "" ? msg.defaultValueName : valueName);
+      if (!msg.yes.test(stdin)) return { ...result, stdout: `${prompt}${msg.canceled}`, exitCode: 1 };
       result.stdout = prompt;
     }
     registry.setValue(canonical, valueName, value);
     result.writes.push({ op: "set", key: canonical, name: valueName, value });
-    result.stdout += "The operation completed successfully.\r\n";
+    result.stdout += msg.success;
     return result;
   }
 
   // delete
   const found = registry.resolve(keyArg);
-  if (!found) return fail(NOT_FOUND);
+  if (!found) return fail(msg.notFound);
   if (valueName !== undefined || sw.va) {
-    if (valueName !== undefined && !found.key.values.has(valueName.toLowerCase())) return fail(NOT_FOUND);
+    if (valueName !== undefined && !found.key.values.has(valueName.toLowerCase())) return fail(msg.notFound);
     if (!sw.f) {
-      const prompt = valueName !== undefined ? `Delete the registry value ${valueName} (Yes/No)? ` : `Delete all values under the registry key ${keyArg} (Yes/No)? `;
-      if (!/^\s*y/i.test(stdin)) return { ...result, stdout: `${prompt}The operation was canceled by the user.\r\n`, exitCode: 1 };
+      const prompt = valueName !== undefined ? msg.deleteValue(valueName) : msg.deleteAllValues(keyArg);
+      if (!msg.yes.test(stdin)) return { ...result, stdout: `${prompt}${msg.canceled}`, exitCode: 1 };
       result.stdout = prompt;
     }
     const names = valueName !== undefined ? [valueName] : [...found.key.values.values()].map((v) => v.name);
@@ -349,13 +353,13 @@ export function runReg(registry: Registry, argv: string[], stdin: string): RegRe
     }
   } else {
     if (!sw.f) {
-      const prompt = `Permanently delete the registry key ${keyArg} (Yes/No)? `;
-      if (!/^\s*y/i.test(stdin)) return { ...result, stdout: `${prompt}The operation was canceled by the user.\r\n`, exitCode: 1 };
+      const prompt = msg.deleteKey(keyArg);
+      if (!msg.yes.test(stdin)) return { ...result, stdout: `${prompt}${msg.canceled}`, exitCode: 1 };
       result.stdout = prompt;
     }
     registry.deleteKey(found.path);
     result.writes.push({ op: "delete-key", key: found.path });
   }
-  result.stdout += "The operation completed successfully.\r\n";
+  result.stdout += msg.success;
   return result;
 }

@@ -1,6 +1,7 @@
 // TEST DOUBLE: an Exchange-like SMTP receive connector with STARTTLS. The TLS versions it accepts
-// are the SCHANNEL server versions fixed at the last (simulated) boot, which is what makes the
-// KB scenario observable: a registry fix changes nothing on the wire until the restart.
+// are fixed at the last (simulated) boot: SCHANNEL's server defaults, or TLS 1.0 only for an
+// Exchange 2010 older than SP3 RU19 (exchange.ts). That is what makes the KB scenario
+// observable: a registry fix changes nothing on the wire until the restart.
 // Greeting and EHLO keywords follow what Exchange 2013-2019 front-end connectors announce.
 
 import net from "node:net";
@@ -30,7 +31,7 @@ export class SmtpServer {
 
   async start(): Promise<void> {
     const m = this.opts.machine;
-    const tlsOpts = tlsOptionsFor(m.tlsServerVersions);
+    const tlsOpts = tlsOptionsFor(m.smtpServerVersions);
     const context = tlsOpts ? tls.createSecureContext({ cert: this.opts.certPem, key: this.opts.keyPem, ...tlsOpts }) : null;
     const fqdn = m.hostname.toLowerCase();
     const server = net.createServer((socket) => {

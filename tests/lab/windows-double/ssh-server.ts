@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import ssh2 from "ssh2";
+import { consoleStreams } from "./locale";
 import type { WindowsMachine } from "./machine";
 import { EmulatedProcess } from "./programs";
 
@@ -97,9 +98,11 @@ async function pump(proc: EmulatedProcess, stream: ssh2.ServerChannel): Promise<
       if (w.write(b)) resolve();
       else w.once("drain", () => resolve());
     });
+  // Windows OpenSSH's cmd.exe writes in the OEM code page: nothing in the SSH session sets another.
+  const enc = consoleStreams(proc, proc.machine.locale.oemCodePage);
   for (;;) {
-    const o = proc.stdout.take(64 * 1024);
-    const e = proc.stderr.take(64 * 1024);
+    const o = enc.stdout(proc.stdout.take(64 * 1024));
+    const e = enc.stderr(proc.stderr.take(64 * 1024));
     if (o.length > 0) await write(stream, o);
     if (e.length > 0) await write(stream.stderr, e);
     if (o.length === 0 && e.length === 0) {

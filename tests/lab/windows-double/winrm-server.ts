@@ -35,6 +35,7 @@ import type { NtlmSession } from "../../../agents/transport/ntlm";
 import { createChallenge, verifyAuthenticate, type PendingChallenge } from "./ntlm-server";
 import type { WindowsMachine } from "./machine";
 import { EmulatedProcess } from "./programs";
+import { consoleStreams } from "./locale";
 import { tlsOptionsFor } from "./tls-versions";
 
 export interface WinRmServerOptions {
@@ -282,7 +283,8 @@ export class WinRmServer {
     switch (action) {
       case ACTION.create: {
         const id = randomUUID().toUpperCase();
-        const codepage = Number(options.get("WINRS_CODEPAGE") ?? "437");
+        // Without WINRS_CODEPAGE the shell writes in the system's OEM code page (locale.ts).
+        const codepage = Number(options.get("WINRS_CODEPAGE") ?? String(m.locale.oemCodePage));
         this.shells.set(id, { id, owner: user.toLowerCase(), codepage, commands: new Map() });
         m.log({ type: "winrm-create", shellId: id, user, secure, options: Object.fromEntries(options) });
         const addr = `${secure ? "https" : "http"}://${this.opts.host}:${secure ? this.httpsPort : this.httpPort}/wsman`;
@@ -379,9 +381,8 @@ export class WinRmServer {
             );
           }
         }
-        const enc = (b: Buffer) => (shell.codepage === 65001 ? b : Buffer.from(b.toString("utf8").replace(/[^\x00-\x7f]/g, "?"), "latin1"));
-        const out = enc(p.stdout.take(CHUNK));
-        const err = enc(p.stderr.take(CHUNK));
+        const out = consoleStreams(p, shell.codepage).stdout(p.stdout.take(CHUNK));
+        const err = consoleStreams(p, shell.codepage).stderr(p.stderr.take(CHUNK));
         const finished = p.exitCode !== null && p.stdout.length === 0 && p.stderr.length === 0;
         const end = finished ? ` End="true"` : "";
         let xmlOut = `<rsp:ReceiveResponse>`;
