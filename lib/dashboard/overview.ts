@@ -68,7 +68,7 @@ export function longestFailing(limit = 10): Promise<OverviewHostRow[]> {
  */
 export async function nonComplianceByGroup(limit = 12): Promise<{ groups: GroupCompliance[]; groupCount: number }> {
   const [totals, failing] = await Promise.all([
-    prisma.$queryRaw<Array<{ group: string | null; total: number }>>`SELECT "group", count(*)::int AS total FROM "Host" GROUP BY "group"`,
+    prisma.$queryRaw<Array<{ group: string | null; total: number }>>`SELECT "group", count(*)::int AS total FROM "Host" WHERE "retiredAt" IS NULL GROUP BY "group"`,
     prisma.$queryRaw<Array<{ group: string | null; failing: number }>>`
       SELECT h."group", count(*)::int AS failing
       FROM "HostStatus" s JOIN "Host" h ON h."id" = s."hostId"
