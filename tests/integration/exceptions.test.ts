@@ -105,6 +105,7 @@ describe("an exception's lifecycle", () => {
     expect(revoked).toMatchObject({ state: "revoked", revokedBy: secondAdmin.email, decisionNote: "the gateway was replaced early" });
     expect((await statusOf(host.id)).status).toBe("noncompliant");
     expect(await prisma.auditEvent.count({ where: { action: "exception.revoked", target: "host:mx-revoke.exceptions.test" } })).toBe(1);
+    expect((await prisma.auditEvent.findFirstOrThrow({ where: { action: "host.drift", target: "host:mx-revoke.exceptions.test" } })).details).toMatchObject({ from: "excepted", to: "noncompliant" });
     await expect(revokeException(admin, x.id)).rejects.toThrow(/revoked already/);
   });
 
