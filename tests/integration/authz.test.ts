@@ -138,7 +138,7 @@ describe("exception approval through the API", () => {
     await prisma.apiToken.create({ data: { name: "authz test", tokenHash: t.tokenHash, prefix: t.prefix, scopes: [], ownerId: other.id } });
     const host = await prisma.host.create({ data: { name: `authz-exc-${suffix}.example.test`, address: "192.0.2.40", status: { create: { status: "unknown", explanation: "Never scanned" } } } }); // address: data only
     const call = async (handler: (req: Request, ctx: { params: Promise<Record<string, string | string[]>> }) => Promise<Response>, token: string, url: string, body: unknown, id?: string) => {
-      const res = await handler(new Request(`http://localhost${url}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(body) }), { params: Promise.resolve(id ? { id } : {}) });
+      const res = await handler(new Request(`http://localhost${url}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(body) }), { params: Promise.resolve<Record<string, string>>(id ? { id } : {}) });
       return { status: res.status, body: (await res.json()) as { id?: string; state?: string; error?: string } };
     };
     const ask = (token: string) => call(requestRoute.POST, token, "/api/v1/exceptions", { hostId: host.id, version: "TLSv1", justification: "legacy scanner, replaced in January", expiresAt: new Date(Date.now() + 86_400_000).toISOString() });
