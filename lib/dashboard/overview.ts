@@ -31,6 +31,8 @@ export interface Overview {
   total: number;
   atRisk: OverviewHostRow[];
   longestFailing: OverviewHostRow[];
+  /** Hosts shown as excepted; their explanation names the finding, the expiry and the justification. */
+  excepted: OverviewHostRow[];
   byGroup: { groups: GroupCompliance[]; groupCount: number };
   trend: TrendDay[];
 }
@@ -58,6 +60,11 @@ export function mailFlowAtRisk(limit = 10): Promise<OverviewHostRow[]> {
 /** Hosts failing the longest first (firstFailingAt survives changes between failing statuses). */
 export function longestFailing(limit = 10): Promise<OverviewHostRow[]> {
   return hostRows(Prisma.sql`s."firstFailingAt" IS NOT NULL AND s."status" = ANY(CAST(${FAILING} AS "ComplianceStatus"[]))`, limit);
+}
+
+/** Hosts an approved exception currently covers. */
+export function exceptedHosts(limit = 10): Promise<OverviewHostRow[]> {
+  return hostRows(Prisma.sql`s."status" = 'excepted'`, limit);
 }
 
 /**
@@ -89,13 +96,14 @@ export async function nonComplianceByGroup(limit = 12): Promise<{ groups: GroupC
 export async function getOverview(opts: { now?: Date; trendDays?: number; listLimit?: number } = {}): Promise<Overview> {
   const limit = opts.listLimit ?? 10;
   const current = currentCounts();
-  const [counts, atRisk, longest, byGroup, trend] = await Promise.all([
+  const [counts, atRisk, longest, excepted, byGroup, trend] = await Promise.all([
     current,
     mailFlowAtRisk(limit),
     longestFailing(limit),
+    exceptedHosts(limit),
     nonComplianceByGroup(),
     complianceTrend({ now: opts.now, days: opts.trendDays, current }),
   ]);
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  return { counts, total, atRisk, longestFailing: longest, byGroup, trend };
+  return { counts, total, atRisk, longestFailing: longest, excepted, byGroup, trend };
 }
