@@ -1,5 +1,5 @@
 // An exception end to end in Chromium: a loopback SMTP server that accepts TLS 1.0 makes a host
-// noncompliant; an operator requests an exception for TLS 1.0 on that port; the operator cannot
+// noncompliant (TLS 1.0 and 1.1 accepted); an operator requests an exception for that port; the operator cannot
 // approve it, a second admin does; the host shows "excepted" with the justification on its page,
 // in the host list and on the Overview.
 import { expect, test, type Browser, type Page } from "@playwright/test";
@@ -43,7 +43,7 @@ test("an operator requests an exception, a second admin approves it, and the hos
   const operator = { email: `exc-op-${u}@example.test`, password: "operator-password-1" };
   const approver = { email: `exc-admin-${u}@example.test`, password: "approver-password-1" };
   const hostName = `${u}-fax-gateway.example.test`;
-  const justification = `Fax gateway ${u} speaks TLS 1.0 only; replaced by CHG-1042 in January`;
+  const justification = `Fax gateway ${u} speaks only TLS 1.0/1.1; replaced by CHG-1042 in January`;
 
   await signIn(page, E2E_ADMIN.email, E2E_ADMIN.password);
   await addUser(page, operator.email, "operator", operator.password);
@@ -55,7 +55,7 @@ test("an operator requests an exception, a second admin approves it, and the hos
   await page.getByRole("button", { name: "Scan this host" }).click();
   await followJobToEnd(page);
   await page.reload();
-  await expect(page.getByTestId("host-status")).toContainText(`TLS 1.0 accepted on ${smtpPort}/smtp`);
+  await expect(page.getByTestId("host-status")).toContainText(`TLS 1.0 and TLS 1.1 accepted on ${smtpPort}/smtp`);
   await expect(page.getByTestId("host-status").locator("[data-status]")).toHaveAttribute("data-status", "noncompliant");
 
   // The operator asks, on the host page.
@@ -63,14 +63,15 @@ test("an operator requests an exception, a second admin approves it, and the hos
   await op.goto(`/hosts/${hostId}`);
   const form = op.getByRole("form", { name: "Request an exception" });
   await form.getByLabel("Endpoint").selectOption(String(smtpPort));
-  await form.getByLabel("TLS version").selectOption("TLSv1");
+  // Every version: the port accepts both TLS 1.0 and 1.1, and an exception hides only what it names.
+  await form.getByLabel("TLS version").selectOption("");
   await form.getByLabel(/^Expires/).fill(new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10));
   await form.getByLabel("Justification").fill(justification);
   await form.getByRole("button", { name: "Request exception" }).click();
   await expect(op.getByText("Exception requested: it counts once an admin (not you) approves it")).toBeVisible();
   const row = op.getByTestId("host-exceptions").locator("tr[data-state]");
   await expect(row).toHaveAttribute("data-state", "pending");
-  await expect(row).toContainText(`TLS 1.0 on port ${smtpPort}`);
+  await expect(row).toContainText(`every version on port ${smtpPort}`);
   // Pending does not count; the requester has no Approve button, and the server refuses them anyway.
   await expect(op.getByTestId("host-status").locator("[data-status]")).toHaveAttribute("data-status", "noncompliant");
   await expect(op.getByRole("button", { name: "Approve" })).toHaveCount(0);

@@ -27,7 +27,8 @@ export const GET = authorizedRoute("read", async (_req, _user, ctx) => {
 export const PATCH = authorizedRoute("hosts.write", async (req, user, ctx) => {
   const id = await hostId(ctx);
   const existing = id ? await getHost(id) : null;
-  if (!id || !existing) return notFound();
+  // A deleted host is retired: readable (GET, with retiredAt), no longer editable.
+  if (!id || !existing || existing.retiredAt) return notFound();
   const body = await readJson(req);
   if (body instanceof Response) return body;
   if (typeof body !== "object" || body === null || Array.isArray(body)) return NextResponse.json({ error: "The body must be a JSON object" }, { status: 400 });
