@@ -63,7 +63,8 @@ async function finishPlanning(tx: Tx, rollout: { id: string; planJobId: string |
 
 /** Creates the job that works on wave `n`; the wave's hosts move from planned to queued work. */
 async function startWave(tx: Tx, rollout: { id: string; settings: unknown; requestedById: string | null; requestedBy: string }, n: number): Promise<boolean> {
-  const hosts = await tx.rolloutHost.findMany({ where: { rolloutId: rollout.id, wave: n, state: "planned" }, select: { hostId: true, hostName: true } });
+  // A retired host is never changed (advanceRunning skips it first; this holds even if it did not).
+  const hosts = await tx.rolloutHost.findMany({ where: { rolloutId: rollout.id, wave: n, state: "planned", host: { retiredAt: null } }, select: { hostId: true, hostName: true } });
   const ids = hosts.map((h) => h.hostId).filter((id): id is string => id !== null);
   if (ids.length === 0) return false;
   const settings = RolloutSettings.parse(rollout.settings);

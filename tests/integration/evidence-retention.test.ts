@@ -2,7 +2,7 @@
 // tasks, rollout rows, exceptions, status history and audit stay keyed by the host's id; a deleted
 // host is retired, leaves the inventory and frees its name, and still shows up in exports for the
 // period it existed.
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prisma } from "@/lib/db";
 import { updateHostStatus } from "@/lib/compliance/update";
 import { countByStatus, createHost, deleteHosts, deleteHostsMatching, hostIdsMatching, listHosts, updateHost } from "@/lib/inventory/hosts";
@@ -10,6 +10,9 @@ import { hostsExistingDuring, nameAt } from "@/lib/inventory/history";
 import { HostInput } from "@/lib/inventory/model";
 import { resolveJobHosts } from "@/lib/jobs/create";
 import { getOverview } from "@/lib/dashboard/overview";
+import { getBoss, stopBoss } from "@/lib/jobs/queue";
+import { advanceRollout } from "@/lib/rollout/controller";
+import { RolloutSettings } from "@/lib/rollout/settings";
 import { withOwnDatabase } from "./dashboard-fixtures";
 
 withOwnDatabase("evidence");
@@ -129,5 +132,32 @@ describe("renaming a host", () => {
     // The old name is free again.
     const reuse = await createHost(actor, hostInput("old-name.evidence.test"));
     expect(reuse.id).not.toBe(host.id);
+  });
+});
+
+describe("a host deleted during a rollout", () => {
+  beforeAll(async () => {
+    await getBoss();
+  });
+  afterAll(async () => {
+    await stopBoss();
+  });
+
+  it("is skipped with that reason, keeps its row, and gets no remediation task", async () => {
+    const kept = await createHost(actor, hostInput("rollout-kept.evidence.test"));
+    const gone = await createHost(actor, hostInput("rollout-gone.evidence.test"));
+    const rollout = await prisma.rollout.create({
+      data: { goals: ["disable-legacy"], state: "running", target: { hostIds: [kept.id, gone.id] }, settings: RolloutSettings.parse({ canarySize: 0 }) as never, requestedBy: actor.email, startedAt: new Date() },
+    });
+    for (const h of [kept, gone]) await prisma.rolloutHost.create({ data: { rolloutId: rollout.id, hostId: h.id, hostName: h.name, state: "planned", wave: 0, plan: {} } });
+    await deleteHosts(actor, [gone.id]);
+    await advanceRollout(rollout.id);
+    const rows = await prisma.rolloutHost.findMany({ where: { rolloutId: rollout.id }, orderBy: { hostName: "asc" } });
+    expect(rows.map((r) => [r.hostName, r.hostId, r.state, r.reason])).toEqual([
+      ["rollout-gone.evidence.test", gone.id, "skipped", "the host was deleted during the rollout"],
+      ["rollout-kept.evidence.test", kept.id, "planned", null],
+    ]);
+    const tasks = await prisma.jobTask.findMany({ where: { job: { kind: "remediate", parameters: { path: ["rolloutId"], equals: rollout.id } } }, select: { hostId: true } });
+    expect(tasks).toEqual([{ hostId: kept.id }]);
   });
 });
