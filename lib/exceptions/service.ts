@@ -146,8 +146,8 @@ export async function requestException(actor: ActorRef, input: ExceptionRequestV
 
 /** Locks the exception row and reads what the rules need; a missing row is a 404. */
 async function lockException(tx: Tx, id: string) {
-  const [row] = await tx.$queryRaw<Array<{ hostId: string; hostName: string; requestedById: string; approvedAt: Date | null; rejectedAt: Date | null; revokedAt: Date | null; expiresAt: Date; endpointPort: number | null; version: string | null }>>`
-    SELECT x."hostId"::text AS "hostId", h.name AS "hostName", x."requestedById"::text AS "requestedById", x."approvedAt", x."rejectedAt", x."revokedAt", x."expiresAt", x."endpointPort", x.version
+  const [row] = await tx.$queryRaw<Array<{ hostId: string; hostName: string; hostRetired: boolean; requestedById: string; approvedAt: Date | null; rejectedAt: Date | null; revokedAt: Date | null; expiresAt: Date; endpointPort: number | null; version: string | null }>>`
+    SELECT x."hostId"::text AS "hostId", h.name AS "hostName", h."retiredAt" IS NOT NULL AS "hostRetired", x."requestedById"::text AS "requestedById", x."approvedAt", x."rejectedAt", x."revokedAt", x."expiresAt", x."endpointPort", x.version
     FROM "Exception" x JOIN "Host" h ON h.id = x."hostId" WHERE x.id = CAST(${id} AS uuid) FOR UPDATE OF x`;
   if (!row) throw new ExceptionError("No such exception", 404);
   return row;
@@ -157,6 +157,7 @@ async function decide(actor: ActorRef, id: string, how: "approve" | "reject" | "
   let update: StatusUpdate | null = null;
   await prisma.$transaction(async (tx) => {
     const x = await lockException(tx, id);
+    if (how === "approve" && x.hostRetired) throw new ExceptionError(`${x.hostName} was deleted: there is nothing left to except`);
     const problem = how === "revoke" ? revokeProblem(x, now) : decisionProblem(x, actor.id, now);
     if (problem) throw new ExceptionError(problem, how !== "revoke" && x.requestedById === actor.id ? 403 : 400);
     const data =

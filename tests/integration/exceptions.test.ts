@@ -6,7 +6,7 @@ import { prisma } from "@/lib/db";
 import { updateHostStatus } from "@/lib/compliance/update";
 import { approveException, ExceptionError, getException, listExceptions, rejectException, requestException, revokeException, sweepExpiredExceptions } from "@/lib/exceptions/service";
 import { ExceptionRequestInput } from "@/lib/exceptions/model";
-import { createHost } from "@/lib/inventory/hosts";
+import { createHost, deleteHosts } from "@/lib/inventory/hosts";
 import { HostInput } from "@/lib/inventory/model";
 import { withOwnDatabase } from "./dashboard-fixtures";
 
@@ -116,6 +116,17 @@ describe("an exception's lifecycle", () => {
     await expect(approveException(secondAdmin, x.id)).rejects.toThrow(/is rejected/);
     expect((await statusOf(host.id)).status).toBe("noncompliant");
     expect(await prisma.auditEvent.count({ where: { action: "exception.rejected", target: "host:mx-reject.exceptions.test" } })).toBe(1);
+  });
+});
+
+describe("a deleted host's exceptions", () => {
+  it("stay as evidence and can no longer be approved", async () => {
+    const host = await legacyHost("mx-retired.exceptions.test");
+    const x = await requestException(operator, request(host.id));
+    await deleteHosts(admin, [host.id]);
+    await expect(approveException(admin, x.id)).rejects.toThrow(/was deleted/);
+    expect(await getException(x.id)).toMatchObject({ state: "pending", hostRetired: true, justification: expect.stringMatching(/Fax gateway/) });
+    await expect(requestException(operator, request(host.id))).rejects.toThrow(/not in the inventory/);
   });
 });
 
