@@ -6,6 +6,7 @@ import { applyRescanSchedule, runScheduledRescan } from "../lib/jobs/schedule";
 import { everyWithoutOverlap } from "../lib/jobs/interval";
 import { logger } from "../lib/log";
 import { sweepRollouts } from "../lib/rollout/controller";
+import { sweepExpiredExceptions } from "../lib/exceptions/service";
 import { auditTask } from "./tasks/audit";
 import { planTask } from "./tasks/plan";
 import { remediateTask } from "./tasks/remediate";
@@ -27,12 +28,16 @@ export function defaultTaskKinds(): TaskKind[] {
 /** How often every worker moves rollouts forward (a finished wave starts the next one). */
 export const ROLLOUT_SWEEP_MS = 3_000;
 
+/** How often every worker returns hosts whose exception expired to their real status. */
+export const EXCEPTION_SWEEP_MS = 60_000;
+
 export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[]; pollIntervalMs?: number } = {}): Promise<{ stop(): Promise<void> }> {
   const boss = await getBoss();
   const workerId = opts.workerId ?? WORKER_ID;
   const kinds = opts.kinds ?? defaultTaskKinds();
   const runner = startHostTaskRunner(boss, { workerId, kinds, pollIntervalMs: opts.pollIntervalMs });
   const stopSweep = everyWithoutOverlap(ROLLOUT_SWEEP_MS, () => sweepRollouts(), (err) => logger.error({ err }, "rollout sweep failed"));
+  const stopExceptionSweep = everyWithoutOverlap(EXCEPTION_SWEEP_MS, () => sweepExpiredExceptions(), (err) => logger.error({ err }, "exception expiry sweep failed"));
 
   await boss.work(QUEUES.scheduler, async () => {
     await runScheduledRescan();
@@ -44,6 +49,7 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
     async stop() {
       logger.info({ worker: workerId }, "worker stopping");
       stopSweep();
+      stopExceptionSweep();
       await boss.offWork(QUEUES.scheduler).catch((err: unknown) => logger.error({ err }, "could not stop the rescan schedule handler"));
       // Before pg-boss stops: running tasks hand unfinished work back while they still can.
       await runner.stop().catch((err: unknown) => logger.error({ err }, "the task runner failed to stop cleanly"));

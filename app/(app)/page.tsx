@@ -96,6 +96,12 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
         <Card title="Out of compliance the longest" actions={failing > overview.longestFailing.length ? <Link href="/hosts?status=noncompliant,at_risk,mismatch&sort=firstFailingAt" className="text-sm text-brand-700 hover:underline">All {number(failing)}</Link> : undefined}>
           <HostRankList rows={overview.longestFailing} showSince now={now} empty="No host is out of compliance." />
         </Card>
+        {counts.excepted > 0 && (
+          <Card title={`Excepted (${number(counts.excepted)})`} actions={<Link href="/exceptions?state=approved" className="text-sm text-brand-700 hover:underline">Exceptions</Link>}>
+            <p className="mb-2 text-xs text-slate-600">Findings accepted until an expiry, with a justification an admin approved. Each host returns to its real status when its exception ends.</p>
+            <HostRankList rows={overview.excepted} now={now} empty="No host is excepted." />
+          </Card>
+        )}
       </div>
 
       <div className="grid items-start gap-4 xl:grid-cols-5">

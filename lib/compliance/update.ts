@@ -1,7 +1,8 @@
 import "server-only";
 // Recomputes a host's stored status from its latest evidence (the pure evaluateHostStatus does
 // the deciding), records the change in StatusHistory, and reports drift: a compliant host that
-// started failing gets an audit event "host.drift" and, when configured, a webhook POST.
+// started failing, or an excepted one whose exception no longer covers it (expired, revoked, or a
+// new finding), gets an audit event "host.drift" and, when configured, a webhook POST.
 import http from "node:http";
 import https from "node:https";
 import { z } from "zod";
@@ -13,6 +14,7 @@ import { effectiveAllowList, getSetting } from "../settings";
 import { parseAllowList, type AllowList } from "../tls/allowlist";
 import { checkTarget, checkedLookup, TargetRefusedError, type Resolver } from "../tls/connect-target";
 import {
+  FAILING_STATUSES,
   evaluateHostStatus,
   isDrift,
   nextStatusTimes,
@@ -104,9 +106,10 @@ export async function updateHostStatusInTx(
   opts: { scannedAt?: Date; actor?: string; now?: Date; /** false: the caller records it with recordDriftInTx() (lock order) */ auditDrift?: boolean } = {},
 ): Promise<StatusUpdate | null> {
   const now = opts.now ?? new Date();
-  // Row lock first, in its own statement: remediation, scans and exception approvals may all
+  // A retired host has no status (lib/inventory/hosts.ts); a scan that was finishing as it was
+  // retired writes none. Row lock first, in its own statement: remediation, scans and exception approvals may all
   // recompute the same host, and the reads below must see what the previous holder committed.
-  const [host] = await tx.$queryRaw<Array<{ name: string }>>`SELECT name FROM "Host" WHERE id = ${hostId}::uuid FOR UPDATE`;
+  const [host] = await tx.$queryRaw<Array<{ name: string }>>`SELECT name FROM "Host" WHERE id = ${hostId}::uuid AND "retiredAt" IS NULL FOR UPDATE`;
   if (!host) return null;
   // Latest result per endpoint, latest snapshot per playbook, unexpired exceptions, previous status.
   const [ev] = await tx.$queryRaw<EvidenceRow[]>`
@@ -122,7 +125,7 @@ export async function updateHostStatusInTx(
         ORDER BY playbook, "takenAt" DESC, id DESC) c), '[]'::json) AS config,
       COALESCE((SELECT json_agg(x) FROM (
         SELECT "endpointPort", version, "expiresAt", "approvedAt", "approvedById", justification
-        FROM "Exception" WHERE "hostId" = ${hostId}::uuid AND "expiresAt" > CAST(${now.toISOString()} AS timestamptz) AT TIME ZONE 'UTC') x), '[]'::json) AS exceptions
+        FROM "Exception" WHERE "hostId" = ${hostId}::uuid AND "revokedAt" IS NULL AND "rejectedAt" IS NULL AND "expiresAt" > CAST(${now.toISOString()} AS timestamptz) AT TIME ZONE 'UTC') x), '[]'::json) AS exceptions
     FROM (SELECT 1) one LEFT JOIN "HostStatus" s ON s."hostId" = ${hostId}::uuid`;
   const wire: WireEvidence[] = ev!.wire.map((r) => ({
     port: r.port,
@@ -154,9 +157,14 @@ export async function updateHostStatusInTx(
       INSERT INTO "StatusHistory" ("hostId", at, status, previous, explanation)
       VALUES (${hostId}::uuid, ${at(now)}, CAST(${result.status} AS "ComplianceStatus"), CAST(${previous?.status ?? null} AS "ComplianceStatus"), ${result.explanation})`;
   }
-  const update: StatusUpdate = { hostId, hostName: host.name, previous: previous?.status ?? null, status: result.status, explanation: result.explanation, changed: times.changed, drift: isDrift(previous?.status, result.status) };
+  const update: StatusUpdate = { hostId, hostName: host.name, previous: previous?.status ?? null, status: result.status, explanation: result.explanation, changed: times.changed, drift: isDrift(previous?.status, result.status) || leftException(previous?.status, result.status) };
   if (opts.auditDrift !== false) await recordDriftInTx(tx, update, opts.actor ?? "system");
   return update;
+}
+
+/** An excepted host back to failing: its exception expired or was revoked, or a finding it does not name appeared. */
+function leftException(previous: HostStatusValue | null | undefined, next: HostStatusValue): boolean {
+  return previous === "excepted" && FAILING_STATUSES.has(next);
 }
 
 /** The "host.drift" audit event for an update that drifted (no-op otherwise). */

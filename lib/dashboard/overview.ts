@@ -31,6 +31,8 @@ export interface Overview {
   total: number;
   atRisk: OverviewHostRow[];
   longestFailing: OverviewHostRow[];
+  /** Hosts shown as excepted; their explanation names the finding, the expiry and the justification. */
+  excepted: OverviewHostRow[];
   byGroup: { groups: GroupCompliance[]; groupCount: number };
   trend: TrendDay[];
 }
@@ -60,6 +62,11 @@ export function longestFailing(limit = 10): Promise<OverviewHostRow[]> {
   return hostRows(Prisma.sql`s."firstFailingAt" IS NOT NULL AND s."status" = ANY(CAST(${FAILING} AS "ComplianceStatus"[]))`, limit);
 }
 
+/** Hosts an approved exception currently covers. */
+export function exceptedHosts(limit = 10): Promise<OverviewHostRow[]> {
+  return hostRows(Prisma.sql`s."status" = 'excepted'`, limit);
+}
+
 /**
  * Failing hosts per group, worst first; `groupCount` is the number of groups before the limit.
  * Two statements in parallel instead of one join of every host with its status: the totals come
@@ -68,7 +75,7 @@ export function longestFailing(limit = 10): Promise<OverviewHostRow[]> {
  */
 export async function nonComplianceByGroup(limit = 12): Promise<{ groups: GroupCompliance[]; groupCount: number }> {
   const [totals, failing] = await Promise.all([
-    prisma.$queryRaw<Array<{ group: string | null; total: number }>>`SELECT "group", count(*)::int AS total FROM "Host" GROUP BY "group"`,
+    prisma.$queryRaw<Array<{ group: string | null; total: number }>>`SELECT "group", count(*)::int AS total FROM "Host" WHERE "retiredAt" IS NULL GROUP BY "group"`,
     prisma.$queryRaw<Array<{ group: string | null; failing: number }>>`
       SELECT h."group", count(*)::int AS failing
       FROM "HostStatus" s JOIN "Host" h ON h."id" = s."hostId"
@@ -89,13 +96,14 @@ export async function nonComplianceByGroup(limit = 12): Promise<{ groups: GroupC
 export async function getOverview(opts: { now?: Date; trendDays?: number; listLimit?: number } = {}): Promise<Overview> {
   const limit = opts.listLimit ?? 10;
   const current = currentCounts();
-  const [counts, atRisk, longest, byGroup, trend] = await Promise.all([
+  const [counts, atRisk, longest, excepted, byGroup, trend] = await Promise.all([
     current,
     mailFlowAtRisk(limit),
     longestFailing(limit),
+    exceptedHosts(limit),
     nonComplianceByGroup(),
     complianceTrend({ now: opts.now, days: opts.trendDays, current }),
   ]);
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  return { counts, total, atRisk, longestFailing: longest, byGroup, trend };
+  return { counts, total, atRisk, longestFailing: longest, excepted, byGroup, trend };
 }

@@ -17,7 +17,7 @@ export type { TrendDay } from "./trend-days";
 // after it: a day is frozen into ComplianceDaily only this long after it ended.
 const CLOSE_AFTER_MS = 15 * 60_000;
 
-/** Net change per status for every UTC day after `since`, for hosts that still exist. */
+/** Net change per status for every UTC day after `since`, for hosts still in the inventory (not retired). */
 async function dailyDeltas(since: Date): Promise<Map<string, Partial<DayCounts>>> {
   const rows = await prisma.$queryRaw<Array<{ day: string; status: HostStatusValue; delta: number }>>`
     WITH changes AS (
@@ -26,12 +26,12 @@ async function dailyDeltas(since: Date): Promise<Map<string, Partial<DayCounts>>
              -- it, else unknown (every host starts out never scanned).
              COALESCE(lag(sh."status"::text) OVER (PARTITION BY sh."hostId" ORDER BY sh."at", sh."id"), sh."previous"::text, 'unknown') AS "left"
       FROM "StatusHistory" sh
-      WHERE sh."at" >= ${since} AND EXISTS (SELECT 1 FROM "Host" h WHERE h."id" = sh."hostId")
+      WHERE sh."at" >= ${since} AND EXISTS (SELECT 1 FROM "Host" h WHERE h."id" = sh."hostId" AND h."retiredAt" IS NULL)
     ),
     moves AS (
       SELECT "at", "status", 1 AS d FROM changes WHERE "status" <> "left"
       UNION ALL SELECT "at", "left", -1 FROM changes WHERE "status" <> "left"
-      UNION ALL SELECT "createdAt", 'unknown', 1 FROM "Host" WHERE "createdAt" >= ${since}
+      UNION ALL SELECT "createdAt", 'unknown', 1 FROM "Host" WHERE "createdAt" >= ${since} AND "retiredAt" IS NULL
     )
     SELECT to_char("at", 'YYYY-MM-DD') AS "day", "status", sum(d)::int AS "delta"
     FROM moves GROUP BY 1, 2`;

@@ -1,7 +1,7 @@
 import "server-only";
 // Everything the host page shows, read from one database snapshot: identity, the latest wire evidence per
-// endpoint, the latest config evidence per playbook, exceptions, and the history of status
-// changes and job tasks. Credential material is never selected, only its name and kind.
+// endpoint, the latest config evidence per playbook, and the history of status changes and job
+// tasks (exceptions: lib/exceptions/service.ts exceptionsForHost). Credential material is never selected, only its name and kind.
 import { prisma } from "../db";
 import type { HostStatusValue } from "../compliance/status";
 import type { StartTlsState, Verdict } from "../tls/types";
@@ -60,11 +60,12 @@ export interface HostDetail {
     osName: string | null;
     osBuild: string | null;
     createdAt: Date;
+    /** Set when the host was deleted: out of the inventory, its evidence kept. */
+    retiredAt: Date | null;
   };
   status: { status: HostStatusValue; explanation: string; firstFailingAt: Date | null; lastChangedAt: Date; lastScanAt: Date | null };
   endpoints: EndpointEvidence[];
   config: ConfigEvidenceView[];
-  exceptions: Array<{ id: string; endpointPort: number | null; version: string | null; justification: string; expiresAt: Date; approved: boolean }>;
   timeline: TimelineEntry[];
 }
 
@@ -121,12 +122,12 @@ const SNAPSHOT = { isolationLevel: "RepeatableRead" as const };
 
 export async function getHostDetail(hostId: string): Promise<HostDetail | null> {
   if (!UUID.test(hostId)) return null;
-  const [host, probes, snapshots, history, tasks, exceptions] = await prisma.$transaction(async (tx) => [
+  const [host, probes, snapshots, history, tasks] = await prisma.$transaction(async (tx) => [
     await tx.host.findUnique({
       where: { id: hostId },
       select: {
         id: true, name: true, address: true, platform: true, roles: true, tags: true, group: true, owner: true, transport: true, port: true,
-        pinnedKey: true, pinnedKeyPending: true, pinnedAt: true, osName: true, osBuild: true, createdAt: true,
+        pinnedKey: true, pinnedKeyPending: true, pinnedAt: true, osName: true, osBuild: true, createdAt: true, retiredAt: true,
         credential: { select: { name: true, kind: true } },
         status: true,
         endpoints: { orderBy: { port: "asc" }, select: { id: true, port: true, service: true, tlsStart: true } },
@@ -141,7 +142,6 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
       take: HISTORY_LIMIT,
       select: { state: true, error: true, startedAt: true, finishedAt: true, job: { select: { id: true, kind: true, state: true, createdAt: true } } },
     }),
-    await tx.exception.findMany({ where: { hostId }, orderBy: { expiresAt: "desc" }, take: 20 }),
   ] as const, SNAPSHOT);
   if (!host) return null;
 
@@ -187,7 +187,6 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
       : { status: "unknown", explanation: "Never scanned", firstFailingAt: null, lastChangedAt: host.createdAt, lastScanAt: null },
     endpoints,
     config: snapshots.map((s) => ({ playbook: s.playbook, takenAt: s.takenAt, rebootPending: s.rebootPending, jobId: s.jobId, summary: summaryOf(s.state), values: flattenState(s.state), state: s.state })),
-    exceptions: exceptions.map((x) => ({ id: x.id, endpointPort: x.endpointPort, version: x.version, justification: x.justification, expiresAt: x.expiresAt, approved: x.approvedAt !== null })),
     timeline,
   };
 }

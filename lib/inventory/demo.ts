@@ -166,13 +166,13 @@ export async function seedDemoInventory(opts: { actor?: { id: string; email: str
   const widenTo = lab && needsLabRange && asAdmin ? [...(allowed?.list.entries ?? []), lab.prefix] : null;
   const refusal = (n: number): DemoSeedResult => ({ created: 0, lab: false, message: `The inventory already has ${n} host${n === 1 ? "" : "s"}; demo data is only loaded into an empty inventory` });
   // Checked again under the lock below; this early look keeps a refused request free of side effects.
-  const before = await prisma.host.count();
+  const before = await prisma.host.count({ where: { retiredAt: null } });
   if (before > 0) return refusal(before);
   const actor = opts.actor ?? { id: null, email: "system" };
   const credential = lab && mayCreateCredential ? await labCredential(lab.ssh, actor) : null;
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${DEMO_LOCK_KEY})`;
-    const existing = await tx.host.count();
+    const existing = await tx.host.count({ where: { retiredAt: null } });
     if (existing > 0) return refusal(existing);
     const now = new Date();
     for (const h of hosts) {

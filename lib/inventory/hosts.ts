@@ -1,9 +1,11 @@
 import "server-only";
-// Host inventory: create/edit/delete with endpoints, and the server-side host list (filters,
+// Host inventory: create/edit/retire with endpoints, and the server-side host list (filters,
 // sort, keyset pagination, counts per status) in SQL the 50,000-host indexes can serve.
+// "Delete" retires a host (docs/architecture.md "Data model"): its evidence stays.
 import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { recordAuditInTx } from "../audit/log";
+import { refreshJobState } from "../jobs/tasks";
 import { HOST_STATUSES, type HostStatusValue } from "../compliance/status";
 import { endpointsFor, type EndpointSpec, type HostInputValue } from "./model";
 import { decodeCursor, encodeCursor, type BulkHostTargetValue, type HostFilterValue, type HostListParamsValue } from "./filter";
@@ -77,7 +79,7 @@ export async function createHost(actor: ActorRef, input: HostInputValue) {
 
 async function createHostTx(actor: ActorRef, input: HostInputValue) {
   return prisma.$transaction(async (tx) => {
-    if (await tx.host.findUnique({ where: { name: input.name }, select: { id: true } })) throw new InventoryError(`A host named ${input.name} already exists`);
+    if (await activeHostNamed(tx, input.name)) throw new InventoryError(`A host named ${input.name} already exists`);
     const host = await tx.host.create({ data: { ...hostData(input, await credentialIdByName(tx, input.credentialName)), status: { create: { status: "unknown", explanation: "Never scanned" } } } });
     await syncEndpoints(tx, host.id, endpointsFor(input));
     await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "host.create", target: `host:${host.name}`, details: { address: host.address, roles: host.roles } });
@@ -94,8 +96,8 @@ export async function updateHost(actor: ActorRef, hostId: string, input: HostInp
 async function updateHostTx(actor: ActorRef, hostId: string, input: HostInputValue) {
   return prisma.$transaction(async (tx) => {
     const before = await tx.host.findUnique({ where: { id: hostId } });
-    if (!before) throw new InventoryError("That host no longer exists");
-    const clash = await tx.host.findUnique({ where: { name: input.name }, select: { id: true } });
+    if (!before || before.retiredAt) throw new InventoryError("That host no longer exists");
+    const clash = await activeHostNamed(tx, input.name);
     if (clash && clash.id !== hostId) throw new InventoryError(`A host named ${input.name} already exists`);
     const addressChanged = before.address !== input.address;
     const host = await tx.host.update({
@@ -109,31 +111,64 @@ async function updateHostTx(actor: ActorRef, hostId: string, input: HostInputVal
   });
 }
 
+function activeHostNamed(tx: Tx, name: string) {
+  return tx.host.findFirst({ where: { name, retiredAt: null }, select: { id: true } });
+}
+
+const TASK_CANCELLED_BY_RETIREMENT = "the host was deleted (retired) while this task was open";
+
 /**
- * Deletes hosts (their endpoints, results and status go with them) in one statement: "select all
- * matching" can mean 50,000 ids, more than Postgres' 65,535 bind parameters as an IN list.
+ * Retires hosts: they leave the inventory (list, counts, scans, rollouts, status) and free their
+ * names, and everything recorded about them stays, keyed by their id. Their open tasks are
+ * cancelled (a worker holding one loses its lease and stops) and the jobs refreshed, so a job
+ * whose last host goes still finishes. Task rows are locked before host rows, the order in which
+ * a finishing task locks them (lib/jobs/tasks.ts).
+ */
+async function retireInTx(tx: Tx, hostIds: Prisma.Sql): Promise<string[]> {
+  const open = await tx.$queryRaw<Array<{ id: string; jobId: string }>>`
+    SELECT t.id::text, t."jobId"::text AS "jobId" FROM "JobTask" t JOIN "Host" h ON h.id = t."hostId"
+    WHERE h.id IN (${hostIds}) AND h."retiredAt" IS NULL AND t.state IN ('queued', 'running', 'not_started')
+    ORDER BY t.id FOR UPDATE OF t`;
+  const retired = await tx.$queryRaw<Array<{ id: string; name: string }>>`
+    UPDATE "Host" SET "retiredAt" = now() AT TIME ZONE 'UTC', "updatedAt" = now() AT TIME ZONE 'UTC'
+    WHERE id IN (${hostIds}) AND "retiredAt" IS NULL RETURNING id::text, name`;
+  if (!retired.length) return [];
+  const ids = retired.map((h) => h.id);
+  // The current status is the inventory's; the status history stays.
+  await tx.$executeRaw`DELETE FROM "HostStatus" WHERE "hostId" = ANY(CAST(${ids} AS uuid[]))`;
+  if (open.length) {
+    await tx.$executeRaw`
+      UPDATE "JobTask" SET state = 'cancelled', "finishedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL, error = ${TASK_CANCELLED_BY_RETIREMENT},
+        log = log || ${`${new Date().toISOString().slice(11, 19)}Z ${TASK_CANCELLED_BY_RETIREMENT}\n`}, "updatedAt" = clock_timestamp()
+      WHERE id = ANY(CAST(${open.map((t) => t.id)} AS uuid[]))`;
+    for (const jobId of [...new Set(open.map((t) => t.jobId))].sort()) await refreshJobState(tx, jobId);
+  }
+  return retired.map((h) => h.name);
+}
+
+/**
+ * Deletes (retires) hosts in one statement: "select all matching" can mean 50,000 ids, more than
+ * Postgres' 65,535 bind parameters as an IN list.
  */
 export async function deleteHosts(actor: ActorRef, hostIds: string[]) {
   if (!hostIds.length) return 0;
   return prisma.$transaction(
     async (tx) => {
-      const deleted = await tx.$queryRaw<Array<{ name: string }>>`DELETE FROM "Host" WHERE "id" = ANY(CAST(${hostIds} AS uuid[])) RETURNING "name"`;
-      await recordDeletion(tx, actor, deleted.map((h) => h.name), null);
-      return deleted.length;
+      const names = await retireInTx(tx, Prisma.sql`SELECT unnest(CAST(${hostIds} AS uuid[]))`);
+      await recordDeletion(tx, actor, names, null);
+      return names.length;
     },
     { timeout: 120_000 },
   );
 }
 
-/** Deletes every host matching a filter (bulk "Delete" after "select all N matching"). */
+/** Deletes (retires) every host matching a filter (bulk "Delete" after "select all N matching"). */
 export async function deleteHostsMatching(actor: ActorRef, filter: HostFilterValue) {
   return prisma.$transaction(
     async (tx) => {
-      const deleted = await tx.$queryRaw<Array<{ name: string }>>`
-        DELETE FROM "Host" WHERE "id" IN (SELECT h."id" FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h."id" WHERE ${filterConditions(filter)})
-        RETURNING "name"`;
-      await recordDeletion(tx, actor, deleted.map((h) => h.name), filter);
-      return deleted.length;
+      const names = await retireInTx(tx, Prisma.sql`SELECT h."id" FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h."id" WHERE ${filterConditions(filter)}`);
+      await recordDeletion(tx, actor, names, filter);
+      return names.length;
     },
     { timeout: 120_000 },
   );
@@ -154,7 +189,7 @@ async function recordDeletion(tx: Tx, actor: ActorRef, names: string[], filter: 
     actorId: actor.id,
     action: "host.delete",
     target: names.length === 1 ? `host:${names[0]}` : `hosts:${names.length}`,
-    details: { count: names.length, ...(filter ? { filter } : {}), names: names.slice(0, 1000), namesTruncated: names.length > 1000 },
+    details: { count: names.length, retired: true, ...(filter ? { filter } : {}), names: names.slice(0, 1000), namesTruncated: names.length > 1000 },
   });
 }
 
@@ -197,7 +232,9 @@ function likePattern(q: string): string {
 
 /** WHERE conditions for a filter; `withStatus: false` for the per-status counts. */
 export function filterConditions(f: HostFilterValue, withStatus = true): Prisma.Sql {
-  const parts: Prisma.Sql[] = [Prisma.sql`TRUE`];
+  // Retired hosts have no HostStatus row, so the join already drops them; said here too for the
+  // queries that read "Host" alone.
+  const parts: Prisma.Sql[] = [Prisma.sql`h."retiredAt" IS NULL`];
   if (withStatus && f.status?.length) parts.push(Prisma.sql`s."status" = ANY(CAST(${f.status} AS "ComplianceStatus"[]))`);
   if (f.tag) parts.push(Prisma.sql`h."tags" @> ARRAY[${f.tag}]::text[]`);
   if (f.role) parts.push(Prisma.sql`h."roles" @> ARRAY[${f.role}]::text[]`);
@@ -285,7 +322,8 @@ export async function listHosts(params: HostListParamsValue): Promise<HostListPa
 /** Hosts per status for a filter (ignoring its status part, so the status chips show all counts). */
 export async function countByStatus(f: HostFilterValue): Promise<Record<HostStatusValue, number>> {
   // Without a host-side condition the status index alone answers (10 ms instead of a 50,000-row
-  // join); every HostStatus row belongs to a host (ON DELETE CASCADE), so the numbers are the same.
+  // join); every HostStatus row belongs to an inventory host (retiring a host removes its row), so
+  // the numbers are the same.
   const hostSide = f.tag || f.role || f.group || f.platform || f.q;
   const rows = hostSide
     ? await prisma.$queryRaw<Array<{ status: HostStatusValue; n: bigint }>>`
@@ -319,8 +357,8 @@ export function forgetTagAndGroupChoices() {
 export function distinctTagsAndGroups(): Promise<{ tags: string[]; groups: string[] }> {
   if (choicesCache && Date.now() - choicesCache.at < CHOICES_TTL_MS) return choicesCache.value;
   const value = Promise.all([
-    prisma.$queryRaw<Array<{ tag: string }>>`SELECT DISTINCT unnest("tags") AS tag FROM "Host" ORDER BY 1 LIMIT 500`,
-    prisma.$queryRaw<Array<{ group: string }>>`SELECT DISTINCT "group" FROM "Host" WHERE "group" IS NOT NULL ORDER BY 1 LIMIT 500`,
+    prisma.$queryRaw<Array<{ tag: string }>>`SELECT DISTINCT unnest("tags") AS tag FROM "Host" WHERE "retiredAt" IS NULL ORDER BY 1 LIMIT 500`,
+    prisma.$queryRaw<Array<{ group: string }>>`SELECT DISTINCT "group" FROM "Host" WHERE "group" IS NOT NULL AND "retiredAt" IS NULL ORDER BY 1 LIMIT 500`,
   ]).then(([tags, groups]) => ({ tags: tags.map((t) => t.tag), groups: groups.map((g) => g.group) }));
   choicesCache = { at: Date.now(), value };
   value.catch(() => {

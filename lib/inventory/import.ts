@@ -126,7 +126,7 @@ async function analyse(content: Uint8Array | string, db: Pick<typeof prisma, "$q
   const existing = new Set<string>();
   if (rows.length) {
     const names = rows.map((r) => r.input.name);
-    const found = await db.$queryRaw<Array<{ name: string }>>`SELECT h."name" FROM "Host" h JOIN unnest(${names}::text[]) AS n("name") ON n."name" = h."name"`;
+    const found = await db.$queryRaw<Array<{ name: string }>>`SELECT h."name" FROM "Host" h JOIN unnest(${names}::text[]) AS n("name") ON n."name" = h."name" WHERE h."retiredAt" IS NULL`;
     for (const f of found) existing.add(f.name);
   }
 
@@ -263,7 +263,7 @@ export async function commitImport(actor: Actor, content: Uint8Array | string, e
           INSERT INTO "Host" ("id", "name", "address", "platform", "roles", "tags", "group", "owner", "transport", "port", "credentialId", "createdAt", "updatedAt")
           SELECT gen_random_uuid(), "name", "address", "platform", "roles", "tags", "group", "owner", "transport", "port", "credentialId", now(), now()
           FROM import_host
-          ON CONFLICT ("name") DO UPDATE SET ${setList} WHERE ${changed}
+          ON CONFLICT ("name") WHERE "retiredAt" IS NULL DO UPDATE SET ${setList} WHERE ${changed}
           RETURNING "id", (xmax = 0) AS inserted
         ), statuses AS (
           INSERT INTO "HostStatus" ("hostId", "status", "explanation", "lastChangedAt")
@@ -279,7 +279,7 @@ export async function commitImport(actor: Actor, content: Uint8Array | string, e
         CREATE TEMP TABLE import_endpoint ON COMMIT DROP AS
         SELECT h."id" AS "hostId", CAST(f[2] AS int) AS "port", f[3] AS "service", CAST(f[4] AS "TlsStart") AS "tlsStart", CAST(f[5] AS boolean) AS "exact"
         FROM (SELECT string_to_array(line, E'\t') AS f FROM string_to_table(${endpointsTsv}::text, E'\n') AS line WHERE line <> '') t
-        JOIN "Host" h ON h."name" = f[1]`;
+        JOIN "Host" h ON h."name" = f[1] AND h."retiredAt" IS NULL`;
       await tx.$executeRaw`ANALYZE import_endpoint`;
       step("stageEndpoints");
       const endpointsRemoved = await tx.$executeRaw`

@@ -58,7 +58,7 @@ export async function resolveJobHosts(
   const t = parsed.data;
   if (t.hostIds) {
     const wanted = [...new Set(t.hostIds)];
-    const found = await prisma.host.findMany({ where: { id: { in: wanted } }, select: { id: true }, orderBy: { name: "asc" } });
+    const found = await prisma.host.findMany({ where: { id: { in: wanted }, retiredAt: null }, select: { id: true }, orderBy: { name: "asc" } });
     if (found.length !== wanted.length) {
       throw fail(found.length === 0 ? "None of the selected hosts exists any more" : `${wanted.length - found.length} of the selected hosts no longer exist; reload the list and try again`);
     }

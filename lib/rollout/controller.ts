@@ -35,8 +35,9 @@ async function finishPlanning(tx: Tx, rollout: { id: string; planJobId: string |
   // A host whose plan task never produced a plan (its task failed, was cancelled, or its host
   // was deleted) is skipped, with what its task said.
   const unplanned = await tx.$queryRaw<Array<{ id: string; error: string | null; taskState: string | null }>>`
-    SELECT rh.id::text, t.error, t.state::text AS "taskState"
+    SELECT rh.id::text, t.error, CASE WHEN h."retiredAt" IS NULL THEN t.state::text END AS "taskState"
     FROM "RolloutHost" rh LEFT JOIN "JobTask" t ON t."jobId" = ${rollout.planJobId}::uuid AND t."hostId" = rh."hostId"
+    LEFT JOIN "Host" h ON h.id = rh."hostId"
     WHERE rh."rolloutId" = ${rollout.id}::uuid AND rh.state = 'planned' AND rh.plan IS NULL`;
   for (const u of unplanned) {
     const reason = u.taskState === null ? "the host was deleted while the plan was made" : `could not be planned (${u.taskState}${u.error ? `: ${u.error}` : ""})`;
@@ -62,7 +63,8 @@ async function finishPlanning(tx: Tx, rollout: { id: string; planJobId: string |
 
 /** Creates the job that works on wave `n`; the wave's hosts move from planned to queued work. */
 async function startWave(tx: Tx, rollout: { id: string; settings: unknown; requestedById: string | null; requestedBy: string }, n: number): Promise<boolean> {
-  const hosts = await tx.rolloutHost.findMany({ where: { rolloutId: rollout.id, wave: n, state: "planned" }, select: { hostId: true, hostName: true } });
+  // A retired host is never changed (advanceRunning skips it first; this holds even if it did not).
+  const hosts = await tx.rolloutHost.findMany({ where: { rolloutId: rollout.id, wave: n, state: "planned", host: { retiredAt: null } }, select: { hostId: true, hostName: true } });
   const ids = hosts.map((h) => h.hostId).filter((id): id is string => id !== null);
   if (ids.length === 0) return false;
   const settings = RolloutSettings.parse(rollout.settings);
@@ -94,9 +96,10 @@ async function advanceRunning(tx: Tx, rollout: { id: string; settings: unknown; 
   const inWaves = all.filter((h) => h.wave >= 0);
   const waves = inWaves.length ? Math.max(...inWaves.map((h) => h.wave)) + 1 : 0;
   let n = rollout.currentWave;
-  // A host deleted mid-rollout (its task went with it) is skipped with that reason, so its wave settles.
+  // A host deleted (retired) mid-rollout, its task cancelled with it, is skipped with that reason,
+  // so its wave settles. hostId NULL: a host deleted before hosts were retired instead.
   const gone = await tx.rolloutHost.updateMany({
-    where: { rolloutId: rollout.id, hostId: null, wave: { gte: Math.max(n, 0) }, state: { in: ["planned", "applying", "applied", "rebooting", "rebooted", "verifying"] } },
+    where: { rolloutId: rollout.id, OR: [{ hostId: null }, { host: { retiredAt: { not: null } } }], wave: { gte: Math.max(n, 0) }, state: { in: ["planned", "applying", "applied", "rebooting", "rebooted", "verifying"] } },
     data: { state: "skipped", reason: "the host was deleted during the rollout" },
   });
   if (gone.count > 0) return advanceRunning(tx, rollout);

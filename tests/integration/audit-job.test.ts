@@ -240,7 +240,8 @@ describe("hosts deleted during a config audit", () => {
       await deleteHosts(admin, [created.id]);
       const job = await jobWhenTerminal(jobId, 40_000);
       expect(job.state).toBe("succeeded");
-      expect(await prisma.jobTask.count({ where: { jobId } })).toBe(0);
+      // The host is retired, not removed: its task stays as evidence, cancelled with the reason.
+      expect(await prisma.jobTask.findMany({ where: { jobId }, select: { state: true, error: true } })).toEqual([{ state: "cancelled", error: expect.stringMatching(/host was deleted/) }]);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((r) => silent.close(() => r()));

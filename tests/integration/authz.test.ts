@@ -139,3 +139,37 @@ describe("route handlers", () => {
     });
   }
 });
+
+// The role table lets any admin call approve; the four-eyes rule is the service's, checked here
+// through the real routes with API tokens: the requester is refused whatever their role.
+describe("exception approval through the API", () => {
+  it("lets an operator request, refuses the operator's and the requesting admin's approval, and accepts another admin's", async () => {
+    const { prisma } = await import("@/lib/db");
+    const { newApiToken } = await import("@/lib/auth/api-tokens");
+    const requestRoute = await import("@/app/api/v1/exceptions/route");
+    const approveRoute = await import("@/app/api/v1/exceptions/[id]/approve/route");
+    const suffix = Date.now().toString(36);
+    const other = await prisma.user.create({ data: { email: `authz-admin2-${suffix}@example.test`, role: "admin", passwordHash: "x" } });
+    const t = newApiToken();
+    await prisma.apiToken.create({ data: { name: "authz test", tokenHash: t.tokenHash, prefix: t.prefix, scopes: ["admin"], ownerId: other.id } });
+    const host = await prisma.host.create({ data: { name: `authz-exc-${suffix}.example.test`, address: "192.0.2.40", status: { create: { status: "unknown", explanation: "Never scanned" } } } }); // address: data only
+    const call = async (handler: (req: Request, ctx: { params: Promise<Record<string, string | string[]>> }) => Promise<Response>, token: string, url: string, body: unknown, id?: string) => {
+      const res = await handler(new Request(`http://localhost${url}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(body) }), { params: Promise.resolve<Record<string, string>>(id ? { id } : {}) });
+      return { status: res.status, body: (await res.json()) as { id?: string; state?: string; error?: string } };
+    };
+    const ask = (token: string) => call(requestRoute.POST, token, "/api/v1/exceptions", { hostId: host.id, version: "TLSv1", justification: "legacy scanner, replaced in January", expiresAt: new Date(Date.now() + 86_400_000).toISOString() });
+    const approve = (token: string, id: string) => call(approveRoute.POST, token, `/api/v1/exceptions/${id}/approve`, {}, id);
+
+    expect((await ask(users.viewer!.tokens.read)).status).toBe(403);
+    const byOperator = await ask(users.operator!.tokens.operate);
+    expect(byOperator).toMatchObject({ status: 201, body: { state: "pending" } });
+    expect((await approve(users.operator!.tokens.operate, byOperator.body.id!)).status).toBe(403);
+    expect(await approve(t.token, byOperator.body.id!)).toMatchObject({ status: 200, body: { state: "approved" } });
+
+    const byAdmin = await ask(users.admin!.tokens.admin);
+    const own = await approve(users.admin!.tokens.admin, byAdmin.body.id!);
+    expect(own).toMatchObject({ status: 403, body: { error: expect.stringMatching(/another admin must approve/) } });
+    expect(await approve(t.token, byAdmin.body.id!)).toMatchObject({ status: 200, body: { state: "approved" } });
+    expect(await prisma.auditEvent.count({ where: { action: "exception.approved", target: `host:${host.name}` } })).toBe(2);
+  });
+});

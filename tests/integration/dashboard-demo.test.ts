@@ -6,6 +6,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { prisma } from "@/lib/db";
+import { purgeHosts } from "../support/purge-hosts";
 import { reloadEnv } from "@/lib/env";
 import { EXAMPLE_HOSTS, LAB_CREDENTIAL, seedDemoInventory } from "@/lib/inventory/demo";
 import { withOwnDatabase } from "./dashboard-fixtures";
@@ -64,7 +65,7 @@ function writeManifest(): string {
 
 describe("demo inventory", () => {
   beforeEach(async () => {
-    await prisma.host.deleteMany();
+    await purgeHosts();
   });
 
   it("fills an empty inventory with example hosts that probe nothing real", async () => {

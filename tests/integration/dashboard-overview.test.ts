@@ -3,8 +3,10 @@
 // trend derived from StatusHistory (and frozen into ComplianceDaily once a day has closed).
 import { beforeEach, describe, expect, it } from "vitest";
 import { prisma } from "@/lib/db";
+import { purgeHosts } from "../support/purge-hosts";
 import { getOverview } from "@/lib/dashboard/overview";
 import { complianceTrend } from "@/lib/dashboard/trend";
+import { deleteHosts } from "@/lib/inventory/hosts";
 import type { HostStatusValue } from "@/lib/compliance/status";
 import { days, withOwnDatabase } from "./dashboard-fixtures";
 
@@ -37,7 +39,7 @@ async function seed(hosts: Seed[]) {
 }
 
 async function reset() {
-  await prisma.host.deleteMany();
+  await purgeHosts();
   await prisma.statusHistory.deleteMany();
   await prisma.complianceDaily.deleteMany();
 }
@@ -177,7 +179,7 @@ describe("compliance trend", () => {
     ]);
     await history(ids.kept, [["2026-11-25T10:00:00Z", "noncompliant", null]]);
     await history(ids.gone, [["2026-11-25T10:00:00Z", "noncompliant", null]]);
-    await prisma.host.delete({ where: { id: ids.gone } });
+    await deleteHosts({ id: "00000000-0000-4000-8000-0000000000d1", email: "overview-tests@example.test" }, [ids.gone]);
     // The 24th is derived backwards through the 25th, when both hosts were first scanned: only the
     // kept host's change may be undone, or the deleted one would reappear as "unknown".
     const trend = await complianceTrend({ now: NOW, days: 5 });

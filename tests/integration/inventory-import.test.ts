@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { prisma, disconnectPrisma } from "@/lib/db";
+import { purgeHosts } from "../support/purge-hosts";
 import { commitImport, ImportRejectedError, previewImport, sha256Hex } from "@/lib/inventory/import";
 import { hostsCsvStream } from "@/lib/inventory/export";
 
@@ -204,6 +205,6 @@ describe("CSV import", () => {
     console.log(`50,000-row re-import (unchanged): ${Math.round(performance.now() - t2)} ms`);
     expect(again).toMatchObject({ created: 0, updated: 0, unchanged: 50_000, endpointsAdded: 0, endpointsRemoved: 0 });
     expect(await prisma.host.count({ where: { name: { startsWith: `${P}-big` } } })).toBe(50_000);
-    await prisma.host.deleteMany({ where: { name: { startsWith: `${P}-big` } } });
+    await purgeHosts(`${P}-big`);
   });
 });

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prisma, disconnectPrisma } from "@/lib/db";
+import { purgeHosts } from "../support/purge-hosts";
 import { HOST_STATUSES, type HostStatusValue } from "@/lib/compliance/status";
 import { parseHostListParams, SORT_KEYS, type HostListParamsValue } from "@/lib/inventory/filter";
 import { countByStatus, deleteHosts, deleteHostsMatching, hostIdsMatching, InventoryError, listHosts } from "@/lib/inventory/hosts";
@@ -107,7 +108,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await prisma.host.deleteMany({ where: { name: { startsWith: `${P}-` } } });
+  await purgeHosts(`${P}-`);
   await disconnectPrisma();
 });
 
@@ -240,7 +241,7 @@ describe("bulk delete", () => {
     expect((await listHosts(filter)).total).toBe(0);
     const some = fixtures.filter((f) => f.group === "Dublin").map((f) => f.id);
     expect(await deleteHosts(actor, some)).toBe(some.length);
-    expect(await prisma.host.count({ where: { id: { in: some } } })).toBe(0);
+    expect(await prisma.host.count({ where: { id: { in: some }, retiredAt: null } })).toBe(0);
     expect(await prisma.auditEvent.count({ where: { action: "host.delete", actorId: actor.id } })).toBe(before + 2);
   });
 });

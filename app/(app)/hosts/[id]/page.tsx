@@ -6,6 +6,11 @@ import { can } from "@/lib/auth/roles";
 import { getHostDetail } from "@/lib/hosts/detail";
 import { FAILING_STATUSES } from "@/lib/compliance/status";
 import { hostRemediationHistory } from "@/lib/rollout/views";
+import { exceptionsForHost } from "@/lib/exceptions/service";
+import { MAX_EXCEPTION_DAYS } from "@/lib/exceptions/model";
+import { Alert } from "@/app/_components/ui/alert";
+import { ExceptionTable } from "@/app/(app)/exceptions/components/exception-table";
+import { ExceptionRequestForm } from "@/app/(app)/exceptions/components/exception-request-form";
 import { Card } from "@/app/_components/ui/card";
 import { StatusBadge } from "@/app/_components/ui/status-badge";
 import { durationSince, formatDay, formatUtc } from "@/app/(app)/components/format";
@@ -35,11 +40,13 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
   const user = await requirePageUser("read");
   const { id } = await params;
   if (!z.uuid().safeParse(id).success) notFound();
-  const [detail, remediations] = await Promise.all([getHostDetail(id), hostRemediationHistory(id)]);
+  const [detail, remediations, exceptions] = await Promise.all([getHostDetail(id), hostRemediationHistory(id), exceptionsForHost(id)]);
   if (!detail) notFound();
   const { host, status } = detail;
   const now = new Date();
   const failing = FAILING_STATUSES.has(status.status);
+  const retired = host.retiredAt !== null;
+  const day = (d: Date) => d.toISOString().slice(0, 10);
 
   return (
     <div className="flex flex-col gap-6">
@@ -54,7 +61,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           </h1>
           <p className="text-sm text-slate-600">{host.address}</p>
         </div>
-        <div className="flex items-start gap-2">
+        {!retired && <div className="flex items-start gap-2">
           {can(user.role, "scans.run") && detail.endpoints.length > 0 && <ScanButton hostId={host.id} />}
           {can(user.role, "audits.run") && (
             <ConfigAuditButton hostId={host.id} disabledReason={host.transport === "none" || !host.credential ? "Set a transport and a credential on the edit page first" : undefined} />
@@ -72,8 +79,14 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           {can(user.role, "hosts.write") && (
             <Link href={`/hosts/${host.id}/edit`} className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100">Edit</Link>
           )}
-        </div>
+        </div>}
       </div>
+
+      {retired && (
+        <Alert kind="info">
+          This host was deleted on {formatUtc(host.retiredAt!)}: it is no longer in the inventory, scanned or remediated. Its evidence and history below are kept for audits and exports.
+        </Alert>
+      )}
 
       <Card title="Compliance status">
         <div className="flex flex-col gap-2" data-testid="host-status">
@@ -141,21 +154,18 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
         </Card>
       )}
 
-      {detail.exceptions.length > 0 && (
-        <Card title="Exceptions">
-          <ul className="divide-y divide-slate-100 text-sm">
-            {detail.exceptions.map((x) => (
-              <li key={x.id} className="py-2">
-                <span className="font-medium">{x.endpointPort ? `port ${x.endpointPort}` : "all endpoints"}{x.version ? `, ${x.version}` : ""}</span>{" "}
-                <span className={x.expiresAt < now ? "text-slate-500" : "text-slate-700"}>
-                  {x.approved ? "approved" : "awaiting approval"}, {x.expiresAt < now ? "expired" : "expires"} {formatDay(x.expiresAt)}
-                </span>
-                <p className="text-slate-700">{x.justification}</p>
-              </li>
-            ))}
-          </ul>
-        </Card>
-      )}
+      <Card title="Exceptions">
+        <div className="flex flex-col gap-4" data-testid="host-exceptions">
+          {exceptions.length ? (
+            <ExceptionTable rows={exceptions} canDecide={can(user.role, "exceptions.approve")} viewerId={user.id} showHost={false} />
+          ) : (
+            <p className="text-sm text-slate-600">No exceptions. When a finding must stay for a while (a legacy peer, a planned replacement), request one: it needs a justification, an expiry, and an admin other than you to approve it.</p>
+          )}
+          {!retired && can(user.role, "exceptions.request") && (
+            <ExceptionRequestForm hostId={host.id} ports={detail.endpoints.map((e) => e.port)} minDate={day(now)} maxDate={day(new Date(now.getTime() + (MAX_EXCEPTION_DAYS - 1) * 86_400_000))} />
+          )}
+        </div>
+      </Card>
 
       <Card title="Remediation history">
         <RemediationHistory rows={remediations} />

@@ -14,7 +14,8 @@ export default async function EditHostPage({ params }: { params: Promise<{ id: s
   const { id } = await params;
   if (!z.uuid().safeParse(id).success) notFound();
   const [host, credentials] = await Promise.all([getHost(id), credentialChoices()]);
-  if (!host) notFound();
+  // A deleted (retired) host is history: its page shows it, nothing edits it.
+  if (!host || host.retiredAt) notFound();
   return (
     <div className="flex flex-col gap-4">
       <nav aria-label="Breadcrumb" className="text-sm text-slate-600">

@@ -28,7 +28,8 @@ export const PATCH = route(
   },
   async ({ params: { id }, json, user }) => {
     const existing = await getHost(id);
-    if (!existing) return notFound(NO_SUCH_HOST);
+    // A deleted host is retired: readable (GET, with retiredAt), no longer editable.
+    if (!existing || existing.retiredAt) return notFound(NO_SUCH_HOST);
     const current = {
       name: existing.name,
       address: existing.address,
@@ -50,7 +51,7 @@ export const PATCH = route(
   },
 );
 
-export const DELETE = route({ action: "hosts.write", summary: "Delete a host", params: IdParams, notFound: NO_SUCH_HOST, responses: { 204: { description: "Deleted" } } }, async ({ params: { id }, user }) => {
+export const DELETE = route({ action: "hosts.write", summary: "Delete a host (it is retired: its evidence stays)", params: IdParams, notFound: NO_SUCH_HOST, responses: { 204: { description: "Deleted" } } }, async ({ params: { id }, user }) => {
   const deleted = await deleteHosts(user, [id]);
   return deleted ? new Response(null, { status: 204 }) : notFound(NO_SUCH_HOST);
 });
