@@ -6,6 +6,9 @@ import { applyRescanSchedule, runScheduledRescan } from "../lib/jobs/schedule";
 import { everyWithoutOverlap } from "../lib/jobs/interval";
 import { logger } from "../lib/log";
 import { sweepRollouts } from "../lib/rollout/controller";
+import { env } from "../lib/env";
+import { loadOrCreateAuditKeys } from "../lib/audit/keys";
+import { createCheckpoint, verifyAuditChain } from "../lib/audit/verify";
 import { auditTask } from "./tasks/audit";
 import { planTask } from "./tasks/plan";
 import { remediateTask } from "./tasks/remediate";
@@ -27,12 +30,30 @@ export function defaultTaskKinds(): TaskKind[] {
 /** How often every worker moves rollouts forward (a finished wave starts the next one). */
 export const ROLLOUT_SWEEP_MS = 3_000;
 
+/** How often a worker looks whether the audit chain is due for a checkpoint (at most one per interval). */
+export const AUDIT_CHECKPOINT_POLL_MS = 60_000;
+
+/**
+ * Signs a checkpoint when the newest is older than TLSFLEET_AUDIT_CHECKPOINT_MINUTES, then verifies
+ * the events since the last verification (what the Audit page shows). Several workers share it:
+ * createCheckpoint re-checks the age under the chain lock.
+ */
+export async function auditCheckpointRound(keys = loadOrCreateAuditKeys()): Promise<void> {
+  const created = await createCheckpoint(keys, { ifOlderThanMs: env.TLSFLEET_AUDIT_CHECKPOINT_MINUTES * 60_000 });
+  if (!created) return;
+  const report = await verifyAuditChain({ publicKey: keys.publicKey, full: false });
+  if (report.ok) logger.info({ checkpoint: created.number, seq: created.seq.toString() }, "audit checkpoint signed");
+  else logger.error({ checkpoint: created.number, problem: report.problem }, "audit chain verification found a break");
+}
+
 export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[]; pollIntervalMs?: number } = {}): Promise<{ stop(): Promise<void> }> {
   const boss = await getBoss();
   const workerId = opts.workerId ?? WORKER_ID;
   const kinds = opts.kinds ?? defaultTaskKinds();
   const runner = startHostTaskRunner(boss, { workerId, kinds, pollIntervalMs: opts.pollIntervalMs });
   const stopSweep = everyWithoutOverlap(ROLLOUT_SWEEP_MS, () => sweepRollouts(), (err) => logger.error({ err }, "rollout sweep failed"));
+  const auditKeys = loadOrCreateAuditKeys();
+  const stopCheckpoints = everyWithoutOverlap(AUDIT_CHECKPOINT_POLL_MS, () => auditCheckpointRound(auditKeys), (err) => logger.error({ err }, "audit checkpoint round failed"));
 
   await boss.work(QUEUES.scheduler, async () => {
     await runScheduledRescan();
@@ -44,6 +65,7 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
     async stop() {
       logger.info({ worker: workerId }, "worker stopping");
       stopSweep();
+      stopCheckpoints();
       await boss.offWork(QUEUES.scheduler).catch((err: unknown) => logger.error({ err }, "could not stop the rescan schedule handler"));
       // Before pg-boss stops: running tasks hand unfinished work back while they still can.
       await runner.stop().catch((err: unknown) => logger.error({ err }, "the task runner failed to stop cleanly"));
