@@ -108,8 +108,15 @@ GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO tlsfleet_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO tlsfleet_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO tlsfleet_app;
 
--- The audit tables: append and read, nothing else. Migration history: read only.
+-- The audit tables: append and read, nothing else.
 REVOKE ALL ON "AuditEvent", "AuditCheckpoint" FROM tlsfleet_app;
 GRANT SELECT, INSERT ON "AuditEvent", "AuditCheckpoint" TO tlsfleet_app;
-REVOKE ALL ON "_prisma_migrations" FROM tlsfleet_app;
-GRANT SELECT ON "_prisma_migrations" TO tlsfleet_app;
+-- Migration history: read only (absent in the shadow database `db create-migration` replays into).
+DO $$
+BEGIN
+  IF to_regclass('"_prisma_migrations"') IS NOT NULL THEN
+    REVOKE ALL ON "_prisma_migrations" FROM tlsfleet_app;
+    GRANT SELECT ON "_prisma_migrations" TO tlsfleet_app;
+  END IF;
+END
+$$;
