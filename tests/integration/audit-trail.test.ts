@@ -12,6 +12,7 @@ import { reloadEnv } from "@/lib/env";
 import { eventHash } from "@/lib/audit/chain";
 import { loadOrCreateAuditKeys } from "@/lib/audit/keys";
 import { recordAudit } from "@/lib/audit/log";
+import { migrate } from "@/lib/db/migrate";
 import { auditChainStatus, createCheckpoint, latestCheckpoint, verifyAuditChain } from "@/lib/audit/verify";
 import { adminQuery, freshDatabase, testDatabaseUrl, type ThrowawayDatabase } from "../support/db";
 
@@ -109,6 +110,22 @@ describe("append-only audit tables", () => {
     await query(url, `CREATE TABLE "LaterTable" (id serial PRIMARY KEY, v text)`);
     await query(app, `INSERT INTO "LaterTable" (v) VALUES ('ok')`);
     await query(app, `UPDATE "LaterTable" SET v = 'changed'`);
+  });
+
+  it("hands a pg-boss schema made before the migration to the app role", async () => {
+    process.env.DATABASE_URL = runDatabase;
+    const db = await freshDatabase({ label: "audit_pgboss" });
+    databases.push(db);
+    await query(db.url, `CREATE SCHEMA pgboss`);
+    await query(db.url, `CREATE TABLE pgboss.job (id serial, name text, PRIMARY KEY (name, id)) PARTITION BY LIST (name)`);
+    await query(db.url, `CREATE FUNCTION pgboss.noop() RETURNS int LANGUAGE sql AS 'SELECT 1'`);
+    await migrate({ url: db.url });
+    const owners = await query(db.url, `SELECT (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'pgboss') AS schema, (SELECT relowner::regrole::text FROM pg_class WHERE oid = 'pgboss.job'::regclass) AS job`);
+    expect(owners.rows[0]).toEqual({ schema: "tlsfleet_app", job: "tlsfleet_app" });
+    // What pg-boss does for a new queue, as the app.
+    const app = withUser(db.url, appLogin);
+    await query(app, `CREATE TABLE pgboss.j1 (LIKE pgboss.job INCLUDING DEFAULTS)`);
+    await query(app, `ALTER TABLE pgboss.job ATTACH PARTITION pgboss.j1 FOR VALUES IN ('q1')`);
   });
 
   it("refuses UPDATE, DELETE and TRUNCATE by trigger even for the owner and superuser", async () => {

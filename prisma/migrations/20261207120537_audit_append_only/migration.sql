@@ -91,14 +91,31 @@ $$;
 
 -- Normal rights on everything else, now and for tables later migrations create (default
 -- privileges apply to objects created by the role running the migrations, so always migrate as
--- the same owner role). CREATE on the database: pg-boss creates and migrates its own schema.
+-- the same owner role). CREATE on the database: pg-boss creates and migrates its own schema as
+-- the app. A pg-boss schema made before this migration (by the role that then ran everything) is
+-- handed to the app role, since pg-boss attaches a partition to its job table per new queue,
+-- which needs ownership; where the migrating role may not do that, it grants what it can.
 DO $$
+DECLARE
+  r record;
 BEGIN
   EXECUTE format('GRANT CONNECT, TEMPORARY, CREATE ON DATABASE %I TO tlsfleet_app', current_database());
   IF EXISTS (SELECT FROM pg_namespace WHERE nspname = 'pgboss') THEN
-    GRANT USAGE, CREATE ON SCHEMA pgboss TO tlsfleet_app;
-    GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pgboss TO tlsfleet_app;
-    GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA pgboss TO tlsfleet_app;
+    BEGIN
+      ALTER SCHEMA pgboss OWNER TO tlsfleet_app;
+      FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'pgboss' AND c.relkind IN ('r', 'p', 'v') LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO tlsfleet_app', r.name);
+      END LOOP;
+      FOR r IN SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'pgboss' LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO tlsfleet_app', r.name);
+      END LOOP;
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE NOTICE 'pgboss schema left with its owner: %', SQLERRM;
+      GRANT USAGE, CREATE ON SCHEMA pgboss TO tlsfleet_app;
+      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pgboss TO tlsfleet_app;
+      GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA pgboss TO tlsfleet_app;
+    END;
   END IF;
 END
 $$;
