@@ -50,7 +50,14 @@ export function recordAuditInTx(tx: Tx, input: AuditInput) {
   return appendInTx(tx, input);
 }
 
+// Standalone events of this process queue here before taking a connection: otherwise a burst
+// (200 at once) parks every pooled connection on the chain lock, starving the process's other
+// queries, and the later ones give up waiting for a connection ("Unable to start a transaction").
+let queue: Promise<unknown> = Promise.resolve();
+
 /** Records an event on its own. */
 export function recordAudit(input: AuditInput) {
-  return prisma.$transaction((tx) => appendInTx(tx, input));
+  const appended = queue.then(() => prisma.$transaction((tx) => appendInTx(tx, input), { maxWait: 15_000 }));
+  queue = appended.catch(() => undefined);
+  return appended;
 }

@@ -11,7 +11,7 @@ import { disconnectPrisma, prisma } from "@/lib/db";
 import { reloadEnv } from "@/lib/env";
 import { eventHash } from "@/lib/audit/chain";
 import { loadOrCreateAuditKeys } from "@/lib/audit/keys";
-import { recordAudit } from "@/lib/audit/log";
+import { recordAudit, recordAuditInTx } from "@/lib/audit/log";
 import { migrate } from "@/lib/db/migrate";
 import { auditChainStatus, createCheckpoint, latestCheckpoint, verifyAuditChain } from "@/lib/audit/verify";
 import { adminQuery, freshDatabase, testDatabaseUrl, type ThrowawayDatabase } from "../support/db";
@@ -139,7 +139,15 @@ describe("append-only audit tables", () => {
 
   it("keeps the chain linear under 200 parallel writers", async () => {
     await useFreshDatabase("audit_parallel");
-    await Promise.all(Array.from({ length: 200 }, (_, i) => recordAudit({ actor: `w${i % 7}@example.test`, action: "test.parallel", target: `n:${i}` })));
+    // Half on their own (queued per process), half inside parallel transactions of their own,
+    // which meet only on the database's chain lock: the case two processes are in.
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        i % 2
+          ? recordAudit({ actor: `w${i % 7}@example.test`, action: "test.parallel", target: `n:${i}` })
+          : prisma.$transaction((tx) => recordAuditInTx(tx, { actor: `w${i % 7}@example.test`, action: "test.parallel_tx", target: `n:${i}` }), { maxWait: 60_000, timeout: 60_000 }),
+      ),
+    );
     const rows = await prisma.auditEvent.findMany({ orderBy: { seq: "asc" }, select: { seq: true, prevHash: true, hash: true } });
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => BigInt(i + 1)));
     expect(new Set(rows.map((r) => r.prevHash)).size).toBe(200);

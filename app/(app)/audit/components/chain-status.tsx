@@ -33,7 +33,7 @@ export function ChainStatus({ status }: { status: AuditChainStatus }) {
       </p>
       <p className="mt-1 text-emerald-800">
         Events #1 to #{status.verifiedUpToSeq.toString()} intact (checked {formatUtc(status.verifiedAt)}).{" "}
-        {since > 0n ? `${since.toLocaleString("en")} newer events are checked at the next checkpoint.` : "No newer events."}
+        {since > 0n ? `${since.toLocaleString("en")} newer ${since === 1n ? "event is" : "events are"} checked at the next checkpoint.` : "No newer events."}
       </p>
     </div>
   );
