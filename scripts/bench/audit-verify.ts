@@ -107,6 +107,8 @@ async function main() {
   const fileVerify = await timed(() => verifyExport(readFileSync(file, "utf8")));
   if (!fileVerify.value.ok) throw new Error("file verification failed");
 
+  // Cold: the first call of each query shape in a process includes Prisma compiling it.
+  const statusCold = await timed(() => audit.auditChainStatus());
   const status = await timed(() => audit.auditChainStatus());
   const firstPage = await timed(() => listAuditEvents({ actor: undefined, action: undefined, target: undefined, from: undefined, to: undefined, before: undefined, after: undefined }));
   const actorPage = await timed(() => listAuditEvents({ actor: "user17@example.test", action: undefined, target: undefined, from: undefined, to: undefined, before: BigInt(Math.floor(opts.events / 2)), after: undefined }));
@@ -129,8 +131,8 @@ async function main() {
     `| incremental verification (the worker's round: events since the last one) | 1,000 | ${s(incremental.ms)} s |`,
     `| \`tlsfleet audit export\` (streamed; file ${(statSync(file).size / 2 ** 20).toFixed(1)} MiB) | ${total.toLocaleString("en")} | ${s(exported.ms)} s |`,
     `| \`tlsfleet audit verify --file\` logic (parse + verify, no database) | ${total.toLocaleString("en")} | ${s(fileVerify.ms)} s |`,
-    `| Audit page: chain status (latest verification, no walk) | ${total.toLocaleString("en")} | ${status.ms.toFixed(1)} ms |`,
-    `| Audit page: first page / actor filter on a middle page (cold, one query each) | ${total.toLocaleString("en")} | ${firstPage.ms.toFixed(1)} ms / ${actorPage.ms.toFixed(1)} ms |`,
+    `| Audit page: chain status (latest verification, no walk), first call / next call | ${total.toLocaleString("en")} | ${statusCold.ms.toFixed(1)} ms / ${status.ms.toFixed(1)} ms |`,
+    `| Audit page: first page / actor filter on a middle page (one query each) | ${total.toLocaleString("en")} | ${firstPage.ms.toFixed(1)} ms / ${actorPage.ms.toFixed(1)} ms |`,
     "",
   ];
   const section = lines.join("\n");

@@ -169,6 +169,27 @@ describe("tlsfleet audit verify", () => {
     expect(await auditChainStatus()).toMatchObject({ state: "verified", verifiedUpToSeq: 7n, headSeq: 7n, checkpoint: { number: 1, at: cp!.at } });
   });
 
+  it("the worker's round signs one checkpoint per interval, appends it to the file sink and verifies the new events", async () => {
+    await useFreshDatabase("audit_worker_round");
+    const sink = path.join(keyDir, "checkpoints.jsonl");
+    process.env.TLSFLEET_AUDIT_CHECKPOINT_FILE = sink;
+    reloadEnv();
+    try {
+      const { auditCheckpointRound } = await import("@/agents/worker");
+      await chainOf(3);
+      await auditCheckpointRound(keys());
+      await chainOf(2);
+      await auditCheckpointRound(keys()); // within the hour: nothing
+      expect(await prisma.auditCheckpoint.count()).toBe(1);
+      const lines = readFileSync(sink, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { number: number; seq: string; signature: string });
+      expect(lines).toEqual([expect.objectContaining({ number: 1, seq: "3", signature: (await latestCheckpoint())!.signature })]);
+      expect(await auditChainStatus()).toMatchObject({ state: "verified", verifiedUpToSeq: 3n, headSeq: 5n, checkpoint: { number: 1, seq: 3n } });
+    } finally {
+      delete process.env.TLSFLEET_AUDIT_CHECKPOINT_FILE;
+      reloadEnv();
+    }
+  });
+
   it("names an edited event", async () => {
     const url = await useFreshDatabase("audit_edit");
     await chainOf(10);
