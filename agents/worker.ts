@@ -8,7 +8,7 @@ import { logger } from "../lib/log";
 import { sweepRollouts } from "../lib/rollout/controller";
 import { env } from "../lib/env";
 import { loadOrCreateAuditKeys } from "../lib/audit/keys";
-import { createCheckpoint, verifyAuditChain } from "../lib/audit/verify";
+import { createCheckpoint, lastFullVerificationAt, verifyAuditChain } from "../lib/audit/verify";
 import { auditTask } from "./tasks/audit";
 import { planTask } from "./tasks/plan";
 import { remediateTask } from "./tasks/remediate";
@@ -33,15 +33,21 @@ export const ROLLOUT_SWEEP_MS = 3_000;
 /** How often a worker looks whether the audit chain is due for a checkpoint (at most one per interval). */
 export const AUDIT_CHECKPOINT_POLL_MS = 60_000;
 
+/** How often the worker walks the whole chain instead of only the events since the last check. */
+export const AUDIT_FULL_VERIFY_MS = 24 * 3_600_000;
+
 /**
  * Signs a checkpoint when the newest is older than TLSFLEET_AUDIT_CHECKPOINT_MINUTES, then verifies
- * the events since the last verification (what the Audit page shows). Several workers share it:
- * createCheckpoint re-checks the age under the chain lock.
+ * the events since the last verification (what the Audit page shows), or the whole chain once a
+ * day, so an edit to an event verified earlier shows on the page within a day. Several workers
+ * share it: createCheckpoint re-checks the age under the chain lock.
  */
-export async function auditCheckpointRound(keys = loadOrCreateAuditKeys()): Promise<void> {
-  const created = await createCheckpoint(keys, { ifOlderThanMs: env.TLSFLEET_AUDIT_CHECKPOINT_MINUTES * 60_000 });
+export async function auditCheckpointRound(keys = loadOrCreateAuditKeys(), now = new Date()): Promise<void> {
+  const created = await createCheckpoint(keys, { ifOlderThanMs: env.TLSFLEET_AUDIT_CHECKPOINT_MINUTES * 60_000, now });
   if (!created) return;
-  const report = await verifyAuditChain({ publicKey: keys.publicKey, full: false });
+  const lastFull = await lastFullVerificationAt();
+  const full = !lastFull || now.getTime() - lastFull.getTime() >= AUDIT_FULL_VERIFY_MS;
+  const report = await verifyAuditChain({ publicKey: keys.publicKey, full });
   if (report.ok) logger.info({ checkpoint: created.number, seq: created.seq.toString() }, "audit checkpoint signed");
   else logger.error({ checkpoint: created.number, problem: report.problem }, "audit chain verification found a break");
 }

@@ -119,6 +119,11 @@ export async function verifyAuditChain(opts: { publicKey: KeyObject; full?: bool
   return report;
 }
 
+/** When the chain was last walked from the first event (null: never). */
+export async function lastFullVerificationAt(): Promise<Date | null> {
+  return (await prisma.auditVerification.findFirst({ where: { full: true }, orderBy: { id: "desc" }, select: { at: true } }))?.at ?? null;
+}
+
 export type AuditChainStatus =
   | { state: "unverified"; headSeq: bigint; checkpoint: { number: number; at: Date; seq: bigint } | null }
   | { state: "verified"; verifiedAt: Date; verifiedUpToSeq: bigint; headSeq: bigint; checkpoint: { number: number; at: Date; seq: bigint } | null }

@@ -169,8 +169,8 @@ describe("tlsfleet audit verify", () => {
     expect(await auditChainStatus()).toMatchObject({ state: "verified", verifiedUpToSeq: 7n, headSeq: 7n, checkpoint: { number: 1, at: cp!.at } });
   });
 
-  it("the worker's round signs one checkpoint per interval, appends it to the file sink and verifies the new events", async () => {
-    await useFreshDatabase("audit_worker_round");
+  it("the worker's round signs one checkpoint per interval, appends it to the file sink, verifies the new events, and the whole chain daily", async () => {
+    const url = await useFreshDatabase("audit_worker_round");
     const sink = path.join(keyDir, "checkpoints.jsonl");
     process.env.TLSFLEET_AUDIT_CHECKPOINT_FILE = sink;
     reloadEnv();
@@ -184,6 +184,15 @@ describe("tlsfleet audit verify", () => {
       const lines = readFileSync(sink, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { number: number; seq: string; signature: string });
       expect(lines).toEqual([expect.objectContaining({ number: 1, seq: "3", signature: (await latestCheckpoint())!.signature })]);
       expect(await auditChainStatus()).toMatchObject({ state: "verified", verifiedUpToSeq: 3n, headSeq: 5n, checkpoint: { number: 1, seq: 3n } });
+      // An event verified earlier is edited: the next hourly round walks only the new events,
+      // the first round a day later walks everything and the page shows the break.
+      await asOwnerWithoutTrigger(url, [`UPDATE "AuditEvent" SET target = 'host:elsewhere' WHERE seq = 2`]);
+      const hours = (h: number) => new Date(Date.now() + h * 3_600_000);
+      await auditCheckpointRound(keys(), hours(2));
+      expect(await auditChainStatus()).toMatchObject({ state: "verified", verifiedUpToSeq: 5n });
+      await auditCheckpointRound(keys(), hours(26));
+      expect(await auditChainStatus()).toMatchObject({ state: "broken", problemKind: "edited", problemSeq: 2n });
+      expect(await prisma.auditCheckpoint.count()).toBe(3);
     } finally {
       delete process.env.TLSFLEET_AUDIT_CHECKPOINT_FILE;
       reloadEnv();
