@@ -389,8 +389,9 @@ async function ensureAppLogin(adminUrl: string, password: string): Promise<void>
   await client.connect();
   try {
     const literal = client.escapeLiteral(password);
+    const { rowCount } = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [APP_ROLE]);
     try {
-      await client.query(`CREATE ROLE ${APP_ROLE} LOGIN PASSWORD ${literal}`);
+      await client.query(rowCount ? `ALTER ROLE ${APP_ROLE} LOGIN PASSWORD ${literal}` : `CREATE ROLE ${APP_ROLE} LOGIN PASSWORD ${literal}`);
     } catch (error) {
       // 42710 duplicate_object (23505: a concurrent CREATE ROLE won the race)
       const code = (error as { code?: string }).code;
