@@ -112,6 +112,27 @@ describe("append-only audit tables", () => {
     await query(app, `UPDATE "LaterTable" SET v = 'changed'`);
   });
 
+  it("works as the README sets it up: a non-superuser owner migrates, the app role appends only", async () => {
+    const owner = `tlsfleet_owner_t${process.pid}_${Date.now().toString(36)}`;
+    const name = `${new URL(runDatabase).pathname.slice(1)}_owner_${Date.now().toString(36)}`;
+    await query(runDatabase, `CREATE ROLE ${owner} LOGIN`);
+    await query(runDatabase, `CREATE DATABASE ${name} OWNER ${owner}`);
+    const ownerUrl = withUser(new URL(`/${name}`, runDatabase).toString(), owner);
+    try {
+      await migrate({ url: ownerUrl });
+      const app = withUser(ownerUrl, appLogin);
+      await query(app, `INSERT INTO "AuditEvent" (seq, actor, action, "prevHash", hash) VALUES (1, 'x', 'y', 'p', 'h1')`);
+      await expect(query(app, `UPDATE "AuditEvent" SET actor = 'z'`)).rejects.toThrow(/permission denied/);
+      await expect(query(ownerUrl, `DELETE FROM "AuditEvent"`)).rejects.toThrow(/append-only/);
+      await query(ownerUrl, `CREATE TABLE "LaterTable" (id serial PRIMARY KEY, v text)`);
+      await query(app, `INSERT INTO "LaterTable" (v) VALUES ('ok')`);
+    } finally {
+      await query(runDatabase, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await query(runDatabase, `DROP OWNED BY ${owner}`);
+      await query(runDatabase, `DROP ROLE IF EXISTS ${owner}`);
+    }
+  });
+
   it("hands a pg-boss schema made before the migration to the app role", async () => {
     process.env.DATABASE_URL = runDatabase;
     const db = await freshDatabase({ label: "audit_pgboss" });
