@@ -7,6 +7,9 @@ import { everyWithoutOverlap } from "../lib/jobs/interval";
 import { logger } from "../lib/log";
 import { sweepRollouts } from "../lib/rollout/controller";
 import { sweepExpiredExceptions } from "../lib/exceptions/service";
+import { env } from "../lib/env";
+import { loadOrCreateAuditKeys } from "../lib/audit/keys";
+import { createCheckpoint, lastFullVerificationAt, verifyAuditChain } from "../lib/audit/verify";
 import { auditTask } from "./tasks/audit";
 import { planTask } from "./tasks/plan";
 import { remediateTask } from "./tasks/remediate";
@@ -30,6 +33,27 @@ export const ROLLOUT_SWEEP_MS = 3_000;
 
 /** How often every worker returns hosts whose exception expired to their real status. */
 export const EXCEPTION_SWEEP_MS = 60_000;
+/** How often a worker looks whether the audit chain is due for a checkpoint (at most one per interval). */
+export const AUDIT_CHECKPOINT_POLL_MS = 60_000;
+
+/** How often the worker walks the whole chain instead of only the events since the last check. */
+export const AUDIT_FULL_VERIFY_MS = 24 * 3_600_000;
+
+/**
+ * Signs a checkpoint when the newest is older than TLSFLEET_AUDIT_CHECKPOINT_MINUTES, then verifies
+ * the events since the last verification (what the Audit page shows), or the whole chain once a
+ * day, so an edit to an event verified earlier shows on the page within a day. Several workers
+ * share it: createCheckpoint re-checks the age under the chain lock.
+ */
+export async function auditCheckpointRound(keys = loadOrCreateAuditKeys(), now = new Date()): Promise<void> {
+  const created = await createCheckpoint(keys, { ifOlderThanMs: env.TLSFLEET_AUDIT_CHECKPOINT_MINUTES * 60_000, now });
+  if (!created) return;
+  const lastFull = await lastFullVerificationAt();
+  const full = !lastFull || now.getTime() - lastFull.getTime() >= AUDIT_FULL_VERIFY_MS;
+  const report = await verifyAuditChain({ publicKey: keys.publicKey, full });
+  if (report.ok) logger.info({ checkpoint: created.number, seq: created.seq.toString() }, "audit checkpoint signed");
+  else logger.error({ checkpoint: created.number, problem: report.problem }, "audit chain verification found a break");
+}
 
 export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[]; pollIntervalMs?: number } = {}): Promise<{ stop(): Promise<void> }> {
   const boss = await getBoss();
@@ -38,6 +62,8 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
   const runner = startHostTaskRunner(boss, { workerId, kinds, pollIntervalMs: opts.pollIntervalMs });
   const stopSweep = everyWithoutOverlap(ROLLOUT_SWEEP_MS, () => sweepRollouts(), (err) => logger.error({ err }, "rollout sweep failed"));
   const stopExceptionSweep = everyWithoutOverlap(EXCEPTION_SWEEP_MS, () => sweepExpiredExceptions(), (err) => logger.error({ err }, "exception expiry sweep failed"));
+  const auditKeys = loadOrCreateAuditKeys();
+  const stopCheckpoints = everyWithoutOverlap(AUDIT_CHECKPOINT_POLL_MS, () => auditCheckpointRound(auditKeys), (err) => logger.error({ err }, "audit checkpoint round failed"));
 
   await boss.work(QUEUES.scheduler, async () => {
     await runScheduledRescan();
@@ -50,6 +76,7 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
       logger.info({ worker: workerId }, "worker stopping");
       stopSweep();
       stopExceptionSweep();
+      stopCheckpoints();
       await boss.offWork(QUEUES.scheduler).catch((err: unknown) => logger.error({ err }, "could not stop the rescan schedule handler"));
       // Before pg-boss stops: running tasks hand unfinished work back while they still can.
       await runner.stop().catch((err: unknown) => logger.error({ err }, "the task runner failed to stop cleanly"));

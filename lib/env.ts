@@ -39,6 +39,16 @@ const EnvSchema = z.object({
   TLSFLEET_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1000).default(8),
   // How often an open event stream re-checks its session or API token (ended, revoked, role lowered).
   TLSFLEET_STREAM_RECHECK_MS: z.coerce.number().int().min(50).max(600_000).default(30_000),
+  // Owner role's connection for migrations (docs/audit.md "Database roles"); unset: DATABASE_URL.
+  // Never passed to the web or worker processes.
+  MIGRATION_DATABASE_URL: optionalString,
+  // Where the audit checkpoint signing key lives (Ed25519, generated on first start, mode 0600).
+  // Outside DATA_DIR on purpose: a copy of the data directory or the database must not carry it.
+  TLSFLEET_AUDIT_KEY_DIR: z.string().default(".audit-key"),
+  // Optional file every new checkpoint is appended to (one JSON line each), e.g. on other storage.
+  TLSFLEET_AUDIT_CHECKPOINT_FILE: optionalString,
+  // How often the worker signs a checkpoint of the audit chain.
+  TLSFLEET_AUDIT_CHECKPOINT_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   TLSFLEET_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
   // Connections each process keeps to PostgreSQL (the pg pool under Prisma). A worker running

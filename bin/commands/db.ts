@@ -45,7 +45,7 @@ function parse(argv: string[]): Parsed | string {
 
 /** Where the command works, without the password. */
 function describe(db: DatabaseHandle): string {
-  const url = new URL(db.url);
+  const url = new URL(db.ownerUrl);
   const where = `${url.hostname}:${url.port || "5432"}${url.pathname}`;
   return db.embedded ? `embedded PostgreSQL (${where})` : where;
 }
@@ -95,7 +95,7 @@ async function execute(parsed: Parsed, db: DatabaseHandle): Promise<number> {
   switch (parsed.command) {
     case "migrate": {
       const started = Date.now();
-      const applied = await migrations.migrate({ url: db.url });
+      const applied = await migrations.migrate({ url: db.ownerUrl });
       if (applied.length === 0) {
         console.log(`No pending migrations (${describe(db)}).`);
       } else {
@@ -105,7 +105,7 @@ async function execute(parsed: Parsed, db: DatabaseHandle): Promise<number> {
       return 0;
     }
     case "create-migration": {
-      const created = await migrations.createMigration(parsed.name, { url: db.url });
+      const created = await migrations.createMigration(parsed.name, { url: db.ownerUrl });
       if (!created) {
         console.log("prisma/schema.prisma matches the migrations: nothing to create.");
         return 0;
@@ -115,7 +115,7 @@ async function execute(parsed: Parsed, db: DatabaseHandle): Promise<number> {
       return 0;
     }
     case "status": {
-      const s = await migrations.status({ url: db.url });
+      const s = await migrations.status({ url: db.ownerUrl });
       console.log(`Database: ${describe(db)}`);
       console.log(`${s.local.length} migration(s) in prisma/migrations, ${s.applied.length} applied.`);
       const list = (title: string, names: string[]) => {
@@ -129,7 +129,7 @@ async function execute(parsed: Parsed, db: DatabaseHandle): Promise<number> {
       return s.upToDate ? 0 : 1;
     }
     case "resolve": {
-      await migrations.resolveMigration(parsed.name, parsed.as, { url: db.url });
+      await migrations.resolveMigration(parsed.name, parsed.as, { url: db.ownerUrl });
       console.log(`Marked ${parsed.name} as ${parsed.as}.`);
       return 0;
     }

@@ -71,6 +71,14 @@ export async function run(argv: string[]): Promise<number> {
     const applied = await migrate();
     console.log(applied.length ? `tlsfleet: applied migrations: ${applied.join(", ")}` : "tlsfleet: database schema is up to date");
 
+    // The audit checkpoint key, created on first start (outside DATA_DIR; docs/audit.md).
+    const { loadOrCreateAuditKeys } = await import("../../lib/audit/keys");
+    const keys = loadOrCreateAuditKeys();
+    console.log(`tlsfleet: audit checkpoints signed with key ${keys.keyId} (${keys.dir})`);
+    const { appendOnlyWarning } = await import("../../lib/audit/verify");
+    const roleWarning = await appendOnlyWarning();
+    if (roleWarning) console.warn(`tlsfleet: warning: ${roleWarning}`);
+
     const { ensureInitialAdmin } = await import("../../lib/users/service");
     const admin = await ensureInitialAdmin({ email: env.TLSFLEET_ADMIN_EMAIL, password: env.TLSFLEET_ADMIN_PASSWORD });
     if (admin.created && admin.generatedPassword) {
@@ -99,7 +107,9 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
 
-  const childEnv = { ...process.env, NODE_ENV: "production" as const };
+  // The owner's connection stays in this process: web and worker connect as the app role only.
+  const { MIGRATION_DATABASE_URL: _owner, ...inherited } = process.env;
+  const childEnv = { ...inherited, NODE_ENV: "production" as const };
   // bin/web-server.js rather than `next start`: it tells the app each request's TCP peer (the
   // sign-in limits need an address the client cannot choose; lib/auth/client-address.ts).
   const web = spawn(process.execPath, [WEB_SERVER], { cwd: ROOT, stdio: "inherit", env: childEnv });

@@ -2,9 +2,9 @@ import "server-only";
 // Append-only audit log. Writers serialise on a transaction-scoped advisory lock so two
 // concurrent events can never both chain onto the same predecessor.
 import { prisma } from "../db";
-import { eventHash, findChainBreak, GENESIS_HASH, type ChainBreak } from "./chain";
+import { eventHash, GENESIS_HASH } from "./chain";
 
-type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
+export type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
 
 export interface AuditInput {
   actor: string; // email, "system", "worker:<id>", "api-token:<prefix>"
@@ -14,11 +14,20 @@ export interface AuditInput {
   details?: Record<string, unknown> | null;
 }
 
-const AUDIT_LOCK_KEY = 7_351_001; // arbitrary, constant: pg_advisory_xact_lock key for the chain
+// Arbitrary, constant: pg_advisory_xact_lock key for the chain (events and checkpoints).
+export const AUDIT_LOCK_KEY = 7_351_001;
 
-async function appendInTx(tx: Tx, input: AuditInput) {
+/** Serialises on the chain: the head read after this cannot move until the transaction ends. */
+export async function lockAuditChain(tx: Tx): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`;
-  const last = await tx.auditEvent.findFirst({ orderBy: { id: "desc" }, select: { hash: true } });
+}
+
+// Read under the lock in a READ COMMITTED transaction: each statement sees every event committed
+// before it, so the head is the newest event. (Under REPEATABLE READ the snapshot could predate
+// the lock and two events would chain onto one predecessor; no caller records audit in one.)
+async function appendInTx(tx: Tx, input: AuditInput) {
+  await lockAuditChain(tx);
+  const last = await tx.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { hash: true, seq: true } });
   const prevHash = last?.hash ?? GENESIS_HASH;
   const at = new Date();
   const fields = {
@@ -32,7 +41,7 @@ async function appendInTx(tx: Tx, input: AuditInput) {
   };
   const hash = eventHash(fields);
   return tx.auditEvent.create({
-    data: { ...fields, details: (fields.details ?? undefined) as never, hash },
+    data: { ...fields, seq: (last?.seq ?? 0n) + 1n, details: (fields.details ?? undefined) as never, hash },
   });
 }
 
@@ -41,27 +50,14 @@ export function recordAuditInTx(tx: Tx, input: AuditInput) {
   return appendInTx(tx, input);
 }
 
+// Standalone events of this process queue here before taking a connection: otherwise a burst
+// (200 at once) parks every pooled connection on the chain lock, starving the process's other
+// queries, and the later ones give up waiting for a connection ("Unable to start a transaction").
+let queue: Promise<unknown> = Promise.resolve();
+
 /** Records an event on its own. */
 export function recordAudit(input: AuditInput) {
-  return prisma.$transaction((tx) => appendInTx(tx, input));
-}
-
-export async function verifyAuditChain(): Promise<{ ok: true; count: number } | { ok: false; count: number; break: ChainBreak }> {
-  const batch = 5000;
-  let prev = GENESIS_HASH;
-  let cursor: bigint | undefined;
-  let count = 0;
-  for (;;) {
-    const rows = await prisma.auditEvent.findMany({
-      orderBy: { id: "asc" },
-      take: batch,
-      ...(cursor !== undefined ? { cursor: { id: cursor }, skip: 1 } : {}),
-    });
-    if (rows.length === 0) return { ok: true, count };
-    const broken = findChainBreak(rows, prev);
-    if (broken) return { ok: false, count: count + rows.length, break: broken };
-    count += rows.length;
-    prev = rows[rows.length - 1].hash;
-    cursor = rows[rows.length - 1].id;
-  }
+  const appended = queue.then(() => prisma.$transaction((tx) => appendInTx(tx, input), { maxWait: 15_000 }));
+  queue = appended.catch(() => undefined);
+  return appended;
 }

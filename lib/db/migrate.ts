@@ -11,7 +11,7 @@ import { engineError, NO_FILTERS, openSchemaEngine, type EngineSession } from ".
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 export interface MigrateOptions {
-  /** The database to work on. Default: env.DATABASE_URL (set by ensureDatabase()). */
+  /** The database to work on, as its owner. Default: env.MIGRATION_DATABASE_URL, else env.DATABASE_URL. */
   url?: string;
   /** Folder with schema.prisma and migrations/, as in prisma.config.ts. Default: <repo>/prisma. */
   prismaDir?: string;
@@ -46,7 +46,7 @@ export interface CreatedMigration {
 export const MIGRATION_NAME = /^[a-z0-9][a-z0-9_]{0,199}$/;
 
 function resolveOptions(options: MigrateOptions) {
-  const url = options.url ?? env.DATABASE_URL;
+  const url = options.url ?? env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL;
   if (!url) throw new Error("DATABASE_URL is not set: run through `tlsfleet db ...` (it starts the embedded database) or set DATABASE_URL");
   const prismaDir = path.resolve(PROJECT_ROOT, options.prismaDir ?? "prisma");
   return { url, schemaPath: path.join(prismaDir, "schema.prisma"), migrationsDir: path.join(prismaDir, "migrations") };

@@ -12,7 +12,7 @@ export async function benchDatabase(database: string): Promise<{ url: string; st
     reloadEnv();
     const { ensureDatabase } = await import("../../lib/db/database");
     const db = await ensureDatabase();
-    base = db.url;
+    base = db.ownerUrl;
     stop = () => db.stop();
   }
   const url = new URL(base);

@@ -2,7 +2,10 @@
 // as a credential, adds mx-legacy with transport ssh and that credential, scans it and runs a
 // config audit from the host page, sees config evidence beside the wire matrix, and confirms the
 // host key the first contact recorded.
+// The audit trail (no lab): the Audit page's chain status, filters, event details and CSV export.
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { E2E_ADMIN } from "../../playwright.config";
 import { loadFleet } from "../lab/fleet";
@@ -108,4 +111,71 @@ test("config audit: credential, lab host over ssh, audit from the host page, evi
   await expect(panel.getByTestId("pinned-key")).toHaveText(lab.ssh!.hostKeyFingerprint);
   await expect(panel.getByTestId("pending-key")).toHaveCount(0);
   await shot(page, "audit-host-key-confirmed");
+});
+
+/** `tlsfleet audit ...` against the e2e server's database (as the worker's hourly round would). */
+function auditCli(...args: string[]) {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: process.env.E2E_DATA_DIR ?? ".data/e2e", LOG_LEVEL: "warn" };
+  if (process.env.E2E_DATABASE_URL) env.DATABASE_URL = process.env.E2E_DATABASE_URL;
+  const r = spawnSync(process.execPath, [path.resolve("bin/tlsfleet"), "audit", ...args], { env, encoding: "utf8", timeout: 120_000 });
+  expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+test("audit trail: chain status, filters find an event with its place in the chain, CSV export of the filter", async ({ page }) => {
+  const u = `e2e${unique()}`;
+  const hostName = `${u}-trail.example.test`;
+  await signIn(page, E2E_ADMIN.email, E2E_ADMIN.password);
+  const origin = new URL(page.url()).origin;
+  const created = await page.request.post("/api/v1/hosts", {
+    headers: { origin, "content-type": "application/json" },
+    data: { name: hostName, address: "127.0.0.1", platform: "linux", roles: ["nginx"], endpoints: "443/https" },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  expect(auditCli("checkpoint")).toMatch(/^checkpoint \d+: event #\d+/);
+  expect(auditCli("verify")).toContain("OK: ");
+
+  await page.goto("/audit");
+  await expect(page.getByRole("heading", { name: "Audit" })).toBeVisible();
+  await expect(page.getByTestId("chain-status")).toContainText(/Verified up to checkpoint \d+ at \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+
+  // Keyboard only: type the filter, Enter submits.
+  const search = page.getByRole("search", { name: "Filter audit events" });
+  await search.getByLabel("Action").fill("host.create");
+  await search.getByLabel("Target").fill(`host:${hostName}`);
+  await search.getByLabel("Target").press("Enter");
+  await expect(page).toHaveURL(/target=host%3A/);
+  const events = page.getByTestId("audit-event");
+  await expect(events).toHaveCount(1);
+  await expect(events.first()).toContainText(E2E_ADMIN.email);
+  await expect(events.first()).toContainText(`host:${hostName}`);
+
+  // Open the event from the keyboard: its details and its place in the chain.
+  await events.first().locator("summary").focus();
+  await page.keyboard.press("Enter");
+  const place = events.first().getByRole("region", { name: "Place in the chain" });
+  await expect(place).toBeVisible();
+  await expect(place).toContainText(/Sequence#\d+ \(id \d+\)/);
+  await expect(place).toContainText(/Hash[0-9a-f]{64}/);
+  await expect(events.first().getByRole("region", { name: "Details" })).toContainText('"address": "127.0.0.1"');
+  await shot(page, "audit-trail-filtered");
+
+  // CSV of the filter.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export CSV (filtered)" }).click()]);
+  expect(download.suggestedFilename()).toMatch(/^tlsfleet-audit-.*\.csv$/);
+  const csv = readFileSync((await download.path())!, "utf8").replace(/^\uFEFF/, "").trim().split("\r\n");
+  expect(csv[0]).toBe("seq,id,at,actor,actorId,action,target,details,prevHash,hash");
+  expect(csv).toHaveLength(2);
+  expect(csv[1]).toContain(`,host.create,host:${hostName},`);
+
+  // The export itself is on the record, and a filter that matches nothing says what to do.
+  await page.goto(`/audit?action=audit.export`);
+  await expect(events.first()).toContainText("audit.export");
+  await page.goto(`/audit?target=host%3Anothing-${u}`);
+  await expect(page.getByText("No events match this filter")).toBeVisible();
+
+  // Unfiltered, first page, with paging.
+  await page.goto("/audit");
+  await expect(events.first()).toBeVisible();
+  await shot(page, "audit-trail");
 });

@@ -23,12 +23,12 @@ declare module "vitest" {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const server = await ensureDatabase({ dataDir: ".data/test" });
   const name = `tlsfleet_test_${randomBytes(4).toString("hex")}`;
-  await adminQuery(server.url, `CREATE DATABASE "${name}"`);
-  const url = databaseUrl(server.url, name);
+  await adminQuery(server.ownerUrl, `CREATE DATABASE "${name}"`);
+  const url = databaseUrl(server.ownerUrl, name);
   try {
     await migrate({ url });
   } catch (error) {
-    await dropDatabasesLike(server.url, name);
+    await dropDatabasesLike(server.ownerUrl, name);
     await server.stop();
     throw error;
   }
@@ -37,7 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("databaseUrl", url);
 
   return async () => {
-    await dropDatabasesLike(server.url, name);
+    await dropDatabasesLike(server.ownerUrl, name);
     await server.stop();
   };
 }

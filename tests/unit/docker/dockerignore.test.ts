@@ -11,7 +11,7 @@ const lines = readFileSync(path.resolve(import.meta.dirname, "../../../.dockerig
   .filter((l) => l && !l.startsWith("#"));
 
 describe(".dockerignore", () => {
-  it.each([".data/", ".env", ".env*", "node_modules/", "tests/lab/.state/"])("excludes %s", (pattern) => {
+  it.each([".data/", ".audit-key/", ".env", ".env*", "node_modules/", "tests/lab/.state/"])("excludes %s", (pattern) => {
     expect(lines).toContain(pattern);
   });
   it("re-includes nothing", () => {

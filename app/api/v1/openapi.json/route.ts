@@ -4,6 +4,7 @@
 import { NextResponse } from "next/server";
 import { route } from "@/lib/http/route";
 import { buildOpenApiDocument, type RouteModule } from "@/lib/http/openapi";
+import * as auditExportRoute from "@/app/api/v1/audit/export/route";
 import * as auditsRoute from "@/app/api/v1/audits/route";
 import * as exceptionsOneApproveRoute from "@/app/api/v1/exceptions/[id]/approve/route";
 import * as exceptionsOneRejectRoute from "@/app/api/v1/exceptions/[id]/reject/route";
@@ -29,6 +30,7 @@ import * as rolloutsOneStartRoute from "@/app/api/v1/rollouts/[id]/start/route";
 import * as rolloutsRoute from "@/app/api/v1/rollouts/route";
 
 const ROUTES: RouteModule[] = [
+  { path: "/api/v1/audit/export", handlers: auditExportRoute },
   { path: "/api/v1/audits", handlers: auditsRoute },
   { path: "/api/v1/exceptions", handlers: exceptionsRoute },
   { path: "/api/v1/exceptions/[id]", handlers: exceptionsOneRoute },
