@@ -61,7 +61,14 @@ export async function run(argv: string[]): Promise<number> {
   reloadEnv();
 
   const { ensureDatabase } = await import("../../lib/db/database");
-  const db = await ensureDatabase();
+  let db: Awaited<ReturnType<typeof ensureDatabase>>;
+  try {
+    db = await ensureDatabase();
+  } catch (err) {
+    if (!(err instanceof Error && (err as { userFacing?: boolean }).userFacing)) throw err;
+    console.error(`tlsfleet start: ${err.message}`);
+    return 1;
+  }
   console.log(db.embedded ? `tlsfleet: embedded PostgreSQL, data in ${path.join(dataDir, "pg")}` : "tlsfleet: using DATABASE_URL");
 
   const children: ChildProcess[] = [];
