@@ -70,6 +70,9 @@ export const env: Env = loadEnv();
 
 /** For the CLI and tests, which set variables after import (e.g. DATABASE_URL of the embedded db). */
 export function reloadEnv(): Env {
-  Object.assign(env, loadEnv());
+  const next = loadEnv();
+  // A variable that was unset since must not keep its old value (Object.assign skips absent keys).
+  for (const key of Object.keys(env) as (keyof Env)[]) if (!(key in next)) delete env[key];
+  Object.assign(env, next);
   return env;
 }

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env, LOG_LEVEL: "silent" };
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "silent" };
   delete env.DATABASE_URL;
   return env;
 }
