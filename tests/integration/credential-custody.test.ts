@@ -12,7 +12,12 @@ import { ensureCredentialKeyPair, processEnvironments } from "@/lib/credentials/
 const run = promisify(execFile);
 const tmp = mkdtempSync(path.join(tmpdir(), "tlsfleet-custody-"));
 const keyDir = path.join(tmp, "keys");
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(tmp, { recursive: true, force: true });
+  // Sealed to this file's own key pair: no other file's worker could open them.
+  const { prisma } = await import("@/lib/db");
+  await prisma.credential.deleteMany({ where: { name: { startsWith: "custody-" } } });
+});
 
 // What the shell that runs `tlsfleet start` has, without the test run's own key pair.
 function startEnvironment(): NodeJS.ProcessEnv {
