@@ -9,8 +9,6 @@ import { makeKey, type SecretKey } from "../crypto/secrets";
 import { parseOpeningKey, parseSealingKey, type OpeningKey, type SealingKey } from "../crypto/sealed-box";
 import { PUBLIC_KEY_FILE } from "./key-files";
 
-const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
-
 export class MissingSecretKeyError extends Error {
   readonly userFacing = true;
   constructor(message = `No credential public key: set TLSFLEET_CREDENTIAL_PUBLIC_KEY, or run tlsfleet start once (it creates ${PUBLIC_KEY_FILE} in TLSFLEET_KEY_DIR)`) {
@@ -22,7 +20,9 @@ export class MissingSecretKeyError extends Error {
 /** The public key new credentials are sealed to. */
 export function sealingKey(): SealingKey {
   if (env.TLSFLEET_CREDENTIAL_PUBLIC_KEY) return parseSealingKey(env.TLSFLEET_CREDENTIAL_PUBLIC_KEY);
-  const file = path.join(path.resolve(PROJECT_ROOT, env.TLSFLEET_KEY_DIR), PUBLIC_KEY_FILE);
+  // Relative to the working directory, the repository root for `next dev` and `tlsfleet` alike
+  // (__dirname is not this file's directory once Next has bundled it).
+  const file = path.join(path.resolve(env.TLSFLEET_KEY_DIR), PUBLIC_KEY_FILE);
   let text: string;
   try {
     text = readFileSync(file, "utf8");

@@ -110,6 +110,22 @@ describe("credentials", () => {
     expect((await prisma.credential.findUniqueOrThrow({ where: { id: legacy } })).secretEncrypted).toBe(row.secretEncrypted);
   });
 
+  it("is re-sealed by a worker when it starts", async () => {
+    const { prisma } = await import("@/lib/db");
+    const svc = await import("@/lib/credentials/service");
+    const { resealCredentialsAtStart } = await import("@/agents/credential-keys");
+    const { id } = await svc.createCredential(actor, svc.CredentialInput.parse({ name: `v1w-${Date.now()}`, kind: "ssh_password", username: "root", secret: "placeholder" }));
+    await prisma.credential.update({ where: { id }, data: { secretEncrypted: encryptSecret("worker-reseals-me", makeKey(legacyKey), `credential:${id}`) } });
+    process.env.TLSFLEET_SECRET_KEY = legacyKey;
+    reloadEnv();
+    await resealCredentialsAtStart();
+    delete process.env.TLSFLEET_SECRET_KEY;
+    reloadEnv();
+    const row = await prisma.credential.findUniqueOrThrow({ where: { id } });
+    expect(row.secretEncrypted.startsWith("v2:")).toBe(true);
+    expect((await svc.secretForWorker(id)).secret).toBe("worker-reseals-me");
+  });
+
   it("rotates to a new key pair, opening what the retired key sealed until it is re-sealed", async () => {
     const svc = await import("@/lib/credentials/service");
     const { prisma } = await import("@/lib/db");
