@@ -17,9 +17,19 @@ const EnvSchema = z.object({
   NEXTAUTH_SECRET: optionalString,
   TLSFLEET_ADMIN_EMAIL: optionalString,
   TLSFLEET_ADMIN_PASSWORD: optionalString,
-  // 32-byte key (base64 or hex) for credential encryption at rest. Generated under DATA_DIR when unset.
+  // Where `tlsfleet start` keeps the credential key pair (credentials.pub, credentials.key), kept
+  // apart from DATA_DIR so a copy of the database directory holds no key. Relative to the
+  // repository root; created 0700, files 0600 (docs/security.md "Credential keys").
+  TLSFLEET_KEY_DIR: z.string().default(".keys"),
+  // The X25519 public key credentials are sealed to (base64url). Unset: TLSFLEET_KEY_DIR/credentials.pub.
+  TLSFLEET_CREDENTIAL_PUBLIC_KEY: optionalString,
+  // Worker only: comma-separated paths of the PKCS#8 private keys that open sealed credentials
+  // (the current one and retired ones). `tlsfleet start` sets it for its worker, never for the web.
+  TLSFLEET_CREDENTIAL_PRIVATE_KEYS: optionalString,
+  // Legacy (envelopes "v1", before credentials were sealed): the 32-byte symmetric key (base64 or
+  // hex) they were encrypted with, and older ones ("keyId:base64,..."). Read by workers only, to
+  // open and re-seal those envelopes.
   TLSFLEET_SECRET_KEY: optionalString,
-  // Previous keys, comma separated "keyId:base64", still accepted for decryption during rotation.
   TLSFLEET_SECRET_KEYS_OLD: optionalString,
   // Comma-separated CIDRs / DNS suffixes that probes and remote sessions may reach.
   TLSFLEET_ALLOWED_TARGETS: optionalString,
@@ -74,6 +84,9 @@ export const env: Env = loadEnv();
 
 /** For the CLI and tests, which set variables after import (e.g. DATABASE_URL of the embedded db). */
 export function reloadEnv(): Env {
-  Object.assign(env, loadEnv());
+  const next = loadEnv();
+  // A variable that was unset since must not keep its old value (Object.assign skips absent keys).
+  for (const key of Object.keys(env) as (keyof Env)[]) if (!(key in next)) delete env[key];
+  Object.assign(env, next);
   return env;
 }

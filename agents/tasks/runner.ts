@@ -14,6 +14,7 @@ import { setMaxListeners } from "node:events";
 import type PgBoss from "pg-boss";
 import type { Logger } from "pino";
 import { prisma } from "../../lib/db";
+import { retryTransient } from "../../lib/db/transient";
 import { logger as rootLogger } from "../../lib/log";
 import { recordAuditInTx } from "../../lib/audit/log";
 import { everyWithoutOverlap } from "../../lib/jobs/interval";
@@ -98,6 +99,11 @@ export interface TaskKind {
   run(helpers: TaskHelpers): Promise<TaskResult>;
 }
 
+/** One warning per retry of a database write that hit a dropped connection (lib/db/transient.ts). */
+function dbRetryLog(log: Pick<Logger, "warn">, what: string) {
+  return (err: unknown, attempt: number) => log.warn({ err: err instanceof Error ? err.message : String(err), attempt }, `${what}: the database connection dropped; retrying`);
+}
+
 // maxWait: a task waits for a pooled connection rather than failing its host over our own
 // pool being busy (many tasks finishing at once on a loaded machine).
 const FINISH_TX = { timeout: 30_000, maxWait: 60_000 };
@@ -110,7 +116,7 @@ export async function handleTaskMessage(kind: TaskKind, job: { data: unknown; pr
     rootLogger.error({ queue: kind.queue, data: job.data, issues: parsed.error.issues }, "task message does not parse; dropped");
     return "done";
   }
-  const claim = await claimTask(parsed.data.taskId, ctx.workerId);
+  const claim = await retryTransient(() => claimTask(parsed.data.taskId, ctx.workerId), { onRetry: dbRetryLog(rootLogger, "claim") });
   if (claim.kind === "defer") {
     // The job is at its concurrency cap or the host is busy in another task: come back later.
     // Jitter spreads the retries of many deferred messages over the poll interval.
@@ -160,20 +166,25 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
     stopReason: () => stopReason,
     log: async (line) => {
       const text = logBudget.take(stampLine(boundedLogLine(line), new Date()));
-      if (text) await appendTaskLog(lease, text);
+      // A line whose UPDATE committed just before the connection dropped may appear twice.
+      if (text) await retryTransient(() => appendTaskLog(lease, text), { signal: stop.signal, onRetry: dbRetryLog(log, "task log") });
     },
     guardedTx: (fn) =>
-      prisma.$transaction(async (tx) => {
-        await lockHeldTaskInTx(tx, lease);
-        return fn(tx);
-      }, FINISH_TX),
+      retryTransient(
+        () =>
+          prisma.$transaction(async (tx) => {
+            await lockHeldTaskInTx(tx, lease);
+            return fn(tx);
+          }, FINISH_TX),
+        { signal: stop.signal, onRetry: dbRetryLog(log, "guarded transaction") },
+      ),
     logger: log,
   };
 
   const lost = async (why: string) => {
     log.warn(why);
     // Lost to another worker, or the host (and so the task) was deleted: then the job may be done.
-    await refreshJobStateNow(lease.jobId);
+    await retryTransient(() => refreshJobStateNow(lease.jobId), { onRetry: dbRetryLog(log, "job state") });
   };
 
   try {
@@ -181,13 +192,15 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
     if (stopReason === "lease-lost") return await lost("lost the lease; this attempt's results are discarded (another worker owns the task, or its host was deleted)");
     if (result.kind === "discard") return await lost(`task discarded: ${result.reason}`);
     if (result.kind === "release") {
-      if (await releaseTask(lease, result.reason)) {
+      if (await retryTransient(() => releaseTask(lease, result.reason), { onRetry: dbRetryLog(log, "release") })) {
         // Priority 1: a host handed back goes before hosts that never started.
         await ctx.boss.insert([taskMessage(kind.queue, { id: lease.taskId, jobId: lease.jobId }, { priority: 1, startAfterSeconds: result.retryAfterSeconds })]);
       }
       return;
     }
-    await prisma.$transaction(async (tx) => {
+    // Retried after a dropped connection: if the lost attempt had committed, the task is no longer
+    // held (lockHeldTaskInTx throws LeaseLostError) and nothing is written twice.
+    await retryTransient(() => prisma.$transaction(async (tx) => {
       // Order matters (lib/jobs/tasks.ts): task row, host row (the kind's write), then the job
       // lock (refreshJobState), then audit events; the job lock is held only for the end.
       // The task row is locked first and written once, at the end (see lockHeldTaskInTx).
@@ -201,7 +214,7 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
       for (const e of result.events ?? []) {
         await recordAuditInTx(tx, { actor: helpers.actor, action: e.action, target: `host:${host.name}`, details: { jobId: lease.jobId, ...e.details } });
       }
-    }, FINISH_TX);
+    }, FINISH_TX), { onRetry: dbRetryLog(log, "finish") });
     if (result.afterCommit) {
       await Promise.resolve()
         .then(result.afterCommit)

@@ -9,7 +9,8 @@ import { formatEndpointLine, scanTaskOutcome } from "../../lib/jobs/scan-report"
 import type { Tx } from "../../lib/jobs/tasks";
 import { effectiveAllowList } from "../../lib/settings";
 import { isService, parseAllowList, probeEndpoint, TLS_VERSIONS, type ProbeOptions, type ProbeReport, type Service } from "../../lib/tls";
-import type { TaskHelpers, TaskKind, TaskResult } from "./runner";
+import type { TaskHelpers, TaskKind, TaskResult } from "./runner";import { retryTransient } from "../../lib/db/transient";
+
 
 interface FinishedProbe {
   endpoint: { id: string; port: number; service: string };
@@ -68,7 +69,7 @@ export function scanTask(opts: { concurrency?: number; probeOptions?: Pick<Probe
     concurrency: opts.concurrency ?? env.TLSFLEET_WORKER_CONCURRENCY,
     async run(h): Promise<TaskResult> {
       const { host, lease } = h;
-      const allowed = await effectiveAllowList();
+      const allowed = await retryTransient(() => effectiveAllowList(), { signal: h.signal });
       // Nothing configured: refuse everything. An empty list makes the prober refuse without connecting.
       const allowList = allowed?.list ?? parseAllowList([]);
       if (host.endpoints.length > 1) await h.log(`probing ${host.endpoints.length} endpoints of ${host.name} (${host.address})`);

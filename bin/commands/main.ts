@@ -6,7 +6,7 @@ const commands: Record<string, Command> = {
   probe: { summary: "probe TLS versions on endpoints (no database needed)", load: () => import("./probe") },
   db: { summary: "db migrate | db create-migration NAME | db status", load: () => import("./db") },
   start: { summary: "migrate, seed the admin, build if needed, run web + worker", load: () => import("./start") },
-  credentials: { summary: "credentials rotate: re-encrypt stored credentials with the current key", load: () => import("./credentials") },
+  credentials: { summary: "credentials rotate [--new-key]: re-seal stored credentials to the current key", load: () => import("./credentials") },
   audit: { summary: "audit verify [--file F] | checkpoint | export: the signed audit trail", load: () => import("./audit") },
   worker: { summary: "run the job worker alone", load: () => import("./worker") },
 };

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { env, reloadEnv } from "../../lib/env";
 import { loadOrCreateRuntimeSecrets } from "../../lib/runtime-secrets";
+import { ensureCredentialKeyPair, processEnvironments } from "../../lib/credentials/key-files";
 import { plainHttpWarning } from "../../lib/auth/https";
 
 const listenHosts = (value: string | undefined) => (value ?? "").split(",").map((h) => h.trim()).filter(Boolean);
@@ -45,13 +46,29 @@ export async function run(argv: string[]): Promise<number> {
   const dataDir = path.resolve(ROOT, env.DATA_DIR);
   const secrets = loadOrCreateRuntimeSecrets(dataDir);
   process.env.NEXTAUTH_SECRET ??= secrets.nextauthSecret;
-  process.env.TLSFLEET_SECRET_KEY ??= secrets.secretKey;
+  // Legacy "v1" credentials only (re-sealed by the worker at its start): the worker alone gets it.
+  if (secrets.secretKey) process.env.TLSFLEET_SECRET_KEY ??= secrets.secretKey;
+  const keyDir = path.resolve(ROOT, env.TLSFLEET_KEY_DIR);
+  const keys = ensureCredentialKeyPair(keyDir);
+  console.log(`tlsfleet: credential key ${keys.keyId}${keys.created ? " created" : ""} in ${keyDir} (back it up apart from the database: credentials cannot be opened without it)`);
+  if (env.TLSFLEET_CREDENTIAL_PUBLIC_KEY && env.TLSFLEET_CREDENTIAL_PUBLIC_KEY !== keys.publicKey) {
+    console.error(`tlsfleet start: TLSFLEET_CREDENTIAL_PUBLIC_KEY is not the public key of ${keyDir}/credentials.key: unset it (start takes it from TLSFLEET_KEY_DIR)`);
+    return 2;
+  }
+  process.env.TLSFLEET_CREDENTIAL_PUBLIC_KEY = keys.publicKey;
   // next-auth and Next must agree on one host name (Next rewrites 127.0.0.1 to localhost).
   process.env.NEXTAUTH_URL ??= `http://localhost:${env.PORT}`;
   reloadEnv();
 
   const { ensureDatabase } = await import("../../lib/db/database");
-  const db = await ensureDatabase();
+  let db: Awaited<ReturnType<typeof ensureDatabase>>;
+  try {
+    db = await ensureDatabase();
+  } catch (err) {
+    if (!(err instanceof Error && (err as { userFacing?: boolean }).userFacing)) throw err;
+    console.error(`tlsfleet start: ${err.message}`);
+    return 1;
+  }
   console.log(db.embedded ? `tlsfleet: embedded PostgreSQL, data in ${path.join(dataDir, "pg")}` : "tlsfleet: using DATABASE_URL");
 
   const children: ChildProcess[] = [];
@@ -109,11 +126,12 @@ export async function run(argv: string[]): Promise<number> {
 
   // The owner's connection stays in this process: web and worker connect as the app role only.
   const { MIGRATION_DATABASE_URL: _owner, ...inherited } = process.env;
-  const childEnv = { ...inherited, NODE_ENV: "production" as const };
+  // The web process can seal credentials but gets no key that opens them; the worker gets those.
+  const envs = processEnvironments({ ...inherited, NODE_ENV: "production" }, keys);
   // bin/web-server.js rather than `next start`: it tells the app each request's TCP peer (the
   // sign-in limits need an address the client cannot choose; lib/auth/client-address.ts).
-  const web = spawn(process.execPath, [WEB_SERVER], { cwd: ROOT, stdio: "inherit", env: childEnv });
-  const worker = spawn(process.execPath, [path.join(ROOT, "bin", "tlsfleet"), "worker"], { cwd: ROOT, stdio: "inherit", env: childEnv });
+  const web = spawn(process.execPath, [WEB_SERVER], { cwd: ROOT, stdio: "inherit", env: envs.web });
+  const worker = spawn(process.execPath, [path.join(ROOT, "bin", "tlsfleet"), "worker"], { cwd: ROOT, stdio: "inherit", env: envs.worker });
   children.push(web, worker);
   console.log(`tlsfleet: web on ${env.NEXTAUTH_URL}, worker started`);
   const warning = plainHttpWarning(env.NEXTAUTH_URL ?? "", listenHosts(env.LISTEN_HOST));

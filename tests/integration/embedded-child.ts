@@ -1,0 +1,31 @@
+// A tlsfleet process using the embedded PostgreSQL, for embedded-recovery.test.ts. Run as
+// `node --import tsx <this file> <hold|once> <dataDir>` without DATABASE_URL:
+//   hold   start (or reuse) the server, print {"ready":…}, keep it until SIGTERM, then stop it
+//   once   start (or reuse) it, insert a row into a marker table, print the row count, stop
+// Errors are printed as {"error": message}.
+import pg from "pg";
+import { ensureDatabase } from "../../lib/db/database";
+
+async function main(): Promise<void> {
+  const [mode, dataDir] = process.argv.slice(2);
+  const db = await ensureDatabase({ dataDir });
+  if (mode === "hold") {
+    process.on("SIGTERM", () => void db.stop().then(() => process.exit(0)));
+    process.stdout.write(JSON.stringify({ ready: db.url }) + "\n");
+    setInterval(() => undefined, 60_000);
+    return;
+  }
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  await client.query("CREATE TABLE IF NOT EXISTS recovery_marker (at timestamptz NOT NULL DEFAULT now())");
+  await client.query("INSERT INTO recovery_marker DEFAULT VALUES");
+  const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM recovery_marker");
+  await client.end();
+  await db.stop();
+  process.stdout.write(JSON.stringify({ count: Number(rows[0].n) }) + "\n");
+}
+
+main().catch((e: unknown) => {
+  process.stdout.write(JSON.stringify({ error: e instanceof Error ? e.message : String(e) }) + "\n");
+  process.exitCode = 1;
+});
