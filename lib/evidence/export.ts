@@ -46,7 +46,8 @@ export const EvidenceExportOptions = z.object({
   asOf: AsOfParam.optional(),
 });
 
-type ExportScope = Pick<HostListParamsValue, "sort" | "dir"> & Omit<Partial<HostListParamsValue>, "cursor" | "limit">;
+/** The list's filter and sort; `hostIds` narrows it to given hosts (a pack of a rollout). */
+export type ExportScope = Pick<HostListParamsValue, "sort" | "dir"> & Omit<Partial<HostListParamsValue>, "cursor" | "limit"> & { hostIds?: string[] };
 
 export interface EvidenceCut {
   /** Evidence newer than this is left out. */
@@ -126,7 +127,7 @@ export async function evidencePage(scope: ExportScope, cut: EvidenceCut, cursor:
   const rows = await prisma.$queryRaw<PageRow[]>`
     SELECT h."id"::text AS "id", ${cursorValue} AS sort_value, ${hostRecord(cut)} AS "record"
     FROM "Host" h ${statusSource(cut)}
-    WHERE ${filterConditions(scope)} AND h."createdAt" <= ${utcParam(cut.at)} ${keyset}
+    WHERE ${filterConditions(scope)} AND h."createdAt" <= ${utcParam(cut.at)} ${scope.hostIds ? Prisma.sql`AND h."id" = ANY(CAST(${scope.hostIds} AS uuid[]))` : Prisma.empty} ${keyset}
     ORDER BY ${order}
     LIMIT ${Prisma.raw(String(pageSize))}`;
   const last = rows[rows.length - 1];
@@ -168,7 +169,7 @@ function csvFraming(): Framing {
 }
 
 function jsonFraming(scope: ExportScope, cut: EvidenceCut, generatedAt: Date): Framing {
-  const { sort: _s, dir: _d, ...filter } = scope;
+  const { sort: _s, dir: _d, hostIds: _h, ...filter } = scope;
   const head = `{"generatedAt":${JSON.stringify(generatedAt.toISOString())},"asOf":${JSON.stringify(cut.historical ? cut.at.toISOString() : null)},"filter":${JSON.stringify(filter)},"columns":${JSON.stringify(EVIDENCE_COLUMNS)},"rows":[`;
   return {
     head,
