@@ -7,6 +7,7 @@ const items = [
   { href: "/hosts", label: "Hosts" },
   { href: "/jobs", label: "Jobs" },
   { href: "/rollouts", label: "Rollouts" },
+  { href: "/evidence", label: "Evidence" },
   { href: "/audit", label: "Audit" },
   { href: "/settings", label: "Settings" },
 ];
