@@ -26,7 +26,7 @@ const protocols = (legacy: boolean) =>
   });
 const ciphers = (legacy: boolean) => JSON.stringify(legacy ? { TLSv1: "ECDHE-RSA-AES128-SHA", "TLSv1.2": "ECDHE-RSA-AES256-GCM-SHA384" } : { "TLSv1.2": "ECDHE-RSA-AES256-GCM-SHA384", "TLSv1.3": "TLS_AES_256_GCM_SHA384" });
 
-/** Three mail hosts that all accepted TLS 1.0 20 days ago; a rollout fixed mx1 and mx2 10 days ago; mx3 has an exception. */
+/** Three mail hosts that all accepted TLS 1.0 35 days ago (before the pack's default 30-day period); a rollout fixed mx1 and mx2 10 days ago; mx3 has an exception. */
 async function seedHistory(u: string) {
   const url = process.env.E2E_DATABASE_URL;
   if (!url) throw new Error("E2E_DATABASE_URL must name the e2e database (scripts/test-all.sh sets it)");
@@ -56,7 +56,7 @@ async function seedHistory(u: string) {
         rows: [ep],
       } = await db.query(`INSERT INTO "Endpoint" (id, "hostId", port, service, "tlsStart", "createdAt") VALUES (gen_random_uuid(), $1, 25, 'smtp', 'starttls', $2) RETURNING id`, [host.id, at(40)]);
       for (const [daysAgo, legacy] of [
-        [20, true],
+        [35, true],
         [9, !fixed],
       ] as const) {
         await db.query(`INSERT INTO "ProbeResult" ("endpointId", "probedAt", starttls, protocols, ciphers, verdict) VALUES ($1, $2, 'offered', $3, $4, $5)`, [ep.id, at(daysAgo), protocols(legacy), ciphers(legacy), legacy ? "noncompliant" : "compliant"]);
@@ -68,7 +68,7 @@ async function seedHistory(u: string) {
       }
       await db.query(`INSERT INTO "StatusHistory" ("hostId", at, status, previous, explanation) VALUES ($1, $2, 'noncompliant', 'unknown', 'TLS 1.0 accepted on 25/smtp'), ($1, $3, $4, 'noncompliant', $5)`, [
         host.id,
-        at(20),
+        at(35),
         at(9),
         fixed ? "compliant" : "excepted",
         fixed ? "TLS 1.0/1.1 rejected" : "excepted: legacy fax gateway",
