@@ -128,6 +128,11 @@ async function main() {
   try {
     await prepare(db.url, opts.hosts, opts.reseed);
     web = await startWeb(opts.port, db.url);
+    // Interrupted (Ctrl-C, a timeout): the web server must not outlive the benchmark.
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => {
+      web?.kill("SIGTERM");
+      process.exit(130);
+    });
     const base = `http://127.0.0.1:${opts.port}`;
     const session = new Session(base);
     await session.signIn(ADMIN.email, ADMIN.password);
