@@ -14,11 +14,10 @@ import { evidenceCut, evidenceRecords } from "./export";
 import { evidenceRows, VERSION_LABEL, type EvidenceRow, type HostEvidenceRecordValue } from "./rows";
 import { renderPackPdf, type PackChange, type PackData, type PackException, type PackInventoryRow, type PackTrendPoint } from "./pack-pdf";
 import { packHostIds, PackScope, type PackScopeValue } from "./packs";
+import { trendDays } from "./trend-days";
 
 // How often progress is written at most: a 5,000-host pack must not cost 10,000 row updates.
 const PROGRESS_EVERY_MS = 500;
-// Trend points at most; a longer period is sampled every few days.
-const TREND_POINTS = 60;
 
 const LEGACY = new Set([VERSION_LABEL.TLSv1, VERSION_LABEL["TLSv1.1"]]);
 const acceptsLegacy = (rows: EvidenceRow[]) => rows.some((r) => LEGACY.has(r.version) && r.outcome === "accepted");
@@ -40,18 +39,6 @@ async function readRecords(hostIds: string[], at: Date, historical: boolean, onP
     await onPage?.(out.length);
   }
   return out;
-}
-
-/** UTC days from the period's start to today, at most TREND_POINTS of them (always ending today). */
-export function trendDays(from: Date, to: Date, points = TREND_POINTS): string[] {
-  const day = (d: Date) => d.toISOString().slice(0, 10);
-  const start = Date.parse(`${day(from)}T00:00:00Z`);
-  const end = Date.parse(`${day(to)}T00:00:00Z`);
-  const total = Math.round((end - start) / 86_400_000) + 1;
-  const step = Math.max(1, Math.ceil(total / points));
-  const days: string[] = [];
-  for (let t = end; t >= start; t -= step * 86_400_000) days.unshift(day(new Date(t)));
-  return days;
 }
 
 /** Per day: hosts whose latest handshake by the end of that day accepted TLS 1.0 or 1.1, and hosts that existed. */
