@@ -52,43 +52,50 @@ function exceptionText(e: ExceptionRecord | null): string {
 }
 
 /**
- * The rows of one host: four per endpoint (TLS 1.0 to 1.3, in that order), or one row with the
- * endpoint columns empty for a host without endpoints, so every host of the filter appears.
+ * The rows of one host as cells in EVIDENCE_COLUMNS order: four per endpoint (TLS 1.0 to 1.3, in
+ * that order), or one row with the endpoint columns empty for a host without endpoints, so every
+ * host of the filter appears. Arrays, not objects: the export writes 400,000 of them per 50,000
+ * hosts, and building an object per row was a third of its CPU time (BENCHMARKS.md).
  */
-export function evidenceRows(rec: HostEvidenceRecordValue): EvidenceRow[] {
-  const base = {
-    host: rec.host,
-    address: rec.address,
-    group: rec.group ?? "",
-    hostStatus: rec.status,
-    statusExplanation: rec.explanation,
-    configEvidence: rec.config ?? "",
-  };
+export function evidenceCells(rec: HostEvidenceRecordValue): string[][] {
+  const group = rec.group ?? "";
+  const config = rec.config ?? "";
   const exceptions = rec.exceptions ?? [];
   const endpoints = rec.endpoints ?? [];
   if (endpoints.length === 0) {
     const e = exceptionFor(exceptions, null, null);
-    return [{ ...base, endpoint: "", version: "", outcome: "", reason: "no endpoints", cipher: "", probedAt: "", verdict: "", exception: exceptionText(e), exceptionExpiresAt: e?.expiresAt ?? "" }];
+    return [[rec.host, rec.address, group, "", "", "", "no endpoints", "", "", "", rec.status, rec.explanation, config, exceptionText(e), e?.expiresAt ?? ""]];
   }
-  const rows: EvidenceRow[] = [];
+  const rows: string[][] = [];
   for (const ep of endpoints) {
     const matrix = ep.probedAt ? parseProtocols(ep.protocols, ep.ciphers) : null;
+    const endpoint = `${ep.port}/${ep.service}`;
     for (const v of TLS_VERSIONS) {
-      const cell = matrix?.[v];
-      const e = exceptionFor(exceptions, ep.port, v);
-      rows.push({
-        ...base,
-        endpoint: `${ep.port}/${ep.service}`,
-        version: VERSION_LABEL[v],
-        outcome: cell ? cell.outcome : "unknown",
-        reason: cell ? (cell.reason ?? (cell.outcome === "unknown" && ep.error ? ep.error : "")) : "not probed",
-        cipher: cell?.outcome === "accepted" ? (cell.cipher ?? "") : "",
-        probedAt: ep.probedAt ?? "",
-        verdict: ep.verdict ?? "",
-        exception: exceptionText(e),
-        exceptionExpiresAt: e?.expiresAt ?? "",
-      });
+      const cell = matrix ? matrix[v] : null;
+      const e = exceptions.length ? exceptionFor(exceptions, ep.port, v) : null;
+      rows.push([
+        rec.host,
+        rec.address,
+        group,
+        endpoint,
+        VERSION_LABEL[v],
+        cell ? cell.outcome : "unknown",
+        cell ? (cell.reason ?? (cell.outcome === "unknown" && ep.error ? ep.error : "")) : "not probed",
+        cell && cell.outcome === "accepted" ? (cell.cipher ?? "") : "",
+        ep.probedAt ?? "",
+        ep.verdict ?? "",
+        rec.status,
+        rec.explanation,
+        config,
+        exceptionText(e),
+        e?.expiresAt ?? "",
+      ]);
     }
   }
   return rows;
+}
+
+/** The same rows keyed by column, for code that reads them by name (the PDF pack). */
+export function evidenceRows(rec: HostEvidenceRecordValue): EvidenceRow[] {
+  return evidenceCells(rec).map((cells) => Object.fromEntries(EVIDENCE_COLUMNS.map((c, i) => [c, cells[i]])) as EvidenceRow);
 }

@@ -87,6 +87,8 @@ async function prepare(url: string, hosts: number, reseed: boolean) {
   }
 }
 
+let webOutput = "";
+
 async function startWeb(port: number, dbUrl: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...WEB_NODE_ARGS, WEB_SERVER], {
     cwd: ROOT,
@@ -104,8 +106,12 @@ async function startWeb(port: number, dbUrl: string): Promise<ChildProcess> {
     },
   });
   let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
+  const keep = (d: Buffer) => {
+    output += d;
+    webOutput = (webOutput + d).slice(-20_000);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`web server exited with ${child.exitCode}:\n${output}`);
@@ -186,5 +192,6 @@ function writeSection(row: string, opts: ReturnType<typeof args>) {
 
 main().catch((err) => {
   console.error(err);
+  if (webOutput) console.error(`web server output (last part):\n${webOutput}`);
   process.exit(1);
 });
