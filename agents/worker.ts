@@ -11,6 +11,7 @@ import { env } from "../lib/env";
 import { loadOrCreateAuditKeys } from "../lib/audit/keys";
 import { createCheckpoint, lastFullVerificationAt, verifyAuditChain } from "../lib/audit/verify";
 import { auditTask } from "./tasks/audit";
+import { startEvidencePackWorker } from "./tasks/evidence-pack";
 import { planTask } from "./tasks/plan";
 import { remediateTask } from "./tasks/remediate";
 import { rollbackTask } from "./tasks/rollback";
@@ -68,6 +69,7 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
   await boss.work(QUEUES.scheduler, async () => {
     await runScheduledRescan();
   });
+  const packs = await startEvidencePackWorker(boss);
   await applyRescanSchedule().catch((err: unknown) => logger.error({ err }, "could not apply the rescan schedule"));
 
   logger.info({ worker: workerId, kinds: kinds.map((k) => k.kind) }, "worker started");
@@ -78,6 +80,7 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
       stopExceptionSweep();
       stopCheckpoints();
       await boss.offWork(QUEUES.scheduler).catch((err: unknown) => logger.error({ err }, "could not stop the rescan schedule handler"));
+      await packs.stop().catch((err: unknown) => logger.error({ err }, "could not stop the evidence-pack handler"));
       // Before pg-boss stops: running tasks hand unfinished work back while they still can.
       await runner.stop().catch((err: unknown) => logger.error({ err }, "the task runner failed to stop cleanly"));
       await stopBoss();

@@ -8,6 +8,7 @@ const items = [
   { href: "/jobs", label: "Jobs" },
   { href: "/rollouts", label: "Rollouts" },
   { href: "/exceptions", label: "Exceptions" },
+  { href: "/evidence", label: "Evidence" },
   { href: "/audit", label: "Audit" },
   { href: "/settings", label: "Settings" },
 ];

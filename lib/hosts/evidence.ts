@@ -22,24 +22,31 @@ export interface CertificateView {
   san: string[];
 }
 
-const OutcomeSchema = z.enum(["accepted", "rejected", "unknown"]);
-const CellSchema = z.union([
-  OutcomeSchema.transform((outcome) => ({ outcome, reason: null as string | null })),
-  z.object({ outcome: OutcomeSchema, reason: z.string().nullish() }).transform((c) => ({ outcome: c.outcome, reason: c.reason ?? null })),
-]);
+const OUTCOMES: ReadonlySet<string> = new Set(["accepted", "rejected", "unknown"]);
 
+const asRecord = (v: unknown): Record<string, unknown> | null => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+
+/** A stored cell: an outcome string, or {outcome, reason}; null when it is neither. */
+function readCell(v: unknown): { outcome: Outcome; reason: string | null } | null {
+  if (typeof v === "string") return OUTCOMES.has(v) ? { outcome: v as Outcome, reason: null } : null;
+  const o = asRecord(v);
+  if (!o || typeof o.outcome !== "string" || !OUTCOMES.has(o.outcome)) return null;
+  if (o.reason !== undefined && o.reason !== null && typeof o.reason !== "string") return null;
+  return { outcome: o.outcome as Outcome, reason: (o.reason as string | null | undefined) ?? null };
+}
+
+// Plain checks rather than a zod schema: the compliance export reads 400,000 cells per 50,000
+// hosts through here, and per-cell schema parsing cost it seconds (BENCHMARKS.md).
 export function parseProtocols(protocols: unknown, ciphers: unknown, reasons?: unknown): ProtocolMatrix {
-  const p = z.record(z.string(), z.unknown()).safeParse(protocols);
-  const c = z.record(z.string(), z.unknown()).safeParse(ciphers);
-  const r = z.record(z.string(), z.unknown()).safeParse(reasons);
+  const p = asRecord(protocols);
+  const c = asRecord(ciphers);
+  const r = asRecord(reasons);
   const out = {} as ProtocolMatrix;
   for (const v of TLS_VERSIONS) {
-    const cell = CellSchema.safeParse(p.success ? p.data[v] : undefined);
-    const cipher = c.success && typeof c.data[v] === "string" ? (c.data[v] as string) : null;
-    const separateReason = r.success && typeof r.data[v] === "string" ? (r.data[v] as string) : null;
-    out[v] = cell.success
-      ? { outcome: cell.data.outcome, reason: cell.data.reason ?? separateReason, cipher }
-      : { outcome: "unknown", reason: p.success && v in p.data ? "unreadable evidence" : "not probed", cipher };
+    const cell = p ? readCell(p[v]) : null;
+    const cipher = c && typeof c[v] === "string" ? (c[v] as string) : null;
+    const separateReason = r && typeof r[v] === "string" ? (r[v] as string) : null;
+    out[v] = cell ? { outcome: cell.outcome, reason: cell.reason ?? separateReason, cipher } : { outcome: "unknown", reason: p && v in p ? "unreadable evidence" : "not probed", cipher };
   }
   return out;
 }

@@ -85,8 +85,8 @@ export function hostsCsvStream(params: ExportParams, opts: { pageSize?: number }
 }
 
 /** "tlsfleet-hosts-2026-11-28T1002Z.csv", plus the filter when there is one. */
-export function exportFileName(params: Partial<HostListParamsValue>, now = new Date()): string {
+export function exportFileName(params: Partial<HostListParamsValue>, now = new Date(), file: { kind: string; ext: string } = { kind: "hosts", ext: "csv" }): string {
   const stamp = now.toISOString().slice(0, 16).replace(/:/g, "").concat("Z");
   const parts = [params.status?.join("+"), params.tag, params.group, params.platform, params.role, params.q].filter(Boolean).map((p) => String(p).replace(/[^A-Za-z0-9_.+-]+/g, "_").slice(0, 40));
-  return `tlsfleet-hosts-${parts.length ? `${parts.join("-")}-` : ""}${stamp}.csv`;
+  return `tlsfleet-${file.kind}-${parts.length ? `${parts.join("-")}-` : ""}${stamp}.${file.ext}`;
 }

@@ -11,6 +11,7 @@ export const QUEUES = {
   remediateTask: "remediate-task",
   rollbackTask: "rollback-task",
   scheduler: "scheduled-rescan",
+  evidencePack: "evidence-pack",
 } as const;
 
 type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -31,6 +32,9 @@ const QUEUE_OPTIONS: Partial<Record<QueueName, Omit<PgBoss.Queue, "name">>> = {
   [QUEUES.rollbackTask]: { policy: "short", retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 60 * 60 },
   // One scheduled rescan at a time; a tick that finds the previous one still queued is dropped.
   [QUEUES.scheduler]: { policy: "short", retryLimit: 2, retryDelay: 60, expireInSeconds: 10 * 60 },
+  // One message per evidence pack (singletonKey = pack id). A worker that dies mid-pack lets the
+  // message expire and be retried; the pack is regenerated from the start (lib/evidence/pack-run.ts).
+  [QUEUES.evidencePack]: { policy: "short", retryLimit: 2, retryDelay: 30, expireInSeconds: 30 * 60 },
 };
 
 const BOSS_SCHEMA = "pgboss";

@@ -11,6 +11,7 @@ import { FilterForm } from "./components/filter-form";
 import { HostGrid } from "./components/host-grid";
 import { StatusChips } from "./components/status-chips";
 import { SavedFilters } from "./components/saved-filters";
+import { EvidenceExports } from "./components/evidence-exports";
 import { exportHref, hostsHref, listQuery } from "./components/links";
 
 export const metadata: Metadata = { title: "Hosts" };
@@ -65,6 +66,7 @@ export default async function HostsPage({ searchParams }: { searchParams: Promis
           <a href={exportHref(stateWithoutCursor)} download className={`${linkButton} border border-slate-300 bg-white text-slate-800 hover:bg-slate-100`}>
             Export CSV
           </a>
+          <EvidenceExports state={stateWithoutCursor} filter={{ status: params.status, tag: params.tag, group: params.group, platform: params.platform, role: params.role, q: params.q }} />
         </div>
       </div>
 

@@ -23,3 +23,10 @@ export function exportHref(state: ListState): string {
   const q = listQuery(state, { cursor: undefined, limit: undefined });
   return q ? `/api/v1/hosts/export?${q}` : "/api/v1/hosts/export";
 }
+
+/** The compliance evidence export of the list's filter (lib/evidence/export.ts). */
+export function evidenceHref(state: ListState, format: "csv" | "json"): string {
+  const sp = new URLSearchParams(listQuery(state, { cursor: undefined, limit: undefined }));
+  sp.set("format", format);
+  return `/api/v1/hosts/evidence?${sp}`;
+}

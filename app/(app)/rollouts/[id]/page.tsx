@@ -17,6 +17,7 @@ import { RolloutControls, type ControlSet } from "../components/rollout-controls
 import { RolloutLive } from "../components/rollout-live";
 import { isLiveRollout, RolloutHostStateBadge, RolloutStateBadge } from "../components/rollout-badges";
 import { goalsLabel, plural, waveLabel } from "../components/format";
+import { PackButton } from "../../evidence/components/pack-button";
 
 export const metadata: Metadata = { title: "Rollout" };
 export const dynamic = "force-dynamic";
@@ -193,7 +194,10 @@ export default async function RolloutPage({ params, searchParams }: { params: Pr
             )}
           </p>
         </div>
-        <RolloutLive active={live} jobId={liveJobId(r)} idleText={TERMINAL.includes(r.state) ? "Final" : "Waiting for someone to act"} />
+        <div className="flex flex-col items-end gap-2">
+          <RolloutLive active={live} jobId={liveJobId(r)} idleText={TERMINAL.includes(r.state) ? "Final" : "Waiting for someone to act"} />
+          <PackButton scope={{ kind: "rollout", rolloutId: r.id }} />
+        </div>
       </div>
 
       <Card title={planning ? "Plan so far" : "What this rollout changes"}>

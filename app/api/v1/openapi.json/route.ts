@@ -6,12 +6,15 @@ import { route } from "@/lib/http/route";
 import { buildOpenApiDocument, type RouteModule } from "@/lib/http/openapi";
 import * as auditExportRoute from "@/app/api/v1/audit/export/route";
 import * as auditsRoute from "@/app/api/v1/audits/route";
+import * as evidencePacksOnePdfRoute from "@/app/api/v1/evidence-packs/[id]/pdf/route";
+import * as evidencePacksOneRoute from "@/app/api/v1/evidence-packs/[id]/route";
 import * as exceptionsOneApproveRoute from "@/app/api/v1/exceptions/[id]/approve/route";
 import * as exceptionsOneRejectRoute from "@/app/api/v1/exceptions/[id]/reject/route";
 import * as exceptionsOneRevokeRoute from "@/app/api/v1/exceptions/[id]/revoke/route";
 import * as exceptionsOneRoute from "@/app/api/v1/exceptions/[id]/route";
 import * as exceptionsRoute from "@/app/api/v1/exceptions/route";
 import * as hostsOneRoute from "@/app/api/v1/hosts/[id]/route";
+import * as hostsEvidenceRoute from "@/app/api/v1/hosts/evidence/route";
 import * as hostsExportRoute from "@/app/api/v1/hosts/export/route";
 import * as hostsImportRoute from "@/app/api/v1/hosts/import/route";
 import * as hostsRoute from "@/app/api/v1/hosts/route";
@@ -32,12 +35,15 @@ import * as rolloutsRoute from "@/app/api/v1/rollouts/route";
 const ROUTES: RouteModule[] = [
   { path: "/api/v1/audit/export", handlers: auditExportRoute },
   { path: "/api/v1/audits", handlers: auditsRoute },
+  { path: "/api/v1/evidence-packs/[id]", handlers: evidencePacksOneRoute },
+  { path: "/api/v1/evidence-packs/[id]/pdf", handlers: evidencePacksOnePdfRoute },
   { path: "/api/v1/exceptions", handlers: exceptionsRoute },
   { path: "/api/v1/exceptions/[id]", handlers: exceptionsOneRoute },
   { path: "/api/v1/exceptions/[id]/approve", handlers: exceptionsOneApproveRoute },
   { path: "/api/v1/exceptions/[id]/reject", handlers: exceptionsOneRejectRoute },
   { path: "/api/v1/exceptions/[id]/revoke", handlers: exceptionsOneRevokeRoute },
   { path: "/api/v1/hosts/[id]", handlers: hostsOneRoute },
+  { path: "/api/v1/hosts/evidence", handlers: hostsEvidenceRoute },
   { path: "/api/v1/hosts/export", handlers: hostsExportRoute },
   { path: "/api/v1/hosts/import", handlers: hostsImportRoute },
   { path: "/api/v1/hosts", handlers: hostsRoute },
