@@ -47,7 +47,7 @@ export const PATCH = authorizedRoute("hosts.write", async (req, user, ctx) => {
   const parsed = HostInput.safeParse({ ...current, ...body });
   if (!parsed.success) return validationError(parsed.error);
   const host = await updateHost(user, id, parsed.data);
-  return NextResponse.json({ id: host.id, name: host.name });
+  return NextResponse.json({ id: host.id, name: host.name, credentialDropped: host.credentialDropped });
 });
 
 export const DELETE = authorizedRoute("hosts.write", async (_req, user, ctx) => {
