@@ -60,6 +60,13 @@ test("config audit: credential, lab host over ssh, audit from the host page, evi
   expect(await page.content()).not.toContain("PRIVATE KEY-----\n");
   // Usable for the lab's range only (an empty scope is usable nowhere).
   await scopeCredential(page, `${u}-lab-root`, ["198.18.0.0/15"]);
+  const credentialRow = page.getByTestId(`credential-row-${u}-lab-root`);
+  await credentialRow.getByRole("button", { name: "Edit scope" }).click();
+  await credentialRow.getByLabel("Address ranges").fill("not-a-range");
+  await credentialRow.getByRole("button", { name: "Save scope" }).click();
+  await expect(credentialRow.getByText('"not-a-range" is not an address range: write a CIDR such as 198.18.0.0/24').first()).toBeVisible();
+  await shot(page, "credentials-scope-error");
+  await credentialRow.getByRole("button", { name: "Cancel" }).click();
 
   // ---- the host, through the API, with transport ssh and that credential (no pinned key yet)
   const origin = new URL(page.url()).origin;

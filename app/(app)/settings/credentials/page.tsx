@@ -33,7 +33,7 @@ export default async function CredentialsPage() {
                 <th scope="col">Kind</th>
                 <th scope="col">Username</th>
                 <th scope="col">Hosts</th>
-                <th scope="col">Scope</th>
+                <th scope="col" className="px-3">Scope</th>
                 <th scope="col">Updated</th>
                 <th scope="col"><span className="sr-only">Actions</span></th>
               </tr>

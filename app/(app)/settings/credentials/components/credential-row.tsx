@@ -38,7 +38,7 @@ export function CredentialRow({ credential: c }: { credential: Row }) {
       <td>{c.kind}</td>
       <td className="font-mono text-xs">{c.username}</td>
       <td>{c.hostCount}</td>
-      <td className={`max-w-xs break-words text-xs ${unscoped ? "font-medium text-amber-800" : ""}`} data-testid="credential-scope">
+      <td className={`max-w-xs break-words px-3 text-xs ${unscoped ? "font-medium text-amber-800" : ""}`} data-testid="credential-scope">
         {scopeSummary(c.scope)}
       </td>
       <td className="text-slate-600">{c.updatedAt.slice(0, 16).replace("T", " ")} UTC</td>
