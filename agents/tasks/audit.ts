@@ -4,10 +4,12 @@
 // its own lease-guarded transaction, so it is stored whole or not at all, and an attempt that
 // lost its lease writes nothing more.
 //
-// Host keys: first contact (no pinned key) records the presented key as pending for an admin to
-// confirm (audit event host.key_first_seen) and runs only the read-only checks; a key other than
-// the pinned one is refused before any credential is sent (host.key_mismatch), and the new key
-// is kept as pending for an admin to look at.
+// Host keys (docs/security.md "Host identity"): first contact (no pinned key) reads the key
+// without authenticating and records it as pending for an admin to confirm (host.key_first_seen);
+// the task fails with what to do, and no credential is sent. A host an admin set to trust on first
+// use gets that key pinned (host.key_pinned_first_use) and is audited. A key other than the pinned
+// or pending one is refused before any credential is sent (host.key_mismatch); it is kept as
+// pending only when nothing is pending yet, never swapped in for a pending key.
 import { prisma } from "../../lib/db";
 import { env } from "../../lib/env";
 import { recordAuditInTx } from "../../lib/audit/log";
@@ -17,9 +19,10 @@ import { effectiveAllowList } from "../../lib/settings";
 import { parseAllowList } from "../../lib/tls";
 import { playbooksFor } from "../playbooks";
 import type { ConfigState, Playbook, RawOutput } from "../playbooks/types";
-import { normalizedPin, openHostSession, TargetRefusedError, type OpenedSession } from "../transport/open-session";
+import { recordPendingKey } from "../../lib/hosts/host-keys";
+import { CredentialScopeError, openHostSession, PendingKeyMismatchError, TargetRefusedError, type OpenedSession } from "../transport/open-session";
 import { SshHostKeyMismatchError } from "../transport/ssh";
-import { HostKeyMismatchError, TransportError, type RemoteSession } from "../transport/types";
+import { HostKeyMismatchError, HostKeyUnconfirmedError, TransportError, type RemoteSession } from "../transport/types";
 import type { TaskAuditEvent, TaskEnd, TaskHelpers, TaskKind, TaskResult } from "./runner";
 
 /** Raw command outputs kept with a snapshot for the audit trail; beyond this they are cut. */
@@ -86,10 +89,22 @@ async function sessionFailure(h: TaskHelpers, hostId: string, err: unknown): Pro
     const allowed = await effectiveAllowList();
     return finish("failed", err.message, [{ action: "audit.target_refused", details: { address: err.address, allowedTargets: allowed ? `${allowed.source}: ${allowed.list.entries.join(", ")}` : "none configured" } }]);
   }
+  if (err instanceof CredentialScopeError) {
+    return finish("failed", err.message, [{ action: "audit.credential_out_of_scope", details: { reason: err.message } }]);
+  }
+  if (err instanceof HostKeyUnconfirmedError) {
+    const recorded = await recordPendingKey(hostId, err.presented);
+    return finish("failed", err.message, [{ action: "host.key_first_seen", details: { identity: err.identity, key: err.presented, recordedAsPending: recorded } }]);
+  }
   if (err instanceof HostKeyMismatchError) {
-    await prisma.host.update({ where: { id: hostId }, data: { pinnedKeyPending: err.actual } });
+    const against = err instanceof PendingKeyMismatchError ? "pending" : "pinned";
+    // A changed pinned key is kept for an admin to look at, unless a key is already waiting.
+    const recorded = against === "pinned" ? await recordPendingKey(hostId, err.actual) : false;
     return finish("failed", err.message, [
-      { action: "host.key_mismatch", details: { identity: err.identity, expected: err.expected, presented: err.actual, authenticationAttempted: err instanceof SshHostKeyMismatchError ? err.authenticationAttempted : false } },
+      {
+        action: "host.key_mismatch",
+        details: { identity: err.identity, against, expected: err.expected, presented: err.actual, recordedAsPending: recorded, authenticationAttempted: err instanceof SshHostKeyMismatchError ? err.authenticationAttempted : false },
+      },
     ]);
   }
   if (err instanceof TransportError) return finish(err.code === "connect" || err.code === "timeout" ? "unreachable" : "failed", err.message);
@@ -105,7 +120,10 @@ export function auditTask(opts: { concurrency?: number; connectTimeoutMs?: numbe
     async run(h): Promise<TaskResult> {
       const host = await prisma.host.findUnique({
         where: { id: h.lease.hostId },
-        select: { id: true, name: true, address: true, platform: true, roles: true, transport: true, port: true, credentialId: true, pinnedKey: true, pinnedKeyPending: true, pinnedAt: true },
+        select: {
+          id: true, name: true, group: true, address: true, platform: true, roles: true, transport: true, port: true, credentialId: true,
+          pinnedKey: true, pinnedKeyPending: true, pinnedAt: true, trustOnFirstUse: true, allowWinrmHttp: true, legacyTls: true,
+        },
       });
       if (!host) return { kind: "discard", reason: "the host was deleted" };
       if (host.transport === "none" || !host.credentialId) {
@@ -139,21 +157,19 @@ export function auditTask(opts: { concurrency?: number; connectTimeoutMs?: numbe
 
 async function checkAll(
   h: TaskHelpers,
-  host: { id: string; name: string; transport: string; pinnedKeyPending: string | null; pinnedAt: Date | null },
+  host: { id: string; name: string; transport: string; pinnedAt: Date | null },
   playbooks: Playbook<ConfigState>[],
   opened: OpenedSession,
 ): Promise<TaskResult> {
   const events: TaskAuditEvent[] = [];
   const keyWord = host.transport === "ssh" ? "host key" : "certificate";
-  if (opened.presented && !opened.pinned) {
-    // First contact: trust on first use is recorded, never silent. Only read-only checks follow.
-    if (normalizedPin(host.pinnedKeyPending) !== normalizedPin(opened.presented)) {
-      await prisma.host.update({ where: { id: host.id }, data: { pinnedKeyPending: opened.presented } });
-    }
-    events.push({ action: "host.key_first_seen", details: { transport: host.transport, key: opened.presented } });
-    await h.log(`first contact: ${keyWord} ${opened.presented} recorded as pending; an admin confirms it on the host page (only read-only checks run until then)`);
+  if (opened.pinnedOnFirstUse) {
+    events.push({ action: "host.key_pinned_first_use", details: { transport: host.transport, key: opened.presented } });
+    await h.log(`first contact: ${keyWord} ${opened.presented} pinned (the host is set to trust on first use by an admin); every later contact must present it`);
   } else if (opened.pinned) {
     await h.log(`${keyWord} matches the pinned one${host.pinnedAt ? ` (pinned ${host.pinnedAt.toISOString().slice(0, 10)})` : ""}`);
+  } else {
+    await h.log("WinRM over HTTP (allowed for this host by an admin): no certificate to check");
   }
 
   let stored = 0;

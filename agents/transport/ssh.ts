@@ -4,9 +4,8 @@
 // What this file is responsible for, and why:
 // - The host key is checked inside the key exchange (ssh2's hostVerifier), before any credential
 //   is offered. A pinned host whose key changed is refused with HostKeyMismatchError: nothing is
-//   authenticated, nothing is sent. An unpinned host is accepted but its fingerprint is reported
-//   on the session (`hostKeyFingerprint`, `hostKeyPinned: false`) so the caller records it as
-//   pending for an admin to confirm (trust on first use is recorded, never silent). Callers that
+//   authenticated, nothing is sent. `fetchSshHostKey` reads a host's key without authenticating
+//   (first contact, agents/transport/open-session.ts decides what happens next). Callers that
 //   change hosts pass `requirePinned: true`, which refuses an unpinned host before connecting.
 // - Commands are argv arrays, quoted for the remote shell by ./quote.ts (POSIX sh for Linux,
 //   cmd.exe for Windows OpenSSH): never a string built from host data.
@@ -26,7 +25,7 @@ import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { performance } from "node:perf_hooks";
 import { NodeSSH, type Config as NodeSshConfig } from "node-ssh";
-import type { Client, ClientChannel } from "ssh2";
+import { Client as SshClient, type Client, type ClientChannel } from "ssh2";
 import { quoteForRemote, UnquotableArgumentError } from "./quote";
 import { checkTransportTarget, type TargetCheckOptions } from "./target";
 import {
@@ -235,6 +234,38 @@ export async function openSshSession(opts: SshOptions): Promise<SshSession> {
     throw new TransportError(hostLabel, `The SSH connection to ${hostLabel} closed during setup.`, { code: "connect" });
   }
   return new OpenSshSession(ssh, conn, hostLabel, opts.remoteOs ?? "linux", p.fingerprint, p.type, pin !== null);
+}
+
+/**
+ * The host key `address:port` presents in the key exchange, read without authenticating: the
+ * verifier refuses every key, so ssh2 ends the connection before it sends SERVICE_REQUEST
+ * (RFC 4253 10) and no USERAUTH_REQUEST can follow. `address` must be an already checked
+ * address (open-session.ts checks it against the allowed targets).
+ */
+export function fetchSshHostKey(address: string, port: number, hostLabel: string, timeoutMs = DEFAULT_SSH_CONNECT_TIMEOUT_MS): Promise<{ fingerprint: string; type: string }> {
+  return new Promise((resolve, reject) => {
+    const client = new SshClient();
+    let presented: { fingerprint: string; type: string } | null = null;
+    const done = (err: TransportError | null) => {
+      client.removeAllListeners();
+      client.on("error", () => {});
+      client.end();
+      if (presented) resolve(presented);
+      else reject(err ?? new TransportError(hostLabel, `The SSH connection to ${hostLabel} closed before it presented a host key.`, { code: "protocol" }));
+    };
+    client.on("error", (e) => done(mapConnectError(hostLabel, e, timeoutMs)));
+    client.on("close", () => done(null));
+    client.connect({
+      host: address,
+      port,
+      readyTimeout: timeoutMs,
+      username: "tlsfleet-key-scan",
+      hostVerifier: (key: Buffer): boolean => {
+        presented = { fingerprint: sshFingerprint(key), type: keyTypeOfBlob(key) };
+        return false;
+      },
+    });
+  });
 }
 
 function mapConnectError(hostLabel: string, e: unknown, connectTimeoutMs: number): TransportError {

@@ -70,6 +70,7 @@ export type TransportErrorCode =
   | "timeout"
   | "output-limit"
   | "host-key-mismatch"
+  | "host-key-unconfirmed" // first contact: the key was read (nothing sent) and waits for an admin
   | "auth";
 
 /** Base class of every transport error: `err instanceof TransportError` catches them all.
@@ -139,6 +140,25 @@ export class HostKeyMismatchError extends TransportError {
     this.identity = identity;
     this.expected = expected;
     this.actual = actual;
+  }
+}
+
+/** First contact with a host whose key nobody confirmed (and that is not set to trust on first
+ *  use): the key was read without authenticating, nothing else was sent. */
+export class HostKeyUnconfirmedError extends TransportError {
+  readonly identity: "ssh-host-key" | "tls-certificate";
+  readonly presented: string;
+  constructor(hostLabel: string, identity: "ssh-host-key" | "tls-certificate", presented: string) {
+    const what = identity === "ssh-host-key" ? "SSH host key" : "WinRM certificate";
+    super(
+      hostLabel,
+      `The ${what} of ${hostLabel} (${presented}) has not been confirmed, so no credential was sent. ` +
+        `An admin must confirm the key on the host page (or set the host to trust on first use), then run the audit again.`,
+      { code: "host-key-unconfirmed" },
+    );
+    this.name = "HostKeyUnconfirmedError";
+    this.identity = identity;
+    this.presented = presented;
   }
 }
 

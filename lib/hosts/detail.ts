@@ -57,6 +57,10 @@ export interface HostDetail {
     /** Presented at a first contact or after a key change, waiting for an admin. */
     pinnedKeyPending: string | null;
     pinnedAt: Date | null;
+    /** Admin decisions (lib/hosts/host-keys.ts setHostTrust). */
+    trustOnFirstUse: boolean;
+    allowWinrmHttp: boolean;
+    legacyTls: boolean;
     osName: string | null;
     osBuild: string | null;
     createdAt: Date;
@@ -127,7 +131,7 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
       where: { id: hostId },
       select: {
         id: true, name: true, address: true, platform: true, roles: true, tags: true, group: true, owner: true, transport: true, port: true,
-        pinnedKey: true, pinnedKeyPending: true, pinnedAt: true, osName: true, osBuild: true, createdAt: true, retiredAt: true,
+        pinnedKey: true, pinnedKeyPending: true, pinnedAt: true, trustOnFirstUse: true, allowWinrmHttp: true, legacyTls: true, osName: true, osBuild: true, createdAt: true, retiredAt: true,
         credential: { select: { name: true, kind: true } },
         status: true,
         endpoints: { orderBy: { port: "asc" }, select: { id: true, port: true, service: true, tlsStart: true } },

@@ -14,6 +14,7 @@ import { SERVICES, type Service } from "../tls/types";
 import { isTargetAllowed, parseAllowList } from "../tls/allowlist";
 import { effectiveAllowList, setSetting } from "../settings";
 import { can, type Role } from "../auth/roles";
+import { setCredentialScope } from "../credentials/scope";
 import { createCredential } from "../credentials/service";
 import { MissingSecretKeyError } from "../credentials/keys";
 
@@ -117,7 +118,7 @@ export const LAB_CREDENTIAL = "lab-root-ssh";
  * Null when the key file is unreadable or no encryption key is configured: the demo then works
  * for scans only, and says so.
  */
-async function labCredential(ssh: { user: string; keyPath: string } | null, actor: { id: string | null; email: string }): Promise<{ id: string } | null> {
+async function labCredential(ssh: { user: string; keyPath: string } | null, prefix: string, actor: { id: string | null; email: string }): Promise<{ id: string } | null> {
   if (!ssh) return null;
   const existing = await prisma.credential.findUnique({ where: { name: LAB_CREDENTIAL }, select: { id: true } });
   if (existing) return existing;
@@ -129,7 +130,10 @@ async function labCredential(ssh: { user: string; keyPath: string } | null, acto
   }
   try {
     // `tlsfleet start --demo` acts as "system", which has no user id; the audit event takes null.
-    return await createCredential(actor as { id: string; email: string }, { name: LAB_CREDENTIAL, kind: "ssh_key", username: ssh.user, secret });
+    const created = await createCredential(actor as { id: string; email: string }, { name: LAB_CREDENTIAL, kind: "ssh_key", username: ssh.user, secret });
+    // Usable for the lab's own range only (docs/security.md "Credential scope"), audited.
+    await setCredentialScope(actor as { id: string; email: string }, { credentialId: created.id, hosts: [], groups: [], cidrs: isLabPrefix(prefix) ? [prefix] : [] });
+    return created;
   } catch (err) {
     if (err instanceof MissingSecretKeyError || (err instanceof Error && (err as { userFacing?: boolean }).userFacing)) return null;
     throw err;
@@ -169,7 +173,7 @@ export async function seedDemoInventory(opts: { actor?: { id: string; email: str
   const before = await prisma.host.count({ where: { retiredAt: null } });
   if (before > 0) return refusal(before);
   const actor = opts.actor ?? { id: null, email: "system" };
-  const credential = lab && mayCreateCredential ? await labCredential(lab.ssh, actor) : null;
+  const credential = lab && mayCreateCredential ? await labCredential(lab.ssh, lab.prefix, actor) : null;
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${DEMO_LOCK_KEY})`;
     const existing = await tx.host.count({ where: { retiredAt: null } });

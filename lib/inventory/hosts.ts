@@ -6,7 +6,10 @@ import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { recordAuditInTx } from "../audit/log";
 import { refreshJobState } from "../jobs/tasks";
+import { can, type Role } from "../auth/roles";
 import { HOST_STATUSES, type HostStatusValue } from "../compliance/status";
+import { outOfScopeMessage, scopeMatch, type ScopedHost } from "../credentials/scope-match";
+import { decideCustody, IDENTITY_RESET, type CustodyDecision, type CustodyState } from "./custody";
 import { endpointsFor, type EndpointSpec, type HostInputValue } from "./model";
 import { decodeCursor, encodeCursor, type BulkHostTargetValue, type HostFilterValue, type HostListParamsValue } from "./filter";
 
@@ -21,7 +24,11 @@ export class InventoryError extends Error {
 interface ActorRef {
   id: string;
   email: string;
+  /** Decides who may attach credentials (lib/inventory/custody.ts); absent counts as no admin. */
+  role?: Role;
 }
+
+export const isCredentialAdmin = (actor: { role?: Role }) => can(actor.role, "credentials.manage");
 
 type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
 
@@ -30,6 +37,28 @@ async function credentialIdByName(tx: Tx, name: string | null): Promise<string |
   const c = await tx.credential.findUnique({ where: { name }, select: { id: true } });
   if (!c) throw new InventoryError(`No credential named "${name}" (create it in Settings > Credentials first)`);
   return c.id;
+}
+
+/** Refuses a credential attached (or kept through a move) outside its scope. */
+export async function assertCredentialInScope(tx: Tx, credentialId: string, host: ScopedHost): Promise<void> {
+  const c = await tx.credential.findUnique({ where: { id: credentialId }, select: { name: true, scopeHosts: true, scopeGroups: true, scopeCidrs: true } });
+  if (!c) throw new InventoryError("That credential no longer exists");
+  if (!scopeMatch(c, host)) throw new InventoryError(outOfScopeMessage(c.name, host, c));
+}
+
+/** Decides the credential for a create or an update by `actor`, refusing what it may not do. */
+async function custodyFor(tx: Tx, actor: ActorRef, before: CustodyState | null, input: HostInputValue): Promise<CustodyDecision> {
+  const wanted = { address: input.address, transport: input.transport, port: input.port ?? null, credentialId: await credentialIdByName(tx, input.credentialName) };
+  const decision = decideCustody(before, wanted, isCredentialAdmin(actor));
+  if (decision.refusal) throw new InventoryError(decision.refusal);
+  if (decision.checkScope && decision.credentialId) await assertCredentialInScope(tx, decision.credentialId, { name: input.name, group: input.group ?? null, address: input.address });
+  return decision;
+}
+
+/** The audit details of a custody change (lib/inventory/custody.ts), or nothing when none. */
+export function custodyDetails(d: CustodyDecision, before: { address: string; transport: string; port: number | null; credentialName: string | null } | null) {
+  if (!d.changed.length && !d.credentialDropped) return {};
+  return { custody: { changed: d.changed, ...(before ? { before } : {}), credentialDropped: d.credentialDropped, identityReset: d.identityReset } };
 }
 
 function hostData(input: HostInputValue, credentialId: string | null) {
@@ -80,9 +109,16 @@ export async function createHost(actor: ActorRef, input: HostInputValue) {
 async function createHostTx(actor: ActorRef, input: HostInputValue) {
   return prisma.$transaction(async (tx) => {
     if (await activeHostNamed(tx, input.name)) throw new InventoryError(`A host named ${input.name} already exists`);
-    const host = await tx.host.create({ data: { ...hostData(input, await credentialIdByName(tx, input.credentialName)), status: { create: { status: "unknown", explanation: "Never scanned" } } } });
+    const custody = await custodyFor(tx, actor, null, input);
+    const host = await tx.host.create({ data: { ...hostData(input, custody.credentialId), status: { create: { status: "unknown", explanation: "Never scanned" } } } });
     await syncEndpoints(tx, host.id, endpointsFor(input));
-    await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "host.create", target: `host:${host.name}`, details: { address: host.address, roles: host.roles } });
+    await recordAuditInTx(tx, {
+      actor: actor.email,
+      actorId: actor.id,
+      action: "host.create",
+      target: `host:${host.name}`,
+      details: { address: host.address, roles: host.roles, transport: host.transport, port: host.port, credential: input.credentialName ?? null },
+    });
     return host;
   });
 }
@@ -95,19 +131,31 @@ export async function updateHost(actor: ActorRef, hostId: string, input: HostInp
 
 async function updateHostTx(actor: ActorRef, hostId: string, input: HostInputValue) {
   return prisma.$transaction(async (tx) => {
-    const before = await tx.host.findUnique({ where: { id: hostId } });
+    const [before] = await tx.$queryRaw<Array<{ name: string; address: string; transport: string; port: number | null; credentialId: string | null; credentialName: string | null; retiredAt: Date | null }>>`
+      SELECT h.name, h.address, h.transport::text AS transport, h.port, h."credentialId"::text AS "credentialId", c.name AS "credentialName", h."retiredAt"
+      FROM "Host" h LEFT JOIN "Credential" c ON c.id = h."credentialId" WHERE h.id = ${hostId}::uuid FOR UPDATE OF h`;
     if (!before || before.retiredAt) throw new InventoryError("That host no longer exists");
     const clash = await activeHostNamed(tx, input.name);
     if (clash && clash.id !== hostId) throw new InventoryError(`A host named ${input.name} already exists`);
-    const addressChanged = before.address !== input.address;
+    const custody = await custodyFor(tx, actor, before, input);
     const host = await tx.host.update({
       where: { id: hostId },
-      // A new address is a new machine as far as the pinned key is concerned.
-      data: { ...hostData(input, await credentialIdByName(tx, input.credentialName)), ...(addressChanged ? { pinnedKey: null, pinnedKeyPending: null, pinnedAt: null } : {}) },
+      // A new address, transport or port is a new machine as far as the pinned key is concerned.
+      data: { ...hostData(input, custody.credentialId), ...(custody.identityReset ? IDENTITY_RESET : {}) },
     });
     await syncEndpoints(tx, host.id, endpointsFor(input));
-    await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "host.update", target: `host:${host.name}`, details: { from: { name: before.name, address: before.address }, to: { name: host.name, address: host.address } } });
-    return host;
+    await recordAuditInTx(tx, {
+      actor: actor.email,
+      actorId: actor.id,
+      action: "host.update",
+      target: `host:${host.name}`,
+      details: {
+        from: { name: before.name, address: before.address },
+        to: { name: host.name, address: host.address },
+        ...custodyDetails(custody, { address: before.address, transport: before.transport, port: before.port, credentialName: before.credentialName }),
+      },
+    });
+    return Object.assign(host, { credentialDropped: custody.credentialDropped });
   });
 }
 

@@ -8,6 +8,10 @@ import "server-only";
 import { createHash } from "node:crypto";
 import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
+import type { Role } from "../auth/roles";
+import { outOfScopeMessage, scopeMatch, type CredentialScope } from "../credentials/scope-match";
+import { decideCustody, IDENTITY_RESET, type CustodyField } from "./custody";
+import { isCredentialAdmin } from "./hosts";
 import { recordAuditInTx } from "../audit/log";
 import { logger } from "../log";
 import { CSV_MAX_BYTES, CsvSyntaxError, decodeCsvBytes } from "./csv";
@@ -49,6 +53,8 @@ export interface ImportPreview {
 export interface ImportResult {
   sha256: string;
   rows: number;
+  /** Hosts that lost their credential because a non-admin changed a custody field. */
+  credentialsDropped: number;
   created: number;
   updated: number;
   unchanged: number;
@@ -67,7 +73,21 @@ export class ImportRejectedError extends InventoryError {
 interface Actor {
   id: string;
   email: string;
+  /** Only an admin attaches credentials (lib/inventory/custody.ts); absent counts as no admin. */
+  role?: Role;
 }
+
+/** One host whose address, transport, port or credential the import changed, for the audit. */
+export interface CustodyChange {
+  host: string;
+  changed: CustodyField[];
+  credentialDropped: boolean;
+  from: { address: string; transport: string; port: number | null; credential: string | null };
+  to: { address: string; transport: string; port: number | null; credential: string | null };
+}
+
+/** At most this many hosts are listed by name in the import's audit event (each also has its own). */
+const MAX_LISTED_CUSTODY = 1000;
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
@@ -187,6 +207,69 @@ const UPDATABLE: Array<{ column: ImportColumn; sql: string }> = [
   { column: "credential", sql: `"credentialId"` },
 ];
 
+interface StoredCustody {
+  name: string;
+  address: string;
+  transport: string;
+  port: number | null;
+  credentialId: string | null;
+}
+
+/**
+ * What each row does to the host's credential (lib/inventory/custody.ts), decided as in
+ * updateHost. Returns per row the transport, port and credential to store (a column absent
+ * from the file keeps the stored value) and the custody changes to audit. Throws for rows an
+ * actor may not import (attaching a credential as a non-admin, a credential outside its scope).
+ */
+async function importCustody(tx: Pick<typeof prisma, "$queryRaw">, actor: Actor, rows: ImportRow[], columns: readonly ImportColumn[], credentialIds: Map<string, string>) {
+  const present = new Set(columns);
+  const names = rows.map((r) => r.input.name);
+  const stored = new Map(
+    (
+      await tx.$queryRaw<StoredCustody[]>`
+        SELECT h.name, h.address, h.transport::text AS transport, h.port, h."credentialId"::text AS "credentialId"
+        FROM "Host" h JOIN unnest(${names}::text[]) AS n("name") ON n."name" = h."name"`
+    ).map((h) => [h.name, h]),
+  );
+  const credentials = await tx.$queryRaw<Array<CredentialScope & { id: string; name: string }>>`
+    SELECT id::text AS id, name, "scopeHosts", "scopeGroups", "scopeCidrs" FROM "Credential"`;
+  const byId = new Map(credentials.map((c) => [c.id, c]));
+  const admin = isCredentialAdmin(actor);
+  const refusals: string[] = [];
+  const changes: CustodyChange[] = [];
+  const effective = new Map<string, { transport: string; port: number | null; credentialId: string | null; identityReset: boolean }>();
+  for (const r of rows) {
+    const before = stored.get(r.input.name) ?? null;
+    const wanted = {
+      address: r.input.address,
+      transport: present.has("transport") || !before ? r.input.transport : before.transport,
+      port: present.has("port") || !before ? (r.input.port ?? null) : before.port,
+      credentialId: present.has("credential") || !before ? (r.input.credentialName ? (credentialIds.get(r.input.credentialName) ?? null) : null) : before.credentialId,
+    };
+    const d = decideCustody(before, wanted, admin);
+    if (d.refusal) refusals.push(`line ${r.line} (${r.input.name}): ${d.refusal}`);
+    const credential = d.credentialId ? byId.get(d.credentialId) : undefined;
+    if (d.checkScope && credential && !scopeMatch(credential, { name: r.input.name, group: r.input.group ?? null, address: r.input.address })) {
+      refusals.push(`line ${r.line}: ${outOfScopeMessage(credential.name, { name: r.input.name, group: r.input.group ?? null, address: r.input.address }, credential)}`);
+    }
+    effective.set(r.input.name, { transport: wanted.transport, port: wanted.port, credentialId: d.credentialId, identityReset: d.identityReset });
+    if (before && (d.changed.length || d.credentialDropped)) {
+      const nameOf = (id: string | null) => (id ? (byId.get(id)?.name ?? null) : null);
+      changes.push({
+        host: r.input.name,
+        changed: d.changed,
+        credentialDropped: d.credentialDropped,
+        from: { address: before.address, transport: before.transport, port: before.port, credential: nameOf(before.credentialId) },
+        to: { address: wanted.address, transport: wanted.transport, port: wanted.port, credential: nameOf(d.credentialId) },
+      });
+    }
+  }
+  if (refusals.length) {
+    throw new InventoryError(`Nothing was imported: ${refusals.length} row${refusals.length === 1 ? "" : "s"} may not be imported by you: ${refusals.slice(0, 5).join("; ")}${refusals.length > 5 ? "; ..." : ""}`);
+  }
+  return { effective, changes };
+}
+
 /**
  * Imports the file: every row or none. `expectedSha256` is the hash previewImport returned; a
  * different file is refused, so a user never commits something they did not preview.
@@ -210,6 +293,7 @@ export async function commitImport(actor: Actor, content: Uint8Array | string, e
       const a = await analyse(bytes, tx);
       if (a.preview.issueCount > 0) throw new ImportRejectedError(a.preview);
       const rows = a.rows;
+      const custody = await importCustody(tx, actor, rows, a.columns, a.credentialIds);
       step("validate");
 
       // The rows travel as one tab-separated text parameter into temporary tables: validated
@@ -225,9 +309,9 @@ export async function commitImport(actor: Actor, content: Uint8Array | string, e
             r.input.tags.join(";"),
             r.input.group ?? "",
             r.input.owner ?? "",
-            r.input.transport,
-            r.input.port ?? "",
-            r.input.credentialName ? (a.credentialIds.get(r.input.credentialName) ?? "") : "",
+            custody.effective.get(r.input.name)!.transport,
+            custody.effective.get(r.input.name)!.port ?? "",
+            custody.effective.get(r.input.name)!.credentialId ?? "",
           ].join("\t"),
         )
         .join("\n");
@@ -241,14 +325,16 @@ export async function commitImport(actor: Actor, content: Uint8Array | string, e
       step("stageHosts");
 
       const present = new Set(a.columns);
-      const updatable = UPDATABLE.filter((u) => present.has(u.column));
+      // Transport, port and credential are staged as decided by importCustody (stored values for
+      // absent columns), so they are always written.
+      const updatable = UPDATABLE.filter((u) => present.has(u.column) || u.column === "transport" || u.column === "port" || u.column === "credential");
+      // A new address, transport or port is a new machine as far as the pinned key is concerned
+      // (as in updateHost): pins and the admin's trust decisions go.
+      const identityChanged = `("Host"."address", "Host"."transport", "Host"."port") IS DISTINCT FROM (EXCLUDED."address", EXCLUDED."transport", EXCLUDED."port")`;
       const setList = Prisma.raw(
         [
           `"address" = EXCLUDED."address"`,
-          // A new address is a new machine as far as the pinned key is concerned (as in updateHost).
-          `"pinnedKey" = CASE WHEN "Host"."address" IS DISTINCT FROM EXCLUDED."address" THEN NULL ELSE "Host"."pinnedKey" END`,
-          `"pinnedKeyPending" = CASE WHEN "Host"."address" IS DISTINCT FROM EXCLUDED."address" THEN NULL ELSE "Host"."pinnedKeyPending" END`,
-          `"pinnedAt" = CASE WHEN "Host"."address" IS DISTINCT FROM EXCLUDED."address" THEN NULL ELSE "Host"."pinnedAt" END`,
+          ...Object.entries(IDENTITY_RESET).map(([column, reset]) => `"${column}" = CASE WHEN ${identityChanged} THEN ${reset === null ? "NULL" : String(reset)} ELSE "Host"."${column}" END`),
           ...updatable.map((u) => `${u.sql} = EXCLUDED.${u.sql}`),
           `"updatedAt" = now()`,
         ].join(", "),
@@ -307,6 +393,7 @@ export async function commitImport(actor: Actor, content: Uint8Array | string, e
       const result: ImportResult = {
         sha256: a.sha256,
         rows: rows.length,
+        credentialsDropped: custody.changes.filter((c) => c.credentialDropped).length,
         created,
         updated,
         unchanged: rows.length - created - updated,
@@ -314,7 +401,21 @@ export async function commitImport(actor: Actor, content: Uint8Array | string, e
         endpointsUpdated: Number(exact.updated),
         endpointsRemoved,
       };
-      await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "host.import", target: `hosts:${rows.length}`, details: { ...result } });
+      // Every custody change is its own event too, so a host's history shows it (as updateHost's do).
+      for (const c of custody.changes) {
+        await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "host.custody_change", target: `host:${c.host}`, details: { via: "import", sha256: a.sha256, ...c } });
+      }
+      await recordAuditInTx(tx, {
+        actor: actor.email,
+        actorId: actor.id,
+        action: "host.import",
+        target: `hosts:${rows.length}`,
+        details: {
+          ...result,
+          custodyChanges: custody.changes.slice(0, MAX_LISTED_CUSTODY).map((c) => ({ host: c.host, changed: c.changed, credentialDropped: c.credentialDropped })),
+          custodyChangesTruncated: custody.changes.length > MAX_LISTED_CUSTODY,
+        },
+      });
       return result;
     },
     { timeout: COMMIT_TIMEOUT_MS, maxWait: 10_000 },

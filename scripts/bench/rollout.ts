@@ -47,7 +47,7 @@ const TARGET_RATIO = 2;
 
 const requester = { id: "00000000-0000-4000-8000-0000000000b1", email: "bench-requester@example.test", role: "admin" as const };
 const approver = { id: "00000000-0000-4000-8000-0000000000b2", email: "bench-approver@example.test", role: "admin" as const };
-const actor = { id: requester.id, email: requester.email };
+const actor = { id: requester.id, email: requester.email, role: requester.role };
 
 // One wave of every host at once, nothing held back: the shape closest to `ansible -f 50`. The
 // budget lets a failing host show up as a failure instead of halting the others.
@@ -237,7 +237,10 @@ async function main() {
   const allowList = parseAllowList(["198.18.0.0/15"]);
 
   await setSetting(actor, "allowedTargets", ["198.18.0.0/15"]);
-  await createCredential(actor, { name: "rollout-bench-root", kind: "ssh_key", username: layout.ssh.user, secret: key });
+  const credential = await createCredential(actor, { name: "rollout-bench-root", kind: "ssh_key", username: layout.ssh.user, secret: key });
+  // As an admin scopes it (docs/security.md "Credential scope"): the lab's range only.
+  const { setCredentialScope } = await import("../../lib/credentials/scope");
+  await setCredentialScope(actor, { credentialId: credential.id, hosts: [], groups: [], cidrs: ["198.18.0.0/15"] });
   const hostIds: string[] = [];
   for (const h of layout.hosts) {
     const created = await createHost(actor, HostInput.parse({ name: h.name, address: h.address, platform: "linux", roles: "postfix", transport: "ssh", port: "22", credentialName: "rollout-bench-root", endpoints: "25/smtp" }));

@@ -1,7 +1,7 @@
 // Config audit end to end, against the real lab over SSH: an admin pastes the lab's client key
-// as a credential, adds mx-legacy with transport ssh and that credential, scans it and runs a
-// config audit from the host page, sees config evidence beside the wire matrix, and confirms the
-// host key the first contact recorded.
+// as a credential and scopes it to the lab, adds mx-legacy with transport ssh and that credential,
+// scans it, runs a config audit from the host page (the first contact only reads the host key and
+// says to confirm it), confirms the key, audits again and sees config evidence beside the wire matrix.
 // The audit trail (no lab): the Audit page's chain status, filters, event details and CSV export.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -9,7 +9,7 @@ import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { E2E_ADMIN } from "../../playwright.config";
 import { loadFleet } from "../lab/fleet";
-import { shot, signIn, unique } from "./helpers";
+import { scopeCredential, shot, signIn, unique } from "./helpers";
 
 test.setTimeout(240_000);
 // The host page puts wire and config evidence side by side from 1536 px (2xl) up.
@@ -61,6 +61,15 @@ test("config audit: credential, lab host over ssh, audit from the host page, evi
   await expect(page.getByRole("cell", { name: `${u}-lab-root` })).toBeVisible();
   // The key never comes back to the browser.
   expect(await page.content()).not.toContain("PRIVATE KEY-----\n");
+  // Usable for the lab's range only (an empty scope is usable nowhere).
+  await scopeCredential(page, `${u}-lab-root`, ["198.18.0.0/15"]);
+  const credentialRow = page.getByTestId(`credential-row-${u}-lab-root`);
+  await credentialRow.getByRole("button", { name: "Edit scope" }).click();
+  await credentialRow.getByLabel("Address ranges").fill("not-a-range");
+  await credentialRow.getByRole("button", { name: "Save scope" }).click();
+  await expect(credentialRow.getByText('"not-a-range" is not an address range: write a CIDR such as 198.18.0.0/24').first()).toBeVisible();
+  await shot(page, "credentials-scope-error");
+  await credentialRow.getByRole("button", { name: "Cancel" }).click();
 
   // ---- the host, through the API, with transport ssh and that credential (no pinned key yet)
   const origin = new URL(page.url()).origin;
@@ -71,11 +80,31 @@ test("config audit: credential, lab host over ssh, audit from the host page, evi
   expect(created.status(), await created.text()).toBe(201);
   const hostId = ((await created.json()) as { id: string }).id;
 
-  // ---- wire first (Scan this host), then the config audit from the host page
+  // ---- wire first (Scan this host), then the config audit from the host page: the first contact
+  // reads the host key without logging in, and the task says what to do
   await page.goto(`/hosts/${hostId}`);
   await expect(page.getByTestId("config-evidence-empty")).toBeVisible();
   await page.getByRole("button", { name: "Scan this host" }).click();
   await jobFinished(page, await jobIdFromAlert(page));
+  await page.reload();
+  await page.getByRole("button", { name: "Run config audit" }).click();
+  await expect(page.getByText("Config audit started")).toBeVisible();
+  const firstContact = await jobIdFromAlert(page);
+  await jobFinished(page, firstContact);
+  await page.goto(`/jobs/${firstContact}`);
+  await expect(page.getByText(/confirm the key on the host page/).first()).toBeVisible({ timeout: 30_000 });
+
+  // ---- the key the first contact recorded, confirmed by the admin
+  await page.goto(`/hosts/${hostId}`);
+  const panel = page.getByTestId("host-key-panel");
+  await expect(panel.getByTestId("pending-key")).toContainText(lab.ssh!.hostKeyFingerprint);
+  await shot(page, "audit-host");
+  await panel.getByRole("button", { name: "Confirm host key" }).click();
+  await expect(panel.getByTestId("pinned-key")).toHaveText(lab.ssh!.hostKeyFingerprint);
+  await expect(panel.getByTestId("pending-key")).toHaveCount(0);
+  await shot(page, "audit-host-key-confirmed");
+
+  // ---- now the audit logs in against the pinned key
   await page.reload();
   await page.getByRole("button", { name: "Run config audit" }).click();
   await expect(page.getByText("Config audit started")).toBeVisible();
@@ -102,15 +131,6 @@ test("config audit: credential, lab host over ssh, audit from the host page, evi
   // Side by side: same row, config to the right of the wire.
   expect(Math.abs(wireBox!.y - configBox!.y)).toBeLessThan(5);
   expect(configBox!.x).toBeGreaterThan(wireBox!.x + 200);
-
-  // ---- the key the first contact recorded, confirmed by the admin
-  const panel = page.getByTestId("host-key-panel");
-  await expect(panel.getByTestId("pending-key")).toContainText(lab.ssh!.hostKeyFingerprint);
-  await shot(page, "audit-host");
-  await panel.getByRole("button", { name: "Confirm host key" }).click();
-  await expect(panel.getByTestId("pinned-key")).toHaveText(lab.ssh!.hostKeyFingerprint);
-  await expect(panel.getByTestId("pending-key")).toHaveCount(0);
-  await shot(page, "audit-host-key-confirmed");
 });
 
 /** `tlsfleet audit ...` against the e2e server's database (as the worker's hourly round would). */

@@ -15,7 +15,7 @@ import { E2E_ADMIN } from "../../playwright.config";
 import { loadFleet } from "../lab/fleet";
 import { startDouble, type RunningDouble } from "../integration/windows-double-support";
 import { probeEndpoint, parseAllowList } from "../../lib/tls";
-import { addCredential, allowLabTargets, scanAuditAndConfirmKey, shot, signIn, unique } from "./helpers";
+import { addCredential, allowLabTargets, scanAuditAndConfirmKey, shot, signIn, tickHostTrust, unique } from "./helpers";
 
 test.setTimeout(420_000);
 
@@ -40,11 +40,11 @@ test("select legacy Postfix and Windows hosts, plan, four-eyes approval, canary 
   const smtpPort = double.ready.ports.smtp;
   await signIn(page, E2E_ADMIN.email, E2E_ADMIN.password);
   await allowLabTargets(page);
-  await addCredential(page, { name: `${u}-lab-root`, kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(fleet.ssh.keyPath, "utf8") });
-  await addCredential(page, { name: `${u}-double`, kind: "winrm_basic", username: double.ready.user, secret: double.ready.password });
+  await addCredential(page, { name: `${u}-lab-root`, kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(fleet.ssh.keyPath, "utf8"), scope: ["198.18.0.0/15"] });
+  await addCredential(page, { name: `${u}-double`, kind: "winrm_basic", username: double.ready.user, secret: double.ready.password, scope: ["127.0.0.1/32"] });
   const dir = mkdtempSync(path.join(tmpdir(), "e2e-key-"));
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "k")]);
-  await addCredential(page, { name: `${u}-unauthorised`, kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(path.join(dir, "k"), "utf8") });
+  await addCredential(page, { name: `${u}-unauthorised`, kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(path.join(dir, "k"), "utf8"), scope: ["198.18.0.0/15"] });
   rmSync(dir, { recursive: true, force: true });
 
   // Sorted by name, the Windows host and mx-legacy are the canary and mx-submission the next wave.
@@ -57,6 +57,8 @@ test("select legacy Postfix and Windows hosts, plan, four-eyes approval, canary 
     const h = fleet.hosts.find((x) => x.name === lab)!;
     ids[name] = await createHost(page, { name, address: h.address, platform: "linux", roles: ["postfix"], transport: "ssh", port: 22, credentialName: `${u}-lab-root`, endpoints: h.endpoints.map((e) => `${e.port}/${e.service}`).join(";") });
   }
+  // The legacy Windows listener speaks only TLS 1.0/1.1 before the fix: the admin allows that for this host.
+  await tickHostTrust(page, ids[win], "Allow TLS 1.0/1.1 for WinRM");
   for (const id of Object.values(ids)) await scanAuditAndConfirmKey(page, id);
 
   // ---- select them on the host list and remediate

@@ -19,7 +19,7 @@ test("remediate a legacy Postfix host: plan with the exact diff, approve, start,
 
   // ---- the lab is an allowed target; the lab key is a credential
   await allowLabTargets(page);
-  await addCredential(page, { name: `${u}-lab-root`, kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(fleet.ssh.keyPath, "utf8") });
+  await addCredential(page, { name: `${u}-lab-root`, kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(fleet.ssh.keyPath, "utf8"), scope: ["198.18.0.0/15"] });
 
   const origin = new URL(page.url()).origin;
   const created = await page.request.post("/api/v1/hosts", {

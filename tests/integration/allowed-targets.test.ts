@@ -155,16 +155,24 @@ describe("openHostSession", () => {
   beforeAll(async () => {
     credentialIds.ssh = (await createCredential(credentialAdmin, { name: `allowlist-ssh-${Date.now()}`, kind: "ssh_password", username: "root", secret: "never-offered" })).id;
     credentialIds.winrm = (await createCredential(credentialAdmin, { name: `allowlist-winrm-${Date.now()}`, kind: "winrm_ntlm", username: "svc", secret: "never-offered" })).id;
+    // As an admin would: the credentials may be used for mx1 (docs/security.md "Credential scope").
+    await prisma.credential.updateMany({ where: { id: { in: Object.values(credentialIds) } }, data: { scopeHosts: ["mx1"] } });
   });
   const host = (transport: "ssh" | "winrm"): HostConnection => ({
+    id: "00000000-0000-4000-8000-0000000000a1",
     name: "mx1",
+    group: null,
     address: "x.allowed.example",
     platform: transport === "ssh" ? "linux" : "windows",
     transport,
     port: allowed.port,
     credentialId: credentialIds[transport],
     pinnedKey: null,
+    pinnedKeyPending: null,
     pinnedAt: null,
+    trustOnFirstUse: false,
+    allowWinrmHttp: false,
+    legacyTls: false,
   });
 
   it.each(["ssh", "winrm"] as const)("%s: refuses a name under the allowed suffix that resolves to loopback, before anything is sent", async (transport) => {

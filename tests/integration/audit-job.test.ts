@@ -18,6 +18,8 @@ import { openWinRmSession } from "@/agents/transport/winrm";
 import { ensureLabUp } from "../lab/fleet";
 import { startDouble } from "./windows-double-support";
 import { deleteHosts } from "@/lib/inventory/hosts";
+import { confirmHostKey, setHostTrust } from "@/lib/hosts/host-keys";
+import { scopeCredential } from "./custody-support";
 import { jobWhenTerminal, makeHost, scanDatabase, tasksOf, testActor, waitFor } from "./scan-support";
 
 const fleet = ensureLabUp();
@@ -50,6 +52,7 @@ beforeAll(async () => {
   reloadEnv();
   await setSetting(testActor, "allowedTargets", ["127.0.0.1/32", "198.18.0.0/15"]);
   await createCredential(admin, { name: "lab-root", kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(fleet.ssh.keyPath, "utf8") });
+  await scopeCredential("lab-root", ["198.18.0.0/15", "127.0.0.1/32"]);
   for (const name of LAB_HOSTS) {
     const h = labHost(name);
     const created = await makeHost("audit", h.address, h.endpoints.map((e) => ({ port: e.port, service: e.service })), `${name}.audit.test`);
@@ -151,19 +154,28 @@ describe("a config audit of the lab over SSH", () => {
     expect(event?.details).toMatchObject({ presented: target.ssh!.hostKeyFingerprint, authenticationAttempted: false });
   });
 
-  it("first contact records the presented key as pending (host.key_first_seen) and runs the read-only checks", async () => {
+  it("first contact records the presented key as pending (host.key_first_seen) and sends no credential until an admin confirms it", async () => {
     const target = labHost("mx-modern");
     const h = await makeHost("audit", target.address, [{ port: 25 }], "first-contact.audit.test");
     await prisma.host.update({ where: { id: h.id }, data: { platform: "linux", roles: ["postfix"], transport: "ssh", credential: { connect: { name: "lab-root" } } } });
     const jobId = await runJob(() => createAuditJob(testActor, { hostIds: [h.id] }));
     const task = await taskFor(jobId, h.id);
-    expect(task.state, task.log).toBe("succeeded");
-    expect(task.log).toContain(`first contact: host key ${target.ssh!.hostKeyFingerprint} recorded as pending`);
+    expect(task.state, task.log).toBe("failed");
+    expect(task.error).toContain(`The SSH host key of first-contact.audit.test (${target.address}) (${target.ssh!.hostKeyFingerprint}) has not been confirmed, so no credential was sent`);
+    expect(task.error).toContain("confirm the key on the host page");
     const host = await prisma.host.findUniqueOrThrow({ where: { id: h.id } });
     expect(host.pinnedKey).toBeNull();
     expect(host.pinnedKeyPending).toBe(target.ssh!.hostKeyFingerprint);
     expect(await auditEvents("host.key_first_seen", "first-contact.audit.test")).toHaveLength(1);
-    expect(await prisma.configSnapshot.count({ where: { hostId: h.id, jobId } })).toBe(1);
+    expect(await prisma.configSnapshot.count({ where: { hostId: h.id, jobId } })).toBe(0);
+
+    // The admin confirms the key on the host page: the next audit logs in and runs the checks.
+    await confirmHostKey(admin, { hostId: h.id, key: target.ssh!.hostKeyFingerprint });
+    const confirmedJob = await runJob(() => createAuditJob(testActor, { hostIds: [h.id] }));
+    const confirmed = await taskFor(confirmedJob, h.id);
+    expect(confirmed.state, confirmed.log).toBe("succeeded");
+    expect(confirmed.log).toContain("host key matches the pinned one");
+    expect(await prisma.configSnapshot.count({ where: { hostId: h.id, jobId: confirmedJob } })).toBe(1);
   });
 });
 
@@ -175,15 +187,20 @@ describe("a config audit of the Windows test double over WinRM", () => {
   beforeAll(async () => {
     double = await startDouble("legacy");
     await createCredential(admin, { name: "double-admin", kind: "winrm_basic", username: double.ready.user, secret: double.ready.password });
+    await scopeCredential("double-admin", ["127.0.0.1/32"]);
     const h = await makeHost("audit", "127.0.0.1", [{ port: double.ready.ports.smtp, service: "smtp" }], "exchange-double.audit.test");
     await prisma.host.update({ where: { id: h.id }, data: { platform: "windows", roles: ["exchange"], transport: "winrm", port: double.ready.ports.winrmHttps, credential: { connect: { name: "double-admin" } } } });
+    // As an admin would for this host: pin its first certificate, and allow TLS 1.0/1.1 on the
+    // management connection (the legacy profile's listener speaks nothing newer before the fix).
+    await setHostTrust(admin, { hostId: h.id, setting: "trustOnFirstUse", enabled: true });
+    await setHostTrust(admin, { hostId: h.id, setting: "legacyTls", enabled: true });
     hostId = h.id;
   }, 60_000);
   afterAll(async () => {
     await double?.stop();
   });
 
-  it("reads SCHANNEL over WinRM, records the certificate on first contact, and shows pending_reboot after a fix awaiting its restart", async () => {
+  it("reads SCHANNEL over WinRM, pins the certificate on first contact (trust on first use), and shows pending_reboot after a fix awaiting its restart", async () => {
     const d = double!;
     await runJob(() => createScanJob(testActor, { hostIds: [hostId] }));
     const first = await runJob(() => createAuditJob(testActor, { hostIds: [hostId] }));
@@ -192,7 +209,8 @@ describe("a config audit of the Windows test double over WinRM", () => {
     expect(t1.log).toContain("windows-schannel: TLS 1.2 Server: Enabled=0, DisabledByDefault=1");
     expect(t1.log).toContain("first contact: certificate");
     const host = await prisma.host.findUniqueOrThrow({ where: { id: hostId } });
-    expect(host.pinnedKeyPending).toBe(d.ready.certificate.sha256.replace(/[:\s]/g, "").toLowerCase());
+    expect(host.pinnedKey).toBe(d.ready.certificate.sha256.replace(/[:\s]/g, "").toLowerCase());
+    expect(host.pinnedKeyPending).toBeNull();
     expect((await prisma.hostStatus.findUniqueOrThrow({ where: { hostId } })).status).toBe("at_risk");
 
     // The fix, made outside the audit (as a remediation would): both goals, no restart.
@@ -205,7 +223,6 @@ describe("a config audit of the Windows test double over WinRM", () => {
       await s.close();
     }
 
-    await prisma.host.update({ where: { id: hostId }, data: { pinnedKey: host.pinnedKeyPending, pinnedKeyPending: null, pinnedAt: new Date() } });
     const second = await runJob(() => createAuditJob(testActor, { hostIds: [hostId] }));
     const t2 = await taskFor(second, hostId);
     expect(t2.state, t2.log).toBe("succeeded");

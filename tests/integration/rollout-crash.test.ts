@@ -17,6 +17,7 @@ import { startWorker } from "@/agents/worker";
 import { ensureLabUp } from "../lab/fleet";
 import { jobWhenTerminal, makeHost, scanDatabase, testActor, waitFor } from "./scan-support";
 import { doubleEvents, startDouble, type RunningDouble } from "./windows-double-support";
+import { scopeCredential } from "./custody-support";
 
 const fleet = ensureLabUp();
 const db = scanDatabase("rollout_crash");
@@ -77,8 +78,10 @@ beforeAll(async () => {
   double = await startDouble("legacy", { rebootDowntimeMs: 8_000 });
   await createCredential(admin, { name: "double-admin", kind: "winrm_basic", username: double.ready.user, secret: double.ready.password });
   await createCredential(admin, { name: "lab-root", kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(fleet.ssh.keyPath, "utf8") });
+  await scopeCredential("double-admin", ["127.0.0.1/32"]);
+  await scopeCredential("lab-root", ["198.18.0.0/15"]);
   const d = await makeHost("crash", "127.0.0.1", [{ port: double.ready.ports.smtp, service: "smtp" }], "a-exchange-double.crash.test");
-  await prisma.host.update({ where: { id: d.id }, data: { platform: "windows", roles: ["exchange"], transport: "winrm", port: double.ready.ports.winrmHttps, credential: { connect: { name: "double-admin" } }, pinnedKey: double.ready.certificate.sha256.replace(/[:\s]/g, "").toLowerCase(), pinnedAt: new Date() } });
+  await prisma.host.update({ where: { id: d.id }, data: { platform: "windows", roles: ["exchange"], transport: "winrm", port: double.ready.ports.winrmHttps, credential: { connect: { name: "double-admin" } }, pinnedKey: double.ready.certificate.sha256.replace(/[:\s]/g, "").toLowerCase(), pinnedAt: new Date(), legacyTls: true } });
   doubleHost = d.id;
   const lab = fleet.hosts.find((h) => h.name === "mx-legacy")!;
   const p = await makeHost("crash", lab.address, [{ port: 25 }], "mx-legacy.crash.test");

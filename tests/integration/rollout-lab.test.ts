@@ -27,6 +27,7 @@ import { probeEndpoint, parseAllowList } from "@/lib/tls";
 import { ensureLabUp, type LabHost } from "../lab/fleet";
 import { jobWhenTerminal, makeHost, scanDatabase, testActor, waitFor } from "./scan-support";
 import { startDouble, type RunningDouble } from "./windows-double-support";
+import { scopeCredential } from "./custody-support";
 
 const fleet = ensureLabUp();
 scanDatabase("rollout");
@@ -85,6 +86,7 @@ beforeAll(async () => {
   reloadEnv();
   await setSetting(testActor, "allowedTargets", ["127.0.0.1/32", "198.18.0.0/15"]);
   await createCredential(requester, { name: "lab-root", kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(fleet.ssh.keyPath, "utf8") });
+  await scopeCredential("lab-root", ["198.18.0.0/15"]);
   for (const name of ["mx-legacy", "mx-submission"]) {
     const s = await labSession(name);
     try {
@@ -266,6 +268,7 @@ describe("odd states", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "rollout-key-"));
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "k")]);
     await createCredential(requester, { name: "unauthorised-key", kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(path.join(dir, "k"), "utf8") });
+    await scopeCredential("unauthorised-key", ["198.18.0.0/15"]);
     rmSync(dir, { recursive: true, force: true });
     await prisma.host.update({ where: { id: ids.get("mx-legacy")! }, data: { credential: { connect: { name: "unauthorised-key" } } } });
     try {
@@ -315,10 +318,11 @@ describe("a rollout on the Windows test double (the KB fix) with reboot policy n
   beforeAll(async () => {
     double = await startDouble("legacy", { rebootDowntimeMs: 800 });
     await createCredential(requester, { name: "double-admin", kind: "winrm_basic", username: double.ready.user, secret: double.ready.password });
+    await scopeCredential("double-admin", ["127.0.0.1/32"]);
     const h = await makeHost("rollout", "127.0.0.1", [{ port: double.ready.ports.smtp, service: "smtp" }], "exchange-double.rollout.test");
     await prisma.host.update({
       where: { id: h.id },
-      data: { platform: "windows", roles: ["exchange"], transport: "winrm", port: double.ready.ports.winrmHttps, credential: { connect: { name: "double-admin" } }, pinnedKey: double.ready.certificate.sha256.replace(/[:\s]/g, "").toLowerCase(), pinnedAt: new Date() },
+      data: { platform: "windows", roles: ["exchange"], transport: "winrm", port: double.ready.ports.winrmHttps, credential: { connect: { name: "double-admin" } }, pinnedKey: double.ready.certificate.sha256.replace(/[:\s]/g, "").toLowerCase(), pinnedAt: new Date(), legacyTls: true },
     });
     hostId = h.id;
     await jobWhenTerminal((await createScanJob(testActor, { hostIds: [hostId] })).jobId, 60_000);

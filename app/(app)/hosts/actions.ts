@@ -19,7 +19,7 @@ export const createHostAction = authorizedAction("hosts.write", HostInput, async
 
 export const updateHostAction = authorizedAction("hosts.write", HostInput.extend({ id: z.uuid() }), async ({ id, ...input }, user) => {
   const host = await updateHost(user, id, input);
-  return { id: host.id, name: host.name };
+  return { id: host.id, name: host.name, credentialDropped: host.credentialDropped };
 }, { revalidate, success: "Host saved" });
 
 export const deleteHostsAction = authorizedAction("hosts.write", BulkHostTarget, async (target, user) => {

@@ -1,10 +1,11 @@
 "use server";
 // Host-level mutations of the host page: run a config audit of this host, and the host-key
-// workflow (an admin confirms the key a first contact recorded, or forgets the pinned one).
+// workflow (an admin confirms the key a first contact recorded, or forgets the pinned one) and
+// the admin's identity decisions (trust on first use, WinRM over HTTP, legacy TLS).
 import { z } from "zod";
 import { authorizedAction } from "@/lib/auth/guard";
 import { createAuditJob } from "@/lib/jobs/audits";
-import { confirmHostKey, ConfirmHostKeyInput, forgetHostKey, HostIdInput } from "@/lib/hosts/host-keys";
+import { confirmHostKey, ConfirmHostKeyInput, forgetHostKey, HostIdInput, HostTrustInput, setHostTrust } from "@/lib/hosts/host-keys";
 
 export const runHostAuditAction = authorizedAction(
   "audits.run",
@@ -21,4 +22,9 @@ export const confirmHostKeyAction = authorizedAction("settings.manage", ConfirmH
 export const forgetHostKeyAction = authorizedAction("settings.manage", HostIdInput, (input, user) => forgetHostKey(user, input), {
   revalidate: ["/hosts"],
   success: "Host key forgotten: the next contact records the key the host presents, for confirmation",
+});
+
+export const setHostTrustAction = authorizedAction("settings.manage", HostTrustInput, (input, user) => setHostTrust(user, input), {
+  revalidate: ["/hosts"],
+  success: "Saved",
 });

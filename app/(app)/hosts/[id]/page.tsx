@@ -150,7 +150,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
 
       {host.transport !== "none" && (
         <Card title="Pinned host key">
-          <HostKeyPanel hostId={host.id} transport={host.transport} pinnedKey={host.pinnedKey} pinnedAt={host.pinnedAt} pendingKey={host.pinnedKeyPending} canManage={can(user.role, "settings.manage")} />
+          <HostKeyPanel hostId={host.id} transport={host.transport} pinnedKey={host.pinnedKey} pinnedAt={host.pinnedAt} pendingKey={host.pinnedKeyPending} trust={{ trustOnFirstUse: host.trustOnFirstUse, allowWinrmHttp: host.allowWinrmHttp, legacyTls: host.legacyTls }} canManage={can(user.role, "settings.manage")} />
         </Card>
       )}
 

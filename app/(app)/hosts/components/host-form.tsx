@@ -28,7 +28,7 @@ export const EMPTY_HOST: HostFormValues = { name: "", address: "", platform: "li
 
 const formatEndpoints = (roles: string[]) => defaultEndpoints(roles).map((e) => `${e.port}/${e.service}`).join(";");
 
-export function HostForm({ initial, credentials }: { initial: HostFormValues; credentials: Array<{ name: string; kind: string }> }) {
+export function HostForm({ initial, credentials, canAttachCredential }: { initial: HostFormValues; credentials: Array<{ name: string; kind: string }>; canAttachCredential: boolean }) {
   const router = useRouter();
   const editing = Boolean(initial.id);
   const [roles, setRoles] = useState<string[]>(initial.roles);
@@ -164,6 +164,11 @@ export function HostForm({ initial, credentials }: { initial: HostFormValues; cr
           </option>
         ))}
       </SelectField>
+      {!canAttachCredential && (
+        <p className="-mt-3 text-xs text-slate-600" id="host-credential-rule">
+          Only an admin attaches a credential. If you change the address, transport, port or credential of a host that has one, the host keeps no credential until an admin attaches it again.
+        </p>
+      )}
 
       <div className="flex gap-2">
         <Button type="submit" disabled={pending}>

@@ -1,5 +1,6 @@
 import { formatUtc } from "@/app/(app)/components/format";
 import { HostKeyButtons } from "./host-key-buttons";
+import { HostTrustControls } from "./host-trust-controls";
 
 /**
  * The pinned identity of the host's transport (SSH host-key fingerprint, WinRM certificate
@@ -12,6 +13,7 @@ export function HostKeyPanel({
   pinnedKey,
   pinnedAt,
   pendingKey,
+  trust,
   canManage,
 }: {
   hostId: string;
@@ -19,6 +21,7 @@ export function HostKeyPanel({
   pinnedKey: string | null;
   pinnedAt: Date | null;
   pendingKey: string | null;
+  trust: { trustOnFirstUse: boolean; allowWinrmHttp: boolean; legacyTls: boolean };
   canManage: boolean;
 }) {
   const what = transport === "winrm" ? "WinRM certificate thumbprint" : "SSH host key";
@@ -27,7 +30,13 @@ export function HostKeyPanel({
       <dl className="grid grid-cols-1 gap-2 sm:grid-cols-[auto_minmax(0,1fr)] sm:gap-x-4">
         <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">Pinned {what}</dt>
         <dd className="break-all font-mono text-xs" data-testid="pinned-key">
-          {pinnedKey ?? <span className="font-sans text-slate-600">none yet: the first config audit records the key the host presents, for an admin to confirm</span>}
+          {pinnedKey ?? (
+            <span className="font-sans text-slate-600">
+              {trust.trustOnFirstUse
+                ? "none yet: the next config audit pins the key the host presents (trust on first use)"
+                : "none yet: a config audit reads the key the host presents (without logging in) for an admin to confirm; nothing is sent before that"}
+            </span>
+          )}
         </dd>
         <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">Pinned at</dt>
         <dd className="text-xs">{pinnedAt ? formatUtc(pinnedAt) : <span className="text-slate-600">–</span>}</dd>
@@ -44,6 +53,12 @@ export function HostKeyPanel({
         </div>
       )}
       {canManage && (pendingKey || pinnedKey) && <HostKeyButtons hostId={hostId} pendingKey={pendingKey} hasPinned={pinnedKey !== null} />}
+      {canManage && transport !== "none" && <HostTrustControls hostId={hostId} transport={transport} values={trust} />}
+      {!canManage && (trust.trustOnFirstUse || trust.allowWinrmHttp || trust.legacyTls) && (
+        <p className="text-xs text-slate-600">
+          Set by an admin: {[trust.trustOnFirstUse && "trust on first use", trust.allowWinrmHttp && "WinRM over HTTP allowed", trust.legacyTls && "TLS 1.0/1.1 allowed for WinRM"].filter(Boolean).join(", ")}
+        </p>
+      )}
     </div>
   );
 }

@@ -3,6 +3,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { z } from "zod";
 import { requirePageUser } from "@/lib/auth/guard";
+import { can } from "@/lib/auth/roles";
 import { credentialChoices, getHost } from "@/lib/inventory/hosts";
 import { HostForm } from "../../components/host-form";
 import { DeleteHostButton } from "../../components/delete-host-button";
@@ -10,7 +11,7 @@ import { DeleteHostButton } from "../../components/delete-host-button";
 export const metadata: Metadata = { title: "Edit host" };
 
 export default async function EditHostPage({ params }: { params: Promise<{ id: string }> }) {
-  await requirePageUser("hosts.write");
+  const user = await requirePageUser("hosts.write");
   const { id } = await params;
   if (!z.uuid().safeParse(id).success) notFound();
   const [host, credentials] = await Promise.all([getHost(id), credentialChoices()]);
@@ -35,6 +36,7 @@ export default async function EditHostPage({ params }: { params: Promise<{ id: s
       <div className="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
         <HostForm
           credentials={credentials}
+          canAttachCredential={can(user.role, "credentials.manage")}
           initial={{
             id: host.id,
             name: host.name,

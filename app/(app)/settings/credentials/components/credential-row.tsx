@@ -2,12 +2,15 @@
 import { useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
 import { deleteCredentialAction, replaceCredentialSecretAction } from "../actions";
+import { ScopeEditor, scopeSummary, type ScopeValue } from "./scope-editor";
 
-type Row = { id: string; name: string; kind: string; username: string; hostCount: number; updatedAt: string };
+type Row = { id: string; name: string; kind: string; username: string; hostCount: number; updatedAt: string; scope: ScopeValue };
 
 export function CredentialRow({ credential: c }: { credential: Row }) {
   const [pending, startTransition] = useTransition();
   const [replacing, setReplacing] = useState(false);
+  const [scoping, setScoping] = useState(false);
+  const unscoped = c.scope.hosts.length + c.scope.groups.length + c.scope.cidrs.length === 0;
   const [message, setMessage] = useState<string | null>(null);
 
   function onReplace(e: React.FormEvent<HTMLFormElement>) {
@@ -35,12 +38,27 @@ export function CredentialRow({ credential: c }: { credential: Row }) {
       <td>{c.kind}</td>
       <td className="font-mono text-xs">{c.username}</td>
       <td>{c.hostCount}</td>
+      <td className={`max-w-xs break-words px-3 text-xs ${unscoped ? "font-medium text-amber-800" : ""}`} data-testid="credential-scope">
+        {scopeSummary(c.scope)}
+      </td>
       <td className="text-slate-600">{c.updatedAt.slice(0, 16).replace("T", " ")} UTC</td>
       <td className="py-2 text-right">
         <div className="flex justify-end gap-2">
+          <Button variant="secondary" disabled={pending} onClick={() => setScoping((v) => !v)} aria-expanded={scoping}>Edit scope</Button>
           <Button variant="secondary" disabled={pending} onClick={() => setReplacing((v) => !v)} aria-expanded={replacing}>Replace secret</Button>
           <Button variant="danger" disabled={pending} onClick={onDelete}>Delete</Button>
         </div>
+        {scoping && (
+          <ScopeEditor
+            credentialId={c.id}
+            name={c.name}
+            scope={c.scope}
+            onDone={() => {
+              setScoping(false);
+              setMessage("Scope saved");
+            }}
+          />
+        )}
         {replacing && (
           <form onSubmit={onReplace} className="mt-2 flex justify-end gap-2" aria-label={`Replace secret of ${c.name}`}>
             <label className="sr-only" htmlFor={`replace-${c.id}`}>New secret</label>

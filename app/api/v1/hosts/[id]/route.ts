@@ -47,7 +47,7 @@ export const PATCH = route(
     const parsed = HostInput.safeParse({ ...current, ...(json as object) });
     if (!parsed.success) return invalidInput(parsed.error);
     const host = await updateHost(user, id, parsed.data);
-    return NextResponse.json({ id: host.id, name: host.name });
+    return NextResponse.json({ id: host.id, name: host.name, credentialDropped: host.credentialDropped });
   },
 );
 
