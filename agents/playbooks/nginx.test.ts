@@ -155,6 +155,7 @@ describe("effective ssl_protocols per server block", () => {
         listen: ["198.18.0.21:443 ssl"],
         tls: true,
         protocols: { source: "server", file: "/etc/nginx/conf.d/tls-site.conf", line: 4, value: "TLSv1 TLSv1.1 TLSv1.2", enabled: ["TLSv1", "TLSv1.1", "TLSv1.2"] },
+        ciphers: "ALL:@SECLEVEL=0",
       },
     ]);
     expect(s).toMatchObject({ legacyEnabled: true, tls12Enabled: true, version: "1.22.1" });
