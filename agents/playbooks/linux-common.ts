@@ -52,7 +52,7 @@ export interface ProtocolSetting {
   library?: string;
 }
 
-export interface SettingsSummary extends Pick<ConfigState, "legacyEnabled" | "tls12Enabled" | "summary" | "sides"> {}
+export type SettingsSummary = Pick<ConfigState, "legacyEnabled" | "tls12Enabled" | "summary" | "sides">;
 
 const show = (s: ProtocolSetting) => `${s.scope === "" ? "" : `${s.scope}: `}${s.setting} = ${s.value ?? "(default)"}${s.library ? ` (${s.library})` : ""}`;
 const list = (xs: readonly ProtocolSetting[]) => `${xs.slice(0, 3).map(show).join("; ")}${xs.length > 3 ? `; +${xs.length - 3} more` : ""}`;

@@ -46,6 +46,18 @@ export function wireProtocols(json: unknown): Record<WireVersion, Outcome> {
   return out;
 }
 
+/** Wire evidence from a stored ProbeResult (and its endpoint); an unknown verdict counts as "error". */
+export function wireEvidence(r: { port: number; service: string; probedAt: Date; verdict: string; protocols: unknown; error: string | null }): WireEvidence {
+  return {
+    port: r.port,
+    service: r.service,
+    probedAt: r.probedAt,
+    verdict: (VERDICTS as readonly string[]).includes(r.verdict) ? (r.verdict as WireEvidence["verdict"]) : "error",
+    protocols: wireProtocols(r.protocols),
+    error: r.error,
+  };
+}
+
 // ConfigSnapshot.state is written by the playbooks (agents/playbooks/types.ts ConfigState). Only
 // a state that carries the status fields counts as config evidence; anything else (a playbook
 // that records raw parameters only) is ignored rather than guessed at.
@@ -140,14 +152,7 @@ export async function updateHostStatusInTx(
         SELECT "endpointPort", version, "expiresAt", "approvedAt", "approvedById", justification
         FROM "Exception" WHERE "hostId" = ${hostId}::uuid AND "expiresAt" > CAST(${now.toISOString()} AS timestamptz) AT TIME ZONE 'UTC') x), '[]'::json) AS exceptions
     FROM (SELECT 1) one LEFT JOIN "HostStatus" s ON s."hostId" = ${hostId}::uuid`;
-  const wire: WireEvidence[] = ev!.wire.map((r) => ({
-    port: r.port,
-    service: r.service,
-    probedAt: utc(r.probedAt),
-    verdict: (VERDICTS as readonly string[]).includes(r.verdict) ? (r.verdict as WireEvidence["verdict"]) : "error",
-    protocols: wireProtocols(r.protocols),
-    error: r.error,
-  }));
+  const wire: WireEvidence[] = ev!.wire.map((r) => wireEvidence({ ...r, probedAt: utc(r.probedAt) }));
   const config = ev!.config.map((r) => configEvidence({ ...r, takenAt: utc(r.takenAt) })).filter((c): c is ConfigEvidence => c !== null);
   const exceptions: ExceptionEvidence[] = ev!.exceptions.map((e) => ({
     endpointPort: e.endpointPort,

@@ -3,7 +3,8 @@ import "server-only";
 // endpoint, the latest config evidence per playbook, exceptions, and the history of status
 // changes and job tasks. Credential material is never selected, only its name and kind.
 import { prisma } from "../db";
-import type { HostStatusValue } from "../compliance/status";
+import { directionVerdicts, type ConfigEvidence, type Direction, type DirectionVerdict, type HostStatusValue } from "../compliance/status";
+import { configEvidence, wireEvidence } from "../compliance/update";
 import type { StartTlsState, Verdict } from "../tls/types";
 import { flattenState, parseCertificate, parseProtocols, type CertificateView, type ConfigValue, type ProtocolMatrix } from "./evidence";
 
@@ -65,6 +66,9 @@ export interface HostDetail {
   endpoints: EndpointEvidence[];
   config: ConfigEvidenceView[];
   exceptions: Array<{ id: string; endpointPort: number | null; version: string | null; justification: string; expiresAt: Date; approved: boolean }>;
+  /** Both mail directions as the status function sees them: what decides each, its findings, and
+   *  the config findings the wire contradicts (advisory). */
+  directions: Record<Direction, DirectionVerdict>;
   timeline: TimelineEntry[];
 }
 
@@ -179,6 +183,16 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
     })),
   ].sort((a, b) => b.at.getTime() - a.at.getTime());
 
+  const directions = directionVerdicts({
+    wire: host.endpoints.flatMap((e) => {
+      const p = probeByEndpoint.get(e.id);
+      return p ? [wireEvidence({ port: e.port, service: e.service, probedAt: p.probedAt, verdict: p.verdict, protocols: p.protocols, error: p.error })] : [];
+    }),
+    config: snapshots.map((s) => configEvidence(s)).filter((c): c is ConfigEvidence => c !== null),
+    exceptions: exceptions.map((x) => ({ endpointPort: x.endpointPort, version: x.version, expiresAt: x.expiresAt, approved: x.approvedAt !== null && x.approvedById !== null, justification: x.justification })),
+    now: new Date(),
+  });
+
   const { status, credential, endpoints: _e, ...identity } = host;
   return {
     host: { ...identity, platform: host.platform, transport: host.transport, credential: credential ? { name: credential.name, kind: credential.kind } : null },
@@ -188,6 +202,7 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
     endpoints,
     config: snapshots.map((s) => ({ playbook: s.playbook, takenAt: s.takenAt, rebootPending: s.rebootPending, jobId: s.jobId, summary: summaryOf(s.state), values: flattenState(s.state), state: s.state })),
     exceptions: exceptions.map((x) => ({ id: x.id, endpointPort: x.endpointPort, version: x.version, justification: x.justification, expiresAt: x.expiresAt, approved: x.approvedAt !== null })),
+    directions,
     timeline,
   };
 }
