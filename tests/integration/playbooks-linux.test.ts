@@ -471,6 +471,71 @@ describe("Postfix playbook on the lab", () => {
   );
 });
 
+describe("config verdicts as the lab's hosts behave: a direction per finding, the OpenSSL level", () => {
+  const side = (state: ConfigState, d: "inbound" | "outbound") => state.sides.find((x) => x.direction === d);
+
+  it(
+    "mx-legacy: smtpd_* inbound and smtp_* outbound both enable TLS 1.0/1.1 (its cipher list lowers OpenSSL to @SECLEVEL=0); OpenSSL and the client level are read",
+    async () => {
+      const state = await withSession("mx-legacy", (s) => timed("postfix check mx-legacy", () => checkPostfix(s)));
+      expect(side(state, "inbound")).toMatchObject({ legacyEnabled: true, tls12Enabled: true });
+      expect(side(state, "outbound")).toMatchObject({ legacyEnabled: true, tls12Enabled: true, summary: expect.stringContaining("main.cf: smtp_tls_protocols = >=TLSv1") });
+      expect(state.openssl?.version).toMatch(/^3\./);
+      expect(state.smtpTlsSecurityLevel).toBe("may");
+      expect(state.postscreenServices).toEqual([]);
+      expect(state.settings.every((x) => x.library === undefined)).toBe(true);
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    "mx-legacy with the stock cipher list: >=TLSv1 in main.cf, yet the check says TLS 1.0/1.1 refused by OpenSSL, and the wire agrees",
+    async () => {
+      const h = labHost("mx-legacy");
+      const mainCf = h.config.postfix!.mainCf;
+      const original = fs.readFileSync(mainCf);
+      await withSession("mx-legacy", async (s) => {
+        try {
+          const removed = await s.exec(["postconf", "-X", "tls_medium_cipherlist"]);
+          expect(removed.exitCode, removed.stderr).toBe(0);
+          expect((await s.exec(["postfix", "reload"])).exitCode).toBe(0);
+          const state = await timed("postfix check mx-legacy (stock ciphers)", () => checkPostfix(s));
+          expect(state.parameters.smtpd_tls_protocols.enabled).toEqual(["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]);
+          expect(side(state, "inbound")).toMatchObject({ legacyEnabled: false, tls12Enabled: true });
+          expect(side(state, "outbound")).toMatchObject({ legacyEnabled: false });
+          expect(state.settings.find((x) => x.setting === "smtpd_tls_protocols")!.library).toMatch(/^OpenSSL 3\.\d+\.\d+ refuses TLS 1\.0\/1\.1 at security level/);
+          // The plan still makes the config say what the host does.
+          expect(postfixPlaybook.plan(state, "disable-legacy").map((c) => c.value)).toContain("smtpd_tls_protocols");
+          const r = await probeUntil(h.address, 25, "smtp", (x) => x.protocols.TLSv1 === "rejected" && x.protocols["TLSv1.1"] === "rejected", "mx-legacy:25 stock ciphers");
+          expect(outcome(r, "TLSv1")).toMatch(/^TLSv1 rejected/);
+          expect(outcome(r, "TLSv1.1")).toMatch(/^TLSv1.1 rejected/);
+          expect(outcome(r, "TLSv1.2")).toBe("TLSv1.2 accepted");
+        } finally {
+          fs.writeFileSync(mainCf, original);
+          expect((await s.exec(["postfix", "reload"])).exitCode).toBe(0);
+        }
+      });
+      const back = await probeUntil(h.address, 25, "smtp", (x) => x.protocols.TLSv1 === "accepted", "mx-legacy:25 restored");
+      expect(outcome(back, "TLSv1")).toBe("TLSv1 accepted");
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    "nginx and Dovecot are inbound only: web-legacy and imap-legacy (@SECLEVEL=0) enable TLS 1.0/1.1, web-modern does not",
+    async () => {
+      const web = await withSession("web-legacy", (s) => nginxPlaybook.check(s));
+      expect(web.sides).toEqual([expect.objectContaining({ direction: "inbound", legacyEnabled: true })]);
+      const modern = await withSession("web-modern", (s) => nginxPlaybook.check(s));
+      expect(modern.sides).toEqual([expect.objectContaining({ direction: "inbound", legacyEnabled: false, tls12Enabled: true })]);
+      const imap = await withSession("imap-legacy", (s) => checkDovecot(s));
+      expect(imap.sides).toEqual([expect.objectContaining({ direction: "inbound", legacyEnabled: true })]);
+      expect(imap.openssl?.version).toMatch(/^3\./);
+    },
+    TEST_TIMEOUT,
+  );
+});
+
 describe("nginx playbook on the lab", () => {
   it(
     "web-legacy: ssl_protocols TLSv1.2 TLSv1.3 in the site file rejects TLS 1.0/1.1 on 443; rollback restores the file byte for byte",
