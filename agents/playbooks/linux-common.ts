@@ -378,17 +378,20 @@ export function parseOpenSslPolicy(out: RawOutput | undefined): OpenSslPolicy | 
  * an internal_error alert at the default level and at @SECLEVEL=1, succeeds at @SECLEVEL=0).
  * `appCipherList` is the application's own cipher list (its @SECLEVEL wins); `undefined` means
  * the application may change the level in a way not read here, so nothing is narrowed.
+ * `appDefaultLevel`: the level an application sets itself when its list names none (Postfix
+ * sets 0, measured; nginx and Dovecot keep the library's).
  */
 export function narrowByLibrary(
   enabled: TlsVersion[] | null,
   appCipherList: string | null | undefined,
   policy: OpenSslPolicy | null,
+  opts: { appDefaultLevel?: number } = {},
 ): { enabled: TlsVersion[] | null; library?: string } {
   if (enabled === null || appCipherList === undefined || !policy?.version) return { enabled };
   if (!enabled.some((v) => LEGACY_VERSIONS.includes(v))) return { enabled };
   if (compareVersions(policy.version, "3.0.0") < 0) return { enabled };
   const own = securityLevelIn(appCipherList);
-  const level = own ?? policy.securityLevel;
+  const level = own ?? opts.appDefaultLevel ?? policy.securityLevel;
   if (level === 0) return { enabled };
   const why = own !== null ? "its cipher list" : level !== null ? `${policy.configFile ?? "openssl.cnf"} CipherString` : "the library default";
   return {

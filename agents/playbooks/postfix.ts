@@ -336,7 +336,10 @@ export function interpretPostfix(input: {
     value,
     source,
     direction: p.startsWith("smtpd_") ? "inbound" : "outbound",
-    ...narrowByLibrary(enabled, ciphers, openssl),
+    // Postfix sets the security level itself: 0 unless its cipher list says @SECLEVEL (measured on
+    // the lab's Postfix 3.7 with Debian 12's OpenSSL 3.0: the stock tls_medium_cipherlist accepts
+    // TLS 1.0 under >=TLSv1; "...:@SECLEVEL=1" refuses it). docs/domain.md.
+    ...narrowByLibrary(enabled, ciphers, openssl, { appDefaultLevel: 0 }),
   });
   const settings: ProtocolSetting[] = [
     ...POSTFIX_PROTOCOL_PARAMETERS.map((p) => setting("main.cf", p, parameters[p].value, parameters[p].explicit === null ? "default" : "explicit", parameters[p].enabled)),
