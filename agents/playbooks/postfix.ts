@@ -405,7 +405,7 @@ export function interpretPostfix(input: {
   };
 }
 
-// Microsoft 365's inbound MX hosts (DOMAIN: "*.mail.protection.outlook.com").
+// Microsoft 365's inbound MX hosts (docs/domain.md "Two directions": "*.mail.protection.outlook.com").
 const MICROSOFT_365 = /(^|\.)(mail\.protection\.outlook\.com|outlook\.com)\]?(:\d+)?$/i;
 
 const CIPHER_GRADE_OF: Record<PostfixProtocolParameter, string> = {

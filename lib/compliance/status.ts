@@ -1,6 +1,5 @@
-// Host status: a pure function of the evidence (DESIGN "Host status"; the facts it relies on are
-// in docs/domain.md "Two directions"). Every status comes with one line naming the evidence,
-// written for an operator.
+// Host status: a pure function of the evidence (docs/domain.md "Two directions": the facts it
+// relies on). Every status comes with one line naming the evidence, written for an operator.
 //
 // Mail with Microsoft 365 breaks in two directions, and the evidence for each is different:
 // - inbound (Microsoft 365 -> this host: the host is the TLS server): the wire probes see it, and
