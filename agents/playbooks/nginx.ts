@@ -19,11 +19,11 @@
 // constant `sh -c 'base64 -d > "$1"'` with the content on stdin, a copy is kept on the host, then
 // `nginx -t` and `nginx -s reload`. Anything failing puts the original bytes back.
 //
-// Verdicts account for two things besides ssl_protocols (docs/domain.md "Linux configs as they
-// behave"): on one address:port the default server decides the version before nginx knows the
-// SNI name (before 1.29.2 for every name: decidingServer), and OpenSSL 3 refuses TLS 1.0/1.1 at
-// every security level above 0 (ssl_ciphers' @SECLEVEL, else openssl.cnf's; narrowByLibrary). The
-// plan still changes every directive that allows legacy versions, so the result does not depend
+// Verdicts account for two things besides ssl_protocols (docs/domain.md "nginx: the default server
+// decides" and "What the library allows"): on one address:port the default server decides the
+// version before nginx knows the SNI name (before 1.29.2 for every name: decidingServer), and
+// OpenSSL 3 refuses TLS 1.0/1.1 at every security level above 0 (ssl_ciphers' @SECLEVEL, else
+// openssl.cnf's; narrowByLibrary). The plan still changes every directive that allows legacy versions, so the result does not depend
 // on either. Not modelled: proxy_ssl_protocols and friends (upstream, client side), Lua
 // *_by_lua_block bodies (raw Lua, skipped as opaque blocks), ssl_conf_command (its server is not
 // narrowed).
