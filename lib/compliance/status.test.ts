@@ -93,8 +93,8 @@ const cases: Array<[string, Parameters<typeof evaluateHostStatus>[0], HostStatus
   ],
   ["config alone enabling legacy on the server side", { wire: [], config: [cfg({ playbook: "postfix", inbound: { legacyEnabled: true, summary: "smtpd_tls_protocols = >=TLSv1" } })], exceptions: [], now }, "noncompliant", /^Inbound from Microsoft 365: smtpd_tls_protocols = >=TLSv1/],
   ["config alone disabling TLS 1.2 on the server side", { wire: [], config: [cfg({ inbound: { tls12Enabled: false, summary: "SCHANNEL TLS 1.2 Server disabled (Enabled=0)" } })], exceptions: [], now }, "at_risk", /^Inbound from Microsoft 365: SCHANNEL TLS 1.2 Server disabled/],
-  ["config alone, both directions fine", { wire: [], config: [cfg({})], exceptions: [], now }, "compliant", /^Config: inbound from microsoft 365: .*; outbound to microsoft 365: .*\(no wire evidence yet\)$/],
-  ["config and wire agree on compliant, and the explanation names the outbound side", { wire: [smtp("compliant", modern)], config: [cfg({})], exceptions: [], now }, "compliant", /25\/smtp .*; outbound to microsoft 365: SCHANNEL TLS 1.0\/1.1 Client disabled, TLS 1.2 Client enabled/],
+  ["config alone, both directions fine", { wire: [], config: [cfg({})], exceptions: [], now }, "compliant", /^Config: inbound from Microsoft 365: .*; outbound to Microsoft 365: .*\(no wire evidence yet\)$/],
+  ["config and wire agree on compliant, and the explanation names the outbound side", { wire: [smtp("compliant", modern)], config: [cfg({})], exceptions: [], now }, "compliant", /25\/smtp .*; outbound to Microsoft 365: SCHANNEL TLS 1.0\/1.1 Client disabled, TLS 1.2 Client enabled/],
 
   // Exceptions hide only what they name
   ["approved unexpired exception covers the finding", { wire: [smtp("noncompliant", legacyOpen)], config: [], exceptions: [exception({ endpointPort: 25 })], now }, "excepted", /excepted until 2027-01-01 00:00 UTC: vendor appliance/],

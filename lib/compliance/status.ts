@@ -241,7 +241,8 @@ function advisoryNote(advisories: Finding[]): string {
 
 function sideText(config: ConfigEvidence[], direction: Direction): string | null {
   const sides = config.flatMap((c) => c.sides.filter((s) => s.direction === direction).map((s) => `${s.summary} (${c.playbook} config at ${formatUtc(c.takenAt)})`));
-  return sides.length ? `${DIRECTION_LABEL[direction].toLowerCase()}: ${sides.join("; ")}` : null;
+  const label = DIRECTION_LABEL[direction];
+  return sides.length ? `${label[0]!.toLowerCase()}${label.slice(1)}: ${sides.join("; ")}` : null;
 }
 
 export function evaluateHostStatus(ev: StatusEvidence): HostStatusResult {
