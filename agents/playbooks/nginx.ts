@@ -527,14 +527,29 @@ export function listenAddress(listen: string): { address: string; isDefault: boo
  * says default_server, else the first server with that listen) before it knows the SNI name;
  * before 1.29.2 the default server's ssl_protocols apply to every name on that address:port
  * (nginx.org ssl_protocols, 1.29.2 CHANGES: per-server values via the ClientHello callback).
- * Returns the default server that decides for `s`, or null when `s` decides for itself.
+ * One pass over the http servers: address:port -> its default server.
  */
-export function decidingServer(s: NginxServer, servers: readonly NginxServer[], version: string | null): { server: NginxServer; listen: string } | null {
+export function defaultServers(servers: readonly NginxServer[]): Map<string, NginxServer> {
+  const first = new Map<string, NginxServer>();
+  const marked = new Map<string, NginxServer>();
+  for (const x of servers) {
+    if (x.context !== "http") continue;
+    for (const l of x.listen.map(listenAddress)) {
+      if (!first.has(l.address)) first.set(l.address, x);
+      if (l.isDefault && !marked.has(l.address)) marked.set(l.address, x);
+    }
+  }
+  for (const [address, x] of marked) first.set(address, x);
+  return first;
+}
+
+/** The default server that decides for `s` (see defaultServers), or null when `s` decides for itself. */
+export function decidingServer(s: NginxServer, defaults: ReadonlyMap<string, NginxServer>, version: string | null): { server: NginxServer; listen: string } | null {
   if (s.context !== "http" || (version !== null && compareVersions(version, "1.29.2") >= 0)) return null;
+  const same = (a: NginxServer) => a.protocols.source === s.protocols.source && a.protocols.value === s.protocols.value;
   for (const l of s.listen.map(listenAddress)) {
-    const same = servers.filter((x) => x.context === "http" && x.listen.some((y) => listenAddress(y).address === l.address));
-    const def = same.find((x) => x.listen.some((y) => listenAddress(y).address === l.address && listenAddress(y).isDefault)) ?? same[0];
-    if (def && def !== s && JSON.stringify(def.protocols.enabled ?? def.protocols.source) !== JSON.stringify(s.protocols.enabled ?? s.protocols.source)) return { server: def, listen: l.address };
+    const def = defaults.get(l.address);
+    if (def && def !== s && !same(def)) return { server: def, listen: l.address };
   }
   return null;
 }
@@ -547,9 +562,10 @@ export function interpretNginx(input: { versionText: string; dump: string; origi
   const resolved = resolveNginx(files);
   const tlsServers = resolved.servers.filter((s) => s.tls);
   const openssl = parseOpenSslPolicy(input.openssl ?? undefined);
+  const byAddress = defaultServers(resolved.servers);
   const settings: ProtocolSetting[] = tlsServers.map((s) => {
     const own = s.protocols.source === "default" ? defaults : s.protocols.enabled;
-    const decider = decidingServer(s, resolved.servers, version);
+    const decider = decidingServer(s, byAddress, version);
     const deciderEnabled = decider ? (decider.server.protocols.source === "default" ? defaults : decider.server.protocols.enabled) : own;
     const narrowed = narrowByLibrary(deciderEnabled, (decider?.server ?? s).ciphers, openssl);
     const notes = [decider ? `nginx ${version} is older than 1.29.2: the default server of ${decider.listen}, ${serverLabel(decider.server)}, decides the version for every name (ssl_protocols ${decider.server.protocols.value ?? "(default)"})` : null, narrowed.library ?? null].filter(Boolean);
