@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { snapshotOf, type TlsVersion } from "./linux-common";
 import {
@@ -95,13 +96,16 @@ describe("doveconf -n", () => {
 
 const FILE = "# main\nssl = yes\nssl_min_protocol = TLSv1\n!include_try local.conf\n";
 
-function state(n: string, opts: { current?: string; defaults?: string; file?: string } = {}): DovecotState {
+const OPENSSL_DEBIAN12 = { argv: ["sh"], exitCode: 0, stdout: readFileSync(new URL("./testdata/openssl-policy-debian12.out", import.meta.url), "utf8"), stderr: "" };
+
+function state(n: string, opts: { current?: string; defaults?: string; file?: string; openssl?: boolean } = {}): DovecotState {
   const current = opts.current ?? "ssl = yes\nssl_min_protocol = TLSv1\n";
   const s = interpretDovecot({
     n,
     current,
     defaults: opts.defaults ?? "ssl_min_protocol = TLSv1.2\n",
     original: snapshotOf("/etc/dovecot/dovecot.conf", Buffer.from(opts.file ?? FILE, "latin1")),
+    openssl: opts.openssl ? OPENSSL_DEBIAN12 : null,
     raw: [],
     collectedAt: new Date("2026-11-28T10:00:00Z"),
   });
@@ -200,5 +204,21 @@ describe("tlsfleet's block in dovecot.conf", () => {
 
   it("adds the missing newline of a file that does not end with one", () => {
     expect(withManagedBlock("ssl = yes", entries.slice(0, 1)).startsWith(`ssl = yes\n${BLOCK_BEGIN}`)).toBe(true);
+  });
+});
+
+describe("Dovecot as it behaves with Debian 12's OpenSSL 3", () => {
+  it("ssl_min_protocol = TLSv1 with the lab's ALL:@SECLEVEL=0 accepts TLS 1.0: an inbound finding", () => {
+    const s = state(LAB_N, { current: "ssl = yes\nssl_min_protocol = TLSv1\nssl_cipher_list = ALL:@SECLEVEL=0\n", openssl: true });
+    expect(s.sides).toEqual([{ direction: "inbound", legacyEnabled: true, tls12Enabled: true, summary: expect.stringMatching(/^TLS 1.0\/1.1 enabled by dovecot.conf: ssl_min_protocol = TLSv1$/) }]);
+  });
+  it("ssl_min_protocol = TLSv1 with Dovecot's default cipher list does not: OpenSSL refuses TLS 1.0/1.1 at its default level", () => {
+    const dflt = "ALL:!kRSA:!SRP:!kDHd:!DSS:!aNULL:!eNULL:!EXPORT:!DES:!3DES:!MD5:!PSK:!RC4:!ADH:!LOW@STRENGTH";
+    const s = state(LAB_N.replace("ssl_cipher_list = ALL:@SECLEVEL=0\n", ""), { current: `ssl = yes\nssl_min_protocol = TLSv1\nssl_cipher_list = ${dflt}\n`, openssl: true });
+    expect(s.sides[0]).toMatchObject({ direction: "inbound", legacyEnabled: false, tls12Enabled: true });
+    expect(s.settings[0]!.library).toMatch(/^OpenSSL 3.0.22 refuses TLS 1.0\/1.1 at security level 1\+/);
+  });
+  it("ssl = no: the inbound side offers no TLS", () => {
+    expect(state(LAB_N, { current: "ssl = no\nssl_min_protocol = TLSv1\n" }).sides).toEqual([expect.objectContaining({ direction: "inbound", tlsOffered: false })]);
   });
 });

@@ -39,6 +39,10 @@ import {
   type ProtocolSetting,
   describeSettings,
   type TlsVersion,
+  narrowByLibrary,
+  OPENSSL_POLICY_STEP,
+  parseOpenSslPolicy,
+  type OpenSslPolicy,
 } from "./linux-common";
 import { compareVersions } from "./postfix";
 import { countAgainst, keepLine, OUTPUT_LIMITS, trimTrailing } from "./output-limits";
@@ -245,6 +249,8 @@ export interface DovecotState extends ConfigState {
   managed: ManagedEntry[] | null;
   /** The main file byte-exact: what rollback restores. */
   original: FileSnapshot;
+  /** The OpenSSL policy the verdicts account for; null when it could not be read. */
+  openssl: OpenSslPolicy | null;
   settings: ProtocolSetting[];
 }
 
@@ -260,7 +266,7 @@ export interface DovecotChange extends Change {
 const scopeOf = (filter: string[]) => (filter.length === 0 ? "global" : filter.join(" / "));
 
 /** Pure: the state from `doveconf -n`, `doveconf ssl NAME`, `doveconf -d NAME` and the file. */
-export function interpretDovecot(input: { n: string; current: string; defaults: string; original: FileSnapshot | null; raw: RawOutput[]; collectedAt: Date }): DovecotState | string {
+export function interpretDovecot(input: { n: string; current: string; defaults: string; original: FileSnapshot | null; openssl?: RawOutput | null; raw: RawOutput[]; collectedAt: Date }): DovecotState | string {
   const n = parseDoveconf(input.n);
   if (!n.configFile) return "doveconf -n printed no configuration file path";
   const setting: DovecotProtocolSetting = n.version && compareVersions(n.version, "2.3") < 0 ? "ssl_protocols" : "ssl_min_protocol";
@@ -272,16 +278,21 @@ export function interpretDovecot(input: { n: string; current: string; defaults: 
   const global = { value, default: defaults.get(setting) ?? null, explicit: n.globals.has(setting), enabled: evaluateDovecotSetting(setting, value) };
   const filters = n.filters.filter((f) => f.setting === setting).map((f) => ({ ...f, enabled: evaluateDovecotSetting(setting, f.value) }));
   const file = n.configFile.replace(/^.*\//, "");
+  // The library's security level (docs/domain.md): ssl_cipher_list's @SECLEVEL, else openssl.cnf's.
+  // A filter that sets its own ssl_cipher_list (an indented line in doveconf -n) is not narrowed.
+  const openssl = parseOpenSslPolicy(input.openssl ?? undefined);
+  const cipherList = current.has("ssl_cipher_list") ? (current.get("ssl_cipher_list") ?? null) : undefined;
+  const filterCiphers = /^\s+ssl_cipher_list =/m.test(input.n) ? undefined : cipherList;
   const settings: ProtocolSetting[] =
     ssl === "no"
       ? []
       : [
-          { scope: file, setting, value, source: global.explicit ? "explicit" : "default", enabled: global.enabled },
-          ...filters.map((f) => ({ scope: f.filter.join(" / "), setting, value: f.value, source: "explicit" as const, enabled: f.enabled })),
+          { scope: file, setting, value, source: global.explicit ? "explicit" : "default", direction: "inbound" as const, ...narrowByLibrary(global.enabled, cipherList, openssl) },
+          ...filters.map((f) => ({ scope: f.filter.join(" / "), setting, value: f.value, source: "explicit" as const, direction: "inbound" as const, ...narrowByLibrary(f.enabled, filterCiphers, openssl) })),
         ];
   const managed = input.original ? splitManagedBlock(bytesOf(input.original).toString("latin1")).entries : null;
   const headline = `Dovecot ${n.version ?? "(unknown version)"}${managed ? ", tlsfleet block present" : ""}`;
-  const summary = ssl === "no" ? { legacyEnabled: false, tls12Enabled: false, summary: `${headline}; ssl = no: Dovecot offers no TLS at all` } : summarizeSettings(settings, headline);
+  const summary = ssl === "no" ? { legacyEnabled: false, tls12Enabled: false, summary: `${headline}; ssl = no: Dovecot offers no TLS at all`, sides: [{ direction: "inbound" as const, legacyEnabled: false, tls12Enabled: false, tlsOffered: false, summary: "Dovecot ssl = no: no TLS on any listener" }] } : summarizeSettings(settings, headline);
   return {
     playbookId: "dovecot",
     collectedAt: input.collectedAt.toISOString(),
@@ -296,6 +307,7 @@ export function interpretDovecot(input: { n: string; current: string; defaults: 
     filters,
     managed,
     original: input.original ?? { path: n.configFile, sha256: "", base64: "" },
+    openssl,
     settings,
   };
 }
@@ -308,10 +320,11 @@ export async function checkDovecot(s: RemoteSession): Promise<DovecotState> {
   const parsed = parseDoveconf(n.stdout);
   if (!parsed.configFile) throw new PlaybookError(s.hostLabel, `doveconf -n on ${s.hostLabel} printed no configuration file path.`);
   const setting = parsed.version && compareVersions(parsed.version, "2.3") < 0 ? "ssl_protocols" : "ssl_min_protocol";
-  const current = await runChecked(s, ["doveconf", "ssl", setting], raw);
+  const current = await runChecked(s, ["doveconf", "ssl", setting, "ssl_cipher_list"], raw);
   const defaults = await runChecked(s, ["doveconf", "-d", setting], raw);
   const original = snapshotOf(parsed.configFile, await readRemoteFile(s, parsed.configFile, raw));
-  const state = interpretDovecot({ n: n.stdout, current: current.stdout, defaults: defaults.stdout, original, raw, collectedAt: new Date() });
+  const openssl = await runChecked(s, [...OPENSSL_POLICY_STEP], raw, { okCodes: [0, 127] });
+  const state = interpretDovecot({ n: n.stdout, current: current.stdout, defaults: defaults.stdout, original, openssl, raw, collectedAt: new Date() });
   if (typeof state === "string") throw new PlaybookError(s.hostLabel, `${state} on ${s.hostLabel}`);
   return state;
 }

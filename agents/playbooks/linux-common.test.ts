@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
-import fs from "node:fs";
+import fs, { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { quotePosix } from "../transport/quote";
 import type { ExecOptions, ExecResult, RemoteSession } from "../transport/types";
-import { runBatch } from "./linux-common";
+import { narrowByLibrary, parseOpenSslPolicy, runBatch, summarizeSettings, type TlsVersion } from "./linux-common";
 import { PlaybookError } from "./types";
 
 /**
@@ -87,5 +87,60 @@ describe("runBatch", () => {
     const err = await runBatch(localSession(), [["true"], ["sh", "-c", "kill -9 $PPID"], ["true"]]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PlaybookError);
     expect((err as Error).message).toMatch(/A batch of 3 commands on local stopped after 1 \(next: `sh -c kill -9 \$PPID`\)/);
+  });
+});
+
+describe("the OpenSSL library's own policy (docs/domain.md)", () => {
+  const debian12 = { argv: ["sh"], exitCode: 0, stdout: readFileSync(new URL("./testdata/openssl-policy-debian12.out", import.meta.url), "utf8"), stderr: "" };
+  // Debian 11's openssl.cnf as the package ships it (quoted, not captured here): the section chain
+  // openssl_conf -> ssl_conf -> system_default.
+  const debian11 = {
+    ...debian12,
+    stdout: `OpenSSL 3.0.11 19 Sep 2023 (Library: OpenSSL 3.0.11 19 Sep 2023)\nOPENSSLDIR=/usr/lib/ssl\nopenssl_conf = default_conf\n[ default_conf ]\nssl_conf = ssl_sect\n[ssl_sect]\nsystem_default = system_default_sect\n[system_default_sect]\nMinProtocol = TLSv1.2\nCipherString = DEFAULT@SECLEVEL=2\n`,
+  };
+  const ALL: TlsVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+
+  it("reads Debian 12's stock openssl.cnf: OpenSSL 3.0, no system_default section, so the build's level applies", () => {
+    expect(parseOpenSslPolicy(debian12)).toEqual({ version: "3.0.22", configFile: "/usr/lib/ssl/openssl.cnf", minProtocol: null, cipherString: null, securityLevel: null, notes: [] });
+  });
+  it("follows openssl_conf -> ssl_conf -> system_default for MinProtocol and the CipherString's @SECLEVEL", () => {
+    expect(parseOpenSslPolicy(debian11)).toMatchObject({ minProtocol: "TLSv1.2", cipherString: "DEFAULT@SECLEVEL=2", securityLevel: 2 });
+  });
+  it("is null when openssl is not installed (exit 127), and nothing is narrowed then", () => {
+    expect(parseOpenSslPolicy({ ...debian12, exitCode: 127, stdout: "" })).toBeNull();
+    expect(narrowByLibrary(ALL, null, null)).toEqual({ enabled: ALL });
+  });
+  it("OpenSSL 3 refuses TLS 1.0/1.1 unless the application's cipher list or openssl.cnf says @SECLEVEL=0", () => {
+    const p = parseOpenSslPolicy(debian12)!;
+    expect(narrowByLibrary(ALL, "aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH", p)).toEqual({ enabled: ["TLSv1.2", "TLSv1.3"], library: expect.stringMatching(/^OpenSSL 3.0.22 refuses TLS 1.0\/1.1 at security level 1\+ \(the library default\)/) });
+    expect(narrowByLibrary(ALL, "ALL:@SECLEVEL=0", p)).toEqual({ enabled: ALL });
+    expect(narrowByLibrary(ALL, "ALL:@SECLEVEL=0:@SECLEVEL=1", p).enabled).toEqual(["TLSv1.2", "TLSv1.3"]);
+    expect(narrowByLibrary(ALL, null, { ...p, cipherString: "DEFAULT:@SECLEVEL=0", securityLevel: 0 })).toEqual({ enabled: ALL });
+    expect(narrowByLibrary(ALL, null, parseOpenSslPolicy(debian11)!).library).toMatch(/security level 2 \(\/usr\/lib\/ssl\/openssl.cnf CipherString\)/);
+  });
+  it("narrows nothing it cannot vouch for: OpenSSL 1.1, an unread cipher list, a setting without legacy", () => {
+    const p = parseOpenSslPolicy(debian12)!;
+    expect(narrowByLibrary(ALL, null, { ...p, version: "1.1.1" })).toEqual({ enabled: ALL });
+    expect(narrowByLibrary(ALL, undefined, p)).toEqual({ enabled: ALL });
+    expect(narrowByLibrary(["TLSv1.2"], null, p)).toEqual({ enabled: ["TLSv1.2"] });
+  });
+});
+
+describe("summarizeSettings per direction", () => {
+  const s = (direction: "inbound" | "outbound", setting: string, value: string, enabled: TlsVersion[]) => ({ scope: "main.cf", setting, value, source: "explicit" as const, direction, enabled });
+  it("keeps the server and the client side apart, and marks a side without TLS", () => {
+    const r = summarizeSettings([s("inbound", "smtpd_tls_protocols", ">=TLSv1.2", ["TLSv1.2", "TLSv1.3"]), s("outbound", "smtp_tls_protocols", ">=TLSv1", ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"])]);
+    expect(r.legacyEnabled).toBe(true);
+    expect(r.sides).toEqual([
+      { direction: "inbound", legacyEnabled: false, tls12Enabled: true, summary: "TLS 1.0/1.1 off, TLS 1.2 on in all 1 settings (main.cf: smtpd_tls_protocols = >=TLSv1.2)" },
+      { direction: "outbound", legacyEnabled: true, tls12Enabled: true, summary: "TLS 1.0/1.1 enabled by main.cf: smtp_tls_protocols = >=TLSv1" },
+    ]);
+    expect(summarizeSettings([s("inbound", "smtpd_tls_protocols", ">=TLSv1.2", ["TLSv1.2"])], undefined, { outbound: "smtp_tls_security_level = none" }).sides[1]).toEqual({
+      direction: "outbound",
+      legacyEnabled: false,
+      tls12Enabled: false,
+      tlsOffered: false,
+      summary: "smtp_tls_security_level = none",
+    });
   });
 });

@@ -6,6 +6,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { quotePosix } from "../transport/quote";
 import type { ExecOptions, RemoteSession } from "../transport/types";
+import type { ConfigSide, Direction } from "../../lib/compliance/status";
+import { keepLine } from "./output-limits";
 import { PlaybookError, type ConfigState, type RawOutput } from "./types";
 
 /** The versions the product reports on, in order (the prober's names, lib/tls/types.ts). */
@@ -39,33 +41,58 @@ export interface ProtocolSetting {
   value: string | null;
   /** explicit: set here; inherited: from an enclosing scope; default: nothing set anywhere. */
   source: "explicit" | "inherited" | "default";
-  /** The versions this setting leaves enabled; null when it cannot be told (unknown syntax or
+  /** inbound: a listener (the host as TLS server); outbound: the host's own client (Postfix smtp). */
+  direction: Direction;
+  /** The versions this setting leaves enabled as the host behaves: the setting, narrowed by what
+   *  the TLS library allows (see `library`); null when it cannot be told (unknown syntax or
    *  version, or a value we cannot evaluate). */
   enabled: TlsVersion[] | null;
+  /** Why the library (or another setting, e.g. nginx's default server) narrows what this setting
+   *  alone allows: "OpenSSL 3.0.11 refuses TLS 1.0/1.1 at security level 2". */
+  library?: string;
 }
 
-/** The four ConfigEvidence fields (lib/compliance/status.ts) from a list of settings:
- *  legacy is enabled when ANY setting enables TLS 1.0 or 1.1 (one listener is enough for a peer
- *  to negotiate it); TLS 1.2 is enabled only when EVERY setting enables it (a listener without
- *  it breaks mail flow with Microsoft 365). A setting we cannot evaluate makes the answer
- *  "cannot tell" (null) unless another setting already decides it. */
-export function summarizeSettings(settings: readonly ProtocolSetting[], headline?: string): Pick<ConfigState, "legacyEnabled" | "tls12Enabled" | "summary"> {
-  if (settings.length === 0) return { legacyEnabled: null, tls12Enabled: null, summary: headline ?? "no TLS protocol settings found" };
+export type SettingsSummary = Pick<ConfigState, "legacyEnabled" | "tls12Enabled" | "summary" | "sides">;
+
+const show = (s: ProtocolSetting) => `${s.scope === "" ? "" : `${s.scope}: `}${s.setting} = ${s.value ?? "(default)"}${s.library ? ` (${s.library})` : ""}`;
+const list = (xs: readonly ProtocolSetting[]) => `${xs.slice(0, 3).map(show).join("; ")}${xs.length > 3 ? `; +${xs.length - 3} more` : ""}`;
+
+function verdictOf(settings: readonly ProtocolSetting[]): { legacyEnabled: boolean | null; tls12Enabled: boolean | null; parts: string[] } {
   const known = settings.filter((s) => s.enabled !== null);
   const unknown = settings.length - known.length;
   const legacy = known.filter((s) => s.enabled!.some((v) => LEGACY_VERSIONS.includes(v)));
   const no12 = known.filter((s) => !s.enabled!.includes("TLSv1.2"));
-  const legacyEnabled = legacy.length > 0 ? true : unknown > 0 ? null : false;
-  const tls12Enabled = no12.length > 0 ? false : unknown > 0 ? null : true;
-  const show = (s: ProtocolSetting) => `${s.scope === "" ? "" : `${s.scope}: `}${s.setting} = ${s.value ?? "(default)"}`;
-  const list = (xs: readonly ProtocolSetting[]) => `${xs.slice(0, 3).map(show).join("; ")}${xs.length > 3 ? `; +${xs.length - 3} more` : ""}`;
   const parts: string[] = [];
-  if (headline) parts.push(headline);
   if (legacy.length > 0) parts.push(`TLS 1.0/1.1 enabled by ${list(legacy)}`);
   if (no12.length > 0) parts.push(`TLS 1.2 disabled by ${list(no12)}`);
   if (unknown > 0) parts.push(`cannot evaluate ${list(settings.filter((s) => s.enabled === null))}`);
   if (legacy.length === 0 && no12.length === 0 && unknown === 0) parts.push(`TLS 1.0/1.1 off, TLS 1.2 on in all ${settings.length} settings (${list(settings)})`);
-  return { legacyEnabled, tls12Enabled, summary: parts.join("; ") };
+  return { legacyEnabled: legacy.length > 0 ? true : unknown > 0 ? null : false, tls12Enabled: no12.length > 0 ? false : unknown > 0 ? null : true, parts };
+}
+
+/** A direction that uses no TLS at all (the security level says so), with the operator's reason. */
+export type NoTls = Partial<Record<Direction, string>>;
+
+/** The ConfigEvidence fields (lib/compliance/status.ts) from a list of settings, per direction and
+ *  both together: legacy is enabled when ANY setting enables TLS 1.0 or 1.1 (one listener is
+ *  enough for a peer to negotiate it); TLS 1.2 is enabled only when EVERY setting enables it (a
+ *  listener without it breaks mail flow with Microsoft 365). A setting we cannot evaluate makes
+ *  the answer "cannot tell" (null) unless another setting already decides it. `noTls` marks a
+ *  direction that offers no TLS whatever its versions. */
+export function summarizeSettings(settings: readonly ProtocolSetting[], headline?: string, noTls: NoTls = {}): SettingsSummary {
+  const sides: ConfigSide[] = [];
+  for (const direction of ["inbound", "outbound"] as const) {
+    const mine = settings.filter((s) => s.direction === direction);
+    const off = noTls[direction];
+    if (off !== undefined) sides.push({ direction, legacyEnabled: false, tls12Enabled: false, tlsOffered: false, summary: off });
+    else if (mine.length > 0) {
+      const v = verdictOf(mine);
+      sides.push({ direction, legacyEnabled: v.legacyEnabled, tls12Enabled: v.tls12Enabled, summary: v.parts.join("; ") });
+    }
+  }
+  if (settings.length === 0) return { legacyEnabled: null, tls12Enabled: null, summary: headline ?? "no TLS protocol settings found", sides };
+  const all = verdictOf(settings);
+  return { legacyEnabled: all.legacyEnabled, tls12Enabled: all.tls12Enabled, summary: [...(headline ? [headline] : []), ...all.parts].join("; "), sides };
 }
 
 function versionsVerdict(enabled: ProtocolSetting["enabled"]): string {
@@ -81,7 +108,9 @@ function versionsVerdict(enabled: ProtocolSetting["enabled"]): string {
 export function describeSettings(state: Pick<ConfigState, "playbookId" | "summary"> & { settings?: readonly ProtocolSetting[] }): string[] {
   const id = state.playbookId;
   const settings = Array.isArray(state.settings) ? state.settings : [];
-  const lines = settings.map((st) => `${id}: ${st.scope ? `${st.scope}: ` : ""}${st.setting} = ${st.value ?? "(default)"}${st.source === "explicit" ? "" : ` (${st.source})`} -> ${versionsVerdict(st.enabled)}`);
+  const lines = settings.map(
+    (st) => `${id}: ${st.direction === "outbound" ? "outbound: " : ""}${st.scope ? `${st.scope}: ` : ""}${st.setting} = ${st.value ?? "(default)"}${st.source === "explicit" ? "" : ` (${st.source})`} -> ${versionsVerdict(st.enabled)}${st.library ? ` (${st.library})` : ""}`,
+  );
   return lines.length ? lines : [`${id}: ${state.summary}`];
 }
 
@@ -251,4 +280,125 @@ export const BACKUP_SUFFIX = ".tlsfleet-bak";
 /** Message for an error that may carry an operator-facing text. */
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The TLS library's own policy (docs/domain.md "What the library allows")
+
+/** What OpenSSL itself imposes on an application, read from `openssl version` and the
+ *  [system_default] section of OPENSSLDIR/openssl.cnf (config(5): openssl_conf -> ssl_conf ->
+ *  system_default). */
+export interface OpenSslPolicy {
+  /** "3.0.11" from `openssl version`; null when it could not be read. */
+  version: string | null;
+  configFile: string | null;
+  /** [system_default] MinProtocol / CipherString, null when not set. Postfix, nginx and Dovecot
+   *  set their own version range, so MinProtocol is shown, not applied to them. */
+  minProtocol: string | null;
+  cipherString: string | null;
+  /** @SECLEVEL=n in that CipherString; null: the build's default (1 upstream, 2 on Debian). */
+  securityLevel: number | null;
+  notes: string[];
+}
+
+// A constant script (no host data in the command line): the openssl CLI's version, its
+// OPENSSLDIR, and openssl.cnf from there. The CLI and the services normally share libssl.
+export const OPENSSL_POLICY_STEP: readonly string[] = [
+  "sh",
+  "-c",
+  `command -v openssl >/dev/null 2>&1 || exit 127
+openssl version
+d=$(openssl version -d | sed -n 's/^OPENSSLDIR: "\\(.*\\)"$/\\1/p')
+printf 'OPENSSLDIR=%s\\n' "$d"
+if [ -n "$d" ] && [ -r "$d/openssl.cnf" ]; then cat -- "$d/openssl.cnf"; fi
+exit 0`,
+];
+
+const SECLEVEL = /@SECLEVEL=(\d)/g;
+
+/** The last @SECLEVEL=n of a cipher list (OpenSSL applies them in order), or null. */
+export function securityLevelIn(cipherList: string | null | undefined): number | null {
+  if (!cipherList) return null;
+  const all = [...cipherList.matchAll(SECLEVEL)];
+  return all.length ? Number(all[all.length - 1]![1]) : null;
+}
+
+/** Pure: the policy from OPENSSL_POLICY_STEP's output; null when openssl did not answer. */
+export function parseOpenSslPolicy(out: RawOutput | undefined): OpenSslPolicy | null {
+  if (!out || out.exitCode !== 0) return null;
+  const lines = out.stdout.split("\n");
+  const version = /^OpenSSL (\d+\.\d+\.\d+)/.exec(lines[0] ?? "")?.[1] ?? null;
+  const dirLine = lines.findIndex((l) => l.startsWith("OPENSSLDIR="));
+  const dir = dirLine >= 0 ? lines[dirLine]!.slice("OPENSSLDIR=".length) : "";
+  const notes: string[] = [];
+  // config(5): "[ name ]" starts a section, "name = value" sets, "#" comments; keys are case
+  // sensitive. The part before the first section is the default section.
+  const sections = new Map<string, Map<string, string>>([["", new Map()]]);
+  let current = sections.get("")!;
+  for (const raw of dirLine >= 0 ? lines.slice(dirLine + 1) : []) {
+    const line = raw.replace(/(^|\s)#.*$/, "").trim();
+    if (line === "") continue;
+    const section = /^\[\s*([^\]\s]+)\s*\]$/.exec(line);
+    if (section) {
+      current = sections.get(section[1]!) ?? new Map();
+      sections.set(section[1]!, current);
+      continue;
+    }
+    if (/^\.include\b/.test(line)) keepLine(notes, `openssl.cnf includes ${line.slice(8).trim()} (not read)`);
+    const kv = /^([A-Za-z0-9_.$-]+)\s*=\s*(.*)$/.exec(line);
+    if (kv) current.set(kv[1]!, kv[2]!.replace(/^"(.*)"$/, "$1"));
+  }
+  const section = (name: string | undefined) => (name === undefined ? undefined : sections.get(name));
+  const init = section(sections.get("")!.get("openssl_conf"));
+  const ssl = section(init?.get("ssl_conf"));
+  const sys = section(ssl?.get("system_default"));
+  const cipherString = sys?.get("CipherString") ?? null;
+  return {
+    version,
+    configFile: dir ? `${dir}/openssl.cnf` : null,
+    minProtocol: sys?.get("MinProtocol") ?? null,
+    cipherString,
+    securityLevel: securityLevelIn(cipherString),
+    notes,
+  };
+}
+
+/**
+ * What a setting's versions become with the library's security level: OpenSSL 3 refuses TLS 1.0
+ * and 1.1 at every level above 0 (their handshakes need SHA-1/MD5-SHA1 signatures; OpenSSL 3.0
+ * "SSL/TLS security level" changes, measured on Debian 12's 3.0: a TLS 1.0 handshake fails with
+ * an internal_error alert at the default level and at @SECLEVEL=1, succeeds at @SECLEVEL=0).
+ * `appCipherList` is the application's own cipher list (its @SECLEVEL wins); `undefined` means
+ * the application may change the level in a way not read here, so nothing is narrowed.
+ * `appDefaultLevel`: the level an application sets itself when its list names none (Postfix
+ * sets 0, measured; nginx and Dovecot keep the library's).
+ */
+export function narrowByLibrary(
+  enabled: TlsVersion[] | null,
+  appCipherList: string | null | undefined,
+  policy: OpenSslPolicy | null,
+  opts: { appDefaultLevel?: number } = {},
+): { enabled: TlsVersion[] | null; library?: string } {
+  if (enabled === null || appCipherList === undefined || !policy?.version) return { enabled };
+  if (!enabled.some((v) => LEGACY_VERSIONS.includes(v))) return { enabled };
+  if (compareVersions(policy.version, "3.0.0") < 0) return { enabled };
+  const own = securityLevelIn(appCipherList);
+  const level = own ?? opts.appDefaultLevel ?? policy.securityLevel;
+  if (level === 0) return { enabled };
+  const why = own !== null ? "its cipher list" : level !== null ? `${policy.configFile ?? "openssl.cnf"} CipherString` : "the library default";
+  return {
+    enabled: enabled.filter((v) => !LEGACY_VERSIONS.includes(v)),
+    library: `OpenSSL ${policy.version} refuses TLS 1.0/1.1 at security level ${level ?? "1+"} (${why}); the setting alone allows ${describeVersions(enabled)}`,
+  };
+}
+
+/** Compares dotted versions numerically ("3.10" > "3.6"). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map((x) => parseInt(x, 10) || 0);
+  const pb = b.split(/[.-]/).map((x) => parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { snapshotOf } from "./linux-common";
 import {
@@ -5,6 +6,7 @@ import {
   editNginxFile,
   evaluateSslProtocols,
   interpretNginx,
+  listenAddress,
   nginxDefaultProtocols,
   nginxPlaybook,
   parseNginxConfig,
@@ -47,10 +49,12 @@ const LAB_SITE = `server {
 }
 `;
 
-function state(files: Array<[string, string]>, versionText = "nginx version: nginx/1.22.1"): NginxState {
+const OPENSSL_DEBIAN12 = { argv: ["sh"], exitCode: 0, stdout: readFileSync(new URL("./testdata/openssl-policy-debian12.out", import.meta.url), "utf8"), stderr: "" };
+
+function state(files: Array<[string, string]>, versionText = "nginx version: nginx/1.22.1", openssl = false): NginxState {
   const text = dump(files);
   const originals = files.map(([p, t]) => snapshotOf(p, Buffer.from(t, "latin1")));
-  const s = interpretNginx({ versionText, dump: text, originals, raw: [], collectedAt: new Date("2026-11-28T10:00:00Z") });
+  const s = interpretNginx({ versionText, dump: text, originals, openssl: openssl ? OPENSSL_DEBIAN12 : null, raw: [], collectedAt: new Date("2026-11-28T10:00:00Z") });
   if (typeof s === "string") throw new Error(s);
   return s;
 }
@@ -155,6 +159,7 @@ describe("effective ssl_protocols per server block", () => {
         listen: ["198.18.0.21:443 ssl"],
         tls: true,
         protocols: { source: "server", file: "/etc/nginx/conf.d/tls-site.conf", line: 4, value: "TLSv1 TLSv1.1 TLSv1.2", enabled: ["TLSv1", "TLSv1.1", "TLSv1.2"] },
+        ciphers: "ALL:@SECLEVEL=0",
       },
     ]);
     expect(s).toMatchObject({ legacyEnabled: true, tls12Enabled: true, version: "1.22.1" });
@@ -315,5 +320,46 @@ describe("a hostile nginx -T dump (trust boundaries: the host writes the dump)",
     const files: Array<[string, string]> = [["/etc/nginx/nginx.conf", "include /etc/nginx/conf.d/*.conf;\n"]];
     for (let i = 0; i < 500; i++) files.push([`/etc/nginx/conf.d/f${i}.conf`, "}"]);
     expect(state(files).notes).toHaveLength(100);
+  });
+});
+
+describe("nginx as it behaves", () => {
+  const TWO_NAMES = `http {
+    server { listen 443 ssl; server_name old.example; ssl_protocols TLSv1 TLSv1.1 TLSv1.2; ssl_ciphers ALL:@SECLEVEL=0; }
+    server { listen 443 ssl default_server; server_name new.example; ssl_protocols TLSv1.2 TLSv1.3; }
+}
+`;
+  it("before 1.29.2 the default server of an address:port decides the version for every name on it", () => {
+    const s = state([["/etc/nginx/nginx.conf", TWO_NAMES]], "nginx version: nginx/1.22.1", true);
+    const old = s.settings.find((x) => x.scope.includes("old.example"))!;
+    expect(old.value).toBe("TLSv1 TLSv1.1 TLSv1.2");
+    expect(old.enabled).toEqual(["TLSv1.2", "TLSv1.3"]);
+    expect(old.library).toMatch(/older than 1.29.2: the default server of \*:443, server new.example \(\/etc\/nginx\/nginx.conf:3\), decides the version for every name/);
+    expect(s.sides).toEqual([expect.objectContaining({ direction: "inbound", legacyEnabled: false, tls12Enabled: true })]);
+  });
+  it("from 1.29.2 each name's own ssl_protocols applies to clients that send SNI", () => {
+    const s = state([["/etc/nginx/nginx.conf", TWO_NAMES]], "nginx version: nginx/1.29.2", true);
+    expect(s.settings.find((x) => x.scope.includes("old.example"))!.enabled).toEqual(["TLSv1", "TLSv1.1", "TLSv1.2"]);
+    expect(s.sides[0]).toMatchObject({ legacyEnabled: true });
+  });
+  it("without default_server the first server of the address:port is the default", () => {
+    const s = state([["/etc/nginx/nginx.conf", TWO_NAMES.replace(" default_server", "")]], "nginx version: nginx/1.22.1", true);
+    expect(s.settings.find((x) => x.scope.includes("new.example"))!.library).toMatch(/default server of \*:443, server old.example/);
+    expect(s.sides[0]).toMatchObject({ legacyEnabled: true });
+  });
+  it("OpenSSL 3 refuses TLS 1.0/1.1 for a server whose ssl_ciphers sets no @SECLEVEL=0; ssl_conf_command is not guessed at", () => {
+    const one = (extra: string) => state([["/etc/nginx/nginx.conf", `http {\n    server { listen 443 ssl; server_name a.example; ssl_protocols TLSv1 TLSv1.1 TLSv1.2;${extra} }\n}\n`]], "nginx version: nginx/1.22.1", true);
+    expect(one("").settings[0]).toMatchObject({ enabled: ["TLSv1.2"], library: expect.stringMatching(/^OpenSSL 3.0.22 refuses TLS 1.0\/1.1/) });
+    expect(one(" ssl_conf_command MinProtocol TLSv1;").settings[0]).toMatchObject({ enabled: ["TLSv1", "TLSv1.1", "TLSv1.2"] });
+    expect(one("").settings[0]!.direction).toBe("inbound");
+  });
+  it.each([
+    ["443 ssl default_server", "*:443", true],
+    ["[::]:443 ssl", "[::]:443", false],
+    ["198.18.0.21:443 ssl", "198.18.0.21:443", false],
+    ["0.0.0.0:443 ssl", "*:443", false],
+    ["10.0.0.1", "10.0.0.1:80", false],
+  ])("listen %s is %s", (listen, address, isDefault) => {
+    expect(listenAddress(listen)).toEqual({ address, isDefault });
   });
 });

@@ -19,11 +19,14 @@
 // constant `sh -c 'base64 -d > "$1"'` with the content on stdin, a copy is kept on the host, then
 // `nginx -t` and `nginx -s reload`. Anything failing puts the original bytes back.
 //
-// Not modelled: proxy_ssl_protocols and friends (upstream, client side), Lua *_by_lua_block
-// bodies (raw Lua, skipped as opaque blocks), and the fact that on one address:port the default
-// server's versions apply to every name on it (OpenSSL keeps the version range when SNI switches
-// the certificate context): each server is reported with its own setting, and the plan changes
-// them all, so the result is the same.
+// Verdicts account for two things besides ssl_protocols (docs/domain.md "nginx: the default server
+// decides" and "What the library allows"): on one address:port the default server decides the
+// version before nginx knows the SNI name (before 1.29.2 for every name: decidingServer), and
+// OpenSSL 3 refuses TLS 1.0/1.1 at every security level above 0 (ssl_ciphers' @SECLEVEL, else
+// openssl.cnf's; narrowByLibrary). The plan still changes every directive that allows legacy versions, so the result does not depend
+// on either. Not modelled: proxy_ssl_protocols and friends (upstream, client side), Lua
+// *_by_lua_block bodies (raw Lua, skipped as opaque blocks), ssl_conf_command (its server is not
+// narrowed).
 
 import { z } from "zod";
 import type { RemoteSession } from "../transport/types";
@@ -45,6 +48,10 @@ import {
   type ProtocolSetting,
   describeSettings,
   type TlsVersion,
+  narrowByLibrary,
+  OPENSSL_POLICY_STEP,
+  parseOpenSslPolicy,
+  type OpenSslPolicy,
 } from "./linux-common";
 import { compileGlob, hasGlobCharacters, type GlobMatcher, type GlobMeter } from "./glob";
 import { countAgainst, keepLine, OUTPUT_LIMITS } from "./output-limits";
@@ -329,6 +336,9 @@ export interface NginxServer {
   tls: boolean;
   /** The directive that decides, null when the built-in default applies. */
   protocols: { source: "server" | "block" | "default"; file: string | null; line: number | null; value: string | null; enabled: TlsVersion[] | null };
+  /** ssl_ciphers in effect (the server's, else its block's); null: nginx's default list (no
+   *  @SECLEVEL); undefined: an ssl_conf_command may change protocols or the level, not evaluated. */
+  ciphers?: string | null;
 }
 
 export interface NginxBlock {
@@ -431,6 +441,8 @@ export function resolveNginx(files: NginxDumpFile[]): NginxResolved {
     const blockProtocols = protocolDirective(context, "block", items);
     blocks.push({ context, file: top.file, line: top.d.line, protocols: blockProtocols });
     const blockStarttls = items.find((x) => x.d.name === "starttls")?.d.args[0];
+    const cipherOf = (xs: Array<{ d: NginxDirective }>) => xs.find((x) => x.d.name === "ssl_ciphers" && x.d.block === null)?.d.args.join(":");
+    const confCommand = (xs: Array<{ d: NginxDirective }>) => xs.some((x) => x.d.name === "ssl_conf_command");
     for (const s of items) {
       if (s.d.name !== "server" || s.d.block === null) continue;
       const inner = expand(s.d.block, s.file, 2);
@@ -442,7 +454,9 @@ export function resolveNginx(files: NginxDumpFile[]): NginxResolved {
         inner.some((x) => x.d.name === "ssl" && x.d.args[0] === "on") ||
         (context === "mail" && (starttls === "on" || starttls === "only"));
       const decided = own ?? blockProtocols;
+      const ciphers = confCommand(inner) || confCommand(items) ? undefined : (cipherOf(inner) ?? cipherOf(items) ?? null);
       servers.push({
+        ciphers,
         context,
         file: s.file,
         line: s.d.line,
@@ -473,6 +487,8 @@ export interface NginxState extends ConfigState {
   servers: NginxServer[];
   directives: NginxProtocolDirective[];
   notes: string[];
+  /** The OpenSSL policy the verdicts account for; null when it could not be read. */
+  openssl: OpenSslPolicy | null;
   /** Exact bytes of every file that sets ssl_protocols or holds an http/stream/mail block: the
    *  only files apply may edit, and what rollback restores. */
   originals: FileSnapshot[];
@@ -494,23 +510,77 @@ function serverLabel(s: NginxServer): string {
 }
 
 /** Pure: the state from `nginx -v`, `nginx -T` and the candidate files' bytes. */
-export function interpretNginx(input: { versionText: string; dump: string; originals: FileSnapshot[]; raw: RawOutput[]; collectedAt: Date }): NginxState | string {
+/** "443 ssl default_server" -> "*:443"; "[::]:443 ssl" -> "[::]:443"; "10.0.0.1" -> "10.0.0.1:80". */
+export function listenAddress(listen: string): { address: string; isDefault: boolean } {
+  const [first = "", ...rest] = listen.split(/\s+/);
+  const isDefault = rest.includes("default_server") || rest.includes("default");
+  if (first.startsWith("unix:")) return { address: first, isDefault };
+  if (/^\d+$/.test(first)) return { address: `*:${first}`, isDefault };
+  const m = /^(\[[^\]]*\]|[^:]*):(\d+)$/.exec(first);
+  const host = (m ? m[1]! : first).replace(/^0\.0\.0\.0$/, "*");
+  return { address: `${host}:${m ? m[2]! : "80"}`, isDefault };
+}
+
+/**
+ * nginx negotiates the version with the default server of the address:port (the one whose listen
+ * says default_server, else the first server with that listen) before it knows the SNI name;
+ * before 1.29.2 the default server's ssl_protocols apply to every name on that address:port
+ * (nginx.org ssl_protocols, 1.29.2 CHANGES: per-server values via the ClientHello callback).
+ * One pass over the http servers: address:port -> its default server.
+ */
+export function defaultServers(servers: readonly NginxServer[]): Map<string, NginxServer> {
+  const first = new Map<string, NginxServer>();
+  const marked = new Map<string, NginxServer>();
+  for (const x of servers) {
+    if (x.context !== "http") continue;
+    for (const l of x.listen.map(listenAddress)) {
+      if (!first.has(l.address)) first.set(l.address, x);
+      if (l.isDefault && !marked.has(l.address)) marked.set(l.address, x);
+    }
+  }
+  for (const [address, x] of marked) first.set(address, x);
+  return first;
+}
+
+/** The default server that decides for `s` (see defaultServers), or null when `s` decides for itself. */
+export function decidingServer(s: NginxServer, defaults: ReadonlyMap<string, NginxServer>, version: string | null): { server: NginxServer; listen: string } | null {
+  if (s.context !== "http" || (version !== null && compareVersions(version, "1.29.2") >= 0)) return null;
+  const same = (a: NginxServer) => a.protocols.source === s.protocols.source && a.protocols.value === s.protocols.value;
+  for (const l of s.listen.map(listenAddress)) {
+    const def = defaults.get(l.address);
+    if (def && def !== s && !same(def)) return { server: def, listen: l.address };
+  }
+  return null;
+}
+
+export function interpretNginx(input: { versionText: string; dump: string; originals: FileSnapshot[]; openssl?: RawOutput | null; raw: RawOutput[]; collectedAt: Date }): NginxState | string {
   const files = splitNginxDump(input.dump);
   if (files.length === 0) return "nginx -T printed no configuration";
   const version = parseNginxVersion(input.versionText);
   const defaults = nginxDefaultProtocols(version);
   const resolved = resolveNginx(files);
   const tlsServers = resolved.servers.filter((s) => s.tls);
-  const settings: ProtocolSetting[] = tlsServers.map((s) => ({
-    scope: serverLabel(s),
-    setting: "ssl_protocols",
-    value: s.protocols.value,
-    source: s.protocols.source === "server" ? "explicit" : s.protocols.source === "block" ? "inherited" : "default",
-    enabled: s.protocols.source === "default" ? defaults : s.protocols.enabled,
-  }));
+  const openssl = parseOpenSslPolicy(input.openssl ?? undefined);
+  const byAddress = defaultServers(resolved.servers);
+  const settings: ProtocolSetting[] = tlsServers.map((s) => {
+    const own = s.protocols.source === "default" ? defaults : s.protocols.enabled;
+    const decider = decidingServer(s, byAddress, version);
+    const deciderEnabled = decider ? (decider.server.protocols.source === "default" ? defaults : decider.server.protocols.enabled) : own;
+    const narrowed = narrowByLibrary(deciderEnabled, (decider?.server ?? s).ciphers, openssl);
+    const notes = [decider ? `nginx ${version} is older than 1.29.2: the default server of ${decider.listen}, ${serverLabel(decider.server)}, decides the version for every name (ssl_protocols ${decider.server.protocols.value ?? "(default)"})` : null, narrowed.library ?? null].filter(Boolean);
+    return {
+      scope: serverLabel(s),
+      setting: "ssl_protocols",
+      value: s.protocols.value,
+      source: s.protocols.source === "server" ? "explicit" : s.protocols.source === "block" ? "inherited" : "default",
+      direction: "inbound" as const,
+      enabled: narrowed.enabled,
+      ...(notes.length ? { library: notes.join("; ") } : {}),
+    };
+  });
   for (const s of resolved.servers) if (s.protocols.source === "default") s.protocols.enabled = defaults;
   const headline = tlsServers.length === 0 ? "no server block listens with TLS" : `nginx ${version ?? "(unknown version)"}, ${tlsServers.length} TLS server block${tlsServers.length === 1 ? "" : "s"}`;
-  const summary = tlsServers.length === 0 ? { legacyEnabled: false, tls12Enabled: null, summary: headline } : summarizeSettings(settings, headline);
+  const summary = tlsServers.length === 0 ? { legacyEnabled: false, tls12Enabled: null, summary: headline, sides: [] } : summarizeSettings(settings, headline);
   return {
     playbookId: "nginx",
     collectedAt: input.collectedAt.toISOString(),
@@ -526,6 +596,7 @@ export function interpretNginx(input: { versionText: string; dump: string; origi
     directives: resolved.directives,
     notes: resolved.notes,
     originals: input.originals,
+    openssl,
     settings,
   };
 }
@@ -541,9 +612,10 @@ export async function checkNginx(s: RemoteSession): Promise<NginxState> {
   const raw: RawOutput[] = [];
   const v = await runChecked(s, ["nginx", "-v"], raw);
   const dump = await runChecked(s, ["nginx", "-T"], raw, { maxOutputBytes: 32 * 1024 * 1024 });
+  const openssl = await runChecked(s, [...OPENSSL_POLICY_STEP], raw, { okCodes: [0, 127] });
   const originals: FileSnapshot[] = [];
   for (const path of candidateFiles(dump.stdout)) originals.push(snapshotOf(path, await readRemoteFile(s, path, raw)));
-  const state = interpretNginx({ versionText: `${v.stderr}\n${v.stdout}`, dump: dump.stdout, originals, raw, collectedAt: new Date() });
+  const state = interpretNginx({ versionText: `${v.stderr}\n${v.stdout}`, dump: dump.stdout, originals, openssl, raw, collectedAt: new Date() });
   if (typeof state === "string") throw new PlaybookError(s.hostLabel, `${state} on ${s.hostLabel}`);
   return state;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { TlsVersion } from "./linux-common";
 import {
@@ -222,5 +223,86 @@ describe("Postfix plans (dry-run diff)", () => {
     expect(postfixPlaybook.appliesTo({ name: "mx1", platform: "linux", roles: ["postfix"] })).toBe(true);
     expect(postfixPlaybook.appliesTo({ name: "web1", platform: "linux", roles: ["nginx"] })).toBe(false);
     expect(postfixPlaybook.appliesTo({ name: "ex1", platform: "windows", roles: ["postfix"] })).toBe(false);
+  });
+});
+
+describe("Postfix as it behaves: directions, the OpenSSL level, postscreen/tlsproxy, policy maps", () => {
+  const fixture = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), "utf8");
+  const openssl = { argv: ["sh"], exitCode: 0, stdout: fixture("openssl-policy-debian12.out"), stderr: "" };
+  const names = ["smtpd_tls_protocols", "smtpd_tls_mandatory_protocols", "smtp_tls_protocols", "smtp_tls_mandatory_protocols"];
+  function captured(main: Record<string, string>, opts: { tls?: string; services?: string; policy?: string; master?: string } = {}): PostfixState {
+    const lines = (f: (n: string) => string) => names.map((n) => `${n} = ${f(n)}`).join("\n") + "\n";
+    const state = interpretPostfix({
+      basics: "mail_version = 3.7.11\nconfig_directory = /etc/postfix\nsmtpd_tls_security_level = may\n",
+      values: lines((n) => main[n] ?? ">=TLSv1"),
+      expanded: null,
+      defaults: lines(() => ">=TLSv1"),
+      explicit: Object.entries(main).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n",
+      master: opts.master ?? "",
+      masterExpanded: null,
+      tls: opts.tls ?? fixture("postconf-tls-postscreen.out"),
+      services: opts.services ?? fixture("postconf-M-postscreen.out"),
+      openssl,
+      policy: opts.policy ?? fixture("postmap-policy.out"),
+      raw: [],
+      collectedAt: new Date("2026-12-07T10:00:00Z"),
+    });
+    if (typeof state === "string") throw new Error(state);
+    return state;
+  }
+  const side = (s: PostfixState, d: "inbound" | "outbound") => s.sides.find((x) => x.direction === d);
+
+  it("smtpd_* is inbound, smtp_* outbound; Postfix's stock cipher lists keep TLS 1.0/1.1 (Postfix sets security level 0 itself)", () => {
+    const s = captured({ smtpd_tls_protocols: ">=TLSv1.2", smtpd_tls_mandatory_protocols: ">=TLSv1.2" }, { policy: "", services: "" });
+    expect(s.settings.filter((x) => x.direction === "outbound").map((x) => x.setting)).toEqual(["smtp_tls_protocols", "smtp_tls_mandatory_protocols"]);
+    const client = s.settings.find((x) => x.setting === "smtp_tls_protocols")!;
+    expect(client).toMatchObject({ enabled: ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] });
+    expect(client.library).toBeUndefined();
+    expect(side(s, "inbound")).toMatchObject({ legacyEnabled: false, tls12Enabled: true });
+    expect(side(s, "outbound")).toMatchObject({ legacyEnabled: true, tls12Enabled: true, summary: expect.stringMatching(/^TLS 1.0\/1.1 enabled by main.cf: smtp_tls_protocols = >=TLSv1/) });
+    expect(s.openssl?.version).toBe("3.0.22");
+  });
+
+  it("a cipher list with @SECLEVEL=1 or more makes OpenSSL 3 refuse what >=TLSv1 allows", () => {
+    const tls = fixture("postconf-tls-postscreen.out").replace(/^tls_medium_cipherlist = (.*)$/m, "tls_medium_cipherlist = $1:@SECLEVEL=1");
+    const s = captured({ smtpd_tls_protocols: ">=TLSv1" }, { tls, policy: "" });
+    expect(side(s, "inbound")).toMatchObject({ legacyEnabled: false });
+    expect(s.settings.find((x) => x.setting === "smtp_tls_protocols")!.library).toMatch(/^OpenSSL 3.0.22 refuses TLS 1.0\/1.1 at security level 1 \(its cipher list\); the setting alone allows TLS 1.0-1.3$/);
+  });
+
+  it("postscreen on smtp/inet adds tlsproxy's own protocols to the inbound side", () => {
+    const tls = fixture("postconf-tls-postscreen.out").replace(/^tls_medium_cipherlist = .*$/m, "tls_medium_cipherlist = ALL:@SECLEVEL=0");
+    const s = captured({ ...Object.fromEntries(names.map((n) => [n, ">=TLSv1.2"])) }, { tls, policy: "" });
+    expect(s.postscreenServices).toEqual(["smtp"]);
+    const proxy = s.settings.filter((x) => x.scope.includes("postscreen"));
+    expect(proxy.map((x) => [x.setting, x.value, x.direction])).toEqual([
+      ["tlsproxy_tls_protocols", ">=TLSv1", "inbound"],
+      ["tlsproxy_tls_mandatory_protocols", ">=TLSv1.2", "inbound"],
+    ]);
+    expect(side(s, "inbound")).toMatchObject({ legacyEnabled: true, summary: expect.stringContaining("master.cf smtp (postscreen, tlsproxy): tlsproxy_tls_protocols = >=TLSv1") });
+    expect(side(s, "outbound")).toMatchObject({ legacyEnabled: false });
+  });
+
+  it("smtp_tls_policy_maps protocols= count for the outbound side, per destination", () => {
+    const tls = fixture("postconf-tls-postscreen.out").replace(/^tls_medium_cipherlist = .*$/m, "tls_medium_cipherlist = ALL:@SECLEVEL=0");
+    const s = captured({ ...Object.fromEntries(names.map((n) => [n, ">=TLSv1.2"])) }, { tls });
+    expect(s.policyEntries).toContainEqual({ map: "hash:/tmp/cap/pf/tls_policy_hash", destination: "legacy.example", level: "may", protocols: "!SSLv2:!SSLv3" });
+    expect(side(s, "outbound")).toMatchObject({ legacyEnabled: true, summary: expect.stringContaining("smtp_tls_policy_maps texthash:/tmp/cap/pf/tls_policy legacy.example: protocols = !SSLv2:!SSLv3") });
+    const none = captured({ ...Object.fromEntries(names.map((n) => [n, ">=TLSv1.2"])) }, { policy: "@@map hash:/etc/postfix/tls_policy\n[contoso-com.mail.protection.outlook.com]\tnone\n" });
+    expect(side(none, "outbound")).toMatchObject({ tls12Enabled: false, summary: expect.stringContaining("[contoso-com.mail.protection.outlook.com]: level = none") });
+    expect(captured({}, { policy: "@@map texthash:/x\n@@failed texthash:/x\n" }).notes).toContain("smtp_tls_policy_maps texthash:/x could not be listed (postmap -s)");
+  });
+
+  it("smtp_tls_security_level = none (or empty): the outbound side sends no STARTTLS", () => {
+    const tls = fixture("postconf-tls-postscreen.out").replace(/^smtp_tls_security_level = .*$/m, "smtp_tls_security_level =");
+    const s = captured({}, { tls, policy: "" });
+    expect(s.smtpTlsSecurityLevel).toBe("none");
+    expect(side(s, "outbound")).toEqual({ direction: "outbound", legacyEnabled: false, tls12Enabled: false, tlsOffered: false, summary: "smtp_tls_security_level = (empty): no STARTTLS to other servers, Microsoft 365 included" });
+  });
+
+  it("without the TLS query (an older Postfix) nothing is narrowed and the note says so", () => {
+    const s = captured({}, { tls: "", services: "", policy: "" });
+    expect(side(s, "inbound")).toMatchObject({ legacyEnabled: true });
+    expect(s.notes[0]).toMatch(/cipher lists not read/);
   });
 });

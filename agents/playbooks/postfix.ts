@@ -30,6 +30,12 @@ import {
   type ProtocolSetting,
   describeSettings,
   type TlsVersion,
+  compareVersions,
+  narrowByLibrary,
+  OPENSSL_POLICY_STEP,
+  parseOpenSslPolicy,
+  type NoTls,
+  type OpenSslPolicy,
 } from "./linux-common";
 import { countAgainst, keepLine, OUTPUT_LIMITS } from "./output-limits";
 import { PlaybookError, type Applied, type ApplyOptions, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
@@ -37,6 +43,8 @@ import { PlaybookError, type Applied, type ApplyOptions, type Change, type Confi
 export const POSTFIX_PROTOCOL_PARAMETERS = ["smtpd_tls_protocols", "smtpd_tls_mandatory_protocols", "smtp_tls_protocols", "smtp_tls_mandatory_protocols"] as const;
 export type PostfixProtocolParameter = (typeof POSTFIX_PROTOCOL_PARAMETERS)[number];
 const isProtocolParameter = (name: string): name is PostfixProtocolParameter => (POSTFIX_PROTOCOL_PARAMETERS as readonly string[]).includes(name);
+
+export { compareVersions };
 
 // ---------------------------------------------------------------------------------------------
 // The protocol list syntax (pure)
@@ -123,17 +131,6 @@ export function evaluatePostfixProtocols(value: string, opts: { postfixVersion?:
   if (included.size > 0) for (const code of Object.values(NAMED)) if (!included.has(code)) excluded.add(code);
   const enabled = TLS_VERSIONS.filter((v) => TLS_CODE[v] >= min && TLS_CODE[v] <= max && !excluded.has(TLS_CODE[v]));
   return { enabled, problems };
-}
-
-/** Compares dotted versions numerically ("3.10" > "3.6"). */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map((x) => parseInt(x, 10) || 0);
-  const pb = b.split(/[.-]/).map((x) => parseInt(x, 10) || 0);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 /** The value that enables exactly `enabled`, in the syntax this Postfix understands: bounds on
@@ -237,8 +234,25 @@ export interface PostfixState extends ConfigState {
    *  `postconf -P -e` re-indents the whole service entry it edits, so rollback uses these bytes
    *  to leave the file exactly as it was, not just equivalent. */
   masterCf: FileSnapshot | null;
+  /** smtp_tls_security_level as the client uses it ("none": it sends no STARTTLS at all). */
+  smtpTlsSecurityLevel: string | null;
+  /** An inet service runs postscreen (master.cf): STARTTLS on it may go through tlsproxy. */
+  postscreenServices: string[];
+  /** smtp_tls_policy_maps entries that change TLS for a destination (level and protocols=). */
+  policyEntries: PostfixPolicyEntry[];
+  /** The OpenSSL policy the verdicts account for; null when it could not be read. */
+  openssl: OpenSslPolicy | null;
+  /** What the verdicts could not account for. */
+  notes: string[];
   /** Every place that decides versions, for the UI and for compliance. */
   settings: ProtocolSetting[];
+}
+
+export interface PostfixPolicyEntry {
+  map: string;
+  destination: string;
+  level: string | null;
+  protocols: string | null;
 }
 
 export interface PostfixChange extends Change {
@@ -259,6 +273,14 @@ export function interpretPostfix(input: {
   master: string;
   masterExpanded: string | null;
   masterCf?: FileSnapshot | null;
+  /** `postconf -x` of TLS_QUERY (levels, cipher grades and lists, tlsproxy, policy maps). */
+  tls?: string | null;
+  /** `postconf -M`: the master.cf services. */
+  services?: string | null;
+  /** OPENSSL_POLICY_STEP's output. */
+  openssl?: RawOutput | null;
+  /** POLICY_DUMP_STEP's output. */
+  policy?: string | null;
   raw: RawOutput[];
   collectedAt: Date;
 }): PostfixState | string {
@@ -287,35 +309,189 @@ export function interpretPostfix(input: {
     const ev = evaluatePostfixProtocols(exp, { postfixVersion: mailVersion });
     masterOverrides.push({ service: parts.service, type: parts.type, parameter: parts.parameter, value, expanded: exp, enabled: ev.enabled, problems: ev.problems });
   }
+  const tls = input.tls ? parsePostconf(input.tls).values : new Map<string, string>();
+  const openssl = parseOpenSslPolicy(input.openssl ?? undefined);
+  const notes: string[] = [];
+  if (!input.tls) notes.push("cipher lists not read: the OpenSSL security level is not accounted for");
+  else if (!openssl) notes.push("openssl did not answer: the OpenSSL security level is not accounted for");
+  else for (const n of openssl.notes) keepLine(notes, n);
+  // The cipher list a parameter's sessions use: its grade (smtpd_tls_ciphers = medium, ...)
+  // names tls_<grade>_cipherlist (postconf(5)); undefined when not read.
+  const cipherList = (p: PostfixProtocolParameter): string | null | undefined => {
+    if (!input.tls) return undefined;
+    const grade = tls.get(CIPHER_GRADE_OF[p]);
+    const list = grade ? tls.get(`tls_${grade}_cipherlist`) : undefined;
+    return list ?? undefined;
+  };
+  const cipherOverrides = new Set(
+    [...parsePostconf(input.master).values.keys()].flatMap((k) => {
+      const parts = splitMasterName(k);
+      return parts && /cipher/.test(parts.parameter) ? [`${parts.service}/${parts.type}`] : [];
+    }),
+  );
+  const setting = (scope: string, p: PostfixProtocolParameter, value: string, source: ProtocolSetting["source"], enabled: TlsVersion[] | null, ciphers = cipherList(p)): ProtocolSetting => ({
+    scope,
+    setting: p,
+    value,
+    source,
+    direction: p.startsWith("smtpd_") ? "inbound" : "outbound",
+    // Postfix sets the security level itself: 0 unless its cipher list says @SECLEVEL (measured on
+    // the lab's Postfix 3.7 with Debian 12's OpenSSL 3.0: the stock tls_medium_cipherlist accepts
+    // TLS 1.0 under >=TLSv1; "...:@SECLEVEL=1" refuses it). docs/domain.md.
+    ...narrowByLibrary(enabled, ciphers, openssl, { appDefaultLevel: 0 }),
+  });
   const settings: ProtocolSetting[] = [
-    ...POSTFIX_PROTOCOL_PARAMETERS.map((p) => ({
-      scope: "main.cf",
-      setting: p,
-      value: parameters[p].value,
-      source: parameters[p].explicit === null ? ("default" as const) : ("explicit" as const),
-      enabled: parameters[p].enabled,
-    })),
-    ...masterOverrides.map((o) => ({ scope: `master.cf ${o.service}/${o.type}`, setting: o.parameter, value: o.value, source: "explicit" as const, enabled: o.enabled })),
+    ...POSTFIX_PROTOCOL_PARAMETERS.map((p) => setting("main.cf", p, parameters[p].value, parameters[p].explicit === null ? "default" : "explicit", parameters[p].enabled)),
+    // A service that overrides a cipher setting with -o is not narrowed: its list is not read.
+    ...masterOverrides.map((o) => setting(`master.cf ${o.service}/${o.type}`, o.parameter, o.value, "explicit", o.enabled, cipherOverrides.has(`${o.service}/${o.type}`) ? undefined : cipherList(o.parameter))),
   ];
+
+  // postscreen in front of smtpd (master.cf): with its after-greeting tests on, postscreen runs
+  // the STARTTLS itself through tlsproxy, whose tlsproxy_tls_* settings default to smtpd's but
+  // may differ (postscreen(8), tlsproxy(8)). Both then serve that port.
+  const postscreenServices = parseMasterServices(input.services ?? "").filter((x) => x.type === "inet" && x.command === "postscreen").map((x) => x.service);
+  if (postscreenServices.length > 0 && tls.get("postscreen_tls_security_level") !== "none") {
+    for (const [name, as] of [["tlsproxy_tls_protocols", "smtpd_tls_protocols"], ["tlsproxy_tls_mandatory_protocols", "smtpd_tls_mandatory_protocols"]] as const) {
+      const value = tls.get(name);
+      if (value === undefined) continue;
+      const lists = tls.get("tlsproxy_tls_ciphers");
+      const grade = lists ? tls.get(`tls_${lists}_cipherlist`) : undefined;
+      settings.push({
+        ...setting(`master.cf ${postscreenServices.join(", ")} (postscreen, tlsproxy)`, as, value, "inherited", evaluatePostfixProtocols(value, { postfixVersion: mailVersion }).enabled, grade ?? cipherList(as)),
+        setting: name,
+      });
+    }
+  }
+
+  // smtp_tls_policy_maps: per-destination levels and "protocols=" (postconf(5)
+  // smtp_tls_policy_maps). A destination of Microsoft 365 with level none sends no STARTTLS there.
+  const policyEntries = parsePolicyDump(input.policy ?? "", notes);
+  for (const e of policyEntries) {
+    const scope = `smtp_tls_policy_maps ${e.map} ${e.destination}`;
+    if (e.protocols !== null) {
+      const enabled = evaluatePostfixProtocols(e.protocols, { postfixVersion: mailVersion }).enabled;
+      settings.push({ ...setting(scope, "smtp_tls_mandatory_protocols", e.protocols, "explicit", enabled), setting: "protocols" });
+    } else if (e.level === "none" && MICROSOFT_365.test(e.destination)) {
+      settings.push({ scope, setting: "level", value: "none", source: "explicit", direction: "outbound", enabled: [] });
+    }
+  }
+  if ((tls.get("smtp_tls_policy_maps") ?? "") !== "" && input.policy === undefined) notes.push("smtp_tls_policy_maps not read");
+
   const level = basics.get("smtpd_tls_security_level") ?? null;
+  const clientLevel = smtpClientLevel(tls);
   const headline = level === "none" || level === "" ? `smtpd_tls_security_level = ${level || "(empty)"}: the server offers no STARTTLS` : undefined;
+  const noTls: NoTls = {};
+  if (headline) noTls.inbound = headline;
+  if (clientLevel === "none") noTls.outbound = `smtp_tls_security_level = ${tls.get("smtp_tls_security_level") || "(empty)"}: no STARTTLS to other servers, Microsoft 365 included`;
   return {
     playbookId: "postfix",
     collectedAt: input.collectedAt.toISOString(),
-    ...summarizeSettings(settings, headline),
+    ...summarizeSettings(settings, headline, noTls),
     rebootPending: false,
     raw: input.raw,
     mailVersion,
     configDirectory,
     smtpdTlsSecurityLevel: level,
+    smtpTlsSecurityLevel: input.tls ? clientLevel : null,
     parameters,
     masterOverrides,
     masterCf: input.masterCf ?? null,
+    postscreenServices,
+    policyEntries,
+    openssl,
+    notes,
     settings,
   };
 }
 
+// Microsoft 365's inbound MX hosts (docs/domain.md "Two directions": "*.mail.protection.outlook.com").
+const MICROSOFT_365 = /(^|\.)(mail\.protection\.outlook\.com|outlook\.com)\]?(:\d+)?$/i;
+
+const CIPHER_GRADE_OF: Record<PostfixProtocolParameter, string> = {
+  smtpd_tls_protocols: "smtpd_tls_ciphers",
+  smtpd_tls_mandatory_protocols: "smtpd_tls_mandatory_ciphers",
+  smtp_tls_protocols: "smtp_tls_ciphers",
+  smtp_tls_mandatory_protocols: "smtp_tls_mandatory_ciphers",
+};
+
+/** The client's effective level: smtp_tls_security_level, or (when empty) the obsolete
+ *  smtp_enforce_tls / smtp_use_tls it replaced, else none (postconf(5)). */
+function smtpClientLevel(tls: Map<string, string>): string | null {
+  if (tls.size === 0) return null;
+  const level = tls.get("smtp_tls_security_level") ?? "";
+  if (level !== "") return level;
+  if (tls.get("smtp_enforce_tls") === "yes") return "encrypt";
+  if (tls.get("smtp_use_tls") === "yes") return "may";
+  return "none";
+}
+
+/** `postconf -M` lines: "smtp      inet  n       -       y       -       1       postscreen". */
+export function parseMasterServices(stdout: string): Array<{ service: string; type: string; command: string }> {
+  const out: Array<{ service: string; type: string; command: string }> = [];
+  for (const line of stdout.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8 || line.startsWith(" ")) continue;
+    out.push({ service: f[0]!, type: f[1]!, command: f[7]! });
+    countAgainst(out.length, OUTPUT_LIMITS.postconfEntries, "postconf -M output", "services");
+  }
+  return out;
+}
+
+/** POLICY_DUMP_STEP output: "@@map TYPE:NAME" then `postmap -s` lines "key value", or
+ *  "@@failed TYPE:NAME" when the map cannot be listed (a note, never a guess). */
+export function parsePolicyDump(stdout: string, notes: string[]): PostfixPolicyEntry[] {
+  const entries: PostfixPolicyEntry[] = [];
+  let map = "";
+  for (const line of stdout.split("\n")) {
+    if (line.startsWith("@@map ")) {
+      map = line.slice(6).trim();
+      continue;
+    }
+    if (line.startsWith("@@failed ")) {
+      keepLine(notes, `smtp_tls_policy_maps ${line.slice(9).trim()} could not be listed (postmap -s)`);
+      continue;
+    }
+    const m = /^(\S+)\s+(.*)$/.exec(line.trim());
+    if (!m || !map) continue;
+    const words = m[2]!.split(/\s+/);
+    const level = words[0] && !words[0].includes("=") ? words[0] : null;
+    const protocols = words.find((w) => w.startsWith("protocols="))?.slice("protocols=".length) ?? null;
+    if (level === null && protocols === null) continue;
+    entries.push({ map, destination: m[1]!, level, protocols });
+    countAgainst(entries.length, OUTPUT_LIMITS.postconfEntries, "smtp_tls_policy_maps", "entries");
+  }
+  return entries;
+}
+
 const NAMES = [...POSTFIX_PROTOCOL_PARAMETERS];
+/** What decides the library's security level and the client's STARTTLS, besides the four. */
+const TLS_QUERY = [
+  "smtp_tls_security_level",
+  "smtp_use_tls",
+  "smtp_enforce_tls",
+  ...Object.values(CIPHER_GRADE_OF),
+  "tls_high_cipherlist",
+  "tls_medium_cipherlist",
+  "tls_low_cipherlist",
+  "tls_null_cipherlist",
+  "smtp_tls_policy_maps",
+  "postscreen_tls_security_level",
+  "tlsproxy_tls_protocols",
+  "tlsproxy_tls_mandatory_protocols",
+  "tlsproxy_tls_ciphers",
+];
+// A constant script: every map of smtp_tls_policy_maps listed with `postmap -s` (the map names
+// come from the host's own postconf, never from us).
+const POLICY_DUMP_STEP = [
+  "sh",
+  "-c",
+  `set -f
+for m in $(postconf -xh smtp_tls_policy_maps | tr ',' ' '); do
+  printf '@@map %s\\n' "$m"
+  postmap -s "$m" 2>/dev/null || printf '@@failed %s\\n' "$m"
+done
+exit 0`,
+];
 /** What a check asks postconf, in one remote shell (runBatch). The two -x queries expand $name
  *  references; Postfix before 2.10 has no -x, which matters only when a value holds a "$". */
 const CHECK_STEPS: string[][] = [
@@ -326,13 +502,19 @@ const CHECK_STEPS: string[][] = [
   ["postconf", "-n"],
   ["postconf", "-P"],
   ["postconf", "-P", "-x"],
+  // Not gates: an older Postfix or a host without the openssl CLI still gets its four parameters.
+  ["postconf", "-x", ...TLS_QUERY],
+  ["postconf", "-M"],
+  [...OPENSSL_POLICY_STEP],
+  [...POLICY_DUMP_STEP],
 ];
 
 /** The state from the outputs of CHECK_STEPS; reads master.cf's bytes (one more command) only
  *  when it has protocol overrides, the only case apply edits it. */
 async function stateFromCheck(s: RemoteSession, outputs: RawOutput[]): Promise<PostfixState> {
   if (outputs.length !== CHECK_STEPS.length) throw new PlaybookError(s.hostLabel, `postconf on ${s.hostLabel} answered ${outputs.length} of ${CHECK_STEPS.length} queries`);
-  const [basics, values, expanded, defaults, explicit, master, masterExpanded] = outputs;
+  const [basics, values, expanded, defaults, explicit, master, masterExpanded, tls, services, openssl, policy] = outputs;
+  const optional = (o: RawOutput | undefined) => (o && o.exitCode === 0 ? o.stdout : null);
   const must = (o: RawOutput | undefined) => checkedOutput(s.hostLabel, o!);
   const expansion = (plain: RawOutput, x: RawOutput | undefined) => (plain.stdout.includes("$") ? must(x) : null);
   const raw = [...outputs];
@@ -354,6 +536,10 @@ async function stateFromCheck(s: RemoteSession, outputs: RawOutput[]): Promise<P
     master: master!.stdout,
     masterExpanded: expansion(master!, masterExpanded)?.stdout ?? null,
     masterCf,
+    tls: optional(tls),
+    services: optional(services),
+    openssl: openssl ?? null,
+    policy: optional(policy) ?? undefined,
     raw,
     collectedAt: new Date(),
   });

@@ -3,6 +3,7 @@
 // RemoteSession (argv, never shell strings) and never touch the database: `Host` here is the
 // minimal structural shape they need, not the Prisma model.
 
+import type { ConfigSide } from "../../lib/compliance/status";
 import type { RemoteSession } from "../transport/types";
 
 export type Goal = "enable-tls12" | "disable-legacy";
@@ -24,7 +25,7 @@ export interface RawOutput {
 }
 
 /** A config snapshot (the ConfigSnapshot evidence). Every playbook's state extends this; the
- *  four summary fields map one to one onto lib/compliance's ConfigEvidence. */
+ *  summary fields map onto lib/compliance's ConfigEvidence (`sides` one to one). */
 export interface ConfigState {
   playbookId: string;
   /** ISO 8601. */
@@ -38,6 +39,11 @@ export interface ConfigState {
   rebootPending: boolean;
   /** One line in the operator's terms, e.g. "TLS 1.2: Disabled (Server Enabled=0, DisabledByDefault=1)". */
   summary: string;
+  /** The verdict per direction (lib/compliance ConfigSide): inbound = the host as TLS server (its
+   *  listeners: SCHANNEL `TLS x\Server`, Postfix smtpd_*, nginx, Dovecot), outbound = the host as
+   *  TLS client (SCHANNEL `TLS x\Client` and the .NET values, Postfix smtp_*). The top-level
+   *  legacyEnabled / tls12Enabled are both directions together. */
+  sides: ConfigSide[];
   raw: RawOutput[];
 }
 

@@ -176,6 +176,28 @@ function stateFromProfile(name: string, edit?: (r: Registry) => void): SchannelS
   return state;
 }
 
+describe("SCHANNEL evidence per direction", () => {
+  it("the KB host: Server and Client both lack TLS 1.2, each named with its values", () => {
+    const s = stateFromProfile("legacy-2012r2");
+    expect(s.sides.map((x) => [x.direction, x.tls12Enabled, x.legacyEnabled])).toEqual([
+      ["inbound", false, true],
+      ["outbound", false, true],
+    ]);
+    expect(s.sides[0]!.summary).toMatch(/^SCHANNEL TLS 1.2 Server disabled \(Enabled=0, DisabledByDefault=1\)/);
+    expect(s.sides[1]!.summary).toMatch(/^SCHANNEL TLS 1.2 Client disabled \(Enabled=0, DisabledByDefault=1\)/);
+  });
+  it("TLS 1.2 Client disabled on an otherwise fixed host: only the outbound side says so", () => {
+    const s = stateFromProfile("modern-2019", (r) => r.setValue(protocolKey("TLS 1.2", "Client"), "Enabled", { type: "REG_DWORD", data: 0 }));
+    expect(s.sides[0]).toMatchObject({ direction: "inbound", tls12Enabled: true });
+    expect(s.sides[1]).toMatchObject({ direction: "outbound", tls12Enabled: false, summary: expect.stringMatching(/^SCHANNEL TLS 1.2 Client disabled \(Enabled=0, DisabledByDefault=absent\)/) });
+  });
+  it("missing .NET values leave outbound TLS 1.2 'cannot tell' and name the values", () => {
+    const s = stateFromProfile("modern-2019", (r) => r.deleteValue("HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319", "SchUseStrongCrypto"));
+    expect(s.sides[1]).toMatchObject({ tls12Enabled: null, summary: expect.stringContaining("SchUseStrongCrypto=absent") });
+    expect(s.sides[0]!.tls12Enabled).toBe(true);
+  });
+});
+
 describe("interpretSchannel", () => {
   it("reads the KB host: 2012 R2, Exchange 2013, TLS 1.2 disabled, only 1.0/1.1 after restart", () => {
     const s = stateFromProfile("legacy-2012r2");

@@ -10,6 +10,7 @@
 
 import { z } from "zod";
 import type { RemoteSession } from "../transport/types";
+import type { ConfigSide } from "../../lib/compliance/status";
 import { regAddDwordArgv, regDeleteValueArgv, regQuery, RegistrySnapshot, normalizeKeyPath } from "./registry";
 import {
   PlaybookError,
@@ -372,6 +373,40 @@ function summarize(state: Pick<SchannelState, "healthChecker" | "protocols" | "e
   return `${TLS_VERSIONS.map(part).join("; ")}; after restart the server offers ${onWire.length > 0 ? onWire.join(", ") : "no TLS version"}`;
 }
 
+const showDword = (x: Dword) => (x === null ? "absent" : x > 1 ? `0x${x.toString(16).toUpperCase()}` : String(x));
+const sideValues = (v: SchannelSideValues) => `Enabled=${showDword(v.Enabled)}, DisabledByDefault=${showDword(v.DisabledByDefault)}`;
+
+/**
+ * The two directions (docs/domain.md "Two directions"): inbound is the `Server` subkeys (what
+ * Microsoft 365 meets when it delivers to this host), outbound the `Client` subkeys plus the .NET
+ * values, which decide what .NET code such as Exchange's transport offers when it sends (.NET
+ * Framework "TLS best practices": SystemDefaultTlsVersions=1 lets the OS choose, SchUseStrongCrypto=1
+ * keeps legacy protocols out; without them an application built for an older framework offers
+ * only its framework's defaults). Missing .NET values therefore make TLS 1.2 outbound "cannot
+ * tell", not "disabled": an application built for .NET 4.7+ uses the OS defaults anyway.
+ */
+export function schannelSides(state: Pick<SchannelState, "protocols" | "effective" | "dotnet">): ConfigSide[] {
+  const side = (direction: ConfigSide["direction"], name: Side, key: "server" | "client"): ConfigSide => {
+    const on = (v: TlsVersionName) => state.effective[v][key];
+    const legacy = (["TLS 1.0", "TLS 1.1"] as const).filter(on);
+    const parts: string[] = [];
+    if (!on("TLS 1.2")) parts.push(`SCHANNEL TLS 1.2 ${name} disabled (${sideValues(state.protocols["TLS 1.2"][name])})`);
+    for (const v of legacy) parts.push(`SCHANNEL ${v} ${name} enabled (${sideValues(state.protocols[v][name])}${state.protocols[v][name].Enabled === null ? ": the OS default" : ""})`);
+    let tls12Enabled: boolean | null = on("TLS 1.2");
+    if (direction === "outbound") {
+      const v4 = DOTNET_KEYS.filter((k) => k.endsWith("v4.0.30319"));
+      const notOne = v4.flatMap((k) => DOTNET_VALUES.filter((n) => state.dotnet[k][n] !== 1).map((n) => `${k.includes("Wow6432Node") ? "Wow6432Node " : ""}${n}=${showDword(state.dotnet[k][n])}`));
+      if (notOne.length > 0) {
+        parts.push(`.NET v4.0.30319 ${notOne.join(", ")} (not 1): .NET code such as Exchange transport may not offer TLS 1.2`);
+        if (tls12Enabled) tls12Enabled = null;
+      }
+    }
+    if (parts.length === 0) parts.push(`SCHANNEL TLS 1.2 ${name} enabled, TLS 1.0/1.1 ${name} disabled${direction === "outbound" ? ", .NET values 1" : ""}`);
+    return { direction, legacyEnabled: legacy.length > 0, tls12Enabled, summary: parts.join("; ") };
+  };
+  return [side("inbound", "Server", "server"), side("outbound", "Client", "client")];
+}
+
 export const NDP_V4_FULL_KEY = "HKLM\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full";
 
 /** The registry keys check() reads, in order. Exchange keys are read until one is found. */
@@ -481,6 +516,7 @@ export function interpretSchannel(snapshot: RegistrySnapshot, raw: RawOutput[], 
     tls12Enabled: effective["TLS 1.2"].server && effective["TLS 1.2"].client,
     rebootPending: Object.values(rebootIndicators).some(Boolean),
     summary: summarize({ healthChecker, protocols, effective }),
+    sides: schannelSides({ protocols, effective, dotnet }),
     raw,
     protocols,
     dotnet,

@@ -18,23 +18,30 @@ describe("wireProtocols", () => {
 
 describe("configEvidence", () => {
   const takenAt = new Date("2026-11-28T10:00:00Z");
-  it("maps a playbook state that carries the four status fields", () => {
-    expect(configEvidence({ playbook: "postfix", takenAt, rebootPending: false, state: { legacyEnabled: true, tls12Enabled: true, summary: "smtpd_tls_protocols = >=TLSv1" } })).toEqual({
+  const inbound = { direction: "inbound", legacyEnabled: false, tls12Enabled: true, summary: "main.cf: smtpd_tls_protocols = >=TLSv1.2" };
+  const outbound = { direction: "outbound", legacyEnabled: true, tls12Enabled: true, summary: "TLS 1.0/1.1 enabled by main.cf: smtp_tls_protocols = >=TLSv1" };
+  it("maps a playbook state with its per-direction sides", () => {
+    expect(configEvidence({ playbook: "postfix", takenAt, rebootPending: false, state: { legacyEnabled: true, tls12Enabled: true, summary: "TLS 1.0/1.1 enabled by main.cf: smtp_tls_protocols = >=TLSv1", sides: [inbound, outbound] } })).toEqual({
       playbook: "postfix",
       takenAt,
-      legacyEnabled: true,
-      tls12Enabled: true,
+      sides: [inbound, outbound],
       rebootPending: false,
-      summary: "smtpd_tls_protocols = >=TLSv1",
+      summary: "TLS 1.0/1.1 enabled by main.cf: smtp_tls_protocols = >=TLSv1",
     });
   });
+  it("reads a snapshot from before directions as inbound for nginx and Dovecot, and as no verdict for Postfix and SCHANNEL", () => {
+    const old = { legacyEnabled: true, tls12Enabled: true, summary: "ssl_protocols = TLSv1 TLSv1.1 TLSv1.2" };
+    expect(configEvidence({ playbook: "nginx", takenAt, rebootPending: false, state: old })?.sides).toEqual([{ direction: "inbound", ...old }]);
+    expect(configEvidence({ playbook: "postfix", takenAt, rebootPending: false, state: old })?.sides).toEqual([]);
+  });
   it("takes reboot-pending from the snapshot column or the state", () => {
-    const state = { legacyEnabled: false, tls12Enabled: true, summary: "TLS 1.0 Server: Enabled=0" };
+    const state = { legacyEnabled: false, tls12Enabled: true, summary: "TLS 1.0 Server: Enabled=0", sides: [] };
     expect(configEvidence({ playbook: "windows-schannel", takenAt, rebootPending: true, state })?.rebootPending).toBe(true);
     expect(configEvidence({ playbook: "windows-schannel", takenAt, rebootPending: false, state: { ...state, rebootPending: true } })?.rebootPending).toBe(true);
   });
-  it("ignores a state that does not say enough (raw parameters only)", () => {
+  it("ignores a state that does not say enough (raw parameters only, or a side without a direction)", () => {
     expect(configEvidence({ playbook: "nginx", takenAt, rebootPending: false, state: { ssl_protocols: "TLSv1.2" } })).toBeNull();
     expect(configEvidence({ playbook: "nginx", takenAt, rebootPending: false, state: null })).toBeNull();
+    expect(configEvidence({ playbook: "postfix", takenAt, rebootPending: false, state: { legacyEnabled: true, tls12Enabled: true, summary: "x", sides: [{ legacyEnabled: true, tls12Enabled: true, summary: "x" }] } })).toBeNull();
   });
 });

@@ -18,7 +18,9 @@ import {
   evaluateHostStatus,
   isDrift,
   nextStatusTimes,
+  DIRECTIONS,
   type ConfigEvidence,
+  type ConfigSide,
   type ExceptionEvidence,
   type HostStatusValue,
   type Outcome,
@@ -46,27 +48,53 @@ export function wireProtocols(json: unknown): Record<WireVersion, Outcome> {
   return out;
 }
 
-// ConfigSnapshot.state is written by the playbooks (another feature). Only a state that carries
-// the four fields the status function needs counts as config evidence; anything else (a
-// playbook that records raw parameters only) is ignored rather than guessed at.
+/** Wire evidence from a stored ProbeResult (and its endpoint); an unknown verdict counts as "error". */
+export function wireEvidence(r: { port: number; service: string; probedAt: Date; verdict: string; protocols: unknown; error: string | null }): WireEvidence {
+  return {
+    port: r.port,
+    service: r.service,
+    probedAt: r.probedAt,
+    verdict: (VERDICTS as readonly string[]).includes(r.verdict) ? (r.verdict as WireEvidence["verdict"]) : "error",
+    protocols: wireProtocols(r.protocols),
+    error: r.error,
+  };
+}
+
+// ConfigSnapshot.state is written by the playbooks (agents/playbooks/types.ts ConfigState). Only
+// a state that carries the status fields counts as config evidence; anything else (a playbook
+// that records raw parameters only) is ignored rather than guessed at.
+const SideSchema = z.object({
+  direction: z.enum(DIRECTIONS),
+  legacyEnabled: z.boolean().nullable(),
+  tls12Enabled: z.boolean().nullable(),
+  tlsOffered: z.boolean().optional(),
+  summary: z.string(),
+});
 const ConfigState = z.object({
   legacyEnabled: z.boolean().nullable(),
   tls12Enabled: z.boolean().nullable(),
   rebootPending: z.boolean().optional(),
   summary: z.string(),
+  sides: z.array(SideSchema).max(8).optional(),
 });
+
+// Snapshots written before evidence had a direction: nginx and Dovecot only ever described their
+// listeners; a Postfix or SCHANNEL snapshot mixed server and client values, so its verdict cannot
+// be split and counts only once re-audited (its reboot flag still counts).
+const INBOUND_ONLY_PLAYBOOKS: ReadonlySet<string> = new Set(["nginx", "dovecot"]);
 
 /** Config evidence from a ConfigSnapshot row, or null when its state does not say enough. */
 export function configEvidence(row: { playbook: string; takenAt: Date; state: unknown; rebootPending: boolean }): ConfigEvidence | null {
   const state = ConfigState.safeParse(row.state);
   if (!state.success) return null;
+  const { legacyEnabled, tls12Enabled, summary } = state.data;
+  const sides: ConfigSide[] = state.data.sides ?? (INBOUND_ONLY_PLAYBOOKS.has(row.playbook) ? [{ direction: "inbound", legacyEnabled, tls12Enabled, summary }] : []);
   return {
     playbook: row.playbook,
     takenAt: row.takenAt,
-    legacyEnabled: state.data.legacyEnabled,
-    tls12Enabled: state.data.tls12Enabled,
+    sides,
     rebootPending: row.rebootPending || state.data.rebootPending === true,
-    summary: state.data.summary,
+    summary,
   };
 }
 
@@ -127,14 +155,7 @@ export async function updateHostStatusInTx(
         SELECT "endpointPort", version, "expiresAt", "approvedAt", "approvedById", justification
         FROM "Exception" WHERE "hostId" = ${hostId}::uuid AND "revokedAt" IS NULL AND "rejectedAt" IS NULL AND "expiresAt" > CAST(${now.toISOString()} AS timestamptz) AT TIME ZONE 'UTC') x), '[]'::json) AS exceptions
     FROM (SELECT 1) one LEFT JOIN "HostStatus" s ON s."hostId" = ${hostId}::uuid`;
-  const wire: WireEvidence[] = ev!.wire.map((r) => ({
-    port: r.port,
-    service: r.service,
-    probedAt: utc(r.probedAt),
-    verdict: (VERDICTS as readonly string[]).includes(r.verdict) ? (r.verdict as WireEvidence["verdict"]) : "error",
-    protocols: wireProtocols(r.protocols),
-    error: r.error,
-  }));
+  const wire: WireEvidence[] = ev!.wire.map((r) => wireEvidence({ ...r, probedAt: utc(r.probedAt) }));
   const config = ev!.config.map((r) => configEvidence({ ...r, takenAt: utc(r.takenAt) })).filter((c): c is ConfigEvidence => c !== null);
   const exceptions: ExceptionEvidence[] = ev!.exceptions.map((e) => ({
     endpointPort: e.endpointPort,

@@ -3,7 +3,8 @@ import "server-only";
 // endpoint, the latest config evidence per playbook, and the history of status changes and job
 // tasks (exceptions: lib/exceptions/service.ts exceptionsForHost). Credential material is never selected, only its name and kind.
 import { prisma } from "../db";
-import type { HostStatusValue } from "../compliance/status";
+import { directionVerdicts, type ConfigEvidence, type Direction, type DirectionVerdict, type HostStatusValue } from "../compliance/status";
+import { configEvidence, wireEvidence } from "../compliance/update";
 import type { StartTlsState, Verdict } from "../tls/types";
 import { flattenState, parseCertificate, parseProtocols, type CertificateView, type ConfigValue, type ProtocolMatrix } from "./evidence";
 
@@ -70,6 +71,9 @@ export interface HostDetail {
   status: { status: HostStatusValue; explanation: string; firstFailingAt: Date | null; lastChangedAt: Date; lastScanAt: Date | null };
   endpoints: EndpointEvidence[];
   config: ConfigEvidenceView[];
+  /** Both mail directions as the status function sees them: what decides each, its findings, and
+   *  the config findings the wire contradicts (advisory). */
+  directions: Record<Direction, DirectionVerdict>;
   timeline: TimelineEntry[];
 }
 
@@ -126,7 +130,7 @@ const SNAPSHOT = { isolationLevel: "RepeatableRead" as const };
 
 export async function getHostDetail(hostId: string): Promise<HostDetail | null> {
   if (!UUID.test(hostId)) return null;
-  const [host, probes, snapshots, history, tasks] = await prisma.$transaction(async (tx) => [
+  const [host, probes, snapshots, history, tasks, exceptions] = await prisma.$transaction(async (tx) => [
     await tx.host.findUnique({
       where: { id: hostId },
       select: {
@@ -146,6 +150,8 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
       take: HISTORY_LIMIT,
       select: { state: true, error: true, startedAt: true, finishedAt: true, job: { select: { id: true, kind: true, state: true, createdAt: true } } },
     }),
+    // For the directions only: the exceptions the status function sees (the page lists them from lib/exceptions).
+    await tx.exception.findMany({ where: { hostId, revokedAt: null, rejectedAt: null }, orderBy: { expiresAt: "desc" }, take: 20 }),
   ] as const, SNAPSHOT);
   if (!host) return null;
 
@@ -183,6 +189,16 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
     })),
   ].sort((a, b) => b.at.getTime() - a.at.getTime());
 
+  const directions = directionVerdicts({
+    wire: host.endpoints.flatMap((e) => {
+      const p = probeByEndpoint.get(e.id);
+      return p ? [wireEvidence({ port: e.port, service: e.service, probedAt: p.probedAt, verdict: p.verdict, protocols: p.protocols, error: p.error })] : [];
+    }),
+    config: snapshots.map((s) => configEvidence(s)).filter((c): c is ConfigEvidence => c !== null),
+    exceptions: exceptions.map((x) => ({ endpointPort: x.endpointPort, version: x.version, expiresAt: x.expiresAt, approved: x.approvedAt !== null && x.approvedById !== null, justification: x.justification })),
+    now: new Date(),
+  });
+
   const { status, credential, endpoints: _e, ...identity } = host;
   return {
     host: { ...identity, platform: host.platform, transport: host.transport, credential: credential ? { name: credential.name, kind: credential.kind } : null },
@@ -191,6 +207,7 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
       : { status: "unknown", explanation: "Never scanned", firstFailingAt: null, lastChangedAt: host.createdAt, lastScanAt: null },
     endpoints,
     config: snapshots.map((s) => ({ playbook: s.playbook, takenAt: s.takenAt, rebootPending: s.rebootPending, jobId: s.jobId, summary: summaryOf(s.state), values: flattenState(s.state), state: s.state })),
+    directions,
     timeline,
   };
 }

@@ -85,7 +85,8 @@ export function expiryState(notAfter: Date, now: Date): ExpiryState {
 export type ConfigValue = string | number | boolean | null;
 
 // Bookkeeping fields every playbook state carries; the page shows them elsewhere or not at all.
-const HIDDEN_KEYS: ReadonlySet<string> = new Set(["playbookId", "collectedAt", "rebootPending", "summary"]);
+// `sides` is shown as the host page's two directions.
+const HIDDEN_KEYS: ReadonlySet<string> = new Set(["playbookId", "collectedAt", "rebootPending", "summary", "sides"]);
 
 interface SettingLike {
   setting: string;

@@ -108,6 +108,12 @@ describe("host detail", () => {
     expect(d.config.find((c) => c.playbook === "openssl")!.rebootPending).toBe(true);
   });
 
+  it("shows both mail directions: inbound decided by the wire (587 accepts TLS 1.0/1.1), outbound unknown without a direction-aware snapshot", async () => {
+    const d = (await getHostDetail(hostId))!;
+    expect(d.directions.inbound).toMatchObject({ source: "wire", state: "noncompliant", findings: [expect.stringMatching(/^TLS 1.0 and TLS 1.1 accepted on 587\/submission/)] });
+    expect(d.directions.outbound).toMatchObject({ source: "none", state: "unknown", findings: [] });
+  });
+
   it("merges status changes and job tasks into one timeline, newest first, with job links", async () => {
     const d = (await getHostDetail(hostId))!;
     expect(d.timeline.map((e) => [e.kind, e.at.toISOString()])).toEqual([

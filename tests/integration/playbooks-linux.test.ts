@@ -471,6 +471,108 @@ describe("Postfix playbook on the lab", () => {
   );
 });
 
+describe("config verdicts as the lab's hosts behave: a direction per finding, the OpenSSL level", () => {
+  const side = (state: ConfigState, d: "inbound" | "outbound") => state.sides.find((x) => x.direction === d);
+
+  it(
+    "mx-legacy: smtpd_* inbound and smtp_* outbound both enable TLS 1.0/1.1 (its cipher list lowers OpenSSL to @SECLEVEL=0); OpenSSL and the client level are read",
+    async () => {
+      const state = await withSession("mx-legacy", (s) => timed("postfix check mx-legacy", () => checkPostfix(s)));
+      expect(side(state, "inbound")).toMatchObject({ legacyEnabled: true, tls12Enabled: true });
+      expect(side(state, "outbound")).toMatchObject({ legacyEnabled: true, tls12Enabled: true, summary: expect.stringContaining("main.cf: smtp_tls_protocols = >=TLSv1") });
+      expect(state.openssl?.version).toMatch(/^3\./);
+      expect(state.smtpTlsSecurityLevel).toBe("may");
+      expect(state.postscreenServices).toEqual([]);
+      expect(state.settings.every((x) => x.library === undefined)).toBe(true);
+    },
+    TEST_TIMEOUT,
+  );
+
+  // OpenSSL 3 refusing a version for the security level answers with an internal_error alert, not
+  // protocol_version (measured): the prober reports that as unknown (internal_error), never as
+  // accepted. Either way the version is not negotiated.
+  const REFUSED_BY_LEVEL = /^TLSv1(\.1)? (rejected|unknown \(internal_error\))/;
+
+  /** Writes a file on a lab host for the duration of `fn`, then puts its exact bytes back and reloads. */
+  async function withEditedFile(host: string, file: string, edit: (text: string) => string, reload: string[], fn: (s: SshSession) => Promise<void>) {
+    const original = fs.readFileSync(file);
+    await withSession(host, async (s) => {
+      try {
+        fs.writeFileSync(file, edit(original.toString("latin1")), "latin1");
+        const r = await s.exec(reload);
+        expect(r.exitCode, r.stderr).toBe(0);
+        await fn(s);
+      } finally {
+        fs.writeFileSync(file, original);
+        expect((await s.exec(reload)).exitCode).toBe(0);
+      }
+    });
+  }
+
+  it(
+    "mx-legacy: Postfix's stock cipher list keeps TLS 1.0 (Postfix sets level 0 itself), @SECLEVEL=1 in it refuses TLS 1.0: the check and the wire agree both times",
+    async () => {
+      const h = labHost("mx-legacy");
+      const mainCf = h.config.postfix!.mainCf;
+      const cipherLine = /^tls_medium_cipherlist = .*$/m;
+      await withEditedFile("mx-legacy", mainCf, (t) => t.replace(cipherLine, ""), ["postfix", "reload"], async (s) => {
+        const state = await timed("postfix check mx-legacy (stock ciphers)", () => checkPostfix(s));
+        expect(side(state, "inbound")).toMatchObject({ legacyEnabled: true });
+        const r = await probeUntil(h.address, 25, "smtp", (x) => x.protocols.TLSv1 === "accepted", "mx-legacy:25 stock ciphers");
+        expect(outcome(r, "TLSv1")).toBe("TLSv1 accepted");
+      });
+      await withEditedFile("mx-legacy", mainCf, (t) => t.replace(cipherLine, "tls_medium_cipherlist = aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH:@SECLEVEL=1"), ["postfix", "reload"], async (s) => {
+        const state = await timed("postfix check mx-legacy (@SECLEVEL=1)", () => checkPostfix(s));
+        expect(state.parameters.smtpd_tls_protocols.enabled).toEqual(["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]);
+        expect(side(state, "inbound")).toMatchObject({ legacyEnabled: false, tls12Enabled: true });
+        expect(side(state, "outbound")).toMatchObject({ legacyEnabled: false });
+        expect(state.settings.find((x) => x.setting === "smtpd_tls_protocols")!.library).toMatch(/^OpenSSL 3\.\d+\.\d+ refuses TLS 1\.0\/1\.1 at security level 1 \(its cipher list\)/);
+        // The plan still makes the config say what the host does.
+        expect(postfixPlaybook.plan(state, "disable-legacy").map((c) => c.value)).toContain("smtpd_tls_protocols");
+        const r = await probeUntil(h.address, 25, "smtp", (x) => x.protocols.TLSv1 !== "accepted" && x.protocols["TLSv1.1"] !== "accepted", "mx-legacy:25 @SECLEVEL=1");
+        expect(outcome(r, "TLSv1")).toMatch(REFUSED_BY_LEVEL);
+        expect(outcome(r, "TLSv1.1")).toMatch(REFUSED_BY_LEVEL);
+        expect(outcome(r, "TLSv1.2")).toBe("TLSv1.2 accepted");
+      });
+      const back = await probeUntil(h.address, 25, "smtp", (x) => x.protocols.TLSv1 === "accepted", "mx-legacy:25 restored");
+      expect(outcome(back, "TLSv1")).toBe("TLSv1 accepted");
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    "web-legacy without its @SECLEVEL=0 ssl_ciphers: ssl_protocols TLSv1 still set, the check says OpenSSL refuses TLS 1.0/1.1, and the wire agrees",
+    async () => {
+      const h = labHost("web-legacy");
+      await withEditedFile("web-legacy", h.config.nginx!.tlsFile, (t) => t.replace(/^\s*ssl_ciphers .*$/m, ""), ["nginx", "-s", "reload"], async (s) => {
+        const state = await timed("nginx check web-legacy (default ciphers)", () => nginxPlaybook.check(s));
+        expect(state.settings[0]).toMatchObject({ value: "TLSv1 TLSv1.1 TLSv1.2", enabled: ["TLSv1.2"], library: expect.stringMatching(/^OpenSSL 3\.\d+\.\d+ refuses TLS 1\.0\/1\.1 at security level 1\+ \(the library default\)/) });
+        expect(state.sides).toEqual([expect.objectContaining({ direction: "inbound", legacyEnabled: false, tls12Enabled: true })]);
+        const r = await probeUntil(h.address, 443, "https", (x) => x.protocols.TLSv1 !== "accepted", "web-legacy:443 default ciphers");
+        expect(outcome(r, "TLSv1")).toMatch(REFUSED_BY_LEVEL);
+        expect(outcome(r, "TLSv1.2")).toBe("TLSv1.2 accepted");
+      });
+      const back = await probeUntil(h.address, 443, "https", (x) => x.protocols.TLSv1 === "accepted", "web-legacy:443 restored");
+      expect(outcome(back, "TLSv1")).toBe("TLSv1 accepted");
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    "nginx and Dovecot are inbound only: web-legacy and imap-legacy (@SECLEVEL=0) enable TLS 1.0/1.1, web-modern does not",
+    async () => {
+      const web = await withSession("web-legacy", (s) => nginxPlaybook.check(s));
+      expect(web.sides).toEqual([expect.objectContaining({ direction: "inbound", legacyEnabled: true })]);
+      const modern = await withSession("web-modern", (s) => nginxPlaybook.check(s));
+      expect(modern.sides).toEqual([expect.objectContaining({ direction: "inbound", legacyEnabled: false, tls12Enabled: true })]);
+      const imap = await withSession("imap-legacy", (s) => checkDovecot(s));
+      expect(imap.sides).toEqual([expect.objectContaining({ direction: "inbound", legacyEnabled: true })]);
+      expect(imap.openssl?.version).toMatch(/^3\./);
+    },
+    TEST_TIMEOUT,
+  );
+});
+
 describe("nginx playbook on the lab", () => {
   it(
     "web-legacy: ssl_protocols TLSv1.2 TLSv1.3 in the site file rejects TLS 1.0/1.1 on 443; rollback restores the file byte for byte",

@@ -218,7 +218,13 @@ describe("a rollout of Enable TLS 1.2 + Disable TLS 1.0/1.1 on lab Postfix hosts
     const started = async () => (await getRollout(id))!.hosts.filter((h) => h.state !== "planned");
     // A host claimed before the pause finishes its step; the other is never claimed while paused
     // (the queue offers it again every few seconds, at the job's cap and after).
-    await waitFor("the started host to settle", async () => ((await started()).every((h) => ["verified", "failed"].includes(h.state)) ? true : null), 120_000, 300);
+    // A claimed host stays "planned" while its task logs in and reads the before-state, so wait for
+    // the wave's claimed tasks too: otherwise "every started host settled" holds vacuously.
+    const running = async () => {
+      const jobIds = (await getRollout(id))!.waves.map((w) => w.jobId).filter((j): j is string => j !== null);
+      return prisma.jobTask.count({ where: { jobId: { in: jobIds }, state: "running" } });
+    };
+    await waitFor("the started host to settle", async () => ((await running()) === 0 && (await started()).every((h) => ["verified", "failed"].includes(h.state)) ? true : null), 120_000, 300);
     const before = (await started()).map((h) => h.hostName);
     expect(before.length).toBeLessThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 7_000));

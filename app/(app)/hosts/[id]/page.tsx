@@ -16,6 +16,7 @@ import { StatusBadge } from "@/app/_components/ui/status-badge";
 import { durationSince, formatDay, formatUtc } from "@/app/(app)/components/format";
 import { ProtocolMatrix } from "./components/protocol-matrix";
 import { ConfigEvidence } from "./components/config-evidence";
+import { MailDirections } from "./components/mail-directions";
 import { Timeline } from "./components/timeline";
 import { ScanButton } from "./components/scan-button";
 import { ConfigAuditButton } from "./components/config-audit-button";
@@ -107,6 +108,9 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
             <Field label="Last scan">{status.lastScanAt ? formatUtc(status.lastScanAt) : <span className="text-slate-600">never scanned</span>}</Field>
             <Field label="Status since">{formatUtc(status.lastChangedAt)}</Field>
           </dl>
+          <div className="pt-2">
+            <MailDirections directions={detail.directions} />
+          </div>
         </div>
       </Card>
 

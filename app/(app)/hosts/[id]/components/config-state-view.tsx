@@ -24,6 +24,8 @@ interface Setting {
   value: string | null;
   source: string;
   enabled: string[] | null;
+  direction?: string;
+  library?: string;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -121,6 +123,7 @@ function SettingsTable({ settings, playbook }: { settings: Setting[]; playbook: 
       <caption className="sr-only">{playbook} TLS protocol settings</caption>
       <thead>
         <tr className="text-left text-slate-600">
+          <th scope="col" className="py-1 pr-2 font-medium">Direction</th>
           <th scope="col" className="py-1 pr-2 font-medium">Where</th>
           <th scope="col" className="py-1 pr-2 font-medium">Setting</th>
           <th scope="col" className="py-1 pr-2 font-medium">Value (source)</th>
@@ -132,12 +135,16 @@ function SettingsTable({ settings, playbook }: { settings: Setting[]; playbook: 
           const e = enablesText(st.enabled);
           return (
             <tr key={i}>
+              <td className="py-1 pr-2 text-slate-700">{st.direction === "outbound" ? "outbound (client)" : "inbound (server)"}</td>
               <td className="break-all py-1 pr-2 text-slate-700">{st.scope || "global"}</td>
               <td className="py-1 pr-2 font-mono">{st.setting}</td>
               <td className="py-1 pr-2 font-mono">
                 {st.value ?? "(default)"} <span className="font-sans text-slate-500">({st.source})</span>
               </td>
-              <td className={`py-1 ${e.bad ? "font-medium text-red-800" : "text-green-800"}`}>{e.text}</td>
+              <td className={`py-1 ${e.bad ? "font-medium text-red-800" : "text-green-800"}`}>
+                {e.text}
+                {st.library && <span className="block font-normal text-slate-600">{st.library}</span>}
+              </td>
             </tr>
           );
         })}
