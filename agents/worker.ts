@@ -7,7 +7,9 @@ import { everyWithoutOverlap } from "../lib/jobs/interval";
 import { logger } from "../lib/log";
 import { sweepRollouts } from "../lib/rollout/controller";
 import { sweepExpiredExceptions } from "../lib/exceptions/service";
+import { startConfiguredSink } from "./outbound-sink";
 import { auditTask } from "./tasks/audit";
+import { outboundTask } from "./tasks/outbound";
 import { planTask } from "./tasks/plan";
 import { remediateTask } from "./tasks/remediate";
 import { rollbackTask } from "./tasks/rollback";
@@ -22,7 +24,7 @@ export const WORKER_ID = `${hostname()}:${process.pid}`;
  * (apply, restart, verify on the wire) and rollback tasks.
  */
 export function defaultTaskKinds(): TaskKind[] {
-  return [scanTask(), auditTask(), planTask(), remediateTask(), rollbackTask()];
+  return [scanTask(), auditTask(), planTask(), remediateTask(), rollbackTask(), outboundTask()];
 }
 
 /** How often every worker moves rollouts forward (a finished wave starts the next one). */
@@ -35,6 +37,7 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
   const boss = await getBoss();
   const workerId = opts.workerId ?? WORKER_ID;
   const kinds = opts.kinds ?? defaultTaskKinds();
+  const sink = await startConfiguredSink();
   const runner = startHostTaskRunner(boss, { workerId, kinds, pollIntervalMs: opts.pollIntervalMs });
   const stopSweep = everyWithoutOverlap(ROLLOUT_SWEEP_MS, () => sweepRollouts(), (err) => logger.error({ err }, "rollout sweep failed"));
   const stopExceptionSweep = everyWithoutOverlap(EXCEPTION_SWEEP_MS, () => sweepExpiredExceptions(), (err) => logger.error({ err }, "exception expiry sweep failed"));
@@ -53,6 +56,7 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
       await boss.offWork(QUEUES.scheduler).catch((err: unknown) => logger.error({ err }, "could not stop the rescan schedule handler"));
       // Before pg-boss stops: running tasks hand unfinished work back while they still can.
       await runner.stop().catch((err: unknown) => logger.error({ err }, "the task runner failed to stop cleanly"));
+      await sink?.close();
       await stopBoss();
     },
   };
