@@ -45,3 +45,8 @@ export async function observationsFor(token: string, addresses: readonly string[
     select: { at: true, startTls: true, offeredHighest: true, offeredVersions: true, offeredListed: true, negotiated: true, failure: true, messages: true },
   });
 }
+
+/** The newest outbound check of a host, for the host page; null when it never had one. */
+export function latestOutboundCheck(hostId: string) {
+  return prisma.outboundCheck.findFirst({ where: { hostId }, orderBy: { checkedAt: "desc" }, select: { checkedAt: true, outcome: true, negotiated: true, detail: true, sink: true, jobId: true } });
+}

@@ -49,4 +49,4 @@ CREATE INDEX "OutboundObservation_at_idx" ON "OutboundObservation"("at");
 CREATE INDEX "OutboundCheck_hostId_checkedAt_idx" ON "OutboundCheck"("hostId", "checkedAt" DESC);
 
 -- AddForeignKey
-ALTER TABLE "OutboundCheck" ADD CONSTRAINT "OutboundCheck_hostId_fkey" FOREIGN KEY ("hostId") REFERENCES "Host"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "OutboundCheck" ADD CONSTRAINT "OutboundCheck_hostId_fkey" FOREIGN KEY ("hostId") REFERENCES "Host"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
