@@ -10,8 +10,10 @@ import { sweepExpiredExceptions } from "../lib/exceptions/service";
 import { env } from "../lib/env";
 import { loadOrCreateAuditKeys } from "../lib/audit/keys";
 import { createCheckpoint, lastFullVerificationAt, verifyAuditChain } from "../lib/audit/verify";
+import { startConfiguredSink } from "./outbound-sink";
 import { auditTask } from "./tasks/audit";
 import { startEvidencePackWorker } from "./tasks/evidence-pack";
+import { outboundTask } from "./tasks/outbound";
 import { planTask } from "./tasks/plan";
 import { remediateTask } from "./tasks/remediate";
 import { rollbackTask } from "./tasks/rollback";
@@ -26,7 +28,7 @@ export const WORKER_ID = `${hostname()}:${process.pid}`;
  * (apply, restart, verify on the wire) and rollback tasks.
  */
 export function defaultTaskKinds(): TaskKind[] {
-  return [scanTask(), auditTask(), planTask(), remediateTask(), rollbackTask()];
+  return [scanTask(), auditTask(), planTask(), remediateTask(), rollbackTask(), outboundTask()];
 }
 
 /** How often every worker moves rollouts forward (a finished wave starts the next one). */
@@ -60,6 +62,7 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
   const boss = await getBoss();
   const workerId = opts.workerId ?? WORKER_ID;
   const kinds = opts.kinds ?? defaultTaskKinds();
+  const sink = await startConfiguredSink();
   const runner = startHostTaskRunner(boss, { workerId, kinds, pollIntervalMs: opts.pollIntervalMs });
   const stopSweep = everyWithoutOverlap(ROLLOUT_SWEEP_MS, () => sweepRollouts(), (err) => logger.error({ err }, "rollout sweep failed"));
   const stopExceptionSweep = everyWithoutOverlap(EXCEPTION_SWEEP_MS, () => sweepExpiredExceptions(), (err) => logger.error({ err }, "exception expiry sweep failed"));
@@ -83,6 +86,7 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
       await packs.stop().catch((err: unknown) => logger.error({ err }, "could not stop the evidence-pack handler"));
       // Before pg-boss stops: running tasks hand unfinished work back while they still can.
       await runner.stop().catch((err: unknown) => logger.error({ err }, "the task runner failed to stop cleanly"));
+      await sink?.close();
       await stopBoss();
     },
   };

@@ -67,6 +67,11 @@ const EnvSchema = z.object({
   TLSFLEET_DB_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
   // How long a worker's claim on a task holds without renewal (lib/jobs/tasks.ts). Tests shorten it.
   TLSFLEET_LEASE_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
+  // The outbound check sink (docs/outbound-check.md): "address:port" a worker listens on, e.g.
+  // "198.18.0.1:25". Unset: no sink, and outbound checks fail with a message saying so.
+  TLSFLEET_OUTBOUND_SINK_LISTEN: optionalString,
+  // The address hosts send to when it differs from the listen address (NAT, 0.0.0.0).
+  TLSFLEET_OUTBOUND_SINK_ADDRESS: optionalString,
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -9,6 +9,7 @@ const expected: Record<Action, [viewer: boolean, operator: boolean, admin: boole
   "hosts.write": [false, true, true],
   "scans.run": [false, true, true],
   "audits.run": [false, true, true],
+  "outbound.run": [false, true, true],
   "jobs.cancel": [false, true, true],
   "remediation.request": [false, true, true],
   "remediation.run": [false, true, true],

@@ -23,6 +23,7 @@ export const ACTIONS = {
   "hosts.write": "operator",
   "scans.run": "operator",
   "audits.run": "operator",
+  "outbound.run": "operator",
   "jobs.cancel": "operator",
   "remediation.request": "operator",
   // Start, pause, resume, cancel and roll back an approved rollout.

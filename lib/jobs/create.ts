@@ -42,6 +42,7 @@ export function taskQueueFor(kind: string): string | null {
   if (kind === "plan") return QUEUES.planTask;
   if (kind === "remediate") return QUEUES.remediateTask;
   if (kind === "rollback") return QUEUES.rollbackTask;
+  if (kind === "outbound_check") return QUEUES.outboundTask;
   return null;
 }
 
@@ -96,7 +97,7 @@ export async function resumeJobInTx(tx: Tx, jobId: string, queue: string) {
  * audit event, in one transaction: a crash in between leaves nothing half-created.
  */
 export async function createJobWithTasks(opts: {
-  kind: "scan" | "audit" | "plan" | "remediate" | "rollback";
+  kind: "scan" | "audit" | "plan" | "remediate" | "rollback" | "outbound_check";
   queue: string;
   actor: JobActor;
   hostIds: string[];

@@ -10,6 +10,7 @@ export const QUEUES = {
   planTask: "plan-task",
   remediateTask: "remediate-task",
   rollbackTask: "rollback-task",
+  outboundTask: "outbound-task",
   scheduler: "scheduled-rescan",
   evidencePack: "evidence-pack",
 } as const;
@@ -30,6 +31,8 @@ const QUEUE_OPTIONS: Partial<Record<QueueName, Omit<PgBoss.Queue, "name">>> = {
   [QUEUES.planTask]: { policy: "short", retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 15 * 60 },
   [QUEUES.remediateTask]: { policy: "short", retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 60 * 60 },
   [QUEUES.rollbackTask]: { policy: "short", retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 60 * 60 },
+  // Outbound checks: one message from the host to the sink per task; same task-lease model.
+  [QUEUES.outboundTask]: { policy: "short", retryLimit: 5, retryDelay: 10, retryBackoff: true, expireInSeconds: 15 * 60 },
   // One scheduled rescan at a time; a tick that finds the previous one still queued is dropped.
   [QUEUES.scheduler]: { policy: "short", retryLimit: 2, retryDelay: 60, expireInSeconds: 10 * 60 },
   // One message per evidence pack (singletonKey = pack id). A worker that dies mid-pack lets the

@@ -7,6 +7,7 @@ import { getHostDetail } from "@/lib/hosts/detail";
 import { FAILING_STATUSES } from "@/lib/compliance/status";
 import { hostRemediationHistory } from "@/lib/rollout/views";
 import { exceptionsForHost } from "@/lib/exceptions/service";
+import { latestOutboundCheck } from "@/lib/outbound/observations";
 import { MAX_EXCEPTION_DAYS } from "@/lib/exceptions/model";
 import { Alert } from "@/app/_components/ui/alert";
 import { ExceptionTable } from "@/app/(app)/exceptions/components/exception-table";
@@ -20,6 +21,8 @@ import { MailDirections } from "./components/mail-directions";
 import { Timeline } from "./components/timeline";
 import { ScanButton } from "./components/scan-button";
 import { ConfigAuditButton } from "./components/config-audit-button";
+import { OutboundCheckButton } from "./components/outbound-check-button";
+import { OutboundEvidence } from "./components/outbound-evidence";
 import { HostKeyPanel } from "./components/host-key-panel";
 import { RemediationHistory } from "./components/remediation-history";
 import { Button } from "@/app/_components/ui/button";
@@ -41,7 +44,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
   const user = await requirePageUser("read");
   const { id } = await params;
   if (!z.uuid().safeParse(id).success) notFound();
-  const [detail, remediations, exceptions] = await Promise.all([getHostDetail(id), hostRemediationHistory(id), exceptionsForHost(id)]);
+  const [detail, remediations, exceptions, outbound] = await Promise.all([getHostDetail(id), hostRemediationHistory(id), exceptionsForHost(id), latestOutboundCheck(id)]);
   if (!detail) notFound();
   const { host, status } = detail;
   const now = new Date();
@@ -66,6 +69,9 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           {can(user.role, "scans.run") && detail.endpoints.length > 0 && <ScanButton hostId={host.id} />}
           {can(user.role, "audits.run") && (
             <ConfigAuditButton hostId={host.id} disabledReason={host.transport === "none" || !host.credential ? "Set a transport and a credential on the edit page first" : undefined} />
+          )}
+          {can(user.role, "outbound.run") && host.roles.includes("postfix") && (
+            <OutboundCheckButton hostId={host.id} disabledReason={host.transport !== "ssh" || !host.credential ? "Set SSH and a credential on the edit page first" : undefined} />
           )}
           {can(user.role, "remediation.request") &&
             (host.transport === "none" || !host.credential ? (
@@ -151,6 +157,12 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
         </Card>
         {/* ---- end of configuration evidence ---- */}
       </div>
+
+      {host.roles.includes("postfix") && (
+        <Card title="Outbound: this host's mail client to Microsoft 365">
+          <OutboundEvidence check={outbound} />
+        </Card>
+      )}
 
       {host.transport !== "none" && (
         <Card title="Pinned host key">

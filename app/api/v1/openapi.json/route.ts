@@ -23,6 +23,7 @@ import * as jobsOneEventsRoute from "@/app/api/v1/jobs/[id]/events/route";
 import * as jobsOneRetryFailedRoute from "@/app/api/v1/jobs/[id]/retry-failed/route";
 import * as jobsOneRoute from "@/app/api/v1/jobs/[id]/route";
 import * as jobsRoute from "@/app/api/v1/jobs/route";
+import * as outboundChecksRoute from "@/app/api/v1/outbound-checks/route";
 import * as rolloutsOneApproveRoute from "@/app/api/v1/rollouts/[id]/approve/route";
 import * as rolloutsOneCancelRoute from "@/app/api/v1/rollouts/[id]/cancel/route";
 import * as rolloutsOnePauseRoute from "@/app/api/v1/rollouts/[id]/pause/route";
@@ -52,6 +53,7 @@ const ROUTES: RouteModule[] = [
   { path: "/api/v1/jobs/[id]/retry-failed", handlers: jobsOneRetryFailedRoute },
   { path: "/api/v1/jobs/[id]", handlers: jobsOneRoute },
   { path: "/api/v1/jobs", handlers: jobsRoute },
+  { path: "/api/v1/outbound-checks", handlers: outboundChecksRoute },
   { path: "/api/v1/rollouts/[id]/approve", handlers: rolloutsOneApproveRoute },
   { path: "/api/v1/rollouts/[id]/cancel", handlers: rolloutsOneCancelRoute },
   { path: "/api/v1/rollouts/[id]/pause", handlers: rolloutsOnePauseRoute },

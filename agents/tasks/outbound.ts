@@ -1,0 +1,122 @@
+// The outbound check task: make one host send one message to the outbound check sink through
+// its own mail software, and record what the sink saw as wire evidence for the outbound (client)
+// direction (docs/outbound-check.md).
+//
+// Postfix: `sendmail` to tlsfleet-check-<token>@[sink address], an address literal, so the
+// host's own smtp client delivers it to the sink on port 25 with the host's smtp_tls_* settings
+// and no DNS or transport change. The message is removed from the host's queue afterwards when it
+// is still there (a refused handshake leaves it deferred).
+import { randomBytes } from "node:crypto";
+import { prisma } from "../../lib/db";
+import { env } from "../../lib/env";
+import { observationsFor } from "../../lib/outbound/observations";
+import { outboundSettled, outboundVerdict, type OutboundVerdict } from "../../lib/outbound/verdict";
+import { QUEUES } from "../../lib/jobs/queue";
+import { effectiveAllowList } from "../../lib/settings";
+import { parseAllowList } from "../../lib/tls";
+import { openHostSession } from "../transport/open-session";
+import { TransportError, type RemoteSession } from "../transport/types";
+import type { TaskHelpers, TaskKind, TaskResult } from "./runner";
+
+export interface OutboundTaskOptions {
+  concurrency?: number;
+  /** How long to wait for the host's connection(s) to reach the sink. Default 60 s. */
+  waitMs?: number;
+  pollMs?: number;
+}
+
+/** The address and port hosts send to: TLSFLEET_OUTBOUND_SINK_ADDRESS, else the listen address. */
+export function sinkTarget(): { address: string; port: number } | null {
+  const listen = env.TLSFLEET_OUTBOUND_SINK_LISTEN;
+  if (!listen) return null;
+  const i = listen.lastIndexOf(":");
+  const port = Number(listen.slice(i + 1));
+  const address = (env.TLSFLEET_OUTBOUND_SINK_ADDRESS ?? listen.slice(0, i)).replace(/^\[|\]$/g, "");
+  return { address, port };
+}
+
+function finish(state: "failed" | "skipped" | "unreachable", error: string): TaskResult {
+  return { kind: "finish", state, error, summary: `-> ${state}: ${error}` };
+}
+
+export function outboundTask(opts: OutboundTaskOptions = {}): TaskKind {
+  return {
+    kind: "outbound_check",
+    queue: QUEUES.outboundTask,
+    concurrency: opts.concurrency ?? env.TLSFLEET_WORKER_CONCURRENCY,
+    run: (h) => runOutboundCheck(h, opts),
+  };
+}
+
+async function runOutboundCheck(h: TaskHelpers, opts: OutboundTaskOptions): Promise<TaskResult> {
+  const host = await prisma.host.findUnique({ where: { id: h.host.id } });
+  if (!host) return { kind: "discard", reason: "host deleted" };
+  const sink = sinkTarget();
+  if (!sink) return finish("failed", "no outbound check sink is configured: set TLSFLEET_OUTBOUND_SINK_LISTEN on a worker (docs/outbound-check.md)");
+  if (host.platform === "windows") return finish("skipped", "the outbound check of Windows hosts (the OS TLS client) is not built yet");
+  if (!host.roles.includes("postfix")) return finish("skipped", "no Postfix on this host (role postfix): nothing sends mail from it");
+  if (host.transport !== "ssh") return finish("skipped", "the outbound check of a Postfix host needs SSH (set the host's transport and credential)");
+  if (sink.port !== 25) return finish("failed", `the sink listens on port ${sink.port}; Postfix delivers to an address literal on port 25 only`);
+
+  const allowed = await effectiveAllowList();
+  let session: RemoteSession;
+  try {
+    session = (await openHostSession(host, { allowList: allowed?.list ?? parseAllowList([]) })).session;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return finish(err instanceof TransportError && (err.code === "connect" || err.code === "timeout") ? "unreachable" : "failed", message);
+  }
+  const token = randomBytes(8).toString("hex");
+  const recipient = `tlsfleet-check-${token}@[${sink.address}]`;
+  const sinkLabel = `${sink.address}:${sink.port}`;
+  const since = new Date(Date.now() - 1_000);
+  let verdict: OutboundVerdict;
+  try {
+    await h.log(`sending one message to ${recipient} through the host's Postfix (sendmail)`);
+    const message = `Subject: tlsfleet outbound TLS check ${token}\nX-Tlsfleet-Check: ${token}\n\nThis message tests which TLS versions this host's mail client offers. It is not delivered anywhere.\n`;
+    const sent = await session.exec(["sendmail", "-oi", "--", recipient], { stdin: message, timeoutMs: 30_000 });
+    if (sent.exitCode !== 0) return finish("failed", `sendmail failed on ${host.name} (exit code ${sent.exitCode ?? "none"}): ${(sent.stderr.trim() || sent.stdout.trim()).slice(0, 300) || "no message"}`);
+    const waitMs = opts.waitMs ?? 60_000;
+    const deadline = Date.now() + waitMs;
+    let seen = await observationsFor(token, [host.address], since);
+    while (!outboundSettled(seen) && Date.now() < deadline && !h.signal.aborted) {
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+      seen = await observationsFor(token, [host.address], since);
+    }
+    if (h.stopReason() === "shutdown") return { kind: "release", reason: "worker stopping" };
+    verdict = outboundVerdict(seen, sinkLabel, Math.round(waitMs / 1000));
+    await h.log(`${seen.length} connection(s) seen by the sink: ${verdict.detail}`);
+    await removeFromQueue(h, session, token);
+  } finally {
+    await session.close();
+  }
+  const checkedAt = new Date();
+  return {
+    kind: "finish",
+    state: verdict.outcome === "no_connection" ? "failed" : "succeeded",
+    error: verdict.outcome === "no_connection" ? verdict.detail : null,
+    summary: `-> ${verdict.outcome}: ${verdict.detail}`,
+    write: async (tx) => {
+      await tx.outboundCheck.create({ data: { hostId: host.id, jobId: h.lease.jobId, checkedAt, sink: sinkLabel, outcome: verdict.outcome, negotiated: verdict.negotiated, offered: verdict.offered, detail: verdict.detail } });
+    },
+  };
+}
+
+/** Deletes the check message when Postfix still holds it (deferred after a refused handshake). */
+async function removeFromQueue(h: TaskHelpers, s: RemoteSession, token: string): Promise<void> {
+  const listed = await s.exec(["postqueue", "-j"], { timeoutMs: 30_000, maxOutputBytes: 4 * 1024 * 1024, onOutputLimit: "truncate" });
+  const ids: string[] = [];
+  for (const line of listed.stdout.split("\n")) {
+    if (!line.includes(token)) continue;
+    try {
+      const entry = JSON.parse(line) as { queue_id?: unknown; recipients?: Array<{ address?: unknown }> };
+      if (typeof entry.queue_id === "string" && /^[0-9A-Za-z]+$/.test(entry.queue_id) && entry.recipients?.some((r) => typeof r.address === "string" && r.address.startsWith(`tlsfleet-check-${token}@`))) ids.push(entry.queue_id);
+    } catch {
+      // not a queue entry
+    }
+  }
+  for (const id of ids) {
+    const r = await s.exec(["postsuper", "-d", id], { timeoutMs: 30_000 });
+    await h.log(r.exitCode === 0 ? `removed the check message ${id} from the host's queue` : `could not remove the check message ${id} from the host's queue: ${r.stderr.trim().slice(0, 200)}`);
+  }
+}
