@@ -7,6 +7,7 @@
 // and no DNS or transport change. The message is removed from the host's queue afterwards when it
 // is still there (a refused handshake leaves it deferred).
 import { randomBytes } from "node:crypto";
+import { notifyDrift, recordDriftInTx, updateHostStatusInTx, type StatusUpdate } from "../../lib/compliance/update";
 import { prisma } from "../../lib/db";
 import { env } from "../../lib/env";
 import { observationsFor } from "../../lib/outbound/observations";
@@ -91,13 +92,26 @@ async function runOutboundCheck(h: TaskHelpers, opts: OutboundTaskOptions): Prom
     await session.close();
   }
   const checkedAt = new Date();
+  let update: StatusUpdate | null = null;
   return {
     kind: "finish",
     state: verdict.outcome === "no_connection" ? "failed" : "succeeded",
     error: verdict.outcome === "no_connection" ? verdict.detail : null,
-    summary: `-> ${verdict.outcome}: ${verdict.detail}`,
+    summary: () => {
+      const u = update as StatusUpdate | null;
+      return `-> ${verdict.outcome}: ${verdict.detail}${u ? `; host status ${u.status}: ${u.explanation}` : ""}`;
+    },
+    // The check is wire evidence of the outbound direction: the host's status is recomputed with it.
     write: async (tx) => {
       await tx.outboundCheck.create({ data: { hostId: host.id, jobId: h.lease.jobId, checkedAt, sink: sinkLabel, outcome: verdict.outcome, negotiated: verdict.negotiated, offered: verdict.offered, detail: verdict.detail } });
+      update = await updateHostStatusInTx(tx, host.id, { actor: h.actor, auditDrift: false });
+    },
+    audit: async (tx) => {
+      if (update) await recordDriftInTx(tx, update, h.actor);
+    },
+    afterCommit: () => {
+      const u = update as StatusUpdate | null;
+      if (u?.drift) void notifyDrift(u);
     },
   };
 }

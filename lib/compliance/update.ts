@@ -6,6 +6,7 @@ import "server-only";
 import http from "node:http";
 import https from "node:https";
 import { z } from "zod";
+import { outboundWireEvidence } from "../outbound/verdict";
 import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { logger } from "../log";
@@ -119,6 +120,7 @@ interface EvidenceRow {
   wire: Array<{ port: number; service: string; probedAt: string; verdict: string; protocols: unknown; error: string | null }>;
   config: Array<{ playbook: string; takenAt: string; state: unknown; rebootPending: boolean }>;
   exceptions: Array<{ endpointPort: number | null; version: string | null; expiresAt: string; approvedAt: string | null; approvedById: string | null; justification: string }>;
+  outbound: { checkedAt: string; outcome: string; negotiated: string | null } | null;
 }
 
 /**
@@ -153,9 +155,13 @@ export async function updateHostStatusInTx(
         ORDER BY playbook, "takenAt" DESC, id DESC) c), '[]'::json) AS config,
       COALESCE((SELECT json_agg(x) FROM (
         SELECT "endpointPort", version, "expiresAt", "approvedAt", "approvedById", justification
-        FROM "Exception" WHERE "hostId" = ${hostId}::uuid AND "revokedAt" IS NULL AND "rejectedAt" IS NULL AND "expiresAt" > CAST(${now.toISOString()} AS timestamptz) AT TIME ZONE 'UTC') x), '[]'::json) AS exceptions
+        FROM "Exception" WHERE "hostId" = ${hostId}::uuid AND "revokedAt" IS NULL AND "rejectedAt" IS NULL AND "expiresAt" > CAST(${now.toISOString()} AS timestamptz) AT TIME ZONE 'UTC') x), '[]'::json) AS exceptions,
+      (SELECT row_to_json(o) FROM (
+        SELECT "checkedAt", outcome, negotiated FROM "OutboundCheck" WHERE "hostId" = ${hostId}::uuid
+        ORDER BY "checkedAt" DESC LIMIT 1) o) AS outbound
     FROM (SELECT 1) one LEFT JOIN "HostStatus" s ON s."hostId" = ${hostId}::uuid`;
-  const wire: WireEvidence[] = ev!.wire.map((r) => wireEvidence({ ...r, probedAt: utc(r.probedAt) }));
+  const outbound = ev!.outbound ? outboundWireEvidence({ ...ev!.outbound, checkedAt: utc(ev!.outbound.checkedAt) }) : null;
+  const wire: WireEvidence[] = [...ev!.wire.map((r) => wireEvidence({ ...r, probedAt: utc(r.probedAt) })), ...(outbound ? [outbound] : [])];
   const config = ev!.config.map((r) => configEvidence({ ...r, takenAt: utc(r.takenAt) })).filter((c): c is ConfigEvidence => c !== null);
   const exceptions: ExceptionEvidence[] = ev!.exceptions.map((e) => ({
     endpointPort: e.endpointPort,

@@ -2,6 +2,7 @@ import "server-only";
 // Everything the host page shows, read from one database snapshot: identity, the latest wire evidence per
 // endpoint, the latest config evidence per playbook, and the history of status changes and job
 // tasks (exceptions: lib/exceptions/service.ts exceptionsForHost). Credential material is never selected, only its name and kind.
+import { outboundWireEvidence } from "../outbound/verdict";
 import { prisma } from "../db";
 import { directionVerdicts, type ConfigEvidence, type Direction, type DirectionVerdict, type HostStatusValue } from "../compliance/status";
 import { configEvidence, wireEvidence } from "../compliance/update";
@@ -130,7 +131,7 @@ const SNAPSHOT = { isolationLevel: "RepeatableRead" as const };
 
 export async function getHostDetail(hostId: string): Promise<HostDetail | null> {
   if (!UUID.test(hostId)) return null;
-  const [host, probes, snapshots, history, tasks, exceptions] = await prisma.$transaction(async (tx) => [
+  const [host, probes, snapshots, history, tasks, exceptions, outboundCheck] = await prisma.$transaction(async (tx) => [
     await tx.host.findUnique({
       where: { id: hostId },
       select: {
@@ -152,6 +153,7 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
     }),
     // For the directions only: the exceptions the status function sees (the page lists them from lib/exceptions).
     await tx.exception.findMany({ where: { hostId, revokedAt: null, rejectedAt: null }, orderBy: { expiresAt: "desc" }, take: 20 }),
+    await tx.outboundCheck.findFirst({ where: { hostId }, orderBy: { checkedAt: "desc" }, select: { checkedAt: true, outcome: true, negotiated: true } }),
   ] as const, SNAPSHOT);
   if (!host) return null;
 
@@ -189,11 +191,12 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
     })),
   ].sort((a, b) => b.at.getTime() - a.at.getTime());
 
+  const outboundEvidence = outboundCheck ? outboundWireEvidence(outboundCheck) : null;
   const directions = directionVerdicts({
     wire: host.endpoints.flatMap((e) => {
       const p = probeByEndpoint.get(e.id);
       return p ? [wireEvidence({ port: e.port, service: e.service, probedAt: p.probedAt, verdict: p.verdict, protocols: p.protocols, error: p.error })] : [];
-    }),
+    }).concat(outboundEvidence ? [outboundEvidence] : []),
     config: snapshots.map((s) => configEvidence(s)).filter((c): c is ConfigEvidence => c !== null),
     exceptions: exceptions.map((x) => ({ endpointPort: x.endpointPort, version: x.version, expiresAt: x.expiresAt, approved: x.approvedAt !== null && x.approvedById !== null, justification: x.justification })),
     now: new Date(),

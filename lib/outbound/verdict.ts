@@ -4,7 +4,7 @@
 // - STARTTLS with a refused handshake: it offered only older versions (the 421 4.4.2 NDR);
 // - no STARTTLS at all: it sends in the clear, which Microsoft 365 refuses (451 5.7.3);
 // - no connection: the check proves nothing either way.
-import { formatUtc } from "../compliance/status";
+import { formatUtc, type WireEvidence } from "../compliance/status";
 import type { TlsVersion } from "../tls/types";
 
 export type OutboundOutcome = "negotiated" | "refused" | "no_starttls" | "no_connection";
@@ -62,4 +62,21 @@ export function outboundVerdict(connections: readonly ObservedConnection[], sink
 /** True when the outcome is final: no later connection of the same check can change it. */
 export function outboundSettled(connections: readonly ObservedConnection[]): boolean {
   return connections.some((c) => c.negotiated !== null && c.messages > 0) || (connections.some((c) => c.startTls && !c.negotiated) && connections.some((c) => !c.startTls));
+}
+
+/**
+ * An outbound check as wire evidence of the outbound direction for host status: what the host's
+ * mail client negotiated with a server that takes TLS 1.2+ only (lib/compliance/status.ts). The
+ * versions it was not seen to use stay unknown: offering TLS 1.0 besides 1.2 harms nobody in this
+ * direction. No connection proves nothing and is left out.
+ */
+export function outboundWireEvidence(check: { checkedAt: Date; outcome: string; negotiated: string | null }): WireEvidence | null {
+  const unknown = { TLSv1: "unknown", "TLSv1.1": "unknown", "TLSv1.2": "unknown", "TLSv1.3": "unknown" } as WireEvidence["protocols"];
+  const base = { port: 25, service: "smtp", probedAt: check.checkedAt, direction: "outbound" as const };
+  if (check.outcome === "negotiated" && (check.negotiated === "TLSv1.2" || check.negotiated === "TLSv1.3")) {
+    return { ...base, verdict: "compliant", protocols: { ...unknown, [check.negotiated]: "accepted" } };
+  }
+  if (check.outcome === "refused") return { ...base, verdict: "at_risk", protocols: { ...unknown, "TLSv1.2": "rejected", "TLSv1.3": "rejected" } };
+  if (check.outcome === "no_starttls") return { ...base, verdict: "no-tls", protocols: unknown };
+  return null;
 }

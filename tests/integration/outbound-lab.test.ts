@@ -12,7 +12,11 @@ import { createCredential } from "@/lib/credentials/service";
 import { createOutboundCheckJob } from "@/lib/jobs/outbound";
 import { setSetting } from "@/lib/settings";
 import { startWorker } from "@/agents/worker";
+import { postfixPlaybook } from "@/agents/playbooks/postfix";
+import { openSshSession } from "@/agents/transport/ssh";
+import { parseAllowList } from "@/lib/tls";
 import { ensureLabUp } from "../lab/fleet";
+import { scopeCredential } from "./custody-support";
 import { jobWhenTerminal, makeHost, scanDatabase, tasksOf, testActor } from "./scan-support";
 
 const fleet = ensureLabUp();
@@ -30,6 +34,8 @@ const CHANGED: Record<string, Record<string, string>> = {
   // Never starts TLS when sending.
   "mx-notls": { smtp_tls_security_level: "none" },
 };
+// Every parameter these tests (and the Enable TLS 1.2 apply below) may change, restored afterwards.
+const TOUCHED = ["smtpd_tls_protocols", "smtpd_tls_mandatory_protocols", "smtp_tls_protocols", "smtp_tls_mandatory_protocols", "smtp_tls_security_level"];
 const original = new Map<string, string>();
 const hostIds = new Map<string, string>();
 let worker: { stop(): Promise<void> } | undefined;
@@ -40,11 +46,12 @@ beforeAll(async () => {
   process.env.TLSFLEET_OUTBOUND_SINK_LISTEN = `${fleet.network.rootAddress}:25`;
   reloadEnv();
   for (const [name, values] of Object.entries(CHANGED)) {
-    original.set(name, onHost(name, `postconf -n ${Object.keys(values).join(" ")}`));
+    original.set(name, onHost(name, `postconf -n ${TOUCHED.join(" ")}`));
     onHost(name, `postconf -e ${Object.entries(values).map(([k, v]) => `'${k}=${v}'`).join(" ")} && postfix reload`);
   }
   await setSetting(testActor, "allowedTargets", ["198.18.0.0/15"]);
   await createCredential(admin, { name: "lab-root", kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(fleet.ssh.keyPath, "utf8") });
+  await scopeCredential("lab-root", ["198.18.0.0/15"]);
   for (const name of ["mx-legacy", "mx-modern", "mx-tls10only", "mx-notls"]) {
     const h = labHost(name);
     const created = await makeHost("outbound", h.address, [{ port: 25, service: "smtp" }], `${name}.outbound.test`);
@@ -60,10 +67,10 @@ afterAll(async () => {
   await worker?.stop();
   delete process.env.TLSFLEET_OUTBOUND_SINK_LISTEN;
   reloadEnv();
-  for (const [name, values] of Object.entries(CHANGED)) {
+  for (const name of Object.keys(CHANGED)) {
     // Explicit values come back as they were; the ones that were defaults are removed again.
     const before = original.get(name) ?? "";
-    const restore = Object.keys(values).map((k) => {
+    const restore = TOUCHED.map((k) => {
       const line = before.split("\n").find((l) => l.startsWith(`${k} = `));
       return line ? `postconf -e '${k}=${line.slice(k.length + 3)}'` : `postconf -X ${k}`;
     });
@@ -88,6 +95,35 @@ describe("an outbound check of the lab's Postfix hosts", () => {
     const check = await latest("mx-tls10only");
     expect(check).toMatchObject({ outcome: "refused", negotiated: null, offered: ["TLSv1"] });
     expect(check.detail).toMatch(/the host offered nothing above TLS 1\.0 .*Microsoft 365 needs TLS 1\.2, so mail to it fails \(421 4\.4\.2\)/);
+  });
+
+  it("makes the outbound check wire evidence of the outbound direction in host status", async () => {
+    const status = await prisma.hostStatus.findUniqueOrThrow({ where: { hostId: hostIds.get("mx-tls10only")! } });
+    expect(status.status).toBe("at_risk");
+    expect(status.explanation).toMatch(/TLS 1\.2 not accepted outbound via 25\/smtp at .*Microsoft 365/);
+    const clear = await prisma.hostStatus.findUniqueOrThrow({ where: { hostId: hostIds.get("mx-notls")! } });
+    expect(clear.status).toBe("at_risk");
+    expect(clear.explanation).toMatch(/STARTTLS not offered outbound via 25\/smtp/);
+  });
+
+  it("after Enable TLS 1.2 (the Postfix playbook over SSH), the next check negotiates TLS 1.2+ with the sink", async () => {
+    const h = labHost("mx-tls10only");
+    const session = await openSshSession({ host: h.address, hostLabel: h.name, credential: { kind: "ssh-key", username: h.ssh.user, privateKey: readFileSync(h.ssh.keyPath) }, pinnedFingerprint: h.ssh.hostKeyFingerprint, allowList: parseAllowList(["198.18.0.0/15"]) });
+    try {
+      const state = await postfixPlaybook.check(session);
+      const changes = postfixPlaybook.plan(state, "enable-tls12");
+      expect(changes.map((c) => c.value)).toEqual(expect.arrayContaining(["smtp_tls_protocols", "smtp_tls_mandatory_protocols"]));
+      await postfixPlaybook.apply(session, changes, { before: state });
+    } finally {
+      await session.close();
+    }
+    const { jobId: again } = await createOutboundCheckJob(testActor, { hostIds: [hostIds.get("mx-tls10only")!] });
+    await jobWhenTerminal(again, 180_000);
+    const check = await latest("mx-tls10only");
+    expect(check.outcome).toBe("negotiated");
+    expect(["TLSv1.2", "TLSv1.3"]).toContain(check.negotiated);
+    const status = await prisma.hostStatus.findUniqueOrThrow({ where: { hostId: hostIds.get("mx-tls10only")! } });
+    expect(status.explanation).not.toMatch(/outbound via/);
   });
 
   it("reports a host that never starts TLS as the 451 5.7.3 case", async () => {
