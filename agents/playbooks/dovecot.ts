@@ -19,6 +19,7 @@
 // `doveadm reload`. doveconf accepts any string for ssl_min_protocol (measured: "TLSv9" passes,
 // it fails only when a TLS connection comes in), so values are limited to the known names here.
 
+// Any address outside loopback and the lab named in this file's comments is an example, never dialled.
 import { z } from "zod";
 import type { RemoteSession } from "../transport/types";
 import {

@@ -28,6 +28,7 @@
 // *_by_lua_block bodies (raw Lua, skipped as opaque blocks), ssl_conf_command (its server is not
 // narrowed).
 
+// Any address outside loopback and the lab named in this file's comments is an example, never dialled.
 import { z } from "zod";
 import type { RemoteSession } from "../transport/types";
 import {

@@ -1,3 +1,4 @@
+// Addresses outside loopback and the lab (10.x, 1.2.3.4) in this file are data only: parsed, matched or stored, never dialled.
 // Pure: the addresses below (1.2.3.4, 10.0.0.x, documentation ranges) are header and socket
 // values fed to the parser; nothing here opens a connection.
 import { describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+// Addresses outside loopback and the lab (10.x, 1.2.3.4) in this file are data only: parsed, matched or stored, never dialled.
 import { describe, expect, it } from "vitest";
 import { outOfScopeMessage, scopeEntryProblems, scopeMatch, type CredentialScope } from "./scope-match";
 

@@ -1,3 +1,4 @@
+// Addresses outside loopback and the lab (10.x, 1.2.3.4) in this file are data only: parsed, matched or stored, never dialled.
 // Pure: every address here (10.0.0.0/8, 10.1.2.3, ...) is only parsed and compared with the
 // list; nothing here opens a connection.
 import { describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+// Any address outside loopback and the lab named in this file's comments is an example, never dialled.
 import { isIP } from "node:net";
 
 /**

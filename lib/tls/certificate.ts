@@ -1,3 +1,4 @@
+// Any address outside loopback and the lab named in this file's comments is an example, never dialled.
 import type { X509Certificate } from "node:crypto";
 import type { CertificateSummary } from "./types";
 

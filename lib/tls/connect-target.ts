@@ -4,6 +4,7 @@
 // let DNS answer differently the second time (DNS rebinding): x.allowed.example resolves to an
 // allowed address for the check and to 127.0.0.1 for the connection. The name is still used
 // where the protocol wants it: TLS SNI, the HTTP Host header, certificate name checks.
+// Any address outside loopback and the lab named in this file's comments is an example, never dialled.
 import { lookup } from "node:dns/promises";
 import { isIP, type LookupFunction } from "node:net";
 import { env } from "../env";

@@ -1,3 +1,4 @@
+// Addresses outside loopback and the lab (10.x, 1.2.3.4) in this file are data only: parsed, matched or stored, never dialled.
 // The scan API and its live event stream, the UI's server actions, and scheduled rescans, against
 // the real database, a real worker and real SMTP servers on loopback. Route handlers are called
 // as Next calls them (Request in, Response out) with real API tokens.
