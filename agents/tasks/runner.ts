@@ -222,10 +222,31 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
     }
   } catch (err) {
     if (err instanceof LeaseLostError) return await lost("results discarded: the lease was lost before they could be written");
-    throw err;
+    // Stopping (shutdown, cancel, lease lost): the reaper or the next worker takes it from here.
+    if (stopReason !== null) throw err;
+    // A fault in the kind's code or its write (dropped connections were retried above): recorded
+    // on the task now, with its message, instead of leaving the task running until its lease
+    // expires, which would blame the worker and run the same fault twice more.
+    await failWithFault(lease, log, err, logBudget);
   } finally {
     clearInterval(renewal);
     ctx.shutdown.removeEventListener("abort", onShutdown);
+  }
+}
+
+/** Finishes a task as failed after an unexpected error, or rethrows it when even that cannot be written. */
+async function failWithFault(lease: TaskLease, log: Logger, err: unknown, logBudget: TaskLogBudget): Promise<void> {
+  const message = boundedLogLine(`internal error; this attempt's results were not recorded: ${err instanceof Error ? err.message : String(err)}`);
+  log.error({ err }, "task failed with an unexpected error; recorded as failed");
+  try {
+    await retryTransient(() => prisma.$transaction(async (tx) => {
+      await lockHeldTaskInTx(tx, lease);
+      await finishTaskInTx(tx, lease, "failed", message, `${logBudget.closingNote()}${stampLine(`-> failed: ${message}`, new Date())}`);
+      await refreshJobState(tx, lease.jobId);
+    }, FINISH_TX), { onRetry: dbRetryLog(log, "finish after a fault") });
+  } catch (second) {
+    if (second instanceof LeaseLostError) return;
+    throw err;
   }
 }
 

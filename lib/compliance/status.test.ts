@@ -94,6 +94,19 @@ const cases: Array<[string, Parameters<typeof evaluateHostStatus>[0], HostStatus
   ["config alone enabling legacy on the server side", { wire: [], config: [cfg({ playbook: "postfix", inbound: { legacyEnabled: true, summary: "smtpd_tls_protocols = >=TLSv1" } })], exceptions: [], now }, "noncompliant", /^Inbound from Microsoft 365: smtpd_tls_protocols = >=TLSv1/],
   ["config alone disabling TLS 1.2 on the server side", { wire: [], config: [cfg({ inbound: { tls12Enabled: false, summary: "SCHANNEL TLS 1.2 Server disabled (Enabled=0)" } })], exceptions: [], now }, "at_risk", /^Inbound from Microsoft 365: SCHANNEL TLS 1.2 Server disabled/],
   ["config alone, both directions fine", { wire: [], config: [cfg({})], exceptions: [], now }, "compliant", /^Config: inbound from Microsoft 365: .*; outbound to Microsoft 365: .*\(no wire evidence yet\)$/],
+  // An outbound check made before any probe or config audit (the crash fixed in evaluateHostStatus).
+  [
+    "an outbound check alone: compliant on that evidence, saying the inbound side is not known yet",
+    { wire: [{ ...smtp("compliant", { ...allUnknown, "TLSv1.3": "accepted" }), direction: "outbound" }], config: [], exceptions: [], now },
+    "compliant",
+    /^Wire: outbound via 25\/smtp: TLS 1\.3 negotiated at 2026-11-28 10:02 UTC \(no inbound wire evidence yet\)$/,
+  ],
+  [
+    "an outbound check and config: both named",
+    { wire: [{ ...smtp("compliant", { ...allUnknown, "TLSv1.2": "accepted" }), direction: "outbound" }], config: [cfg({ outbound: null })], exceptions: [], now },
+    "compliant",
+    /^Wire: outbound via 25\/smtp: TLS 1\.2 negotiated at .*; Config: inbound from Microsoft 365: .* \(no inbound wire evidence yet\)$/,
+  ],
   ["config and wire agree on compliant, and the explanation names the outbound side", { wire: [smtp("compliant", modern)], config: [cfg({})], exceptions: [], now }, "compliant", /25\/smtp .*; outbound to Microsoft 365: SCHANNEL TLS 1.0\/1.1 Client disabled, TLS 1.2 Client enabled/],
 
   // Exceptions hide only what they name

@@ -83,6 +83,7 @@ export interface HostStatusResult {
 }
 
 const VERSION_LABEL: Record<WireVersion, string> = { TLSv1: "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3" };
+const WIRE_VERSIONS_NEWEST_FIRST: readonly WireVersion[] = ["TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1"];
 
 export function formatUtc(d: Date): string {
   return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
@@ -303,10 +304,18 @@ export function evaluateHostStatus(ev: StatusEvidence): HostStatusResult {
   }
   const outbound = decidedByWire.outbound ? null : sideText(config, "outbound");
   if (reachable.length === 0) {
+    // No inbound handshake: the outbound check (when one was made) and the config speak.
+    const outboundWire = wire.filter((w) => directionOf(w) === "outbound" && isConclusive(w));
+    const checked = outboundWire.map((w) => {
+      const version = WIRE_VERSIONS_NEWEST_FIRST.find((v) => w.protocols[v] === "accepted");
+      return `outbound via ${where(w)}: ${version ? VERSION_LABEL[version] : "TLS 1.2+"} negotiated at ${formatUtc(w.probedAt)}`;
+    });
     const inbound = sideText(config, "inbound");
     const parts = [inbound, outbound].filter((x): x is string => x !== null);
-    const c = config[0]!;
-    return { status: "compliant", explanation: `Config: ${parts.length ? parts.join("; ") : `${c.summary} at ${formatUtc(c.takenAt)}`} (no wire evidence yet)` };
+    const c = config[0];
+    const configText = parts.length ? parts.join("; ") : c ? `${c.summary} at ${formatUtc(c.takenAt)}` : null;
+    const explanation = [checked.length ? `Wire: ${checked.join("; ")}` : null, configText ? `Config: ${configText}` : null].filter((x): x is string => x !== null).join("; ");
+    return { status: "compliant", explanation: `${explanation} (${checked.length ? "no inbound wire evidence yet" : "no wire evidence yet"})` };
   }
   const latest = reachable.reduce((a, b) => (a.probedAt > b.probedAt ? a : b));
   return {

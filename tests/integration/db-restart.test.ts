@@ -147,7 +147,8 @@ describe("PostgreSQL restarted during a scan", () => {
     reloadEnv();
     let db = await ensureDatabase({ dataDir });
     try {
-      await migrate({ url: db.url });
+      // Migrations run as the owner; the app (and the worker) connect as tlsfleet_app.
+      await migrate({ url: db.ownerUrl });
       await scanThroughRestart("emb", db.url, async () => {
         await db.stop();
         db = await ensureDatabase({ dataDir });

@@ -4,6 +4,7 @@
 // then), and the same rows whatever the page size (the stream's keyset paging loses nothing).
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { purgeHosts } from "../support/purge-hosts";
 import { prisma, disconnectPrisma } from "@/lib/db";
 import { parseCsv } from "@/lib/inventory/csv";
 import { evidenceCut, evidenceStream, AsOfParam, type EvidenceFormat } from "@/lib/evidence/export";
@@ -75,7 +76,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await prisma.host.deleteMany({ where: { name: { startsWith: P } } });
+  await purgeHosts(P);
   await prisma.user.deleteMany({ where: { email: { startsWith: P } } });
   await disconnectPrisma();
 });

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { purgeHosts } from "../support/purge-hosts";
 import { prisma, disconnectPrisma } from "@/lib/db";
 import { getBoss, stopBoss } from "@/lib/jobs/queue";
 import { evidencePackPdf, getEvidencePack, PackError, requestEvidencePack, PackRequest } from "@/lib/evidence/packs";
@@ -60,7 +61,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await prisma.rollout.deleteMany({ where: { requestedBy: `${P}-operator@example.test` } });
-  await prisma.host.deleteMany({ where: { name: { startsWith: P } } });
+  await purgeHosts(P);
   await prisma.user.deleteMany({ where: { email: { startsWith: P } } });
   await stopBoss();
   await disconnectPrisma();
