@@ -48,6 +48,16 @@ describe("Postfix protocol lists (postconf(5) smtpd_tls_protocols)", () => {
     expect(evaluatePostfixProtocols(value).enabled).toEqual(enabled);
   });
 
+  it("as a client, keeps only the lowest unbroken run and says what the gap cuts off (openssl s_client -no_tls1_1 offers TLS 1.0 only)", () => {
+    const r = evaluatePostfixProtocols("!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.3", { side: "client" });
+    expect(r.enabled).toEqual(["TLSv1"]);
+    expect(r.problems).toEqual(["a gap in the list: as a client OpenSSL uses only TLS 1.0, so TLS 1.2 is never offered"]);
+    // The server accepts across the gap.
+    expect(evaluatePostfixProtocols("!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.3", { side: "server" }).enabled).toEqual(["TLSv1", "TLSv1.2"]);
+    expect(evaluatePostfixProtocols("!TLSv1.2", { side: "client" }).enabled).toEqual(["TLSv1", "TLSv1.1"]);
+    expect(evaluatePostfixProtocols(">=TLSv1.2", { side: "client" })).toEqual({ enabled: ["TLSv1.2", "TLSv1.3"], problems: [] });
+  });
+
   it("reports that bounds need Postfix 3.6 on an older Postfix", () => {
     const r = evaluatePostfixProtocols(">=TLSv1.2", { postfixVersion: "3.5.18" });
     expect(r.enabled).toBeNull();
@@ -213,6 +223,17 @@ describe("Postfix plans (dry-run diff)", () => {
       ["/etc/postfix/main.cf", "smtpd_tls_protocols", old, "!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.3"],
       ["/etc/postfix/main.cf", "smtpd_tls_mandatory_protocols", old, "!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.3"],
     ]);
+  });
+
+  it("enable-tls12 on the client side fills the gap below TLS 1.2: a client never offers a version above one (lab: mx-tls10only's smtp_tls_*)", () => {
+    const old = "!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.2, !TLSv1.3";
+    const s = labState({ smtp_tls_protocols: old, smtp_tls_mandatory_protocols: old }, "");
+    const plan = planPostfix(s, "enable-tls12");
+    expect(plan.map(row)).toEqual([
+      ["/etc/postfix/main.cf", "smtp_tls_protocols", old, ">=TLSv1, <=TLSv1.2"],
+      ["/etc/postfix/main.cf", "smtp_tls_mandatory_protocols", old, ">=TLSv1, <=TLSv1.2"],
+    ]);
+    expect(plan[0]!.reason).toBe("enable TLS 1.2: smtp_tls_protocols allows TLS 1.0 (TLS 1.1 enabled too: a client never offers a version above a gap)");
   });
 
   it("enable-tls12 is empty where TLS 1.2 is already on", () => {

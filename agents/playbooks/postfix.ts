@@ -43,6 +43,8 @@ import { PlaybookError, type Applied, type ApplyOptions, type Change, type Confi
 export const POSTFIX_PROTOCOL_PARAMETERS = ["smtpd_tls_protocols", "smtpd_tls_mandatory_protocols", "smtp_tls_protocols", "smtp_tls_mandatory_protocols"] as const;
 export type PostfixProtocolParameter = (typeof POSTFIX_PROTOCOL_PARAMETERS)[number];
 const isProtocolParameter = (name: string): name is PostfixProtocolParameter => (POSTFIX_PROTOCOL_PARAMETERS as readonly string[]).includes(name);
+/** smtpd_* govern the server (inbound mail), smtp_* the client Postfix sends with (outbound). */
+const sideOf = (p: PostfixProtocolParameter): "client" | "server" => (p.startsWith("smtpd_") ? "server" : "client");
 
 export { compareVersions };
 
@@ -81,11 +83,14 @@ function parseHexVersion(text: string): number | null {
  *   ("listing the protocols to include ... is supported, but not recommended");
  * - separators: whitespace, commas or colons.
  * Server semantics: OpenSSL accepts any version that is within the bounds and not excluded, even
- * with a "hole" (measured: `openssl s_server -no_tls1_1` still accepts TLS 1.0). A client with a
- * hole offers only the contiguous block below its maximum; the smtp_* parameters are evaluated
- * with the server rule all the same, which can only over-report legacy.
+ * with a "hole" (measured: `openssl s_server -no_tls1_1` still accepts TLS 1.0).
+ * Client semantics (`side: "client"`, the smtp_* parameters and policy "protocols="): OpenSSL's
+ * client uses only the LOWEST unbroken run of enabled versions, so a hole cuts off everything
+ * above it (docs/domain.md "Version holes"; measured: `openssl s_client -no_tls1_1 -no_tls1_3`
+ * offers TLS 1.0 only and a TLS 1.2-only server answers protocol_version; in the lab, a Postfix
+ * with smtp_tls_protocols = !SSLv2, !SSLv3, !TLSv1.1, !TLSv1.3 is refused by the outbound sink).
  */
-export function evaluatePostfixProtocols(value: string, opts: { postfixVersion?: string | null } = {}): PostfixProtocolEvaluation {
+export function evaluatePostfixProtocols(value: string, opts: { postfixVersion?: string | null; side?: "client" | "server" } = {}): PostfixProtocolEvaluation {
   const problems: string[] = [];
   const tokens = value.split(/[\s,:]+/).filter(Boolean);
   if (tokens.some((t) => t.includes("$"))) return { enabled: null, problems: ["contains an unexpanded $parameter reference"] };
@@ -130,8 +135,33 @@ export function evaluatePostfixProtocols(value: string, opts: { postfixVersion?:
   }
   if (included.size > 0) for (const code of Object.values(NAMED)) if (!included.has(code)) excluded.add(code);
   const enabled = TLS_VERSIONS.filter((v) => TLS_CODE[v] >= min && TLS_CODE[v] <= max && !excluded.has(TLS_CODE[v]));
-  return { enabled, problems };
+  if (opts.side !== "client") return { enabled, problems };
+  const run = lowestRun(enabled);
+  if (run.length < enabled.length) {
+    const cut = enabled.filter((v) => !run.includes(v));
+    keepLine(problems, `a gap in the list: as a client OpenSSL uses only ${describeVersions(run)}, so ${describeVersions(cut)} ${cut.length > 1 ? "are" : "is"} never offered`);
+  }
+  return { enabled: run, problems };
 }
+
+/** The lowest unbroken run of versions in `enabled` (ordered as TLS_VERSIONS). */
+function lowestRun(enabled: readonly TlsVersion[]): TlsVersion[] {
+  const run: TlsVersion[] = [];
+  for (const v of TLS_VERSIONS) {
+    if (enabled.includes(v)) run.push(v);
+    else if (run.length > 0) break;
+  }
+  return run;
+}
+
+/** Every version from the lowest in `enabled` up to the highest of `enabled` and `upTo`: no holes. */
+function unbrokenUpTo(enabled: readonly TlsVersion[], upTo: TlsVersion): TlsVersion[] {
+  const idx = enabled.map((v) => TLS_VERSIONS.indexOf(v));
+  const lo = Math.min(...idx, TLS_VERSIONS.indexOf(upTo));
+  const hi = Math.max(...idx, TLS_VERSIONS.indexOf(upTo));
+  return TLS_VERSIONS.slice(lo, hi + 1);
+}
+
 
 /** The value that enables exactly `enabled`, in the syntax this Postfix understands: bounds on
  *  3.6+ when the set is contiguous ("the preferred way"), else the exclusion syntax. */
@@ -297,7 +327,7 @@ export function interpretPostfix(input: {
     const value = values.get(p);
     if (value === undefined) return `postconf did not print ${p} (Postfix older than 2.6?)`;
     const exp = expanded.get(p) ?? value;
-    const ev = evaluatePostfixProtocols(exp, { postfixVersion: mailVersion });
+    const ev = evaluatePostfixProtocols(exp, { postfixVersion: mailVersion, side: sideOf(p) });
     parameters[p] = { parameter: p, value, expanded: exp, explicit: explicit.get(p) ?? null, default: defaults.get(p) ?? "", enabled: ev.enabled, problems: ev.problems };
   }
   const masterExpanded = input.masterExpanded ? parsePostconf(input.masterExpanded).values : null;
@@ -306,7 +336,7 @@ export function interpretPostfix(input: {
     const parts = splitMasterName(name);
     if (!parts || !isProtocolParameter(parts.parameter)) continue;
     const exp = masterExpanded?.get(name) ?? value;
-    const ev = evaluatePostfixProtocols(exp, { postfixVersion: mailVersion });
+    const ev = evaluatePostfixProtocols(exp, { postfixVersion: mailVersion, side: sideOf(parts.parameter) });
     masterOverrides.push({ service: parts.service, type: parts.type, parameter: parts.parameter, value, expanded: exp, enabled: ev.enabled, problems: ev.problems });
   }
   const tls = input.tls ? parsePostconf(input.tls).values : new Map<string, string>();
@@ -369,7 +399,7 @@ export function interpretPostfix(input: {
   for (const e of policyEntries) {
     const scope = `smtp_tls_policy_maps ${e.map} ${e.destination}`;
     if (e.protocols !== null) {
-      const enabled = evaluatePostfixProtocols(e.protocols, { postfixVersion: mailVersion }).enabled;
+      const enabled = evaluatePostfixProtocols(e.protocols, { postfixVersion: mailVersion, side: "client" }).enabled;
       settings.push({ ...setting(scope, "smtp_tls_mandatory_protocols", e.protocols, "explicit", enabled), setting: "protocols" });
     } else if (e.level === "none" && MICROSOFT_365.test(e.destination)) {
       settings.push({ scope, setting: "level", value: "none", source: "explicit", direction: "outbound", enabled: [] });
@@ -593,19 +623,25 @@ export function planDisableLegacy(state: PostfixState): PostfixChange[] {
 /** TLS 1.2 on everywhere, nothing else changed: TLS 1.2 is added to the versions each setting
  *  already allows. A value that cannot be evaluated is replaced by this Postfix's default. */
 export function planEnableTls12(state: PostfixState): PostfixChange[] {
-  const next = (enabled: TlsVersion[] | null, fallback: string): string | null => {
+  const next = (p: PostfixProtocolParameter, enabled: TlsVersion[] | null, fallback: string): string | null => {
     if (enabled === null) return fallback || formatPostfixProtocols(["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"], state.mailVersion);
     if (enabled.includes("TLSv1.2")) return null;
-    return formatPostfixProtocols([...enabled, "TLSv1.2"], state.mailVersion);
+    // A client offers only its lowest unbroken run (evaluatePostfixProtocols): TLS 1.2 added above
+    // a gap would never be offered, so the gap is filled.
+    return formatPostfixProtocols(sideOf(p) === "client" ? unbrokenUpTo(enabled, "TLSv1.2") : [...enabled, "TLSv1.2"], state.mailVersion);
+  };
+  const why = (p: PostfixProtocolParameter, enabled: TlsVersion[] | null) => {
+    const filled = sideOf(p) === "client" && enabled?.length ? unbrokenUpTo(enabled, "TLSv1.2").filter((v) => v !== "TLSv1.2" && !enabled.includes(v)) : [];
+    return `allows ${describeVersions(enabled)}${filled.length ? ` (${describeVersions(filled)} enabled too: a client never offers a version above a gap)` : ""}`;
   };
   const changes: PostfixChange[] = [];
   for (const p of POSTFIX_PROTOCOL_PARAMETERS) {
-    const to = next(state.parameters[p].enabled, state.parameters[p].default);
-    if (to !== null) changes.push(mainChange(state, p, to, `enable TLS 1.2: ${p} allows ${describeVersions(state.parameters[p].enabled)}`));
+    const to = next(p, state.parameters[p].enabled, state.parameters[p].default);
+    if (to !== null) changes.push(mainChange(state, p, to, `enable TLS 1.2: ${p} ${why(p, state.parameters[p].enabled)}`));
   }
   for (const o of state.masterOverrides) {
-    const to = next(o.enabled, state.parameters[o.parameter].default);
-    if (to !== null) changes.push(masterChange(state, o, to, `enable TLS 1.2: the ${o.service}/${o.type} override allows ${describeVersions(o.enabled)}`));
+    const to = next(o.parameter, o.enabled, state.parameters[o.parameter].default);
+    if (to !== null) changes.push(masterChange(state, o, to, `enable TLS 1.2: the ${o.service}/${o.type} override ${why(o.parameter, o.enabled)}`));
   }
   return changes;
 }
