@@ -49,7 +49,7 @@ describe("openSshSession refuses before sending anything", () => {
   it("an unpinned host when the operation requires a pin", async () => {
     const err = await openSshSession({ host: "198.18.0.11", credential, requirePinned: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostKeyNotPinnedError);
-    expect((err as Error).message).toContain("Settings > Hosts");
+    expect((err as Error).message).toContain("on the host's page (Pinned host key)");
     expect((err as Error).message).not.toContain("never-sent");
   });
 

@@ -95,7 +95,7 @@ export class HostKeyNotPinnedError extends TransportError {
     super(
       hostLabel,
       `The SSH host key for ${hostLabel} has not been confirmed yet, and changes are only made over a pinned connection. ` +
-        `Nothing was sent. Run a scan to record its key, then have an admin confirm it in Settings > Hosts.`,
+        `Nothing was sent. Run a scan to record its key, then have an admin confirm it on the host's page (Pinned host key).`,
       { code: "config" },
     );
     this.name = "HostKeyNotPinnedError";
@@ -175,7 +175,7 @@ export async function openSshSession(opts: SshOptions): Promise<SshSession> {
     if (!pin) {
       throw new TransportError(
         hostLabel,
-        `The pinned host key for ${hostLabel} is not an OpenSSH SHA256 fingerprint ("SHA256:" and 43 base64 characters). Correct it in Settings > Hosts.`,
+        `The pinned host key for ${hostLabel} is not an OpenSSH SHA256 fingerprint ("SHA256:" and 43 base64 characters). Correct it on the host's page (Pinned host key).`,
         { code: "config" },
       );
     }

@@ -133,7 +133,7 @@ export class HostKeyMismatchError extends TransportError {
     super(
       hostLabel,
       `${what} for ${hostLabel} changed${since}: expected ${expected}, got ${actual}. ` +
-        `Nothing was sent. If the change is expected, confirm the new ${identity === "ssh-host-key" ? "key" : "thumbprint"} in Settings > Hosts.`,
+        `Nothing was sent. If the change is expected, confirm the new ${identity === "ssh-host-key" ? "key" : "thumbprint"} on the host's page (Pinned host key).`,
       { code: "host-key-mismatch" },
     );
     this.name = "HostKeyMismatchError";

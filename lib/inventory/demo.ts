@@ -162,7 +162,7 @@ export async function seedDemoInventory(opts: { actor?: { id: string; email: str
   // do. No actor is `tlsfleet start --demo`, run by whoever owns the install.
   const asAdmin = !opts.actor || can(opts.actor.role, "settings.manage");
   const mayCreateCredential = !opts.actor || can(opts.actor.role, "credentials.manage");
-  // Probes only go where Settings > Allowed targets (or TLSFLEET_ALLOWED_TARGETS) say. A lab demo
+  // Probes only go where the allowed targets (Settings > Scans, or TLSFLEET_ALLOWED_TARGETS) say. A lab demo
   // that scans into "target not allowed" shows nothing, so an admin's demo adds the lab's own
   // range, audited.
   const allowed = lab ? await effectiveAllowList() : null;

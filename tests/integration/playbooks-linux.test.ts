@@ -169,7 +169,7 @@ describe("SSH transport against the lab's OpenSSH", () => {
       expect(e.authenticationAttempted).toBe(false);
       expect(e.actual).toBe(h.ssh.hostKeyFingerprint);
       expect(e.message).toBe(
-        `SSH host key for mx-modern changed since it was pinned on 2026-11-02: expected ${wrongPin}, got ${h.ssh.hostKeyFingerprint}. Nothing was sent. If the change is expected, confirm the new key in Settings > Hosts.`,
+        `SSH host key for mx-modern changed since it was pinned on 2026-11-02: expected ${wrongPin}, got ${h.ssh.hostKeyFingerprint}. Nothing was sent. If the change is expected, confirm the new key on the host's page (Pinned host key).`,
       );
       expect(e.message).not.toContain("not-a-real-secret");
 
