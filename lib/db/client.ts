@@ -4,6 +4,7 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../generated/prisma/client";
 import { env } from "../env";
+import { withSerialTransactions } from "./serial-transactions";
 
 // Kept on globalThis so that Next's dev server, which re-evaluates modules on every edit, reuses
 // one client (and one connection pool) instead of opening a new pool per reload.
@@ -17,7 +18,7 @@ export function getPrisma(): PrismaClient {
   if (!connectionString) {
     throw new Error("DATABASE_URL is not set: start tlsfleet with `tlsfleet start` (embedded database) or set DATABASE_URL");
   }
-  const client = new PrismaClient({ adapter: new PrismaPg({ connectionString, max: env.TLSFLEET_DB_POOL_SIZE }) });
+  const client = new PrismaClient({ adapter: withSerialTransactions(new PrismaPg({ connectionString, max: env.TLSFLEET_DB_POOL_SIZE })) });
   globalForPrisma.__tlsfleetPrisma = client;
   return client;
 }
