@@ -8,9 +8,9 @@ import { prisma } from "../db";
 import { recordAuditInTx } from "../audit/log";
 import type { Actor } from "../users/service";
 import { can, roleAtLeast, SCOPE_ROLE, TOKEN_SCOPES, tokenRole, type Role, type TokenScope } from "./roles";
+import { AppError } from "../errors";
 
-export class ApiTokenError extends Error {
-  readonly userFacing = true;
+export class ApiTokenError extends AppError {
   constructor(message: string) {
     super(message);
     this.name = "ApiTokenError";

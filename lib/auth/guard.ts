@@ -13,20 +13,23 @@ import { fieldErrors, PROBLEM_TYPES } from "../http/problem";
 import { can, ACTIONS, type Action, type Role } from "./roles";
 import { getCurrentUser, type SessionUser } from "./session";
 import { apiTokenPrincipal, authenticateApiToken } from "./api-tokens";
-import { liveSession, sessionUser, UserError } from "../users/service";
+import { liveSession, sessionUser } from "../users/service";
+import { AppError, isAppError } from "../errors";
 
 export type ActionResult<T = undefined> = { ok: true; data?: T; message?: string } | { ok: false; error: string; fieldErrors?: Record<string, string[]>; status: 400 | 401 | 403 | 500 };
 
-/** Errors whose message is written for the user; everything else is logged and shown with an id. */
-export class UserFacingError extends Error {
+/** A refusal written for the user from a server action or route (lib/errors.ts AppError). */
+export class UserFacingError extends AppError {
   constructor(message: string) {
     super(message);
     this.name = "UserFacingError";
   }
 }
 
+/** Errors whose message is written for the user; everything else is logged and shown with an id.
+ *  The `userFacing` marker is what the domains not yet moved onto AppError still carry. */
 export function isUserFacing(err: unknown): err is Error {
-  return err instanceof UserFacingError || err instanceof UserError || (err instanceof Error && (err as { userFacing?: boolean }).userFacing === true);
+  return isAppError(err) || (err instanceof Error && (err as { userFacing?: boolean }).userFacing === true);
 }
 
 async function auditDenied(user: SessionUser | null, action: Action, where: string) {

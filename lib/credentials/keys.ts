@@ -8,9 +8,9 @@ import { env } from "../env";
 import { makeKey, type SecretKey } from "../crypto/secrets";
 import { parseOpeningKey, parseSealingKey, type OpeningKey, type SealingKey } from "../crypto/sealed-box";
 import { PUBLIC_KEY_FILE } from "./key-files";
+import { AppError } from "../errors";
 
-export class MissingSecretKeyError extends Error {
-  readonly userFacing = true;
+export class MissingSecretKeyError extends AppError {
   constructor(message = `No credential public key: set TLSFLEET_CREDENTIAL_PUBLIC_KEY, or run tlsfleet start once (it creates ${PUBLIC_KEY_FILE} in TLSFLEET_KEY_DIR)`) {
     super(message);
     this.name = "MissingSecretKeyError";

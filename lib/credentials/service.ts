@@ -11,12 +11,12 @@ import { recordAudit, recordAuditInTx } from "../audit/log";
 import { decryptSecret } from "../crypto/secrets";
 import { openSealedSecret, sealedKeyId, sealSecret, type SealingKey } from "../crypto/sealed-box";
 import { legacyKeys, openingKeys, sealingKey } from "./keys";
+import { AppError } from "../errors";
 
 export const CREDENTIAL_KINDS = ["ssh_key", "ssh_password", "winrm_ntlm", "winrm_basic"] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 
-export class CredentialError extends Error {
-  readonly userFacing = true;
+export class CredentialError extends AppError {
   constructor(message: string) {
     super(message);
     this.name = "CredentialError";

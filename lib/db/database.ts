@@ -24,6 +24,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 import { z } from "zod";
 import { env, reloadEnv } from "../env";
+import { AppError } from "../errors";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 const DATABASE_NAME = "tlsfleet";
@@ -97,8 +98,7 @@ async function serverUser(): Promise<RunAs> {
   }
 }
 
-export class ServerUserCannotReachError extends Error {
-  readonly userFacing = true;
+export class ServerUserCannotReachError extends AppError {
   constructor(readonly blocked: string[], message: string) {
     super(message);
     this.name = "ServerUserCannotReachError";

@@ -13,6 +13,7 @@ vi.mock("../auth/guard", async (importOriginal) => ({
 
 const { IdParams, route } = await import("./route");
 const { UserFacingError } = await import("../auth/guard");
+const { AppError } = await import("../errors");
 
 const operator: RouteAuthorization = {
   ok: true,
@@ -101,6 +102,11 @@ describe("route()", () => {
     const user = await failing(new UserFacingError("Host key for mx1 changed"))(new Request("http://localhost/x"), ctx());
     expect(user.status).toBe(400);
     expect((await user.json()).error).toBe("Host key for mx1 changed");
+    // Any domain's AppError (lib/errors.ts) is written for the user too.
+    class DomainError extends AppError {}
+    const domain = await failing(new DomainError("No hosts match that filter"))(new Request("http://localhost/x"), ctx());
+    expect(domain.status).toBe(400);
+    expect((await domain.json()).error).toBe("No hosts match that filter");
     const internal = await failing(new Error("connection string postgres://secret"))(new Request("http://localhost/x"), ctx());
     expect(internal.status).toBe(500);
     const body = await internal.json();

@@ -6,6 +6,7 @@ import "server-only";
 import { z } from "zod";
 import { createJobWithTasks, resolveJobHosts, type JobActor, type JobTargetValue } from "./create";
 import { QUEUES } from "./queue";
+import { AppError } from "../errors";
 
 export { JobTargetInput as AuditTargetInput } from "./create";
 export type AuditTargetValue = JobTargetValue;
@@ -13,8 +14,7 @@ export type AuditTargetValue = JobTargetValue;
 /** Remote sessions per job at once, across workers: SSH/WinRM logins are heavier than probes. */
 export const DEFAULT_AUDIT_CONCURRENCY = 8;
 
-export class AuditError extends Error {
-  readonly userFacing = true;
+export class AuditError extends AppError {
   constructor(message: string) {
     super(message);
     this.name = "AuditError";

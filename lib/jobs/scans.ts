@@ -8,13 +8,13 @@ import { createJobWithTasks, enqueueTasksInTx, JobTargetInput, MAX_JOB_HOSTS, re
 import { deleteWaitingMessages, getBoss, QUEUES } from "./queue";
 import { canCancel, canRetryFailed, RETRYABLE_TASK_STATES } from "./state";
 import { lockJob, refreshJobState, taskCounts, fairnessPriority, type Tx } from "./tasks";
+import { AppError } from "../errors";
 
 /** Most hosts one scan job may cover; hostIdsMatching() caps a filter at the same number. */
 export const MAX_SCAN_HOSTS = MAX_JOB_HOSTS;
 export const DEFAULT_SCAN_CONCURRENCY = 16;
 
-export class ScanError extends Error {
-  readonly userFacing = true;
+export class ScanError extends AppError {
   constructor(message: string) {
     super(message);
     this.name = "ScanError";

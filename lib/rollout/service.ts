@@ -15,9 +15,9 @@ import { getSetting } from "../settings";
 import { advanceRollout, frozenPlan, lockRollout, waveJobId } from "./controller";
 import { approvalExpired, decideApproval, planHash, planWaves } from "./rules";
 import { RolloutGoals, RolloutSettings, type RolloutGoal, type RolloutSettingsInput } from "./settings";
+import { AppError } from "../errors";
 
-export class RolloutError extends Error {
-  readonly userFacing = true;
+export class RolloutError extends AppError {
   constructor(
     message: string,
     readonly status = 409,

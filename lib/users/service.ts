@@ -6,6 +6,7 @@ import { dummyPasswordHash, generatePassword, hashPassword, PasswordSchema, veri
 import { countSignInAttempt, signInNotAttempted, signInSucceeded } from "../auth/sign-in-limits";
 import { WorkLimiterBusy } from "../auth/work-limiter";
 import { ROLES, type Role } from "../auth/roles";
+import { AppError } from "../errors";
 
 export interface Actor {
   id: string;
@@ -13,7 +14,7 @@ export interface Actor {
   role: Role;
 }
 
-export class UserError extends Error {
+export class UserError extends AppError {
   constructor(message: string) {
     super(message);
     this.name = "UserError";
