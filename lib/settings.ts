@@ -8,8 +8,8 @@ import { env } from "./env";
 import { logger } from "./log";
 import { recordAuditInTx } from "./audit/log";
 import { parseAllowList, AllowListSyntaxError, type AllowList } from "./tls/allowlist";
+import type { Tx } from "./db";
 
-type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
 
 // Five cron fields (minute hour day-of-month month day-of-week), as pg-boss schedule() takes them.
 // pg-boss parses the expression again when the schedule is applied; this only keeps obvious

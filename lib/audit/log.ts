@@ -3,8 +3,9 @@ import "server-only";
 // concurrent events can never both chain onto the same predecessor.
 import { prisma } from "../db";
 import { eventHash, GENESIS_HASH } from "./chain";
+import type { Tx } from "../db";
+export type { Tx };
 
-export type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
 
 export interface AuditInput {
   actor: string; // email, "system", "worker:<id>", "api-token:<prefix>"

@@ -38,6 +38,9 @@ export const prisma: PrismaClient = new Proxy({} as PrismaClient, {
   },
 });
 
+/** The client an interactive transaction's callback gets (`prisma.$transaction(async (tx) => ...)`). */
+export type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
+
 /** Closes the pool (CLI exit, tests). The next use of `prisma` connects again, to the then DATABASE_URL. */
 export async function disconnectPrisma(): Promise<void> {
   const client = globalForPrisma.__tlsfleetPrisma;

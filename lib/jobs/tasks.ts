@@ -24,8 +24,9 @@ import { recordAuditInTx } from "../audit/log";
 import { prisma } from "../db";
 import { env } from "../env";
 import { decideClaim, deriveJobState, emptyTaskCounts, isTerminalJob, type ClaimDecision, type JobState, type TaskCounts, type TaskState } from "./state";
+import type { Tx } from "../db";
+export type { Tx };
 
-export type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
 
 /** How long a claim holds without renewal (TLSFLEET_LEASE_SECONDS, default 20; tests shorten it).
  *  Renewed every LEASE_RENEW_MS while the task runs: at least four renewals per lease. */

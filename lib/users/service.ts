@@ -7,6 +7,7 @@ import { countSignInAttempt, signInNotAttempted, signInSucceeded } from "../auth
 import { WorkLimiterBusy } from "../auth/work-limiter";
 import { ROLES, type Role } from "../auth/roles";
 import { AppError } from "../errors";
+import type { Tx } from "../db";
 
 export interface Actor {
   id: string;
@@ -124,7 +125,6 @@ export async function endSession(sessionId: string, reason = "sign-out"): Promis
   });
 }
 
-type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
 
 async function endSessionsInTx(tx: Tx, userId: string, reason: string, keepSessionId?: string): Promise<number> {
   const { count } = await tx.userSession.updateMany({
