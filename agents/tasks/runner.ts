@@ -19,7 +19,7 @@ import { logger as rootLogger } from "../../lib/log";
 import { recordAuditInTx } from "../../lib/audit/log";
 import { everyWithoutOverlap } from "../../lib/jobs/interval";
 import { startPool, type Pool, type PoolOutcome } from "../../lib/jobs/pool";
-import { stampLine } from "../../lib/jobs/scan-report";
+import { stampLine } from "../../lib/jobs/task-log";
 import { boundedLogLine, TaskLogBudget } from "../../lib/jobs/task-log";
 import {
   appendTaskLog,

@@ -33,10 +33,7 @@ export function formatEndpointLine(e: EndpointLineInput): string {
   return `${where}: ${versions.join(", ")} -> ${e.verdict}${tail}`;
 }
 
-/** "10:02:03Z 25/smtp: ..." — the task log is read next to other logs, so times are UTC. */
-export function stampLine(line: string, at: Date): string {
-  return `${at.toISOString().slice(11, 19)}Z ${line}\n`;
-}
+export { stampLine } from "./task-log";
 
 export interface TaskOutcomeInput {
   endpointCount: number;

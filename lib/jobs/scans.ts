@@ -9,6 +9,7 @@ import { deleteWaitingMessages, getBoss, QUEUES } from "./queue";
 import { canCancel, canRetryFailed, RETRYABLE_TASK_STATES } from "./state";
 import { lockJob, refreshJobState, taskCounts, fairnessPriority, type Tx } from "./tasks";
 import { AppError } from "../errors";
+import { stampLine } from "./task-log";
 
 /** Most hosts one scan job may cover; hostIdsMatching() caps a filter at the same number. */
 export const MAX_SCAN_HOSTS = MAX_JOB_HOSTS;
@@ -71,7 +72,7 @@ export async function cancelJob(actor: JobActor, jobId: string): Promise<{ cance
     if (!canCancel(job.state)) throw new ScanError(`This job has already ${job.state === "cancelled" ? "been cancelled" : "finished"}`);
     if (job.cancelledAt) return { cancelledTasks: 0 };
     await tx.job.update({ where: { id: jobId }, data: { cancelledAt: new Date() } });
-    const line = `${new Date().toISOString().slice(11, 19)}Z cancelled by ${actor.email} before it started\n`;
+    const line = stampLine(`cancelled by ${actor.email} before it started`);
     const cancelledTasks = await tx.$executeRaw`
       UPDATE "JobTask" SET state = 'cancelled', "finishedAt" = now(), log = log || ${line}, "updatedAt" = clock_timestamp()
       WHERE "jobId" = ${jobId}::uuid AND state IN ('queued', 'not_started')`;
@@ -96,7 +97,7 @@ export async function retryFailedTasks(actor: JobActor, jobId: string): Promise<
       if (!canRetryFailed(job.state, counts)) {
         throw new ScanError(job.state === "queued" || job.state === "running" ? "Wait for the job to finish first" : "This job has no failed or unreachable hosts to retry");
       }
-      const line = `${new Date().toISOString().slice(11, 19)}Z retry requested by ${actor.email}\n`;
+      const line = stampLine(`retry requested by ${actor.email}`);
       const retried = await tx.$queryRaw<Array<{ id: string; jobId: string }>>`
         UPDATE "JobTask" SET state = 'queued', error = NULL, "startedAt" = NULL, "finishedAt" = NULL, "lockedBy" = NULL, "lockedUntil" = NULL,
           log = log || ${line}, "updatedAt" = clock_timestamp()

@@ -5,6 +5,11 @@
 // MAX_TASK_ATTEMPTS attempts (lib/jobs/tasks.ts), so its log is bounded too. What is cut says so,
 // with the number of bytes left out.
 
+/** "10:02:03Z 25/smtp: ..." — the task log is read next to other logs, so times are UTC. */
+export function stampLine(line: string, at = new Date()): string {
+  return `${at.toISOString().slice(11, 19)}Z ${line}\n`;
+}
+
 /** One line of the task log (or the task's error), UTF-8 bytes. */
 export const MAX_TASK_LOG_LINE_BYTES = 4 * 1024;
 /** What one attempt may append to the task log, UTF-8 bytes. */

@@ -25,6 +25,7 @@ import { prisma } from "../db";
 import { env } from "../env";
 import { decideClaim, deriveJobState, emptyTaskCounts, isTerminalJob, type ClaimDecision, type JobState, type TaskCounts, type TaskState } from "./state";
 import type { Tx } from "../db";
+import { stampLine } from "./task-log";
 export type { Tx };
 
 
@@ -178,7 +179,7 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
         const reason = givenUpReason(decision.attempts);
         await tx.$executeRaw`
           UPDATE "JobTask" SET state = 'failed', "finishedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL, error = ${reason},
-            log = log || ${stamp(`${reason} (last: ${t.lockedBy ?? "a worker"}); not retried`)}, "updatedAt" = clock_timestamp()
+            log = log || ${stampLine(`${reason} (last: ${t.lockedBy ?? "a worker"}); not retried`)}, "updatedAt" = clock_timestamp()
           WHERE id = ${taskId}::uuid`;
         await refreshJobState(tx, head.jobId);
         // After the job lock, as every audit write (see the top of this file).
@@ -188,7 +189,7 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
       if (decision.kind === "cancel") {
         await tx.$executeRaw`
           UPDATE "JobTask" SET state = 'cancelled', "finishedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL,
-            log = log || ${stamp(t.state === "running" ? `cancelled: the job was cancelled while ${t.lockedBy ?? "a worker"} held this host and stopped responding` : "cancelled before it started")},
+            log = log || ${stampLine(t.state === "running" ? `cancelled: the job was cancelled while ${t.lockedBy ?? "a worker"} held this host and stopped responding` : "cancelled before it started")},
             "updatedAt" = clock_timestamp()
           WHERE id = ${taskId}::uuid`;
         await refreshJobState(tx, head.jobId);
@@ -202,7 +203,7 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
       await tx.$executeRaw`
         UPDATE "JobTask" SET state = 'running', attempt = ${attempt}, "leaseExpiries" = "leaseExpiries" + ${decision.takeover ? 1 : 0}, "lockedBy" = ${workerId},
           "lockedUntil" = now() + make_interval(secs => ${LEASE_SECONDS}), "startedAt" = now(), "finishedAt" = NULL, error = NULL,
-          log = log || ${stamp(line)}, "updatedAt" = clock_timestamp()
+          log = log || ${stampLine(line)}, "updatedAt" = clock_timestamp()
         WHERE id = ${taskId}::uuid`;
       // A running job stays running when one more task starts; only the first claim changes it.
       if (t.jobState !== "running") await refreshJobState(tx, head.jobId);
@@ -220,9 +221,6 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
   );
 }
 
-function stamp(line: string, at = new Date()): string {
-  return `${at.toISOString().slice(11, 19)}Z ${line}\n`;
-}
 
 /** Extends the lease. `held: false` means another worker took the task over: stop, write nothing. */
 export async function renewLease(lease: TaskLease): Promise<{ held: boolean; cancelRequested: boolean }> {
@@ -283,7 +281,7 @@ export async function releaseTask(lease: TaskLease, reason: string): Promise<boo
     await lockJob(tx, lease.jobId);
     const n = await tx.$executeRaw`
       UPDATE "JobTask" SET state = 'queued', "lockedBy" = NULL, "lockedUntil" = NULL, "startedAt" = NULL,
-        log = log || ${stamp(`released by ${lease.workerId}: ${reason}`)}, "updatedAt" = clock_timestamp()
+        log = log || ${stampLine(`released by ${lease.workerId}: ${reason}`)}, "updatedAt" = clock_timestamp()
       WHERE id = ${lease.taskId}::uuid AND "lockedBy" = ${lease.workerId} AND attempt = ${lease.attempt} AND state = 'running'`;
     return n === 1;
   });
