@@ -73,22 +73,25 @@ const utcParam = (d: Date) => Prisma.sql`(CAST(${d.toISOString()} AS timestamptz
 
 /**
  * The hosts read as `h`. Now: the inventory (the list's filter leaves retired hosts out). As of T:
- * every host that existed at T, retired since or not, under the name it had then (HostName, kept
- * by a trigger on "Host"); the other columns are the host's current ones (a retired host's last
- * ones), as they are not kept per instant. `retiredAt` reads NULL (nobody was retired at T), so
- * the list's filter and sorts apply unchanged, to the name of then.
+ * every host that existed at T, retired since or not, under the name it had then; the other
+ * columns are the host's current ones (a retired host's last ones), as they are not kept per
+ * instant. `retiredAt` reads NULL (nobody was retired at T), so the list's filter and sorts apply
+ * unchanged, to the name of then.
+ *
+ * Driven by HostName (a trigger on "Host" writes one row per name and period, from its creation
+ * to its retirement, without overlaps): the rows valid at T are exactly one per host that existed
+ * then. The subquery is flattened, so a name-sorted page walks HostName_name_hostId_idx instead of
+ * sorting every host per page (measured on 50,000 hosts: 0.5 s per page with a sort).
  */
 function hostSource(cut: EvidenceCut): Prisma.Sql {
   if (!cut.historical) return Prisma.sql`"Host" h`;
   const at = utcParam(cut.at);
   return Prisma.sql`(
-    SELECT h0."id", COALESCE(n."name", h0."name") AS "name", h0."address", h0."owner", h0."group", h0."tags", h0."roles", h0."platform",
+    SELECT n."hostId" AS "id", n."name", h0."address", h0."owner", h0."group", h0."tags", h0."roles", h0."platform",
            h0."createdAt", NULL::timestamp AS "retiredAt"
-    FROM "Host" h0
-    LEFT JOIN (SELECT DISTINCT ON (hn."hostId") hn."hostId", hn."name" FROM "HostName" hn
-               WHERE hn."from" <= ${at} AND (hn."until" IS NULL OR hn."until" > ${at})
-               ORDER BY hn."hostId", hn."from" DESC, hn."id" DESC) n ON n."hostId" = h0."id"
-    WHERE h0."createdAt" <= ${at} AND (h0."retiredAt" IS NULL OR h0."retiredAt" > ${at})) h`;
+    FROM "HostName" n JOIN "Host" h0 ON h0."id" = n."hostId"
+    WHERE n."from" <= ${at} AND (n."until" IS NULL OR n."until" > ${at})
+      AND h0."createdAt" <= ${at} AND (h0."retiredAt" IS NULL OR h0."retiredAt" > ${at})) h`;
 }
 
 /** The status source joined as `s`: the same columns as HostStatus, so the list's filter and sorts apply. */
