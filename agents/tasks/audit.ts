@@ -71,7 +71,7 @@ async function changeAwaitingRestart(hostId: string, playbook: Playbook<ConfigSt
   const probes = await prisma.$queryRaw<Array<{ protocols: unknown; verdict: string }>>`
     SELECT DISTINCT ON (r."endpointId") r.protocols, r.verdict
     FROM "ProbeResult" r JOIN "Endpoint" e ON e.id = r."endpointId"
-    WHERE e."hostId" = ${hostId}::uuid AND r."probedAt" > ${new Date(carried.since)}
+    WHERE e."hostId" = ${hostId}::uuid AND e."removedAt" IS NULL AND r."probedAt" > ${new Date(carried.since)}
     ORDER BY r."endpointId", r."probedAt" DESC`;
   const agrees = probes.some((p) => p.verdict !== "unreachable" && p.verdict !== "error" && tracking.wireServes(state, wireProtocols(p.protocols)));
   return agrees ? null : carried;

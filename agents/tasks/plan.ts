@@ -24,7 +24,7 @@ export async function latestWire(hostId: string): Promise<EndpointWire[]> {
     SELECT e.port, e.service, r.verdict, r.protocols
     FROM "Endpoint" e
     JOIN LATERAL (SELECT verdict, protocols FROM "ProbeResult" p WHERE p."endpointId" = e.id ORDER BY p."probedAt" DESC LIMIT 1) r ON true
-    WHERE e."hostId" = ${hostId}::uuid ORDER BY e.port`;
+    WHERE e."hostId" = ${hostId}::uuid AND e."removedAt" IS NULL ORDER BY e.port`;
   return rows.map((r) => ({ label: `${r.port}/${r.service}`, verdict: r.verdict, protocols: wireProtocols(r.protocols) as EndpointWire["protocols"] }));
 }
 

@@ -147,7 +147,7 @@ export async function updateHostStatusInTx(
       COALESCE((SELECT json_agg(w) FROM (
         SELECT DISTINCT ON (r."endpointId") e.port, e.service, r."probedAt", r.verdict, r.protocols, r.error
         FROM "ProbeResult" r JOIN "Endpoint" e ON e.id = r."endpointId"
-        WHERE e."hostId" = ${hostId}::uuid
+        WHERE e."hostId" = ${hostId}::uuid AND e."removedAt" IS NULL
         ORDER BY r."endpointId", r."probedAt" DESC, r.id DESC) w), '[]'::json) AS wire,
       COALESCE((SELECT json_agg(c) FROM (
         SELECT DISTINCT ON (playbook) playbook, "takenAt", state, "rebootPending"

@@ -9,11 +9,14 @@ import "server-only";
 // latest result at or before the cut) so one text column crosses Prisma per host; rows.ts
 // expands it.
 //
-// Point in time ("as of T"): hosts created by T, each endpoint's newest ProbeResult at or before
-// T, the newest ConfigSnapshot per playbook at or before T, exceptions approved by T and not yet
-// expired at T, and the host status from the newest StatusHistory row at or before T ("unknown"
-// before its first change). An export "now" uses the same reads with T = the moment it started,
-// so rows committed while it streams do not change it halfway; the status is HostStatus.
+// Point in time ("as of T"): the hosts that existed at T (created by T and not retired by then,
+// whether retired since or not) under the name they had at T, their endpoints that existed at T
+// (created by T, not removed by then), each endpoint's newest ProbeResult at or before T, the
+// newest ConfigSnapshot per playbook at or before T, exceptions approved by T and not yet expired
+// at T, and the host status from the newest StatusHistory row at or before T ("unknown" before its
+// first change). An export "now" uses the same reads with T = the moment it started, so rows
+// committed while it streams do not change it halfway; its hosts are the inventory's (retired
+// ones left out) and the status is HostStatus.
 import { z } from "zod";
 import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
@@ -68,6 +71,29 @@ const iso = (column: Prisma.Sql) => Prisma.sql`to_char(${column}, 'YYYY-MM-DD"T"
 // Timestamp columns hold UTC without a zone.
 const utcParam = (d: Date) => Prisma.sql`(CAST(${d.toISOString()} AS timestamptz) AT TIME ZONE 'UTC')`;
 
+/**
+ * The hosts read as `h`. Now: the inventory (the list's filter leaves retired hosts out). As of T:
+ * every host that existed at T, retired since or not, under the name it had then; the other
+ * columns are the host's current ones (a retired host's last ones), as they are not kept per
+ * instant. `retiredAt` reads NULL (nobody was retired at T), so the list's filter and sorts apply
+ * unchanged, to the name of then.
+ *
+ * Driven by HostName (a trigger on "Host" writes one row per name and period, from its creation
+ * to its retirement, without overlaps): the rows valid at T are exactly one per host that existed
+ * then. The subquery is flattened, so a name-sorted page walks HostName_name_hostId_idx instead of
+ * sorting every host per page (measured on 50,000 hosts: 0.5 s per page with a sort).
+ */
+function hostSource(cut: EvidenceCut): Prisma.Sql {
+  if (!cut.historical) return Prisma.sql`"Host" h`;
+  const at = utcParam(cut.at);
+  return Prisma.sql`(
+    SELECT n."hostId" AS "id", n."name", h0."address", h0."owner", h0."group", h0."tags", h0."roles", h0."platform",
+           h0."createdAt", NULL::timestamp AS "retiredAt"
+    FROM "HostName" n JOIN "Host" h0 ON h0."id" = n."hostId"
+    WHERE n."from" <= ${at} AND (n."until" IS NULL OR n."until" > ${at})
+      AND h0."createdAt" <= ${at} AND (h0."retiredAt" IS NULL OR h0."retiredAt" > ${at})) h`;
+}
+
 /** The status source joined as `s`: the same columns as HostStatus, so the list's filter and sorts apply. */
 function statusSource(cut: EvidenceCut): Prisma.Sql {
   if (!cut.historical) return Prisma.sql`JOIN "HostStatus" s ON s."hostId" = h."id"`;
@@ -86,7 +112,7 @@ function statusSource(cut: EvidenceCut): Prisma.Sql {
 function hostRecord(cut: EvidenceCut): Prisma.Sql {
   const at = utcParam(cut.at);
   return Prisma.sql`json_build_object(
-    'host', h."name", 'address', h."address", 'group', h."group", 'status', s."status", 'explanation', s."explanation",
+    'id', h."id", 'host', h."name", 'address', h."address", 'group', h."group", 'status', s."status", 'explanation', s."explanation",
     'config', (
       SELECT string_agg(c."playbook" || ' at ' || ${iso(Prisma.sql`c."takenAt"`)} || ': ' || COALESCE(c."state"->>'summary', '(no summary)')
                         || CASE WHEN c."rebootPending" THEN ' (reboot pending)' ELSE '' END, '; ' ORDER BY c."playbook")
@@ -106,7 +132,7 @@ function hostRecord(cut: EvidenceCut): Prisma.Sql {
         SELECT p."probedAt", p."verdict", p."protocols", p."ciphers", p."error" FROM "ProbeResult" p
         WHERE p."endpointId" = e."id" AND p."probedAt" <= ${at}
         ORDER BY p."probedAt" DESC, p."id" DESC LIMIT 1) r ON TRUE
-      WHERE e."hostId" = h."id" AND e."createdAt" <= ${at})
+      WHERE e."hostId" = h."id" AND e."createdAt" <= ${at} AND (e."removedAt" IS NULL OR e."removedAt" > ${at}))
   )::text`;
 }
 
@@ -129,7 +155,7 @@ export async function evidencePage(scope: ExportScope, cut: EvidenceCut, cursor:
   const { cursorValue, keyset, order } = pageClauses({ sort, dir: scope.dir, cursor });
   const rows = await prisma.$queryRaw<PageRow[]>`
     SELECT h."id"::text AS "id", ${cursorValue} AS sort_value, ${hostRecord(cut)} AS "record"
-    FROM "Host" h ${statusSource(cut)}
+    FROM ${hostSource(cut)} ${statusSource(cut)}
     WHERE ${filterConditions(scope)} AND h."createdAt" <= ${utcParam(cut.at)} ${scope.hostIds ? Prisma.sql`AND h."id" = ANY(CAST(${scope.hostIds} AS uuid[]))` : Prisma.empty} ${keyset}
     ORDER BY ${order}
     LIMIT ${Prisma.raw(String(pageSize))}`;

@@ -11,7 +11,7 @@ import { recordAudit } from "../audit/log";
 import { HOST_STATUSES } from "../compliance/status";
 import { flattenState } from "../hosts/evidence";
 import { logger } from "../log";
-import { evidenceCut, evidenceRecords } from "./export";
+import { evidenceCut, evidenceRecords, type ExportScope } from "./export";
 import { evidenceRows, VERSION_LABEL, type EvidenceRow, type HostEvidenceRecordValue } from "./rows";
 import { renderPackPdf, type PackChange, type PackData, type PackException, type PackInventoryRow, type PackTrendPoint } from "./pack-pdf";
 import { packHostIds, PackScope, type PackScopeValue } from "./packs";
@@ -33,26 +33,61 @@ function progress(packId: string) {
   };
 }
 
-async function readRecords(hostIds: string[], at: Date, historical: boolean, onPage?: (n: number) => Promise<void>): Promise<HostEvidenceRecordValue[]> {
+/** The pack's hosts now (the inventory's), with their evidence. */
+async function readNow(hostIds: string[], now: Date, onPage: (n: number) => Promise<void>): Promise<HostEvidenceRecordValue[]> {
   const out: HostEvidenceRecordValue[] = [];
-  for await (const page of evidenceRecords({ sort: "name", dir: "asc", hostIds }, historical ? { at, historical: true } : evidenceCut(undefined, at), 500)) {
+  for await (const page of evidenceRecords({ sort: "name", dir: "asc", hostIds }, evidenceCut(undefined, now), 500)) {
     out.push(...page);
-    await onPage?.(out.length);
+    await onPage(out.length);
   }
   return out;
 }
 
-/** Per day: hosts whose latest handshake by the end of that day accepted TLS 1.0 or 1.1, and hosts that existed. */
+interface PeriodStart {
+  hosts: number;
+  legacy: number;
+  /** Every host of the pack then, retired since or not. */
+  hostIds: string[];
+  /** Config evidence then, by host id. */
+  config: Map<string, string | null>;
+}
+
+/**
+ * The pack's hosts at the start of the period, as the as-of export reads them: a filter's matches
+ * then (on the status then, the name then), or a rollout's hosts that existed then, including
+ * hosts retired since. Counted page by page: only ids and config summaries are kept.
+ */
+async function readPeriodStart(scope: PackScopeValue, rolloutHostIds: string[], periodStart: Date): Promise<PeriodStart> {
+  const exportScope: ExportScope = scope.kind === "filter" ? { sort: "name", dir: "asc", ...scope.filter } : { sort: "name", dir: "asc", hostIds: rolloutHostIds };
+  const out: PeriodStart = { hosts: 0, legacy: 0, hostIds: [], config: new Map() };
+  for await (const page of evidenceRecords(exportScope, { at: periodStart, historical: true }, 500)) {
+    for (const rec of page) {
+      out.hosts += 1;
+      if (acceptsLegacy(evidenceRows(rec))) out.legacy += 1;
+      out.hostIds.push(rec.id);
+      out.config.set(rec.id, rec.config);
+    }
+  }
+  return out;
+}
+
+/**
+ * Per day: hosts whose latest handshake by the end of that day accepted TLS 1.0 or 1.1, and hosts
+ * that existed then, of the pack's hosts now and at the start of the period (a host retired
+ * meanwhile counts on the days it existed; its removed endpoints on the days they existed).
+ */
 async function trend(hostIds: string[], days: string[], now: Date): Promise<PackTrendPoint[]> {
   const rows = await prisma.$queryRaw<Array<{ day: string; legacy: number; hosts: number }>>`
     WITH days AS (
       SELECT d AS "day", LEAST((CAST(d AS date) + 1)::timestamp, CAST(${now.toISOString()} AS timestamptz) AT TIME ZONE 'UTC') AS "end"
       FROM unnest(CAST(${days} AS text[])) d)
     SELECT days."day",
-      (SELECT count(*)::int FROM "Host" h WHERE h."id" = ANY(CAST(${hostIds} AS uuid[])) AND h."createdAt" < days."end") AS "hosts",
-      (SELECT count(DISTINCT e."hostId")::int FROM "Endpoint" e
+      (SELECT count(*)::int FROM "Host" h WHERE h."id" = ANY(CAST(${hostIds} AS uuid[])) AND h."createdAt" < days."end"
+         AND (h."retiredAt" IS NULL OR h."retiredAt" >= days."end")) AS "hosts",
+      (SELECT count(DISTINCT e."hostId")::int FROM "Endpoint" e JOIN "Host" h ON h."id" = e."hostId"
          JOIN LATERAL (SELECT p."protocols" FROM "ProbeResult" p WHERE p."endpointId" = e."id" AND p."probedAt" < days."end" ORDER BY p."probedAt" DESC, p."id" DESC LIMIT 1) r ON TRUE
          WHERE e."hostId" = ANY(CAST(${hostIds} AS uuid[]))
+           AND (h."retiredAt" IS NULL OR h."retiredAt" >= days."end") AND (e."removedAt" IS NULL OR e."removedAt" >= days."end")
            AND (r."protocols"->'TLSv1'->>'outcome' = 'accepted' OR r."protocols"->'TLSv1.1'->>'outcome' = 'accepted'
                 OR r."protocols"->>'TLSv1' = 'accepted' OR r."protocols"->>'TLSv1.1' = 'accepted')) AS "legacy"
     FROM days ORDER BY days."day"`;
@@ -145,16 +180,15 @@ export async function gatherPack(pack: { id: string; title: string; scope: unkno
   const scope = PackScope.parse(pack.scope);
   const chain = await chainHead();
   const hostIds = await packHostIds(scope);
-  const nowRecords = await readRecords(hostIds, now, false, (n) => report?.("Reading evidence", n) ?? Promise.resolve());
-  const thenRecords = await readRecords(hostIds, pack.periodStart, true);
+  const nowRecords = await readNow(hostIds, now, (n) => report?.("Reading evidence", n) ?? Promise.resolve());
+  const then = await readPeriodStart(scope, hostIds, pack.periodStart);
   await report?.("Reading history", nowRecords.length);
   const [trendPoints, exceptions, changes, rollout] = await Promise.all([
-    trend(hostIds, trendDays(pack.periodStart, now), now),
+    trend([...new Set([...nowRecords.map((r) => r.id), ...then.hostIds])], trendDays(pack.periodStart, now), now),
     exceptionsOf(hostIds, pack.periodStart, now),
     changesOf(scope, hostIds, pack.periodStart),
     scope.kind === "rollout" ? prisma.rollout.findUnique({ where: { id: scope.rolloutId } }) : Promise.resolve(null),
   ]);
-  const then = new Map(thenRecords.map((r) => [r.host, r]));
   const hosts = nowRecords.map((rec) => ({ rec, rows: evidenceRows(rec) }));
   const byStatus = Object.fromEntries(HOST_STATUSES.map((s) => [s, 0])) as Record<string, number>;
   for (const { rec } of hosts) byStatus[rec.status] = (byStatus[rec.status] ?? 0) + 1;
@@ -166,9 +200,9 @@ export async function gatherPack(pack: { id: string; title: string; scope: unkno
     requestedBy: pack.requestedBy,
     summary: {
       hosts: hosts.length,
-      hostsThen: thenRecords.length,
+      hostsThen: then.hosts,
       legacyNow: hosts.filter((h) => acceptsLegacy(h.rows)).length,
-      legacyThen: thenRecords.filter((r) => acceptsLegacy(evidenceRows(r))).length,
+      legacyThen: then.legacy,
       byStatus,
     },
     trend: trendPoints,
@@ -180,7 +214,7 @@ export async function gatherPack(pack: { id: string; title: string; scope: unkno
       address: rec.address,
       status: rec.status,
       explanation: rec.explanation,
-      configThen: then.get(rec.host)?.config ?? null,
+      configThen: then.config.get(rec.id) ?? null,
       configNow: rec.config,
       rows,
       changes: changes.get(rec.host) ?? [],

@@ -3,6 +3,7 @@ import { evidenceRows, exceptionFor, type HostEvidenceRecordValue } from "./rows
 import { trendDays } from "./trend-days";
 
 const host = (over: Partial<HostEvidenceRecordValue> = {}): HostEvidenceRecordValue => ({
+  id: "00000000-0000-4000-8000-000000000003",
   host: "mx3",
   address: "198.18.0.3",
   group: null,

@@ -30,6 +30,8 @@ export type EvidenceRow = Record<EvidenceColumn, string>;
 // own SQL, so it is typed rather than re-validated per host (50,000 of them per export); the
 // stored probe JSON inside it is parsed leniently by parseProtocols.
 export interface HostEvidenceRecordValue {
+  id: string;
+  /** The host's name at the cut (an as-of export shows the name it had then). */
   host: string;
   address: string;
   group: string | null;

@@ -124,7 +124,7 @@ export async function requestException(actor: ActorRef, input: ExceptionRequestV
   const problem = expiryProblem(input.expiresAt, now);
   if (problem) throw new ExceptionError(problem);
   const id = await prisma.$transaction(async (tx) => {
-    const host = await tx.host.findFirst({ where: { id: input.hostId, retiredAt: null }, select: { id: true, name: true, endpoints: { select: { port: true } } } });
+    const host = await tx.host.findFirst({ where: { id: input.hostId, retiredAt: null }, select: { id: true, name: true, endpoints: { where: { removedAt: null }, select: { port: true } } } });
     if (!host) throw new ExceptionError("That host is not in the inventory (any more)", 404);
     if (input.endpointPort !== undefined && !host.endpoints.some((e) => e.port === input.endpointPort)) {
       throw new ExceptionError(`${host.name} has no endpoint on port ${input.endpointPort}; choose one of its endpoints or every endpoint`);

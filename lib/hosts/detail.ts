@@ -105,7 +105,7 @@ function latestProbes(tx: Tx, hostId: string) {
     JOIN LATERAL (
       SELECT * FROM "ProbeResult" r WHERE r."endpointId" = e."id" ORDER BY r."probedAt" DESC, r."id" DESC LIMIT 1
     ) p ON TRUE
-    WHERE e."hostId" = CAST(${hostId} AS uuid)`;
+    WHERE e."hostId" = CAST(${hostId} AS uuid) AND e."removedAt" IS NULL`;
 }
 
 /** The newest snapshot of each playbook (DISTINCT ON walks the (hostId, takenAt) index). */
@@ -139,7 +139,7 @@ export async function getHostDetail(hostId: string): Promise<HostDetail | null> 
         pinnedKey: true, pinnedKeyPending: true, pinnedAt: true, trustOnFirstUse: true, allowWinrmHttp: true, legacyTls: true, osName: true, osBuild: true, createdAt: true, retiredAt: true,
         credential: { select: { name: true, kind: true } },
         status: true,
-        endpoints: { orderBy: { port: "asc" }, select: { id: true, port: true, service: true, tlsStart: true } },
+        endpoints: { where: { removedAt: null }, orderBy: { port: "asc" }, select: { id: true, port: true, service: true, tlsStart: true } },
       },
     }),
     await latestProbes(tx, hostId),

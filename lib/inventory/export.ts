@@ -37,7 +37,7 @@ async function exportPage(params: ExportParams, cursor: string | undefined, page
            json_build_array(
              h."name", h."address", h."platform", array_to_string(h."roles", ';'), array_to_string(h."tags", ';'), h."group", h."owner",
              h."transport", h."port", c."name",
-             (SELECT string_agg(e."port"::text || '/' || e."service", ';' ORDER BY e."port") FROM "Endpoint" e WHERE e."hostId" = h."id"),
+             (SELECT string_agg(e."port"::text || '/' || e."service", ';' ORDER BY e."port") FROM "Endpoint" e WHERE e."hostId" = h."id" AND e."removedAt" IS NULL),
              s."status", s."explanation", ${iso(Prisma.sql`s."firstFailingAt"`)}, ${iso(Prisma.sql`s."lastScanAt"`)}
            )::text AS "cells"
     FROM "Host" h

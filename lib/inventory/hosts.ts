@@ -76,18 +76,21 @@ function hostData(input: HostInputValue, credentialId: string | null) {
   };
 }
 
-/** Makes the host's endpoints exactly `wanted`, keeping rows (and their history) that stay. */
+/**
+ * Makes the host's live endpoints exactly `wanted`, keeping rows (and their history) that stay.
+ * A dropped endpoint is removed (retired), not deleted: its probe results stay as evidence, as of
+ * the time it existed (lib/evidence/export.ts); a port added again is a new endpoint.
+ */
 export async function syncEndpoints(tx: Tx, hostId: string, wanted: EndpointSpec[]) {
-  const existing = await tx.endpoint.findMany({ where: { hostId } });
+  const existing = await tx.endpoint.findMany({ where: { hostId, removedAt: null } });
+  const byPort = new Map(existing.map((e) => [e.port, e]));
   const wantedPorts = new Set(wanted.map((e) => e.port));
   const stale = existing.filter((e) => !wantedPorts.has(e.port)).map((e) => e.id);
-  if (stale.length) await tx.endpoint.deleteMany({ where: { id: { in: stale } } });
+  if (stale.length) await tx.$executeRaw`UPDATE "Endpoint" SET "removedAt" = now() AT TIME ZONE 'UTC' WHERE id = ANY(CAST(${stale} AS uuid[]))`;
   for (const e of wanted) {
-    await tx.endpoint.upsert({
-      where: { hostId_port: { hostId, port: e.port } },
-      create: { hostId, port: e.port, service: e.service, tlsStart: e.tlsStart },
-      update: { service: e.service, tlsStart: e.tlsStart },
-    });
+    const live = byPort.get(e.port);
+    if (!live) await tx.endpoint.create({ data: { hostId, port: e.port, service: e.service, tlsStart: e.tlsStart } });
+    else if (live.service !== e.service || live.tlsStart !== e.tlsStart) await tx.endpoint.update({ where: { id: live.id }, data: { service: e.service, tlsStart: e.tlsStart } });
   }
 }
 
@@ -244,7 +247,7 @@ async function recordDeletion(tx: Tx, actor: ActorRef, names: string[], filter: 
 export async function getHost(hostId: string) {
   return prisma.host.findUnique({
     where: { id: hostId },
-    include: { endpoints: { orderBy: { port: "asc" } }, status: true, credential: { select: { id: true, name: true, kind: true } } },
+    include: { endpoints: { where: { removedAt: null }, orderBy: { port: "asc" } }, status: true, credential: { select: { id: true, name: true, kind: true } } },
   });
 }
 

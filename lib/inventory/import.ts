@@ -368,16 +368,17 @@ export async function commitImport(actor: Actor, content: Uint8Array | string, e
         JOIN "Host" h ON h."name" = f[1] AND h."retiredAt" IS NULL`;
       await tx.$executeRaw`ANALYZE import_endpoint`;
       step("stageEndpoints");
+      // Removed, not deleted: the probe results of a dropped endpoint stay as evidence (syncEndpoints).
       const endpointsRemoved = await tx.$executeRaw`
-        DELETE FROM "Endpoint" e
-        USING (SELECT DISTINCT "hostId" FROM import_endpoint WHERE "exact") x
-        WHERE e."hostId" = x."hostId"
+        UPDATE "Endpoint" e SET "removedAt" = now() AT TIME ZONE 'UTC'
+        FROM (SELECT DISTINCT "hostId" FROM import_endpoint WHERE "exact") x
+        WHERE e."hostId" = x."hostId" AND e."removedAt" IS NULL
           AND NOT EXISTS (SELECT 1 FROM import_endpoint w WHERE w."hostId" = e."hostId" AND w."port" = e."port")`;
       const [exact] = await tx.$queryRaw<Array<{ added: bigint; updated: bigint }>>`
         WITH changed AS (
           INSERT INTO "Endpoint" ("id", "hostId", "port", "service", "tlsStart", "createdAt")
           SELECT gen_random_uuid(), "hostId", "port", "service", "tlsStart", now() FROM import_endpoint WHERE "exact"
-          ON CONFLICT ("hostId", "port") DO UPDATE SET "service" = EXCLUDED."service", "tlsStart" = EXCLUDED."tlsStart"
+          ON CONFLICT ("hostId", "port") WHERE "removedAt" IS NULL DO UPDATE SET "service" = EXCLUDED."service", "tlsStart" = EXCLUDED."tlsStart"
           WHERE ("Endpoint"."service", "Endpoint"."tlsStart") IS DISTINCT FROM (EXCLUDED."service", EXCLUDED."tlsStart")
           RETURNING (xmax = 0) AS inserted
         )
@@ -385,7 +386,7 @@ export async function commitImport(actor: Actor, content: Uint8Array | string, e
       const defaultsAdded = await tx.$executeRaw`
         INSERT INTO "Endpoint" ("id", "hostId", "port", "service", "tlsStart", "createdAt")
         SELECT gen_random_uuid(), "hostId", "port", "service", "tlsStart", now() FROM import_endpoint WHERE NOT "exact"
-        ON CONFLICT ("hostId", "port") DO NOTHING`;
+        ON CONFLICT ("hostId", "port") WHERE "removedAt" IS NULL DO NOTHING`;
       step("writeEndpoints");
 
       const created = Number(hostCounts.created);

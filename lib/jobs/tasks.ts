@@ -154,7 +154,7 @@ export async function claimTask(taskId: string, workerId: string): Promise<Claim
       >`
         SELECT t.state::text AS state, t.attempt, t."leaseExpiries", t."lockedBy", COALESCE(t."lockedUntil" > now(), false) AS "leaseLive",
                h.name AS "hostName", h.address,
-               COALESCE((SELECT json_agg(json_build_object('id', e.id, 'port', e.port, 'service', e.service) ORDER BY e.port) FROM "Endpoint" e WHERE e."hostId" = t."hostId"), '[]'::json) AS endpoints,
+               COALESCE((SELECT json_agg(json_build_object('id', e.id, 'port', e.port, 'service', e.service) ORDER BY e.port) FROM "Endpoint" e WHERE e."hostId" = t."hostId" AND e."removedAt" IS NULL), '[]'::json) AS endpoints,
                j."cancelledAt" IS NOT NULL AS "cancelRequested", j."pausedAt" IS NOT NULL AS paused, j.state::text AS "jobState", j.parameters,
                (SELECT count(*)::int FROM "JobTask" r WHERE r."jobId" = t."jobId" AND r.id <> t.id AND r.state = 'running' AND r."lockedUntil" > now()) AS "runningInJob",
                EXISTS (SELECT 1 FROM "JobTask" o WHERE o."hostId" = t."hostId" AND o.id <> t.id AND o.state = 'running' AND o."lockedUntil" > now()) AS "hostBusy"

@@ -16,8 +16,9 @@ function csv(lines: string[]): string {
   return [HEADER, ...lines].join("\r\n") + "\r\n";
 }
 
+// The hosts' live endpoints: a removed endpoint stays as a row with removedAt set (its evidence).
 async function hostsWithPrefix(prefix: string) {
-  return prisma.host.findMany({ where: { name: { startsWith: prefix } }, include: { endpoints: { orderBy: { port: "asc" } }, status: true }, orderBy: { name: "asc" } });
+  return prisma.host.findMany({ where: { name: { startsWith: prefix } }, include: { endpoints: { where: { removedAt: null }, orderBy: { port: "asc" } }, status: true }, orderBy: { name: "asc" } });
 }
 
 async function importAuditEvents() {

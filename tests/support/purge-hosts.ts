@@ -9,6 +9,8 @@ export async function purgeHosts(prefix = ""): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const ids = (await tx.$queryRaw<Array<{ id: string }>>`SELECT id::text FROM "Host" WHERE name LIKE ${like}`).map((h) => h.id);
     if (!ids.length) return;
+    // Probe results are kept when an endpoint is removed (a Restrict FK), so they go first.
+    await tx.$executeRaw`DELETE FROM "ProbeResult" r USING "Endpoint" e WHERE e.id = r."endpointId" AND e."hostId" = ANY(CAST(${ids} AS uuid[]))`;
     for (const table of ["Exception", "JobTask", "RolloutHost", "ConfigSnapshot", "Endpoint", "HostName", "StatusHistory"]) {
       await tx.$executeRawUnsafe(`DELETE FROM "${table}" WHERE "hostId" = ANY($1::uuid[])`, ids);
     }
