@@ -217,5 +217,7 @@ export async function seedDemoInventory(opts: { actor?: { id: string; email: str
       ? `Loaded ${hosts.length} lab hosts (${endpoints} endpoints) at their real addresses in ${lab.prefix}${widenTo ? ` (added ${lab.prefix} to the allowed targets)` : ""}: scan them to see real results${credential ? `; config audits use the credential ${LAB_CREDENTIAL}` : ""}${adminSteps.length ? `. An admin must first ${adminSteps.join(" and ")}` : ""}`
       : `Loaded ${hosts.length} example hosts (${endpoints} endpoints) under example.test; their addresses (198.18.200.0/24) answer nothing, so scans report them unreachable. Start the lab (npm run lab -- up) for hosts that answer`;
     return { created: hosts.length, lab: Boolean(lab), message };
-  });
+    // Dozens of hosts, endpoints and audit events in one transaction: Prisma's 5 s default
+    // expired on a loaded 2-core machine (CI) and the demo failed with nothing loaded.
+  }, { timeout: 60_000, maxWait: 15_000 });
 }
