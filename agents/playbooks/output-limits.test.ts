@@ -5,7 +5,7 @@ import { evaluateMinProtocol, parseDoveconf } from "./dovecot";
 import { boundedCheck } from "./index";
 import { OUTPUT_LIMITS, OutputLimitError } from "./output-limits";
 import { evaluatePostfixProtocols, parsePostconf } from "./postfix";
-import { parseRegQuery } from "./registry";
+import { parseRegQuery } from "./reg-exe";
 import { PlaybookError, type ConfigState, type Playbook } from "./types";
 import type { RemoteSession } from "../transport/types";
 

@@ -8,24 +8,18 @@ import { summarizeCertificate } from "./certificate";
 import { ConnectionGate, sharedConnectionGate } from "./connection-gate";
 import { DialogFailure, PlaintextChannel, negotiateStartTls } from "./dialog";
 import { classifyHandshakeError } from "./handshake-errors";
-import { applySilentCloseRule, type VersionFinding } from "./silent-close";
 import { buildClientHello } from "./client-hello";
 import { FirstFlightReader, judgeFirstFlight } from "./first-flight";
 import { isService, serviceForPort, startTlsDialogFor, type StartTlsDialog } from "./services";
 import { printable } from "./dialog-parsing";
 import { pause, TryLater } from "./try-later";
 import { formatTarget, isHostName } from "./targets";
-import {
-  TLS_VERSIONS,
-  type CertificateSummary,
-  type Outcome,
-  type ProbeReport,
-  type ProbeTarget,
-  type Service,
-  type StartTlsState,
-  type TlsVersion,
-} from "./types";
-import { decideVerdict } from "./verdict";
+import type { ProbeReport, ProbeTarget, Service, TlsVersion } from "./types";
+import { VersionSchedule, type AttemptKind, type AttemptResult, type StopReason } from "./version-schedule";
+import { DeadlineBudget } from "./deadline-budget";
+import { endpointReport, failedReport, type ReportBase } from "./endpoint-report";
+
+export { NOT_TESTABLE } from "./endpoint-report";
 
 /**
  * How each version is tested (README "hello or full: the trade-off").
@@ -69,20 +63,9 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
-/** What one connection does after the dialog. */
-type AttemptKind = "hello" | "full" | "certificate";
-
 export const DEFAULT_TIMEOUT_MS = 8_000;
 export const DEFAULT_DEADLINE_MS = 30_000;
 export const DEFAULT_MAX_PRE_TLS_BYTES = 64 * 1024;
-
-/** Node's OpenSSL 3 build has no SSLv3 at all: it can only be "not tested", never "rejected". */
-export const NOT_TESTABLE = ["SSLv3"] as const;
-
-// TLS 1.2 first: it decides at_risk, and on a slow endpoint it is the answer we most want
-// before the deadline. Then 1.3, then the legacy versions.
-const PROBE_ORDER: readonly TlsVersion[] = ["TLSv1.2", "TLSv1.3", "TLSv1", "TLSv1.1"];
-const NEWEST_FIRST: readonly TlsVersion[] = [...TLS_VERSIONS].reverse();
 
 const secureContexts = new Map<TlsVersion, SecureContext>();
 
@@ -104,28 +87,6 @@ function secureContextFor(version: TlsVersion): SecureContext {
   }
   return context;
 }
-
-type StopReason = "deadline" | "cancelled" | "concluded";
-
-/** What one connection found out. */
-type AttemptResult =
-  | {
-      kind: "version";
-      outcome: Outcome;
-      reason: string | null;
-      cipher?: string;
-      certificate?: CertificateSummary | null;
-      /** Closed or reset with no byte from the server after our ClientHello (see silent-close.ts). */
-      silentClose?: boolean;
-      /** The handshake ran to the end (whatever version the server then picked). */
-      completed?: boolean;
-      /** The server refused this connection as temporary (SMTP 4yz before TLS): ask again later. */
-      tryLater?: boolean;
-    }
-  /** No TCP connection, or no greeting in time: ends the endpoint unless another attempt got through. */
-  | { kind: "unreachable"; reason: string; message: string }
-  /** Conclusive for every version: STARTTLS not offered, or the peer does not speak the protocol. */
-  | { kind: "not-offered" | "garbage"; reason: string; message: string };
 
 interface EndpointRun {
   address: string;
@@ -201,12 +162,6 @@ export async function probeEndpoint(target: ProbeTarget, options: ProbeOptions =
   });
 }
 
-interface ReportBase {
-  target: string;
-  service: Service;
-  startedAt: number;
-}
-
 async function probeResolved(p: {
   base: ReportBase;
   host: string;
@@ -223,11 +178,6 @@ async function probeResolved(p: {
   signal: AbortSignal | undefined;
 }): Promise<ProbeReport> {
   const dialog = startTlsDialogFor(p.base.service);
-  const outcomes = new Map<TlsVersion, VersionFinding>();
-  const handshakeCompleted = new Set<TlsVersion>();
-  const cipher: Partial<Record<TlsVersion, string>> = {};
-  let certificate: CertificateSummary | null = null;
-  let conclusion: Exclude<AttemptResult, { kind: "version" }> | null = null;
   let reachable = false;
   let startTlsAccepted = false;
   let certificateClaimed = false;
@@ -268,183 +218,25 @@ async function probeResolved(p: {
     },
   };
 
-  // Hello mode tests TLS 1.3 with the full handshake that also reads the certificate: 1.3 is the
-  // highest version, so whenever it is accepted that handshake would be made at 1.3 anyway, and a
-  // separate 1.3 hello would only cost both sides another connection (20-25% of the CPU on the
-  // bench layout). Its retry, and every other version, is a hello.
-  const queue: { version: TlsVersion; retry: boolean; kind: AttemptKind }[] = PROBE_ORDER.map((version) => ({
-    version,
-    retry: false,
-    kind: p.mode === "full" || version === "TLSv1.3" ? "full" : "hello",
-  }));
-  const retryKind: AttemptKind = p.mode === "hello" ? "hello" : "full";
-  // Versions whose outcome will not change any more (decided, or unknown after its retry).
-  const settledVersions = new Set<TlsVersion>();
-  // Hello mode: when no full handshake got through yet, the certificate (and the cipher, end to
-  // end) come from one at the highest accepted version, queued as soon as that version is known
-  // to be the highest. A second attempt goes one version down when there is one.
-  const MAX_CERTIFICATE_ATTEMPTS = 2;
-  let certificateAttempts = p.mode === "hello" ? 0 : MAX_CERTIFICATE_ATTEMPTS;
-  let fullHandshakeAccepted = false;
-  let certificatePending = false;
-  const queueCertificateHandshake = () => {
-    if (fullHandshakeAccepted || certificatePending || certificateAttempts >= MAX_CERTIFICATE_ATTEMPTS) return;
-    const accepted: TlsVersion[] = [];
-    for (const version of NEWEST_FIRST) {
-      if (!settledVersions.has(version)) {
-        // Not known yet, and it would outrank what is accepted so far: wait for it.
-        if (accepted.length === 0) return;
-        continue;
-      }
-      if (outcomes.get(version)?.outcome === "accepted") accepted.push(version);
-    }
-    if (accepted.length === 0) return;
-    const version = accepted[Math.min(certificateAttempts, accepted.length - 1)]!;
-    certificateAttempts++;
-    certificatePending = true;
-    queue.unshift({ version, retry: false, kind: "certificate" });
-  };
-  // Versions run two at a time at most (the per-host limit); the gate enforces the same limit
-  // across endpoints that share the address.
-  const lanes = Math.min(p.gate.perHost, PROBE_ORDER.length);
-  const record = (version: TlsVersion, result: Extract<AttemptResult, { kind: "version" }>, kind: AttemptKind) => {
-    if (result.completed) handshakeCompleted.add(version);
-    if (result.completed && result.outcome === "accepted") fullHandshakeAccepted = true;
-    if (result.outcome === "accepted") {
-      if (result.cipher) cipher[version] = result.cipher;
-      if (result.certificate !== undefined) certificate ??= result.certificate;
-    }
-    // The certificate handshake never overrides what the ServerHello said: that was the
-    // server's commitment to the version.
-    if (kind !== "certificate") outcomes.set(version, { outcome: result.outcome, reason: result.reason, silentClose: result.silentClose });
-  };
-  const tryLater = new TryLater(p.deadlineMs);
-  const lane = async () => {
-    for (let job = queue.shift(); job && !stop.signal.aborted; job = queue.shift()) {
-      const result = await attemptVersion(job.version, run, job.kind);
-      if (stop.signal.aborted) {
-        // A result that arrived complete still counts; one cut short by the stop does not.
-        if (result.kind === "version" && result.outcome !== "unknown") record(job.version, result, job.kind);
-        break;
-      }
-      const wait = result.kind === "version" && result.tryLater ? tryLater.next() : null;
-      if (wait !== null) {
-        // The same job again after the pause; meanwhile the address gets one connection at a time.
-        p.gate.slowDown(p.address, wait * 2);
-        await pause(wait, stop.signal);
-        queue.unshift(job);
-        continue;
-      }
-      if (job.kind === "certificate") {
-        // Whatever happened to it, this connection concludes nothing about the endpoint.
-        certificatePending = false;
-        if (result.kind === "version") record(job.version, result, job.kind);
-      } else if (result.kind === "version") {
-        record(job.version, result, job.kind);
-        if (result.outcome === "unknown" && !job.retry && p.retryUnknown) queue.push({ version: job.version, retry: true, kind: retryKind });
-        else settledVersions.add(job.version);
-      } else if (result.kind === "unreachable" && reachable) {
-        // Another connection got through, so this one failing says nothing about the endpoint.
-        outcomes.set(job.version, { outcome: "unknown", reason: result.reason });
-        if (!job.retry && p.retryUnknown) queue.push({ version: job.version, retry: true, kind: retryKind });
-        else settledVersions.add(job.version);
-      } else {
-        conclusion ??= result;
-        stopWith("concluded");
-      }
-      queueCertificateHandshake();
-    }
-  };
-  await Promise.all(Array.from({ length: lanes }, lane));
+  const schedule = new VersionSchedule({
+    mode: p.mode,
+    retryUnknown: p.retryUnknown,
+    perHost: p.gate.perHost,
+    signal: stop.signal,
+    attempt: (version, kind) => attemptVersion(version, run, kind),
+    isReachable: () => reachable,
+    conclude: () => stopWith("concluded"),
+    tryLater: new TryLater(p.deadlineMs),
+    waitBeforeRetry: (ms) => {
+      // Meanwhile the address gets one connection at a time.
+      p.gate.slowDown(p.address, ms * 2);
+      return pause(ms, stop.signal);
+    },
+  });
+  const findings = await schedule.run();
   budget.dispose();
   p.signal?.removeEventListener("abort", onCancel);
-
-  const finalConclusion = conclusion as Exclude<AttemptResult, { kind: "version" }> | null;
-  const leftoverReason = finalConclusion?.reason ?? (stopReason === "concluded" ? "not tested" : stopReason ?? "not tested");
-  const protocols = {} as Record<TlsVersion, Outcome>;
-  const reasons = {} as Record<TlsVersion, string | null>;
-  const ciphers: Partial<Record<TlsVersion, string>> = {};
-  const settled = applySilentCloseRule(outcomes, handshakeCompleted);
-  for (const version of TLS_VERSIONS) {
-    const found = settled.get(version);
-    protocols[version] = found?.outcome ?? "unknown";
-    reasons[version] = found ? found.reason : leftoverReason;
-    const negotiated = cipher[version];
-    if (negotiated && protocols[version] === "accepted") ciphers[version] = negotiated;
-  }
-
-  // A deadline before the greeting is "no greeting within the timeout"; only a caller's cancel is not.
-  // A peer that sent garbage did answer: that is an error to look at, not an unreachable host.
-  const unreachable =
-    finalConclusion?.kind === "unreachable" || (!reachable && finalConclusion?.kind !== "garbage" && stopReason !== "cancelled");
-  let starttls: StartTlsState = "not-applicable";
-  if (dialog !== null) {
-    // "not-applicable" also stands for "never got far enough to ask": claiming "not-offered"
-    // for an endpoint we could not reach would read as the 451 5.7.3 situation, which it is not.
-    if (finalConclusion?.kind === "not-offered") starttls = "not-offered";
-    else if (startTlsAccepted) starttls = "offered";
-  }
-  const verdict = decideVerdict({ reachable: !unreachable, starttls, protocols });
-
-  let error: string | null = finalConclusion?.message ?? null;
-  if (!error && verdict === "error") error = `no TLS version could be tested: ${describeReasons(reasons, stopReason)}`;
-  if (!error && unreachable) error = `no greeting from the service: ${describeReasons(reasons, stopReason)}`;
-  return {
-    target: p.base.target,
-    service: p.base.service,
-    starttls,
-    protocols,
-    reasons,
-    notTested: [...NOT_TESTABLE],
-    verdict,
-    cipher: ciphers,
-    certificate,
-    error,
-    durationMs: elapsed(p.base.startedAt),
-    address: p.address,
-  };
-}
-
-function describeReasons(reasons: Record<TlsVersion, string | null>, stopReason: StopReason | null): string {
-  const distinct = [...new Set(Object.values(reasons).filter((r): r is string => r !== null))];
-  const suffix = stopReason === "deadline" ? " (deadline reached)" : stopReason === "cancelled" ? " (cancelled)" : "";
-  return `${distinct.join(", ") || "no answer"}${suffix}`;
-}
-
-/**
- * The per-endpoint deadline, spent only while the endpoint has a connection open: time spent
- * queueing for a per-host slot behind other endpoints of the same address is not this
- * endpoint's doing and must not turn its versions into "deadline" unknowns.
- */
-class DeadlineBudget {
-  private remainingMs: number;
-  private active = 0;
-  private since = 0;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    totalMs: number,
-    private readonly onExpired: () => void,
-  ) {
-    this.remainingMs = totalMs;
-  }
-
-  connectionStarted(): void {
-    if (this.active++ > 0) return;
-    this.since = performance.now();
-    this.timer = setTimeout(this.onExpired, Math.max(0, this.remainingMs));
-  }
-
-  connectionEnded(): void {
-    if (--this.active > 0) return;
-    clearTimeout(this.timer);
-    this.remainingMs -= performance.now() - this.since;
-    if (this.remainingMs <= 0) this.onExpired();
-  }
-
-  dispose(): void {
-    clearTimeout(this.timer);
-  }
+  return endpointReport(p.base, p.address, findings, { stopReason, reachable, startTlsAccepted, dialog });
 }
 
 /** One connection: connect, dialog, handshake for `version`. Never throws. */
@@ -720,29 +512,6 @@ function connectFailureText(error: unknown, timeoutMs: number): string {
   }
 }
 
-function failedReport(base: ReportBase, verdict: "error" | "unreachable", error: string, reason: string, address: string | null = null): ProbeReport {
-  const protocols = {} as Record<TlsVersion, Outcome>;
-  const reasons = {} as Record<TlsVersion, string | null>;
-  for (const version of TLS_VERSIONS) {
-    protocols[version] = "unknown";
-    reasons[version] = reason;
-  }
-  return {
-    target: base.target,
-    service: base.service,
-    starttls: "not-applicable",
-    protocols,
-    reasons,
-    notTested: [...NOT_TESTABLE],
-    verdict,
-    cipher: {},
-    certificate: null,
-    error,
-    durationMs: elapsed(base.startedAt),
-    address,
-  };
-}
-
 let cachedHeloName: string | undefined;
 function defaultHeloName(): string {
   // EHLO wants a domain (RFC 5321 4.1.1.1); a host name with odd characters would get a 501.
@@ -752,10 +521,6 @@ function defaultHeloName(): string {
 
 function positive(value: number | undefined, fallback: number): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
-}
-
-function elapsed(startedAt: number): number {
-  return Math.round(performance.now() - startedAt);
 }
 
 function errorText(error: unknown): string {

@@ -13,7 +13,7 @@ import { compileGlob } from "../../../agents/playbooks/glob";
 import { interpretNginx, NginxSyntaxError, parseNginxConfig, planNginx, nginxPlaybook } from "../../../agents/playbooks/nginx";
 import { OUTPUT_LIMITS, OutputLimitError } from "../../../agents/playbooks/output-limits";
 import { interpretPostfix, planPostfix, postfixPlaybook } from "../../../agents/playbooks/postfix";
-import { parseRegQuery, RegistrySnapshot } from "../../../agents/playbooks/registry";
+import { parseRegQuery, RegistrySnapshot } from "../../../agents/playbooks/reg-exe";
 import { extractFault, extractReceive, NS, parseXml, XmlError } from "../../../agents/transport/winrm";
 
 // ---- a seeded generator -------------------------------------------------------------------

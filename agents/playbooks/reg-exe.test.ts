@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ExecResult, RemoteSession } from "../transport/types";
-import { normalizeKeyPath, parseRegQuery, regAddDwordArgv, regQuery, RegistrySnapshot } from "./registry";
+import { normalizeKeyPath, parseRegQuery, regAddDwordArgv, regQuery, RegistrySnapshot } from "./reg-exe";
 
 const TLS12 = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2";
 
