@@ -56,7 +56,7 @@ export function outboundTask(opts: OutboundTaskOptions = {}): TaskKind {
 
 /** How one platform makes its host connect to the sink, and when what the sink saw is final. */
 interface Sender {
-  /** Makes the host send; a string is why it could not (the task fails with it). */
+  /** Makes the host send; `failed` says why it could not (the task fails with it). */
   send(session: RemoteSession, token: string): Promise<{ failed: string } | { waitMs: number; noConnectionHint?: string }>;
   settled(seen: readonly ObservedConnection[]): boolean;
   cleanup?(session: RemoteSession, token: string): Promise<void>;
