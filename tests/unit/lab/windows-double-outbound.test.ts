@@ -2,41 +2,27 @@
 // given tlsfleet's outbound check script, the double really connects to the outbound check sink
 // with the TLS versions its own SCHANNEL/.NET model allows, and the sink (not the double, not
 // tlsfleet) records what was offered and negotiated.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseWindowsOutboundReport, windowsOutboundArgv, windowsOutboundScript } from "../../../agents/tasks/outbound-windows";
-import { startOutboundSink, type RunningSink, type SinkRecord } from "../../../lib/outbound/sink";
+import { startOutboundSink } from "../../../lib/outbound/sink";
 import { recognizeOutboundScript } from "../../lab/windows-double/outbound-client";
 import { runPowerShell, type PowerShellHost } from "../../lab/windows-double/powershell";
 import type { SchannelVersion } from "../../lab/windows-double/schannel";
 import { selfSignedCertificate } from "../../lab/peers/common";
+import { recordingSink } from "../outbound/recording-sink";
 
-let sink: RunningSink;
-const records: SinkRecord[] = [];
-const waiters: Array<() => void> = [];
+const sink = recordingSink();
 const TOKEN = "feedfacecafe0001";
-
-beforeAll(async () => {
-  sink = await startOutboundSink({
-    host: "127.0.0.1",
-    port: 0,
-    certificate: selfSignedCertificate("outbound-check.lab"),
-    idleTimeoutMs: 20_000,
-    onRecord: (r) => {
-      records.push(r);
-      for (const w of waiters.splice(0)) w();
-    },
-  });
-});
-afterAll(() => sink.close());
 
 const host = (versions: SchannelVersion[]): PowerShellHost => ({ bootedAt: new Date(), hostname: "exch01", dotNetClientVersions: versions, signal: new AbortController().signal });
 
 /** Runs the script through the double's powershell.exe; returns its stdout and the sink's record. */
 async function check(versions: SchannelVersion[]) {
-  const before = records.length;
-  const r = await runPowerShell(windowsOutboundArgv(windowsOutboundScript({ address: "127.0.0.1", port: sink.port }, TOKEN)), host(versions));
-  while (records.length === before) await new Promise<void>((resolve) => waiters.push(resolve));
-  return { r, report: parseWindowsOutboundReport(r.stdout), record: records[before]! };
+  let r: Awaited<ReturnType<typeof runPowerShell>> | undefined;
+  const record = await sink.nextRecord(async () => {
+    r = await runPowerShell(windowsOutboundArgv(windowsOutboundScript({ address: "127.0.0.1", port: sink.port }, TOKEN)), host(versions));
+  });
+  return { r: r!, report: parseWindowsOutboundReport(r!.stdout), record };
 }
 
 describe("the Windows double's outbound check connection", () => {
