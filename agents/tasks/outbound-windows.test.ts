@@ -11,6 +11,8 @@ describe("the Windows outbound check script", () => {
     expect(script).toContain("$client.Connect('198.18.0.1', 2525)");
     expect(script).toContain("$tls.AuthenticateAsClient('198.18.0.1')");
     expect(script).toContain(`'RCPT TO:<tlsfleet-check-${TOKEN}@[198.18.0.1]>'`);
+    // The EHLO name carries the token before STARTTLS, so a refused handshake is still this check's.
+    expect(script).toContain(`$name = 'tlsfleet-check-${TOKEN}'`);
     expect(windowsOutboundScript({ address: "::1", port: 25 }, TOKEN)).toContain(`@[IPv6:::1]>`);
   });
 

@@ -88,7 +88,9 @@ export function windowsOutboundScript(sink: SinkAddress, token: string): string 
     "  $writer = New-Object System.IO.StreamWriter($plain, [System.Text.Encoding]::ASCII)",
     "  $report.step = 'banner'",
     "  $report.banner = Read-SmtpReply $reader",
-    "  $name = [System.Net.Dns]::GetHostName()",
+    // The check's token as the EHLO name: it reaches the sink before STARTTLS, so even a refused
+    // handshake is tied to this check (and not to another host behind the same address).
+    `  $name = 'tlsfleet-check-${token}'`,
     "  $report.step = 'ehlo'",
     "  [void](Send-SmtpCommand $writer $reader ('EHLO ' + $name) '250')",
     "  $report.step = 'starttls'",

@@ -59,6 +59,8 @@ interface Sender {
   /** Makes the host send; `failed` says why it could not (the task fails with it). */
   send(session: RemoteSession, token: string): Promise<{ failed: string } | { waitMs: number; noConnectionHint?: string }>;
   settled(seen: readonly ObservedConnection[]): boolean;
+  /** Also take connections from the host's address since the check began (not only the token's). */
+  byAddress: boolean;
   cleanup?(session: RemoteSession, token: string): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ function postfixSender(h: TaskHelpers, hostName: string, sink: Sink, waitMs: num
       return { waitMs };
     },
     settled: outboundSettled,
+    byAddress: true,
     cleanup: (session, token) => removeFromQueue(h, session, token),
   };
 }
@@ -93,6 +96,8 @@ function windowsSender(h: TaskHelpers, sink: Sink, waitMs: number): Sender {
     },
     // The script's connection has ended (it returned), so the first record of it is the whole story.
     settled: (seen) => seen.length > 0,
+    // The token is the EHLO name, sent before STARTTLS: no other host's connection is taken.
+    byAddress: false,
   };
 }
 
@@ -135,10 +140,10 @@ async function runOutboundCheck(h: TaskHelpers, opts: OutboundTaskOptions): Prom
     }
     if ("failed" in sent) return finish("failed", sent.failed);
     const deadline = Date.now() + sent.waitMs;
-    let seen = await observationsFor(token, [host.address], since);
+    let seen = await observationsFor(token, sender.byAddress ? [host.address] : [], since);
     while (!sender.settled(seen) && Date.now() < deadline && !h.signal.aborted) {
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
-      seen = await observationsFor(token, [host.address], since);
+      seen = await observationsFor(token, sender.byAddress ? [host.address] : [], since);
     }
     if (h.stopReason() === "shutdown") return { kind: "release", reason: "worker stopping" };
     verdict = outboundVerdict(seen, sinkLabel, Math.round(sent.waitMs / 1000), sent.noConnectionHint);

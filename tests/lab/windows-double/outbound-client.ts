@@ -42,12 +42,15 @@ export interface OutboundScript {
   port: number;
   targetHost: string;
   recipient: string;
+  /** The EHLO name the script sends. */
+  ehlo: string;
 }
 
 const CONNECT = /\$client\.Connect\('([0-9A-Fa-f.:]+)',\s*(\d{1,5})\)/g;
 const AUTHENTICATE = /\.AuthenticateAsClient\(([^)]*)\)/gi;
 const RECIPIENT = /'RCPT TO:<(tlsfleet-check-[0-9a-f]{8,64}@\[[0-9A-Fa-f.:Pv]+\])>'/g;
 const REQUIRED = ["New-Object System.Net.Sockets.TcpClient", "'STARTTLS'", "New-Object System.Net.Security.SslStream(", "'MAIL FROM:<>'", "'DATA'", "'QUIT'", "$report | ConvertTo-Json -Compress"];
+const EHLO_NAME = /\$name = '(tlsfleet-check-[0-9a-f]{8,64})'/g;
 const PROTOCOL_CHOICE = /SslProtocols|SecurityProtocol/i;
 
 /** The parameters of tlsfleet's outbound check script, or null when it is some other script. */
@@ -56,11 +59,12 @@ export function recognizeOutboundScript(script: string): OutboundScript | null {
   const connects = [...script.matchAll(CONNECT)];
   const auths = [...script.matchAll(AUTHENTICATE)];
   const recipients = [...script.matchAll(RECIPIENT)];
-  if (connects.length !== 1 || auths.length !== 1 || recipients.length !== 1) return null;
+  const names = [...script.matchAll(EHLO_NAME)];
+  if (connects.length !== 1 || auths.length !== 1 || recipients.length !== 1 || names.length !== 1) return null;
   const target = /^'([^',]+)'$/.exec(auths[0]![1]!.trim());
   const [, address, port] = connects[0]!;
   if (!target || net.isIP(address!) === 0 || Number(port) < 1 || Number(port) > 65535) return null;
-  return { address: address!, port: Number(port), targetHost: target[1]!, recipient: recipients[0]![1]! };
+  return { address: address!, port: Number(port), targetHost: target[1]!, recipient: recipients[0]![1]!, ehlo: names[0]![1]! };
 }
 
 // The double dials only where tests and the lab live; anything else fails as an unreachable
@@ -209,7 +213,7 @@ function handshake(plain: net.Socket, targetHost: string, versions: readonly Sch
 }
 
 /** Runs the script's conversation for real; resolves with what powershell.exe prints. */
-export async function runOutboundScript(p: OutboundScript, opts: { hostname: string; versions: readonly SchannelVersion[]; signal: AbortSignal }): Promise<string> {
+export async function runOutboundScript(p: OutboundScript, opts: { versions: readonly SchannelVersion[]; signal: AbortSignal }): Promise<string> {
   const report: Report = { tlsfleetOutboundCheck: 1, step: "connect", banner: null, starttls: null, protocol: null, cipher: null, delivered: false, error: null };
   const sockets: net.Socket[] = [];
   const onAbort = () => sockets.forEach((s) => s.destroy());
@@ -224,7 +228,7 @@ export async function runOutboundScript(p: OutboundScript, opts: { hostname: str
     report.step = "banner";
     report.banner = await reader.reply();
     report.step = "ehlo";
-    await command(plain, reader, `EHLO ${opts.hostname}`, "250");
+    await command(plain, reader, `EHLO ${p.ehlo}`, "250");
     report.step = "starttls";
     report.starttls = await command(plain, reader, "STARTTLS", "220");
     report.step = "handshake";
@@ -236,7 +240,7 @@ export async function runOutboundScript(p: OutboundScript, opts: { hostname: str
     report.cipher = dotNetCipher(secure.getCipher()?.name ?? "");
     reader = new ReplyReader(secure);
     report.step = "message";
-    await command(secure, reader, `EHLO ${opts.hostname}`, "250");
+    await command(secure, reader, `EHLO ${p.ehlo}`, "250");
     await command(secure, reader, "MAIL FROM:<>", "250");
     await command(secure, reader, `RCPT TO:<${p.recipient}>`, "250");
     await command(secure, reader, "DATA", "354");

@@ -44,7 +44,6 @@ export function roundTripUtc(d: Date): string {
 
 export interface PowerShellHost {
   bootedAt: Date | null;
-  hostname: string;
   /** What a 64-bit .NET 4.x application's outbound TLS offers as of the last boot. */
   dotNetClientVersions: readonly SchannelVersion[];
   signal: AbortSignal;
@@ -72,7 +71,7 @@ export async function runPowerShell(argv: readonly string[], host: PowerShellHos
   }
   const outbound = script === null ? null : recognizeOutboundScript(script);
   if (outbound) {
-    const stdout = await runOutboundScript(outbound, { hostname: host.hostname, versions: host.dotNetClientVersions, signal: host.signal });
+    const stdout = await runOutboundScript(outbound, { versions: host.dotNetClientVersions, signal: host.signal });
     return { stdout, stderr: "", exitCode: 0, script, supported: true, outbound };
   }
   if (script === null || script.trim() === "") {

@@ -14,7 +14,7 @@ import { recordingSink } from "../outbound/recording-sink";
 const sink = recordingSink();
 const TOKEN = "feedfacecafe0001";
 
-const host = (versions: SchannelVersion[]): PowerShellHost => ({ bootedAt: new Date(), hostname: "exch01", dotNetClientVersions: versions, signal: new AbortController().signal });
+const host = (versions: SchannelVersion[]): PowerShellHost => ({ bootedAt: new Date(), dotNetClientVersions: versions, signal: new AbortController().signal });
 
 /** Runs the script through the double's powershell.exe; returns its stdout and the sink's record. */
 async function check(versions: SchannelVersion[]) {
@@ -28,7 +28,7 @@ async function check(versions: SchannelVersion[]) {
 describe("the Windows double's outbound check connection", () => {
   it("recognises tlsfleet's script, and not one that picks its own protocols", () => {
     const script = windowsOutboundScript({ address: "198.18.0.1", port: 25 }, TOKEN);
-    expect(recognizeOutboundScript(script)).toEqual({ address: "198.18.0.1", port: 25, targetHost: "198.18.0.1", recipient: `tlsfleet-check-${TOKEN}@[198.18.0.1]` });
+    expect(recognizeOutboundScript(script)).toEqual({ address: "198.18.0.1", port: 25, targetHost: "198.18.0.1", recipient: `tlsfleet-check-${TOKEN}@[198.18.0.1]`, ehlo: `tlsfleet-check-${TOKEN}` });
     const forced = script.replace("$tls.AuthenticateAsClient('198.18.0.1')", "$tls.AuthenticateAsClient('198.18.0.1', $null, [System.Security.Authentication.SslProtocols]::Tls12, $false)");
     expect(recognizeOutboundScript(forced)).toBeNull();
     expect(recognizeOutboundScript(`[Net.ServicePointManager]::SecurityProtocol = 'Tls12'\r\n${script}`)).toBeNull();
@@ -38,7 +38,7 @@ describe("the Windows double's outbound check connection", () => {
   it("TLS 1.0 only (.NET without SchUseStrongCrypto / SystemDefaultTlsVersions): the sink sees TLS 1.0 offered and refuses", async () => {
     const { r, report, record } = await check(["TLS 1.0"]);
     expect(r.exitCode).toBe(0);
-    expect(record).toMatchObject({ startTls: true, negotiated: null, offered: { highest: "TLSv1", versions: null }, tokens: [], messages: 0, ehlo: "exch01" });
+    expect(record).toMatchObject({ startTls: true, negotiated: null, offered: { highest: "TLSv1", versions: null }, tokens: [], messages: 0, ehlo: `tlsfleet-check-${TOKEN}` });
     expect(record.failure).toMatch(/TLS handshake refused/);
     expect(report).toMatchObject({ step: "handshake", protocol: null, delivered: false });
     expect(report?.error).toContain("The client and server cannot communicate, because they do not possess a common algorithm");
