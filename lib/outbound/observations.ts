@@ -33,13 +33,14 @@ export async function storeObservation(record: SinkRecord): Promise<void> {
 }
 
 /**
- * The connections of one check: those carrying its token, and, since a refused handshake ends
- * before any recipient (and so any token) is sent, those from the host's address since the check
- * began.
+ * The connections of one check: those carrying its token (in a recipient, or as the EHLO name,
+ * which the Windows check sends before STARTTLS), and, since Postfix's refused handshake ends
+ * before any recipient (and so any token) is sent, those from the given addresses since the
+ * check began (none: the token alone decides).
  */
 export async function observationsFor(token: string, addresses: readonly string[], since: Date): Promise<ObservedConnection[]> {
   return prisma.outboundObservation.findMany({
-    where: { OR: [{ tokens: { has: token } }, { clientAddress: { in: [...addresses] }, at: { gte: since } }] },
+    where: { OR: [{ tokens: { has: token } }, { ehlo: `tlsfleet-check-${token}` }, ...(addresses.length > 0 ? [{ clientAddress: { in: [...addresses] }, at: { gte: since } }] : [])] },
     orderBy: { at: "asc" },
     take: 50,
     select: { at: true, startTls: true, offeredHighest: true, offeredVersions: true, offeredListed: true, negotiated: true, failure: true, messages: true },

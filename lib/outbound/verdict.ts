@@ -35,7 +35,10 @@ function describeOffer(c: ObservedConnection): string {
   return c.offeredHighest ? `nothing above ${label(c.offeredHighest)}` : "no readable ClientHello";
 }
 
-export function outboundVerdict(connections: readonly ObservedConnection[], sink: string, waitedSeconds: number): OutboundVerdict {
+/** Postfix's reasons for not connecting; a Windows check passes what the host itself reported. */
+const POSTFIX_NO_CONNECTION_HINT = "can it reach that address on port 25? is its mail queue running?";
+
+export function outboundVerdict(connections: readonly ObservedConnection[], sink: string, waitedSeconds: number, noConnectionHint = POSTFIX_NO_CONNECTION_HINT): OutboundVerdict {
   const tls = connections.filter((c) => c.negotiated);
   if (tls.length > 0) {
     const best = tls.reduce((a, b) => ((a.negotiated ?? "") >= (b.negotiated ?? "") ? a : b));
@@ -56,7 +59,7 @@ export function outboundVerdict(connections: readonly ObservedConnection[], sink
   if (clear) {
     return { outcome: "no_starttls", negotiated: null, offered: [], detail: `outbound: the host sent to the check sink ${sink} without STARTTLS at ${formatUtc(clear.at)}; Microsoft 365 answers 451 5.7.3 Must issue a STARTTLS command first` };
   }
-  return { outcome: "no_connection", negotiated: null, offered: [], detail: `outbound: the host did not connect to the check sink ${sink} within ${waitedSeconds} s (can it reach that address on port 25? is its mail queue running?)` };
+  return { outcome: "no_connection", negotiated: null, offered: [], detail: `outbound: the host did not connect to the check sink ${sink} within ${waitedSeconds} s (${noConnectionHint})` };
 }
 
 /** True when the outcome is final: no later connection of the same check can change it. */

@@ -268,8 +268,10 @@ async function runProgram(ctx: Ctx, text: string, direct: boolean): Promise<numb
       return r.exitCode;
     }
     case "powershell": {
-      const r = runPowerShell(argv, ctx.machine.bootedAt);
-      if (!r.supported) ctx.machine.log({ type: "powershell-unsupported", via: ctx.via, script: r.script });
+      const m = ctx.machine;
+      const r = await runPowerShell(argv, { bootedAt: m.bootedAt, dotNetClientVersions: m.tlsClientVersions.dotnet["v4.0.30319"]["64-bit"], signal: ctx.signal });
+      if (!r.supported) m.log({ type: "powershell-unsupported", via: ctx.via, script: r.script });
+      if (r.outbound) m.log({ type: "outbound-connection", via: ctx.via, target: `${r.outbound.address}:${r.outbound.port}`, offered: m.tlsClientVersions.dotnet["v4.0.30319"]["64-bit"], report: r.stdout.trim() });
       await ctx.out(r.stdout);
       await ctx.err(r.stderr);
       return r.exitCode;

@@ -5,36 +5,12 @@
 import { spawn } from "node:child_process";
 import { connect as connectTcp } from "node:net";
 import { connect as connectTls } from "node:tls";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ClientHelloReader } from "../../../lib/outbound/client-hello-reader";
-import { startOutboundSink, type RunningSink, type SinkRecord } from "../../../lib/outbound/sink";
-import { selfSignedCertificate } from "../../lab/peers/common";
+import { recordingSink } from "./recording-sink";
 
-let sink: RunningSink;
-const records: SinkRecord[] = [];
-const waiters: Array<() => void> = [];
-
-beforeAll(async () => {
-  sink = await startOutboundSink({
-    host: "127.0.0.1",
-    port: 0,
-    certificate: selfSignedCertificate("outbound-check.lab"),
-    idleTimeoutMs: 20_000,
-    onRecord: (r) => {
-      records.push(r);
-      for (const w of waiters.splice(0)) w();
-    },
-  });
-});
-afterAll(() => sink.close());
-
-/** The record of the next connection that ends (connections here run one at a time). */
-async function nextRecord(run: () => Promise<unknown>): Promise<SinkRecord> {
-  const before = records.length;
-  await run();
-  while (records.length === before) await new Promise<void>((resolve) => waiters.push(resolve));
-  return records[before]!;
-}
+const sink = recordingSink();
+const nextRecord = sink.nextRecord;
 
 const MESSAGE = (token: string) =>
   ["EHLO mx-test.lab", "MAIL FROM:<check@mx-test.lab>", `RCPT TO:<tlsfleet-check-${token}@outbound-check.lab>`, "DATA", "Subject: check", "", "hello", ".", "QUIT", ""].join("\r\n");

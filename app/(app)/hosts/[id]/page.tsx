@@ -50,6 +50,10 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
   const now = new Date();
   const failing = FAILING_STATUSES.has(status.status);
   const retired = host.retiredAt !== null;
+  // Postfix sends through its own smtp client; a Windows host through the OS's TLS client (docs/outbound-check.md).
+  const isWindows = host.platform === "windows";
+  const sendsOutbound = isWindows || host.roles.includes("postfix");
+  const outboundDisabledReason = !host.credential || host.transport === "none" || (!isWindows && host.transport !== "ssh") ? (isWindows ? "Set WinRM (or SSH) and a credential on the edit page first" : "Set SSH and a credential on the edit page first") : undefined;
   const day = (d: Date) => d.toISOString().slice(0, 10);
 
   return (
@@ -70,8 +74,8 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           {can(user.role, "audits.run") && (
             <ConfigAuditButton hostId={host.id} disabledReason={host.transport === "none" || !host.credential ? "Set a transport and a credential on the edit page first" : undefined} />
           )}
-          {can(user.role, "outbound.run") && host.roles.includes("postfix") && (
-            <OutboundCheckButton hostId={host.id} disabledReason={host.transport !== "ssh" || !host.credential ? "Set SSH and a credential on the edit page first" : undefined} />
+          {can(user.role, "outbound.run") && sendsOutbound && (
+            <OutboundCheckButton hostId={host.id} disabledReason={outboundDisabledReason} />
           )}
           {can(user.role, "remediation.request") &&
             (host.transport === "none" || !host.credential ? (
@@ -158,9 +162,9 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
         {/* ---- end of configuration evidence ---- */}
       </div>
 
-      {host.roles.includes("postfix") && (
+      {sendsOutbound && (
         <Card title="Outbound: this host's mail client to Microsoft 365">
-          <OutboundEvidence check={outbound} />
+          <OutboundEvidence check={outbound} windows={isWindows} />
         </Card>
       )}
 

@@ -8,9 +8,10 @@ const OUTCOME: Record<string, { label: string; tone: string }> = {
 };
 
 /** The host's mail client towards a TLS-1.2-only server (the outbound check sink). */
-export function OutboundEvidence({ check }: { check: { checkedAt: Date; outcome: string; detail: string; jobId: string | null } | null }) {
+export function OutboundEvidence({ check, windows = false }: { check: { checkedAt: Date; outcome: string; detail: string; jobId: string | null } | null; windows?: boolean }) {
   if (!check) {
-    return <p className="text-sm text-slate-600">No outbound check yet. &ldquo;Check outbound TLS&rdquo; makes this host send one message through its own mail software to tlsfleet&apos;s check server, which, like Microsoft 365, accepts TLS 1.2 or newer only.</p>;
+    const how = windows ? "connect with Windows' own TLS client (SCHANNEL and .NET defaults, as Exchange's transport uses them) and send one message" : "send one message through its own mail software";
+    return <p className="text-sm text-slate-600">No outbound check yet. &ldquo;Check outbound TLS&rdquo; makes this host {how} to tlsfleet&apos;s check server, which, like Microsoft 365, accepts TLS 1.2 or newer only.</p>;
   }
   const o = OUTCOME[check.outcome] ?? { label: check.outcome, tone: "bg-slate-100 text-slate-700 ring-slate-500/20" };
   return (
