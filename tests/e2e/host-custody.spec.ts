@@ -4,7 +4,7 @@
 // 192.0.2.0/24 (TEST-NET-1) is data only: nothing here scans, audits or connects to a host.
 import { expect, test, type Page } from "@playwright/test";
 import { E2E_ADMIN } from "../../playwright.config";
-import { addCredential, shot, signIn, signOut, unique } from "./helpers";
+import { addCredential, addUser, shot, signIn, signOut, unique } from "./helpers";
 
 const HEADER = "name,address,platform,roles,tags,group,owner,transport,port,credential,endpoints";
 
@@ -27,13 +27,7 @@ test("an operator's edit and import that move a credentialed host say the creden
   const editedId = await createHost(page, `${u}-edited.example.test`, "192.0.2.20", credential);
   await createHost(page, `${u}-imported.example.test`, "192.0.2.30", credential);
 
-  await page.goto("/settings/users");
-  const users = page.getByRole("form", { name: "Add a user" });
-  await users.getByLabel("E-mail").fill(operator.email);
-  await users.getByLabel("Role").selectOption("operator");
-  await users.getByLabel("Initial password (12+ characters)").fill(operator.password);
-  await users.getByRole("button", { name: "Create user" }).click();
-  await expect(page.getByText(`Created ${operator.email}`)).toBeVisible();
+  await addUser(page, { ...operator, role: "operator" });
   await signOut(page);
 
   // ---- the host form: another address detaches the credential, and the host page says so
