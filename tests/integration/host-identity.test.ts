@@ -159,7 +159,7 @@ describe("trust on first use over SSH", () => {
     expect(task.state).toBe("failed");
     expect(task.error).toContain("confirm the key on the host page");
     expect(task.error).toContain(sshKey());
-    expect(events(first(), "handshake").length).toBeGreaterThan(0);
+    expect(events(first(), "connection").length).toBeGreaterThan(0);
     expect(events(first(), "userauth")).toEqual([]);
     const detail = await getHostDetail(h.id);
     expect(detail?.host).toMatchObject({ pinnedKey: null, pinnedKeyPending: sshKey() });
@@ -185,7 +185,7 @@ describe("trust on first use over SSH", () => {
     const task = await audit(h.id);
     expect(task.state).toBe("failed");
     expect(task.error).toMatch(/differs from the one recorded at first contact/);
-    expect(events(seen(), "handshake").length).toBeGreaterThan(0);
+    expect(events(seen(), "connection").length).toBeGreaterThan(0);
     expect(events(seen(), "userauth")).toEqual([]);
     expect((await prisma.host.findUniqueOrThrow({ where: { id: h.id } })).pinnedKeyPending).toBe(openssh);
     const [mismatch] = await auditEvents("host.key_mismatch", h.name);

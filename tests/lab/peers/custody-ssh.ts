@@ -3,8 +3,8 @@
 // the credential custody tests (tests/integration/host-identity.test.ts): every TCP connection,
 // every completed key exchange, and every USERAUTH_REQUEST (RFC 4252 section 5: ssh2 emits one
 // "authentication" event per request) with its method and user name and whether a password or a
-// public-key signature came with it, never the secret itself. It accepts every login (a client
-// that authenticates gets through) and refuses every channel, so nothing runs. Its host key is
+// public-key signature came with it, never the secret itself. It accepts every password or key
+// login (a client that authenticates gets through) and refuses every channel, so nothing runs. Its host key is
 // made by OpenSSH's ssh-keygen at start; the "listening" record carries its fingerprint as
 // `ssh-keygen -l` prints it. Not TLS: the prober sees an SSH banner, so every version is unknown.
 //   node --import tsx tests/lab/peers/custody-ssh.ts --listen 127.0.0.1:2222 [--record FILE]
@@ -39,7 +39,10 @@ const ssh = new SshServer({ hostKeys: [key.pem] }, (client, info) => {
   client.on("authentication", (ctx) => {
     const secretPresented = ctx.method === "password" ? typeof ctx.password === "string" : ctx.method === "publickey" ? Boolean(ctx.signature) : false;
     record("userauth", { remote, method: ctx.method, username: ctx.username, secretPresented });
-    ctx.accept();
+    // As OpenSSH with password and key logins on: "none" (a client asking what it may use,
+    // RFC 4252 5.2) is refused with the methods that can continue; anything else gets through.
+    if (ctx.method === "password" || ctx.method === "publickey") ctx.accept();
+    else ctx.reject(["publickey", "password"]);
   });
   client.on("ready", () => client.on("session", (_accept, reject) => reject()));
 });
