@@ -9,9 +9,9 @@ import { createHash } from "node:crypto";
 import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import type { Role } from "../auth/roles";
-import { outOfScopeMessage, scopeMatch, type CredentialScope } from "../credentials/scope-match";
-import { decideCustody, IDENTITY_RESET, type CustodyField } from "./custody";
+import { IDENTITY_RESET } from "./custody";
 import { isCredentialAdmin } from "./hosts";
+import { rowCustody, type RowCustody } from "./import-custody";
 import { recordAuditInTx } from "../audit/log";
 import { logger } from "../log";
 import { CSV_MAX_BYTES, CsvSyntaxError, decodeCsvBytes } from "./csv";
@@ -19,6 +19,7 @@ import { parseImportCsv, type ImportColumn, type ImportIssue, type ImportRow } f
 import { forgetTagAndGroupChoices, InventoryError } from "./hosts";
 
 export type { ImportIssue } from "./import-rows";
+export type { CustodyChange } from "./import-custody";
 
 /** The preview lists at most this many problems and rows; the counts are always complete. */
 const MAX_LISTED_ISSUES = 500;
@@ -33,6 +34,8 @@ export interface PreviewRow {
   cells: Partial<Record<ImportColumn, string>>;
   endpoints: string;
   issues: ImportIssue[];
+  /** What the row does that the user should know before committing (a credential detached). */
+  warnings: ImportIssue[];
 }
 
 export interface ImportPreview {
@@ -46,7 +49,11 @@ export interface ImportPreview {
   badRowCount: number;
   /** The first MAX_LISTED_ISSUES problems, in file order. */
   issues: ImportIssue[];
-  /** Rows with problems first (up to the cap), then the first valid rows. */
+  /** Hosts that will lose their credential (a non-admin changes its address, transport, port or credential). */
+  credentialsDropped: number;
+  /** The first MAX_LISTED_ISSUES warnings, one per such host, in file order. Warnings do not block the commit. */
+  warnings: ImportIssue[];
+  /** Rows with problems first (up to the cap), then rows with warnings, then the first other valid rows. */
   rows: PreviewRow[];
 }
 
@@ -77,15 +84,6 @@ interface Actor {
   role?: Role;
 }
 
-/** One host whose address, transport, port or credential the import changed, for the audit. */
-export interface CustodyChange {
-  host: string;
-  changed: CustodyField[];
-  credentialDropped: boolean;
-  from: { address: string; transport: string; port: number | null; credential: string | null };
-  to: { address: string; transport: string; port: number | null; credential: string | null };
-}
-
 /** At most this many hosts are listed by name in the import's audit event (each also has its own). */
 const MAX_LISTED_CUSTODY = 1000;
 
@@ -101,12 +99,12 @@ interface Analysis {
   sha256: string;
   preview: ImportPreview;
   rows: ImportRow[];
-  credentialIds: Map<string, string>;
   columns: ImportColumn[];
+  custody: Pick<RowCustody, "effective" | "changes">;
 }
 
-/** Parses, validates and checks the file against the database. Reads only. */
-async function analyse(content: Uint8Array | string, db: Pick<typeof prisma, "$queryRaw"> = prisma): Promise<Analysis> {
+/** Parses, validates and checks the file against the database, as `actor` would import it. Reads only. */
+async function analyse(actor: Actor, content: Uint8Array | string, db: Pick<typeof prisma, "$queryRaw"> = prisma): Promise<Analysis> {
   const bytes = toBytes(content);
   const sha256 = sha256Hex(bytes);
   let text: string;
@@ -115,7 +113,8 @@ async function analyse(content: Uint8Array | string, db: Pick<typeof prisma, "$q
   } catch (err) {
     if (!(err instanceof CsvSyntaxError)) throw err;
     const issue = { line: err.line, column: null, reason: err.message.replace(/^Line \d+: /, "") };
-    return { sha256, rows: [], credentialIds: new Map(), columns: [], preview: { sha256, columns: [], rowCount: 0, validCount: 0, creates: 0, updates: 0, issueCount: 1, badRowCount: 0, issues: [issue], rows: [] } };
+    const preview = { sha256, columns: [], rowCount: 0, validCount: 0, creates: 0, updates: 0, issueCount: 1, badRowCount: 0, issues: [issue], credentialsDropped: 0, warnings: [], rows: [] };
+    return { sha256, rows: [], columns: [], custody: { effective: new Map(), changes: [] }, preview };
   }
   const parsed = parseImportCsv(text);
   const issues = parsed.issues;
@@ -143,21 +142,26 @@ async function analyse(content: Uint8Array | string, db: Pick<typeof prisma, "$q
     issues.sort((a, b) => a.line - b.line);
   }
 
-  const existing = new Set<string>();
-  if (rows.length) {
-    const names = rows.map((r) => r.input.name);
-    const found = await db.$queryRaw<Array<{ name: string }>>`SELECT h."name" FROM "Host" h JOIN unnest(${names}::text[]) AS n("name") ON n."name" = h."name" WHERE h."retiredAt" IS NULL`;
-    for (const f of found) existing.add(f.name);
+  // Custody refusals are problems of their rows, found now so the preview shows them.
+  const custody = await rowCustody(db, isCredentialAdmin(actor), rows, parsed.columns, credentialIds);
+  if (custody.refusals.length) {
+    const refused = new Set(custody.refusals.map((i) => i.line));
+    for (const r of rows) if (refused.has(r.line)) badRows.set(r.line, r.cells);
+    rows = rows.filter((r) => !refused.has(r.line));
+    issues.push(...custody.refusals);
+    issues.sort((a, b) => a.line - b.line);
   }
+  const existing = custody.existing;
 
   const issuesByLine = new Map<number, ImportIssue[]>();
   for (const i of issues) issuesByLine.set(i.line, [...(issuesByLine.get(i.line) ?? []), i]);
+  const warningsByLine = new Map(custody.warnings.map((w) => [w.line, [w]]));
   const previewRows: PreviewRow[] = [];
-  for (const [line, cells] of badRows) {
+  for (const [line, cells] of [...badRows].sort((a, b) => a[0] - b[0])) {
     if (previewRows.length >= MAX_PREVIEW_ROWS) break;
-    previewRows.push({ line, action: null, cells, endpoints: cells.endpoints ?? "", issues: issuesByLine.get(line) ?? [] });
+    previewRows.push({ line, action: null, cells, endpoints: cells.endpoints ?? "", issues: issuesByLine.get(line) ?? [], warnings: [] });
   }
-  for (const r of rows) {
+  for (const r of [...rows.filter((r) => warningsByLine.has(r.line)), ...rows.filter((r) => !warningsByLine.has(r.line))]) {
     if (previewRows.length >= MAX_PREVIEW_ROWS) break;
     previewRows.push({
       line: r.line,
@@ -165,14 +169,15 @@ async function analyse(content: Uint8Array | string, db: Pick<typeof prisma, "$q
       cells: r.cells,
       endpoints: `${r.endpoints.map((e) => `${e.port}/${e.service}`).join(";")}${r.exactEndpoints || !r.endpoints.length ? "" : " (role defaults)"}`,
       issues: [],
+      warnings: warningsByLine.get(r.line) ?? [],
     });
   }
   const updates = rows.filter((r) => existing.has(r.input.name)).length;
   return {
     sha256,
     rows,
-    credentialIds,
     columns: parsed.columns,
+    custody,
     preview: {
       sha256,
       columns: parsed.columns,
@@ -183,14 +188,16 @@ async function analyse(content: Uint8Array | string, db: Pick<typeof prisma, "$q
       issueCount: issues.length,
       badRowCount: badRows.size,
       issues: issues.slice(0, MAX_LISTED_ISSUES),
+      credentialsDropped: custody.warnings.length,
+      warnings: custody.warnings.slice(0, MAX_LISTED_ISSUES),
       rows: previewRows,
     },
   };
 }
 
-/** Validates an uploaded file and says what a commit would do. Writes nothing. */
-export async function previewImport(content: Uint8Array | string): Promise<ImportPreview> {
-  return (await analyse(content)).preview;
+/** Validates an uploaded file and says what a commit by `actor` would do (custody depends on the role). Writes nothing. */
+export async function previewImport(actor: Actor, content: Uint8Array | string): Promise<ImportPreview> {
+  return (await analyse(actor, content)).preview;
 }
 
 // Host columns an import may set, and the SQL that reads each from the staged row. A column that
@@ -206,69 +213,6 @@ const UPDATABLE: Array<{ column: ImportColumn; sql: string }> = [
   { column: "port", sql: `"port"` },
   { column: "credential", sql: `"credentialId"` },
 ];
-
-interface StoredCustody {
-  name: string;
-  address: string;
-  transport: string;
-  port: number | null;
-  credentialId: string | null;
-}
-
-/**
- * What each row does to the host's credential (lib/inventory/custody.ts), decided as in
- * updateHost. Returns per row the transport, port and credential to store (a column absent
- * from the file keeps the stored value) and the custody changes to audit. Throws for rows an
- * actor may not import (attaching a credential as a non-admin, a credential outside its scope).
- */
-async function importCustody(tx: Pick<typeof prisma, "$queryRaw">, actor: Actor, rows: ImportRow[], columns: readonly ImportColumn[], credentialIds: Map<string, string>) {
-  const present = new Set(columns);
-  const names = rows.map((r) => r.input.name);
-  const stored = new Map(
-    (
-      await tx.$queryRaw<StoredCustody[]>`
-        SELECT h.name, h.address, h.transport::text AS transport, h.port, h."credentialId"::text AS "credentialId"
-        FROM "Host" h JOIN unnest(${names}::text[]) AS n("name") ON n."name" = h."name"`
-    ).map((h) => [h.name, h]),
-  );
-  const credentials = await tx.$queryRaw<Array<CredentialScope & { id: string; name: string }>>`
-    SELECT id::text AS id, name, "scopeHosts", "scopeGroups", "scopeCidrs" FROM "Credential"`;
-  const byId = new Map(credentials.map((c) => [c.id, c]));
-  const admin = isCredentialAdmin(actor);
-  const refusals: string[] = [];
-  const changes: CustodyChange[] = [];
-  const effective = new Map<string, { transport: string; port: number | null; credentialId: string | null; identityReset: boolean }>();
-  for (const r of rows) {
-    const before = stored.get(r.input.name) ?? null;
-    const wanted = {
-      address: r.input.address,
-      transport: present.has("transport") || !before ? r.input.transport : before.transport,
-      port: present.has("port") || !before ? (r.input.port ?? null) : before.port,
-      credentialId: present.has("credential") || !before ? (r.input.credentialName ? (credentialIds.get(r.input.credentialName) ?? null) : null) : before.credentialId,
-    };
-    const d = decideCustody(before, wanted, admin);
-    if (d.refusal) refusals.push(`line ${r.line} (${r.input.name}): ${d.refusal}`);
-    const credential = d.credentialId ? byId.get(d.credentialId) : undefined;
-    if (d.checkScope && credential && !scopeMatch(credential, { name: r.input.name, group: r.input.group ?? null, address: r.input.address })) {
-      refusals.push(`line ${r.line}: ${outOfScopeMessage(credential.name, { name: r.input.name, group: r.input.group ?? null, address: r.input.address }, credential)}`);
-    }
-    effective.set(r.input.name, { transport: wanted.transport, port: wanted.port, credentialId: d.credentialId, identityReset: d.identityReset });
-    if (before && (d.changed.length || d.credentialDropped)) {
-      const nameOf = (id: string | null) => (id ? (byId.get(id)?.name ?? null) : null);
-      changes.push({
-        host: r.input.name,
-        changed: d.changed,
-        credentialDropped: d.credentialDropped,
-        from: { address: before.address, transport: before.transport, port: before.port, credential: nameOf(before.credentialId) },
-        to: { address: wanted.address, transport: wanted.transport, port: wanted.port, credential: nameOf(d.credentialId) },
-      });
-    }
-  }
-  if (refusals.length) {
-    throw new InventoryError(`Nothing was imported: ${refusals.length} row${refusals.length === 1 ? "" : "s"} may not be imported by you: ${refusals.slice(0, 5).join("; ")}${refusals.length > 5 ? "; ..." : ""}`);
-  }
-  return { effective, changes };
-}
 
 /**
  * Imports the file: every row or none. `expectedSha256` is the hash previewImport returned; a
@@ -290,10 +234,10 @@ export async function commitImport(actor: Actor, content: Uint8Array | string, e
     async (tx) => {
       // Validate inside the transaction, so a credential deleted since the preview is caught as a
       // row problem and the "update" decisions see the rows this transaction writes over.
-      const a = await analyse(bytes, tx);
+      const a = await analyse(actor, bytes, tx);
       if (a.preview.issueCount > 0) throw new ImportRejectedError(a.preview);
       const rows = a.rows;
-      const custody = await importCustody(tx, actor, rows, a.columns, a.credentialIds);
+      const custody = a.custody;
       step("validate");
 
       // The rows travel as one tab-separated text parameter into temporary tables: validated
@@ -325,7 +269,7 @@ export async function commitImport(actor: Actor, content: Uint8Array | string, e
       step("stageHosts");
 
       const present = new Set(a.columns);
-      // Transport, port and credential are staged as decided by importCustody (stored values for
+      // Transport, port and credential are staged as decided by rowCustody (stored values for
       // absent columns), so they are always written.
       const updatable = UPDATABLE.filter((u) => present.has(u.column) || u.column === "transport" || u.column === "port" || u.column === "credential");
       // A new address, transport or port is a new machine as far as the pinned key is concerned

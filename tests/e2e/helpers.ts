@@ -95,3 +95,14 @@ export async function scanAuditAndConfirmKey(page: Page, hostId: string) {
   await page.getByTestId("host-key-panel").getByRole("button", { name: "Confirm host key" }).click();
   await expect(page.getByTestId("host-key-panel").getByTestId("pinned-key")).toBeVisible();
 }
+
+/** Settings > Users > Add a user, as an admin does. */
+export async function addUser(page: Page, user: { email: string; password: string; role: "admin" | "operator" | "viewer" }) {
+  await page.goto("/settings/users");
+  const form = page.getByRole("form", { name: "Add a user" });
+  await form.getByLabel("E-mail").fill(user.email);
+  await form.getByLabel("Role").selectOption(user.role);
+  await form.getByLabel("Initial password (12+ characters)").fill(user.password);
+  await form.getByRole("button", { name: "Create user" }).click();
+  await expect(page.getByText(`Created ${user.email}`)).toBeVisible();
+}

@@ -15,7 +15,7 @@ import { E2E_ADMIN } from "../../playwright.config";
 import { loadFleet } from "../lab/fleet";
 import { startDouble, type RunningDouble } from "../integration/windows-double-support";
 import { probeEndpoint, parseAllowList } from "../../lib/tls";
-import { addCredential, allowLabTargets, scanAuditAndConfirmKey, shot, signIn, tickHostTrust, unique } from "./helpers";
+import { addCredential, addUser, allowLabTargets, scanAuditAndConfirmKey, shot, signIn, tickHostTrust, unique } from "./helpers";
 
 test.setTimeout(420_000);
 
@@ -100,13 +100,7 @@ test("select legacy Postfix and Windows hosts, plan, four-eyes approval, canary 
 
   // ---- a second admin approves the plan they see
   const second = { email: `${u}-approver@example.test`, password: "second-admin-password-123" };
-  await page.goto("/settings/users");
-  const form = page.getByRole("form", { name: "Add a user" });
-  await form.getByLabel("E-mail").fill(second.email);
-  await form.getByLabel("Role").selectOption("admin");
-  await form.getByLabel("Initial password (12+ characters)").fill(second.password);
-  await form.getByRole("button", { name: "Create user" }).click();
-  await expect(page.getByText(`Created ${second.email}`)).toBeVisible();
+  await addUser(page, { ...second, role: "admin" });
   const approverContext = await browser.newContext();
   const approverPage = await approverContext.newPage();
   await signIn(approverPage, second.email, second.password);

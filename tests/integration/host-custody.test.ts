@@ -10,7 +10,7 @@ import { setCredentialScope } from "@/lib/credentials/scope";
 import { createCredential } from "@/lib/credentials/service";
 import { setHostTrust } from "@/lib/hosts/host-keys";
 import { createHost, updateHost } from "@/lib/inventory/hosts";
-import { commitImport, sha256Hex } from "@/lib/inventory/import";
+import { commitImport, ImportRejectedError, previewImport, sha256Hex } from "@/lib/inventory/import";
 import { HostInput, type HostInputValue } from "@/lib/inventory/model";
 import { withOwnDatabase } from "./dashboard-fixtures";
 
@@ -111,6 +111,18 @@ describe("CSV import", () => {
       "imp-c.custody.test,192.0.2.3,linux,postfix,,,,ssh,22,,", // credential removed
       "imp-d.custody.test,192.0.2.4,linux,postfix,prod,,,ssh,22,dmz-root,", // tags only
     ]);
+    // The preview says so first, per row, with what to do; it does not block the import.
+    const preview = await previewImport(operator, second);
+    expect(preview).toMatchObject({ issueCount: 0, validCount: 4, credentialsDropped: 3 });
+    expect(preview.warnings.map((w) => [w.line, w.column])).toEqual([[2, "address"], [3, "port"], [4, "credential"]]);
+    expect(preview.warnings[0]!.reason).toMatch(/^The credential "dmz-root" will be detached from imp-a\.custody\.test: this row changes its address 192\.0\.2\.1 -> 192\.0\.2\.9, .*an admin attaches it again on the host's edit page/);
+    expect(preview.warnings[2]!.reason).toContain("credential dmz-root -> none");
+    expect(preview.rows.find((r) => r.line === 3)?.warnings).toEqual([preview.warnings[1]]);
+    expect(preview.rows.find((r) => r.line === 5)?.warnings).toEqual([]);
+    // An admin's identical file keeps the credentials: no warnings for them.
+    expect(await previewImport(admin, second)).toMatchObject({ credentialsDropped: 0, warnings: [] });
+    expect(await prisma.host.count({ where: { name: { startsWith: "imp-" }, credentialId: { not: null } } })).toBe(4);
+
     const result = await commit(operator, second);
     expect(result).toMatchObject({ updated: 4, credentialsDropped: 3 });
     const hosts = Object.fromEntries((await prisma.host.findMany({ where: { name: { startsWith: "imp-" } } })).map((h) => [h.name.split(".")[0], h]));
@@ -131,11 +143,24 @@ describe("CSV import", () => {
     expect(await events("host.custody_change", "host:imp-d.custody.test")).toHaveLength(0);
   });
 
-  it("refuses, whole, an operator's file that attaches a credential, and an admin's that attaches one out of scope", async () => {
-    const attach = csv(["imp-new.custody.test,192.0.2.5,linux,postfix,,,,ssh,22,dmz-root,"]);
-    await expect(commit(operator, attach)).rejects.toThrow(/Nothing was imported: 1 row may not be imported by you: line 2 \(imp-new\.custody\.test\): Only an admin attaches a credential/);
+  it("shows an operator's row that attaches a credential, and an admin's that attaches one out of scope, as problems in the preview; the commit imports nothing", async () => {
+    const attach = csv(["imp-new.custody.test,192.0.2.5,linux,postfix,,,,ssh,22,dmz-root,", "imp-plain.custody.test,192.0.2.6,linux,postfix,,,,ssh,22,,"]);
+    const preview = await previewImport(operator, attach);
+    expect(preview).toMatchObject({ issueCount: 1, badRowCount: 1, validCount: 1 });
+    expect(preview.issues).toEqual([
+      { line: 2, column: "credential", reason: expect.stringMatching(/^Only an admin attaches a credential \("dmz-root"\) to a host: leave the credential cell empty and ask an admin/) as unknown },
+    ]);
+    expect(preview.rows[0]).toMatchObject({ line: 2, action: null, issues: preview.issues });
+    await expect(commit(operator, attach)).rejects.toBeInstanceOf(ImportRejectedError);
+    // An admin may attach it (192.0.2.5 is inside dmz-root's range).
+    expect(await previewImport(admin, attach)).toMatchObject({ issueCount: 0, validCount: 2 });
+
     const outside = csv(["imp-out.custody.test,192.0.2.66,linux,postfix,,,,ssh,22,dmz-root,"]);
-    await expect(commit(admin, outside)).rejects.toThrow(/line 2: Credential "dmz-root" may not be used for imp-out\.custody\.test/);
-    expect(await prisma.host.count({ where: { name: { in: ["imp-new.custody.test", "imp-out.custody.test"] } } })).toBe(0);
+    const scoped = await previewImport(admin, outside);
+    expect(scoped.issues).toEqual([
+      { line: 2, column: "credential", reason: expect.stringMatching(/^Credential "dmz-root" may not be used for imp-out\.custody\.test \(192\.0\.2\.66\).*widen the scope in Settings > Credentials; or correct the row's address or group$/) as unknown },
+    ]);
+    await expect(commit(admin, outside)).rejects.toThrow(/Nothing was imported: the file has 1 problem in 1 row/);
+    expect(await prisma.host.count({ where: { name: { in: ["imp-new.custody.test", "imp-plain.custody.test", "imp-out.custody.test"] } } })).toBe(0);
   });
 });

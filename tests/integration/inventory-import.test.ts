@@ -44,7 +44,7 @@ describe("CSV import", () => {
 
   it("previews problems by line, column and reason, and writes nothing", async () => {
     const eventsBefore = await prisma.auditEvent.count();
-    const preview = await previewImport(bad);
+    const preview = await previewImport(actor, bad);
     expect(preview.rowCount).toBe(5);
     expect(preview.validCount).toBe(3);
     expect(preview.issues).toEqual([
@@ -67,7 +67,7 @@ describe("CSV import", () => {
     expect(await importAuditEvents()).toEqual([]);
 
     const fixed = bad.replace("not an address", "192.0.2.3").replace("no-such-credential", "");
-    const preview = await previewImport(fixed);
+    const preview = await previewImport(actor, fixed);
     expect(preview.issueCount).toBe(0);
     expect(preview.creates).toBe(5);
     const result = await commit(fixed);
@@ -132,7 +132,7 @@ describe("CSV import", () => {
       `${P}-u3.example.test,192.0.2.13,linux,dovecot,`,
       `${P}-u4.example.test,192.0.2.14,linux,postfix,`,
     ].join("\n");
-    const preview = await previewImport(second);
+    const preview = await previewImport(actor, second);
     expect(preview).toMatchObject({ creates: 1, updates: 3, issueCount: 0 });
     const result = await commitImport(actor, second, preview.sha256);
     expect(result).toMatchObject({ rows: 4, created: 1, updated: 1, unchanged: 2, endpointsRemoved: 2 });
@@ -172,7 +172,7 @@ describe("CSV import", () => {
     }
     const text = csv(lines);
     const t0 = performance.now();
-    const preview = await previewImport(text);
+    const preview = await previewImport(actor, text);
     const previewMs = performance.now() - t0;
     expect(preview).toMatchObject({ rowCount: 50_000, validCount: 50_000, issueCount: 0, creates: 50_000 });
     const t1 = performance.now();

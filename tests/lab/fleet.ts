@@ -53,7 +53,8 @@ export const LabHost = z.object({
     postfix: z.object({ configDir: z.string(), mainCf: z.string(), masterCf: z.string(), log: z.string() }).optional(),
     nginx: z.object({ configFile: z.string(), tlsFile: z.string(), pidFile: z.string(), log: z.string() }).optional(),
     dovecot: z.object({ configFile: z.string(), baseDir: z.string(), log: z.string() }).optional(),
-    peer: z.object({ script: z.string(), pidFile: z.string(), log: z.string() }).optional(),
+    /** record: JSON lines of what the peer saw (`--record`, tests/lab/peers/common.ts peerRecorder). */
+    peer: z.object({ script: z.string(), pidFile: z.string(), log: z.string(), record: z.string() }).optional(),
   }),
   certificate: z.object({ subject: z.string(), file: z.string() }),
   logsDir: z.string(),

@@ -620,6 +620,8 @@ SetEnv ${setEnv.join(" ")}
  * versions unknown, no extra args; `expect` lists TLSv1,TLSv1.1,TLSv1.2,TLSv1.3). Each is started as
  * `node [--import tsx] FILE --listen ADDR:PORT [args]` in its own lab host `peer-NAME`.
  */
+const peerRecordFile = (p) => path.join(p.logs, "records.jsonl");
+
 function discoverPeers() {
   if (!fs.existsSync(PEERS_DIR)) return [];
   const files = fs
@@ -656,10 +658,12 @@ function discoverPeers() {
   return peers;
 }
 
+/** Starts a peer; `--record FILE` is where it may write what it saw (peerRecorder in peers/common.ts), fresh per start. */
 function startPeer(ns, peer, p) {
   const argv = ["node"];
   if (peer.file.endsWith(".ts")) argv.push("--import", TSX_LOADER);
-  argv.push(peer.file, "--listen", `${peer.address}:${peer.port}`, ...peer.args);
+  fs.rmSync(peerRecordFile(p), { force: true });
+  argv.push(peer.file, "--listen", `${peer.address}:${peer.port}`, "--record", peerRecordFile(p), ...peer.args);
   startForeground(ns, path.join(p.logs, "peer.log"), path.join(p.run, "peer.pid"), argv);
   log(`  peer     ${peer.name}: ${path.relative(REPO_DIR, peer.file)} on ${peer.address}:${peer.port}`);
 }
@@ -729,7 +733,7 @@ async function upNormal() {
     }
     if (host.peer) {
       startPeer(ns, host.peer, p);
-      config.peer = { script: host.peer.file, pidFile: path.join(p.run, "peer.pid"), log: path.join(p.logs, "peer.log") };
+      config.peer = { script: host.peer.file, pidFile: path.join(p.run, "peer.pid"), log: path.join(p.logs, "peer.log"), record: peerRecordFile(p) };
     }
     const commands = writeWrappers(host.name, host.roles, p);
     await startSshd(ns, host.name, host.address, p, hostKey);

@@ -1,7 +1,7 @@
 // Shared plumbing for the misbehaving peers: argument parsing, a throwaway certificate, and the
 // "listening ADDR:PORT" line that tells a test (or a person) where the peer is.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo, Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -93,3 +93,15 @@ export function selfSignedCertificate(commonName = "peer.lab"): PeerCertificate 
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `--record FILE` (the lab passes `hosts/peer-NAME/logs/records.jsonl`): one JSON line per thing
+ * the peer saw, for tests that must prove what a client did or did not send. Never the secrets
+ * themselves, only whether one was presented. Without --record nothing is written.
+ */
+export function peerRecorder(args: PeerArguments): (event: string, details?: Record<string, unknown>) => void {
+  const file = args.options.get("record");
+  return (event, details = {}) => {
+    if (file) appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), event, ...details })}\n`);
+  };
+}

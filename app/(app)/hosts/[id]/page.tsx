@@ -26,6 +26,7 @@ import { OutboundEvidence } from "./components/outbound-evidence";
 import { HostKeyPanel } from "./components/host-key-panel";
 import { RemediationHistory } from "./components/remediation-history";
 import { Button } from "@/app/_components/ui/button";
+import { CREDENTIAL_DETACHED_PARAM } from "../components/links";
 
 export const dynamic = "force-dynamic";
 
@@ -40,9 +41,9 @@ function Field({ label, children }: { label: string; children: React.ReactNode }
 
 const none = <span className="text-slate-400">–</span>;
 
-export default async function HostPage({ params }: { params: Promise<{ id: string }> }) {
+export default async function HostPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const user = await requirePageUser("read");
-  const { id } = await params;
+  const [{ id }, query] = await Promise.all([params, searchParams]);
   if (!z.uuid().safeParse(id).success) notFound();
   const [detail, remediations, exceptions, outbound] = await Promise.all([getHostDetail(id), hostRemediationHistory(id), exceptionsForHost(id), latestOutboundCheck(id)]);
   if (!detail) notFound();
@@ -92,6 +93,15 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           )}
         </div>}
       </div>
+
+      {/* Only while it is still true: a reload after an admin re-attached one says nothing. */}
+      {!retired && !host.credential && `saved=${String(query.saved)}` === CREDENTIAL_DETACHED_PARAM && (
+        <Alert kind="warning">
+          <span data-testid="credential-detached">
+            Saved. This host no longer has a credential: changing the address, transport, port or credential of a host detaches its credential unless an admin makes the change, because the credential&apos;s secret would go to another machine. An admin must attach a credential again on the edit page; until then config audits and remediation cannot log in.
+          </span>
+        </Alert>
+      )}
 
       {retired && (
         <Alert kind="info">

@@ -8,6 +8,7 @@ import { Button } from "@/app/_components/ui/button";
 import { SelectField, TextField } from "@/app/_components/ui/field";
 import { Alert } from "@/app/_components/ui/alert";
 import { createHostAction, updateHostAction } from "../actions";
+import { CREDENTIAL_DETACHED_PARAM } from "./links";
 
 export interface HostFormValues {
   id?: string;
@@ -68,7 +69,9 @@ export function HostForm({ initial, credentials, canAttachCredential }: { initia
         setError({ text: res.error, fields: res.fieldErrors ?? {} });
         return;
       }
-      router.push(`/hosts/${res.data?.id ?? ""}`);
+      // The host page says so when an operator's change detached the credential (lib/inventory/custody.ts).
+      const detached = res.data && "credentialDropped" in res.data && res.data.credentialDropped;
+      router.push(`/hosts/${res.data?.id ?? ""}${detached ? `?${CREDENTIAL_DETACHED_PARAM}` : ""}`);
       router.refresh();
     });
   }

@@ -4,7 +4,7 @@
 // server imports exactly the file the user looked at and re-validates it from scratch.
 import Link from "next/link";
 import { useRef, useState } from "react";
-import type { ImportPreview, ImportResult } from "@/lib/inventory/import";
+import type { ImportIssue, ImportPreview, ImportResult } from "@/lib/inventory/import";
 import { IMPORT_COLUMNS } from "@/lib/inventory/import-rows";
 import { Button } from "@/app/_components/ui/button";
 import { Alert } from "@/app/_components/ui/alert";
@@ -106,6 +106,11 @@ export function ImportWizard() {
             {n(result.created)} new, {n(result.updated)} updated, {n(result.unchanged)} unchanged. Endpoints: {n(result.endpointsAdded)} added, {n(result.endpointsUpdated)} changed, {n(result.endpointsRemoved)} removed.
             New hosts show as <em>Unknown</em> until they are scanned.
           </p>
+          {result.credentialsDropped > 0 && (
+            <p data-testid="import-credentials-dropped">
+              {plural(result.credentialsDropped, "host")} no longer {result.credentialsDropped === 1 ? "has its" : "have their"} credential: an admin attaches it again on each host&apos;s edit page.
+            </p>
+          )}
           <p>
             <Link href="/hosts" className="font-medium underline">
               View the hosts
@@ -150,30 +155,9 @@ function PreviewView({ preview, fileName }: { preview: ImportPreview; fileName: 
         )}
       </div>
 
-      {!ok && (
-        <div className="overflow-x-auto rounded-lg border border-red-200 bg-white shadow-sm">
-          <table className="w-full text-left text-sm" aria-label="Problems">
-            <caption className="px-3 py-2 text-left font-semibold text-red-800">Problems</caption>
-            <thead className="bg-red-50 text-xs uppercase text-red-800">
-              <tr>
-                <th scope="col" className="px-3 py-1.5">Line</th>
-                <th scope="col" className="px-3 py-1.5">Column</th>
-                <th scope="col" className="px-3 py-1.5">Problem</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-red-100">
-              {preview.issues.map((i, idx) => (
-                <tr key={idx} data-testid="import-issue">
-                  <td className="px-3 py-1.5 tabular-nums">{i.line}</td>
-                  <td className="px-3 py-1.5 font-mono text-xs">{i.column ?? "—"}</td>
-                  <td className="px-3 py-1.5">{i.reason}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {preview.issues.length < preview.issueCount && <p className="px-3 py-2 text-xs text-slate-600">Showing the first {n(preview.issues.length)} of {n(preview.issueCount)} problems.</p>}
-        </div>
-      )}
+      {preview.warnings.length > 0 && <IssueTable issues={preview.warnings} total={preview.credentialsDropped} kind="warning" />}
+
+      {!ok && <IssueTable issues={preview.issues} total={preview.issueCount} kind="problem" />}
 
       {preview.rows.length > 0 && (
         <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
@@ -196,7 +180,7 @@ function PreviewView({ preview, fileName }: { preview: ImportPreview; fileName: 
               {preview.rows.map((r) => {
                 const bad = new Set(r.issues.map((i) => i.column));
                 return (
-                  <tr key={r.line} data-testid={`preview-row-${r.line}`} className={r.issues.length ? "bg-red-50/60" : ""}>
+                  <tr key={r.line} data-testid={`preview-row-${r.line}`} className={r.issues.length ? "bg-red-50/60" : r.warnings.length ? "bg-amber-50/60" : ""} title={r.warnings.map((w) => w.reason).join("; ") || undefined}>
                     <td className="px-2 py-1.5 tabular-nums">{r.line}</td>
                     <td className="px-2 py-1.5">
                       {r.action === "create" ? <span className="text-green-700">new</span> : r.action === "update" ? <span className="text-blue-700">update</span> : <span className="font-medium text-red-700">error</span>}
@@ -218,5 +202,47 @@ function PreviewView({ preview, fileName }: { preview: ImportPreview; fileName: 
         </div>
       )}
     </section>
+  );
+}
+
+// Problems block the import; warnings (a credential the import detaches) say what an admin must do after it.
+const ISSUE_STYLES = {
+  problem: { caption: "Problems", word: "problem", border: "border-red-200", head: "bg-red-50 text-red-800", text: "text-red-800", rows: "divide-red-100", testid: "import-issue" },
+  warning: {
+    caption: "Credentials this import detaches (the import still goes ahead)",
+    word: "warning",
+    border: "border-amber-300",
+    head: "bg-amber-50 text-amber-900",
+    text: "text-amber-900",
+    rows: "divide-amber-100",
+    testid: "import-warning",
+  },
+} as const;
+
+function IssueTable({ issues, total, kind }: { issues: ImportIssue[]; total: number; kind: keyof typeof ISSUE_STYLES }) {
+  const style = ISSUE_STYLES[kind];
+  return (
+    <div className={`overflow-x-auto rounded-lg border ${style.border} bg-white shadow-sm`}>
+      <table className="w-full text-left text-sm" aria-label={style.caption}>
+        <caption className={`px-3 py-2 text-left font-semibold ${style.text}`}>{style.caption}</caption>
+        <thead className={`${style.head} text-xs uppercase`}>
+          <tr>
+            <th scope="col" className="px-3 py-1.5">Line</th>
+            <th scope="col" className="px-3 py-1.5">Column</th>
+            <th scope="col" className="px-3 py-1.5">{kind === "problem" ? "Problem" : "What happens and what to do"}</th>
+          </tr>
+        </thead>
+        <tbody className={`divide-y ${style.rows}`}>
+          {issues.map((i, idx) => (
+            <tr key={idx} data-testid={style.testid}>
+              <td className="px-3 py-1.5 tabular-nums">{i.line}</td>
+              <td className="px-3 py-1.5 font-mono text-xs">{i.column ?? "—"}</td>
+              <td className="px-3 py-1.5">{i.reason}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {issues.length < total && <p className="px-3 py-2 text-xs text-slate-600">Showing the first {n(issues.length)} of {n(total)} {style.word}s.</p>}
+    </div>
   );
 }

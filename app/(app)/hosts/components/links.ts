@@ -30,3 +30,6 @@ export function evidenceHref(state: ListState, format: "csv" | "json"): string {
   sp.set("format", format);
   return `/api/v1/hosts/evidence?${sp}`;
 }
+
+/** Query string the host form adds to the host page's URL after a save that detached the credential. */
+export const CREDENTIAL_DETACHED_PARAM = "saved=credential-detached";

@@ -32,7 +32,7 @@ export const POST = route(
     responses: { 200: { description: "The preview (rows, issues, sha256), or what the import created and changed" } },
   },
   async ({ query, raw, user }) => {
-    if (query.mode === "preview") return NextResponse.json(await previewImport(raw));
+    if (query.mode === "preview") return NextResponse.json(await previewImport(user, raw));
     try {
       return NextResponse.json(await commitImport(user, raw, query.sha256!));
     } catch (err) {
