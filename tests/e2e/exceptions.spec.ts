@@ -2,12 +2,12 @@
 // noncompliant (TLS 1.0 and 1.1 accepted); an operator requests an exception for that port; the operator cannot
 // approve it, a second admin does; the host shows "excepted" with the justification on its page,
 // in the host list and on the Overview.
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import type { Server } from "node:net";
 import { E2E_ADMIN } from "../../playwright.config";
 import { createMailServer } from "../lab/peers/mail-server";
 import { selfSignedCertificate } from "../lab/peers/common";
-import { followJobToEnd, shot, signIn, unique } from "./helpers";
+import { addUser, followJobToEnd, pageAs, shot, signIn, unique } from "./helpers";
 
 let smtp: Server;
 let smtpPort = 0;
@@ -21,22 +21,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await new Promise<void>((resolve) => smtp.close(() => resolve()));
 });
-
-async function addUser(page: Page, email: string, role: "operator" | "admin", password: string) {
-  await page.goto("/settings/users");
-  const form = page.getByRole("form", { name: "Add a user" });
-  await form.getByLabel("E-mail").fill(email);
-  await form.getByLabel("Role").selectOption(role);
-  await form.getByLabel("Initial password (12+ characters)").fill(password);
-  await form.getByRole("button", { name: "Create user" }).click();
-  await expect(page.getByText(`Created ${email}`)).toBeVisible();
-}
-
-async function pageAs(browser: Browser, email: string, password: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await signIn(page, email, password);
-  return page;
-}
 
 test("an operator requests an exception, a second admin approves it, and the host shows excepted with the justification", async ({ page, browser }) => {
   const u = unique();
