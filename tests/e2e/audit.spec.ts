@@ -12,8 +12,8 @@ import { loadFleet } from "../lab/fleet";
 import { scopeCredential, shot, signIn, unique } from "./helpers";
 
 test.setTimeout(240_000);
-// The host page puts wire and config evidence side by side from 1536 px (2xl) up.
-test.use({ viewport: { width: 1680, height: 1000 } });
+// The host page puts wire and config evidence side by side from 1920 px up.
+test.use({ viewport: { width: 1920, height: 1080 } });
 
 async function jobFinished(page: Page, jobId: string) {
   await expect

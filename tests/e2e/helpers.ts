@@ -1,4 +1,4 @@
-import { expect, type Page } from "@playwright/test";
+import { expect, type Browser, type Page } from "@playwright/test";
 
 export async function signIn(page: Page, email: string, password: string) {
   await page.goto("/login");
@@ -11,6 +11,24 @@ export async function signIn(page: Page, email: string, password: string) {
 export async function signOut(page: Page) {
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login/);
+}
+
+/** Settings > Users: an admin adds a user with an initial password. */
+export async function addUser(page: Page, email: string, role: "viewer" | "operator" | "admin", password: string) {
+  await page.goto("/settings/users");
+  const form = page.getByRole("form", { name: "Add a user" });
+  await form.getByLabel("E-mail").fill(email);
+  await form.getByLabel("Role").selectOption(role);
+  await form.getByLabel("Initial password (12+ characters)").fill(password);
+  await form.getByRole("button", { name: "Create user" }).click();
+  await expect(page.getByText(`Created ${email}`)).toBeVisible();
+}
+
+/** A second person at their own browser: a fresh context (own cookies), signed in. */
+export async function pageAs(browser: Browser, email: string, password: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await signIn(page, email, password);
+  return page;
 }
 
 export function shot(page: Page, name: string) {
@@ -94,15 +112,4 @@ export async function scanAuditAndConfirmKey(page: Page, hostId: string) {
   await page.reload();
   await page.getByTestId("host-key-panel").getByRole("button", { name: "Confirm host key" }).click();
   await expect(page.getByTestId("host-key-panel").getByTestId("pinned-key")).toBeVisible();
-}
-
-/** Settings > Users > Add a user, as an admin does. */
-export async function addUser(page: Page, user: { email: string; password: string; role: "admin" | "operator" | "viewer" }) {
-  await page.goto("/settings/users");
-  const form = page.getByRole("form", { name: "Add a user" });
-  await form.getByLabel("E-mail").fill(user.email);
-  await form.getByLabel("Role").selectOption(user.role);
-  await form.getByLabel("Initial password (12+ characters)").fill(user.password);
-  await form.getByRole("button", { name: "Create user" }).click();
-  await expect(page.getByText(`Created ${user.email}`)).toBeVisible();
 }

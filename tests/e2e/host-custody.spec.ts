@@ -27,7 +27,7 @@ test("an operator's edit and import that move a credentialed host say the creden
   const editedId = await createHost(page, `${u}-edited.example.test`, "192.0.2.20", credential);
   await createHost(page, `${u}-imported.example.test`, "192.0.2.30", credential);
 
-  await addUser(page, { ...operator, role: "operator" });
+  await addUser(page, operator.email, "operator", operator.password);
   await signOut(page);
 
   // ---- the host form: another address detaches the credential, and the host page says so

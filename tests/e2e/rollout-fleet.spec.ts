@@ -100,7 +100,7 @@ test("select legacy Postfix and Windows hosts, plan, four-eyes approval, canary 
 
   // ---- a second admin approves the plan they see
   const second = { email: `${u}-approver@example.test`, password: "second-admin-password-123" };
-  await addUser(page, { ...second, role: "admin" });
+  await addUser(page, second.email, "admin", second.password);
   const approverContext = await browser.newContext();
   const approverPage = await approverContext.newPage();
   await signIn(approverPage, second.email, second.password);

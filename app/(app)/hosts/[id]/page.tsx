@@ -113,7 +113,7 @@ export default async function HostPage({ params, searchParams }: { params: Promi
         <div className="flex flex-col gap-2" data-testid="host-status">
           <div className="flex flex-wrap items-center gap-2">
             <StatusBadge status={status.status} />
-            <p className="text-sm text-slate-900">{status.explanation}</p>
+            <p className="text-sm text-slate-900" data-testid="status-explanation">{status.explanation}</p>
           </div>
           <dl className="grid grid-cols-1 gap-3 pt-2 sm:grid-cols-3">
             <Field label="Out of compliance since">
@@ -157,26 +157,29 @@ export default async function HostPage({ params, searchParams }: { params: Promi
         </dl>
       </Card>
 
-      {/* Wire and config evidence side by side on wide screens (a mismatch is read across this row);
-          stacked below 1536 px, where the version matrix needs the full width. */}
-      <div className="grid grid-cols-1 items-start gap-6 2xl:grid-cols-2" data-testid="evidence-row">
-        <Card title={`Endpoints and protocols (${detail.endpoints.length})`}>
-          <p className="mb-3 text-xs text-slate-600">The latest probe of each endpoint. Hover a cell for the reason (a TLS alert, a timeout…); unknown means nothing could be concluded, never that the version was refused.</p>
-          <ProtocolMatrix endpoints={detail.endpoints} now={now} />
-        </Card>
+      {/* Wire evidence of both directions (the inbound probes, then the outbound check) beside the
+          config evidence of both sides, where a mismatch is read across the row; stacked below
+          1920 px: the version matrix needs 48rem, more than half of narrower screens. */}
+      <div className="grid grid-cols-1 items-start gap-6 min-[1920px]:grid-cols-2" data-testid="evidence-row">
+        <div className="flex min-w-0 flex-col gap-6">
+          <Card title={`Endpoints and protocols (${detail.endpoints.length})`}>
+            <p className="mb-3 text-xs text-slate-600">Inbound on the wire: the latest probe of each endpoint (this host as TLS server). Hover a cell for the reason (a TLS alert, a timeout…); unknown means nothing could be concluded, never that the version was refused.</p>
+            <ProtocolMatrix endpoints={detail.endpoints} now={now} />
+          </Card>
+
+          {sendsOutbound && (
+            <Card title="Outbound check: this host's mail client to Microsoft 365">
+              <OutboundEvidence check={outbound} windows={isWindows} />
+            </Card>
+          )}
+        </div>
 
         {/* ---- Configuration evidence: filled by config-audit jobs (agents/playbooks via ConfigSnapshot). ---- */}
-        <Card title="Configuration evidence">
+        <Card title="Configuration evidence" className="min-w-0">
           <ConfigEvidence snapshots={detail.config} hasCredential={host.credential !== null} />
         </Card>
         {/* ---- end of configuration evidence ---- */}
       </div>
-
-      {sendsOutbound && (
-        <Card title="Outbound: this host's mail client to Microsoft 365">
-          <OutboundEvidence check={outbound} windows={isWindows} />
-        </Card>
-      )}
 
       {host.transport !== "none" && (
         <Card title="Pinned host key">

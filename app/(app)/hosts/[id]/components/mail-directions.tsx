@@ -1,10 +1,8 @@
-import type { Direction, DirectionVerdict, HostStatusValue } from "@/lib/compliance/status";
+import { DIRECTION_LABEL, type Direction, type DirectionVerdict, type HostStatusValue } from "@/lib/compliance/status";
 import { StatusBadge } from "@/app/_components/ui/status-badge";
 
-const TITLE: Record<Direction, { title: string; role: string }> = {
-  inbound: { title: "Inbound: Microsoft 365 → this host", role: "this host as TLS server (its listeners)" },
-  outbound: { title: "Outbound: this host → Microsoft 365", role: "this host as TLS client (the mail it sends)" },
-};
+// The titles are the words the status explanations use ("Outbound to Microsoft 365: ...").
+const ROLE: Record<Direction, string> = { inbound: "this host as TLS server (its listeners)", outbound: "this host as TLS client (the mail it sends)" };
 
 const BADGE: Record<DirectionVerdict["state"], HostStatusValue> = { ok: "compliant", at_risk: "at_risk", noncompliant: "noncompliant", excepted: "excepted", unknown: "unknown" };
 
@@ -17,6 +15,10 @@ const SOURCE: Record<Direction, Record<DirectionVerdict["source"], string>> = {
   },
 };
 
+/** Several findings can share one text (a config side that enables TLS 1.0 and lacks TLS 1.2 is
+ *  two findings in one sentence): each sentence is shown once. */
+const once = (texts: string[]) => [...new Set(texts)];
+
 /** Both directions of mail side by side: what decides each, what it shows, and what is only advisory. */
 export function MailDirections({ directions }: { directions: Record<Direction, DirectionVerdict> }) {
   return (
@@ -24,33 +26,33 @@ export function MailDirections({ directions }: { directions: Record<Direction, D
       {(["inbound", "outbound"] as const).map((d) => {
         const v = directions[d];
         return (
-          <section key={d} className="rounded-md border border-slate-200 p-3" aria-label={TITLE[d].title} data-testid={`direction-${d}`}>
+          <section key={d} className="rounded-md border border-slate-200 p-3" aria-label={DIRECTION_LABEL[d]} data-testid={`direction-${d}`}>
             <header className="mb-1 flex flex-wrap items-center gap-2">
-              <h3 className="text-sm font-semibold">{TITLE[d].title}</h3>
+              <h3 className="text-sm font-semibold">{DIRECTION_LABEL[d]}</h3>
               <StatusBadge status={BADGE[v.state]} />
             </header>
             <p className="text-xs text-slate-600">
-              {TITLE[d].role}. {SOURCE[d][v.source]}
+              {ROLE[d]}. {SOURCE[d][v.source]}
             </p>
             {v.findings.length > 0 && (
               <ul className="mt-2 list-disc pl-5 text-sm text-slate-900">
-                {v.findings.map((f) => (
+                {once(v.findings).map((f) => (
                   <li key={f}>{f}</li>
                 ))}
               </ul>
             )}
             {v.excepted.length > 0 && (
               <ul className="mt-2 list-disc pl-5 text-sm text-sky-900">
-                {v.excepted.map((f) => (
+                {once(v.excepted).map((f) => (
                   <li key={f}>{f}</li>
                 ))}
               </ul>
             )}
             {v.advisories.length > 0 && (
               <div className="mt-2" data-testid={`advisory-${d}`}>
-                <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Advisory (config, not seen on the wire)</p>
+                <p className="text-xs font-medium uppercase tracking-wide text-slate-500">Config evidence (advisory: the wire decides this direction)</p>
                 <ul className="list-disc pl-5 text-sm text-slate-700">
-                  {v.advisories.map((f) => (
+                  {once(v.advisories).map((f) => (
                     <li key={f}>{f}</li>
                   ))}
                 </ul>
