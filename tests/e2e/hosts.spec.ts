@@ -258,6 +258,9 @@ test("REST API: list, create, read, patch, delete and CSV import for automation"
   expect((await template.text()).split("\r\n")[0]).toBe(HEADER);
 
   expect((await api.delete(`/api/v1/hosts/${id}`)).status()).toBe(204);
-  expect((await api.get(`/api/v1/hosts/${id}`)).status()).toBe(404);
+  // A deleted host is retired, not erased (its evidence stays): still readable, marked retired.
+  const retired = await api.get(`/api/v1/hosts/${id}`);
+  expect(retired.status()).toBe(200);
+  expect((await retired.json()).retiredAt).toEqual(expect.any(String));
   expect((await api.delete(`/api/v1/hosts/${id}`)).status()).toBe(404);
 });
