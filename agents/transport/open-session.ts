@@ -23,6 +23,7 @@ import { fetchSshHostKey, openSshSession } from "./ssh";
 import { checkTransportTarget } from "./target";
 import { HostKeyMismatchError, HostKeyUnconfirmedError, TransportError, type RemoteSession } from "./types";
 import { openWinRmSession } from "./winrm";
+import { isAppError } from "../../lib/errors";
 
 /** What opening a session needs to know about a host (the Prisma Host satisfies it structurally). */
 export interface HostConnection {
@@ -175,7 +176,7 @@ export async function openHostSession(host: HostConnection, opts: { allowList: A
   }
 
   const secret = await secretForWorker(host.credentialId).catch((err: unknown) => {
-    const message = err instanceof Error && (err as { userFacing?: boolean }).userFacing ? err.message : "The host's credential cannot be decrypted with the configured keys";
+    const message = isAppError(err) ? err.message : "The host's credential cannot be decrypted with the configured keys";
     throw new TransportError(label, message, { code: "config" });
   });
   const timeout = opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {};

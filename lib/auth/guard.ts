@@ -26,10 +26,9 @@ export class UserFacingError extends AppError {
   }
 }
 
-/** Errors whose message is written for the user; everything else is logged and shown with an id.
- *  The `userFacing` marker is what the domains not yet moved onto AppError still carry. */
+/** Errors whose message is written for the user (AppError); everything else is logged and shown with an id. */
 export function isUserFacing(err: unknown): err is Error {
-  return isAppError(err) || (err instanceof Error && (err as { userFacing?: boolean }).userFacing === true);
+  return isAppError(err);
 }
 
 async function auditDenied(user: SessionUser | null, action: Action, where: string) {

@@ -10,6 +10,7 @@ import { HostFilter, isEmptyFilter } from "../inventory/filter";
 import { hostIdsMatching } from "../inventory/hosts";
 import { bossDbForTx, getBoss, QUEUES } from "../jobs/queue";
 import { formatUtc } from "../compliance/status";
+import { AppError } from "../errors";
 
 /** Most hosts one pack covers: each gets its own evidence block, so a pack stays readable. */
 export const MAX_PACK_HOSTS = 5000;
@@ -30,8 +31,7 @@ export type PackRequestValue = z.input<typeof PackRequest>;
 
 export const PackMessage = z.object({ packId: z.uuid() });
 
-export class PackError extends Error {
-  readonly userFacing = true;
+export class PackError extends AppError {
   constructor(message: string) {
     super(message);
     this.name = "PackError";

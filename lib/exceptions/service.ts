@@ -10,9 +10,10 @@ import { Prisma } from "../generated/prisma/client";
 import { recordAuditInTx } from "../audit/log";
 import { notifyDrift, updateHostStatusInTx, type StatusUpdate } from "../compliance/update";
 import { decisionProblem, exceptionScope, exceptionState, expiryProblem, revokeProblem, type ExceptionRequestValue, type ExceptionState } from "./model";
+import { AppError } from "../errors";
+import type { Tx } from "../db";
 
-export class ExceptionError extends Error {
-  readonly userFacing = true;
+export class ExceptionError extends AppError {
   constructor(message: string, readonly status: 400 | 403 | 404 = 400) {
     super(message);
     this.name = "ExceptionError";
@@ -24,7 +25,6 @@ interface ActorRef {
   email: string;
 }
 
-type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
 
 export interface ExceptionView {
   id: string;

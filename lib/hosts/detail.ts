@@ -8,6 +8,7 @@ import { directionVerdicts, type ConfigEvidence, type Direction, type DirectionV
 import { configEvidence, wireEvidence } from "../compliance/update";
 import type { StartTlsState, Verdict } from "../tls/types";
 import { flattenState, parseCertificate, parseProtocols, type CertificateView, type ConfigValue, type ProtocolMatrix } from "./evidence";
+import type { Tx } from "../db";
 
 export interface EndpointEvidence {
   id: string;
@@ -94,7 +95,6 @@ interface LatestProbeRow {
   certificate: unknown;
 }
 
-type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
 
 /** The newest probe result of each endpoint of a host: one index probe per endpoint. */
 function latestProbes(tx: Tx, hostId: string) {

@@ -7,9 +7,9 @@ import "server-only";
 import { z } from "zod";
 import { prisma } from "../db";
 import { recordAuditInTx } from "../audit/log";
+import { AppError } from "../errors";
 
-export class HostKeyError extends Error {
-  readonly userFacing = true;
+export class HostKeyError extends AppError {
   constructor(message: string) {
     super(message);
     this.name = "HostKeyError";

@@ -2,6 +2,8 @@
 // commas, quotes and line breaks, CRLF or LF line ends, a UTF-8 BOM as Excel writes it) and the
 // cell escaping the exporter uses. Pure: no I/O, so it is unit-tested on its own.
 
+import { AppError } from "../errors";
+
 /** 10 MiB: ~80,000 typical host rows. Next's proxy buffers at most 10 MB of a request body. */
 export const CSV_MAX_BYTES = 10 * 1024 * 1024;
 export const CSV_MAX_ROWS = 100_000;
@@ -12,8 +14,7 @@ export interface CsvRecord {
   fields: string[];
 }
 
-export class CsvSyntaxError extends Error {
-  readonly userFacing = true;
+export class CsvSyntaxError extends AppError {
   constructor(
     message: string,
     readonly line: number,

@@ -16,7 +16,7 @@ import { effectiveAllowList, setSetting } from "../settings";
 import { can, type Role } from "../auth/roles";
 import { setCredentialScope } from "../credentials/scope";
 import { createCredential } from "../credentials/service";
-import { MissingSecretKeyError } from "../credentials/keys";
+import { isAppError } from "../errors";
 
 export interface DemoSeedResult {
   created: number;
@@ -135,7 +135,7 @@ async function labCredential(ssh: { user: string; keyPath: string } | null, pref
     await setCredentialScope(actor as { id: string; email: string }, { credentialId: created.id, hosts: [], groups: [], cidrs: isLabPrefix(prefix) ? [prefix] : [] });
     return created;
   } catch (err) {
-    if (err instanceof MissingSecretKeyError || (err instanceof Error && (err as { userFacing?: boolean }).userFacing)) return null;
+    if (isAppError(err)) return null;
     throw err;
   }
 }

@@ -12,9 +12,10 @@ import { outOfScopeMessage, scopeMatch, type ScopedHost } from "../credentials/s
 import { decideCustody, IDENTITY_RESET, type CustodyDecision, type CustodyState } from "./custody";
 import { endpointsFor, type EndpointSpec, type HostInputValue } from "./model";
 import { decodeCursor, encodeCursor, type BulkHostTargetValue, type HostFilterValue, type HostListParamsValue } from "./filter";
+import { AppError } from "../errors";
+import type { Tx } from "../db";
 
-export class InventoryError extends Error {
-  readonly userFacing = true;
+export class InventoryError extends AppError {
   constructor(message: string) {
     super(message);
     this.name = "InventoryError";
@@ -30,7 +31,6 @@ interface ActorRef {
 
 export const isCredentialAdmin = (actor: { role?: Role }) => can(actor.role, "credentials.manage");
 
-type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
 
 async function credentialIdByName(tx: Tx, name: string | null): Promise<string | null> {
   if (!name) return null;

@@ -5,12 +5,12 @@ import "server-only";
 import { z } from "zod";
 import { createJobWithTasks, resolveJobHosts, type JobActor, type JobTargetValue } from "./create";
 import { QUEUES } from "./queue";
+import { AppError } from "../errors";
 
 /** Hosts checked at once per job: each holds an SSH session while its message goes out. */
 export const DEFAULT_OUTBOUND_CONCURRENCY = 8;
 
-export class OutboundCheckError extends Error {
-  readonly userFacing = true;
+export class OutboundCheckError extends AppError {
   constructor(message: string) {
     super(message);
     this.name = "OutboundCheckError";
