@@ -339,7 +339,7 @@ describe("the KB's step 1 in check, plan and apply (Exchange prerequisites)", ()
     ]);
     expect(windowsSchannel.prerequisites?.(s, "enable-tls12")).toMatch(/TLS 1\.2 needs CU8 \(15\.1\.1415\)/);
     expect(windowsSchannel.prerequisites?.(s, "disable-legacy")).toMatch(/cannot run with TLS 1\.0\/1\.1 disabled: that needs CU9 \(15\.1\.1466\)/);
-    expect(describeSchannel(s)).toContain("windows-schannel: Exchange 2016 CU7 (15.1.1261): " + s.prerequisites!.join("; "));
+    expect(describeSchannel(s)).toContain(`windows-schannel: ${s.prerequisites!.join("; ")}`);
   });
 
   it("TLS 1.0 disabled on Exchange 2013 CU19 (before CU20): a finding", () => {

@@ -438,8 +438,15 @@ export const windowsSchannel: Playbook<SchannelState> & { reboot: typeof rebootW
   // after it. Client and .NET values as much as Server ones: the inbound wire cannot tell.
   effectiveAfterRestart: {
     what: "SCHANNEL/.NET values",
-    // "" for a snapshot that holds no values (nothing to compare with).
-    managedValues: (state) => (state.protocols ? JSON.stringify({ protocols: state.protocols, dotnet: state.dotnet }) : ""),
+    // In a fixed order, not the objects' key order: a stored snapshot comes back from jsonb with
+    // its keys reordered. "" for a snapshot that holds no values (nothing to compare with).
+    managedValues: (state) =>
+      state.protocols && state.dotnet
+        ? JSON.stringify([
+            ...TLS_VERSIONS.flatMap((v) => SIDES.flatMap((side) => SCHANNEL_VALUES.map((n) => state.protocols[v]?.[side]?.[n] ?? null))),
+            ...DOTNET_KEYS.flatMap((k) => DOTNET_VALUES.map((n) => state.dotnet[k]?.[n] ?? null)),
+          ])
+        : "",
     lastBootAt: (state) => state.lastBootAt ?? null,
   },
 };
@@ -461,7 +468,8 @@ export function describeSchannel(s: SchannelState): string[] {
     if (!p) return `${id}: ${v}: not read`;
     return `${id}: ${v} Server: Enabled=${dword(p.Server.Enabled)}, DisabledByDefault=${dword(p.Server.DisabledByDefault)}; Client: Enabled=${dword(p.Client.Enabled)}, DisabledByDefault=${dword(p.Client.DisabledByDefault)} -> HealthChecker: ${hc}`;
   });
-  const exchange = s.exchangePrerequisites ? [`${id}: ${s.exchangePrerequisites.installed}: ${s.exchangePrerequisites.findings.join("; ") || "TLS 1.2 prerequisites met"}`] : [];
+  const p = s.exchangePrerequisites;
+  const exchange = p ? [`${id}: ${p.findings.length > 0 ? p.findings.join("; ") : `${p.installed}: TLS 1.2 prerequisites met`}`] : [];
   const boot = `${id}: last boot ${s.lastBootAt ? s.lastBootAt.slice(0, 19).replace("T", " ") + " UTC" : "unknown (Win32_OperatingSystem not readable)"}`;
   return [...lines, `${id}: ${s.summary}`, ...exchange, boot];
 }
