@@ -13,6 +13,7 @@ import { createScanJob } from "@/lib/jobs/scans";
 import { createAuditJob } from "@/lib/jobs/audits";
 import { createCredential } from "@/lib/credentials/service";
 import { setHostTrust } from "@/lib/hosts/host-keys";
+import { recordAudit } from "@/lib/audit/log";
 import { requestRollout } from "@/lib/rollout/service";
 import { getRollout } from "@/lib/rollout/views";
 import { startWorker } from "@/agents/worker";
@@ -158,5 +159,44 @@ describe("reboot truth on the KB host (Exchange 2013 CU23): pending until a boot
     expect(after.snapshot.rebootPending, after.log).toBe(false);
     expect(Date.parse(after.state.lastBootAt!)).toBeGreaterThan(Date.parse(first.state.lastBootAt!));
     expect(after.state.tls12Enabled).toBe(true);
+  }, 300_000);
+
+  async function restart(message: string) {
+    const s = await session(d);
+    try {
+      const boots = doubleEvents(d.ready, "listening").length;
+      await windowsSchannel.reboot(s, { delaySeconds: 0, message });
+      await waitFor("the double to come back", async () => doubleEvents(d.ready, "listening").length > boots, 30_000);
+    } finally {
+      await s.close().catch(() => undefined);
+    }
+  }
+  async function change(goal: "disable-legacy" | "enable-tls12", undo = false) {
+    const s = await session(d);
+    try {
+      const state = (await windowsSchannel.check(s)) as SchannelState;
+      if (undo) await windowsSchannel.rollback(s, { ...state, protocols: { ...state.protocols, "TLS 1.0": { Client: { Enabled: null, DisabledByDefault: null }, Server: { Enabled: null, DisabledByDefault: null } } } } as SchannelState);
+      else await windowsSchannel.apply(s, windowsSchannel.plan(state, goal));
+    } finally {
+      await s.close();
+    }
+  }
+
+  it("a change and a restart between two audits: pending until one more restart, unless a rollout recorded when it applied", async () => {
+    // Someone else's change, then a restart, before the next audit: which came first is unknown.
+    await change("disable-legacy");
+    await restart("tlsfleet: unknown order");
+    const unsure = await audit(hostId);
+    expect(unsure.snapshot.rebootPending, unsure.log).toBe(true);
+    expect(unsure.log).toMatch(/before or after the change: a further restart is needed to be sure/);
+    await restart("tlsfleet: to be sure");
+    expect((await audit(hostId)).snapshot.rebootPending).toBe(false);
+
+    // The same, made by a rollout (its rollout.host_applied event dates the change): in effect.
+    await change("disable-legacy", true);
+    await recordAudit({ actor: "exprereq-tests", action: "rollout.host_applied", target: "host:ex2013-kb.exprereq.test", details: { rolloutId: "00000000-0000-4000-8000-0000000000ff", playbook: "windows-schannel", changes: [] } });
+    await restart("tlsfleet: rollout restart");
+    const applied = await audit(hostId);
+    expect(applied.snapshot.rebootPending, applied.log).toBe(false);
   }, 300_000);
 });
