@@ -37,6 +37,9 @@ export interface ConfigState {
   /** The host itself reports a pending restart (Windows servicing indicators). A change we just
    *  made is reported by `Applied.pendingReboot`, not here: Windows does not flag it. */
   rebootPending: boolean;
+  /** What no configuration value fixes and an update must (an Exchange build too old for TLS
+   *  1.2), one line each in the operator's terms: each makes the host at_risk, both directions. */
+  prerequisites?: string[];
   /** One line in the operator's terms, e.g. "TLS 1.2: Disabled (Server Enabled=0, DisabledByDefault=1)". */
   summary: string;
   /** The verdict per direction (lib/compliance ConfigSide): inbound = the host as TLS server (its
@@ -110,15 +113,16 @@ export interface Playbook<S extends ConfigState = ConfigState> {
   describe(state: S): string[];
   /**
    * For configuration that takes effect only after a restart and that the host does not flag as
-   * pending (SCHANNEL): how a task tells "changed since last read" and "the wire serves it now".
+   * pending (SCHANNEL): how a task tells "changed since last read" and "restarted since".
    */
   effectiveAfterRestart?: {
     /** What changed, in the operator's terms: "SCHANNEL/.NET values". */
     what: string;
     /** A stable fingerprint of the values whose change needs a restart ("" when the state holds none). */
     managedValues(state: S): string;
-    /** True when what the wire saw (per version: accepted | rejected | unknown) matches what the state enables. */
-    wireServes(state: S, seen: Record<"TLSv1" | "TLSv1.1" | "TLSv1.2", string>): boolean;
+    /** When the host last booted (ISO 8601 UTC), null when it cannot be read: a change is in
+     *  effect once a check sees a boot after it, and only then. */
+    lastBootAt(state: S): string | null;
   };
 }
 

@@ -1,12 +1,11 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { Registry, runReg, type RegistryFile } from "../../tests/lab/windows-double/registry";
+import { loadProfile } from "../../tests/lab/windows-double/profiles";
+import { type Registry, runReg } from "../../tests/lab/windows-double/registry";
 import type { RemoteSession } from "../transport/types";
 import { parseRegQuery, RegistrySnapshot } from "./registry";
 import {
   CHECK_QUERIES,
-  exchangeTls12Prerequisite,
+  describeSchannel,
   DOTNET_KEYS,
   effectiveVersions,
   evaluateHealthChecker,
@@ -162,8 +161,7 @@ describe("names", () => {
 // State as check() would build it, from reg.exe output produced by the Windows test double's
 // reg emulation over one of its profiles.
 function stateFromProfile(name: string, edit?: (r: Registry) => void): SchannelState {
-  const file = path.resolve(__dirname, "../../tests/lab/windows-double/profiles", `${name}.json`);
-  const registry = new Registry((JSON.parse(readFileSync(file, "utf8")) as { registry: RegistryFile }).registry);
+  const registry = loadProfile(name).registry;
   edit?.(registry);
   const snapshot = new RegistrySnapshot();
   const queries = [...CHECK_QUERIES, { key: "HKLM\\SOFTWARE\\Microsoft\\ExchangeServer\\v15\\Setup", recursive: false }, { key: "HKLM\\SOFTWARE\\Microsoft\\ExchangeServer\\v14\\Setup", recursive: false }];
@@ -328,19 +326,43 @@ describe("guards before anything reaches the host", () => {
   });
 });
 
-describe("exchangeTls12Prerequisite (the KB's step 1)", () => {
-  const ex = (product: "Exchange 2010" | "Exchange 2013" | "Exchange 2016" | "Exchange 2019", version: string) => ({ product, version, supportsTls13: false });
-  it.each([
-    ["Exchange 2013 CU18 is too old", ex("Exchange 2013", "15.0.1347.2"), 461808, /Exchange 2013 15\.0\.1347\.2 cannot use TLS 1\.2: install CU19 \(15\.0\.1365\) or later first/],
-    ["Exchange 2013 CU23 with .NET 4.7.2", ex("Exchange 2013", "15.0.1497.2"), 461808, null],
-    ["Exchange 2016 CU8 with .NET 4.7", ex("Exchange 2016", "15.1.1415.2"), 460798, /needs \.NET Framework 4\.7\.1 or later.*Release 460798 found, 461308 needed/],
-    ["Exchange 2016 CU7 is too old", ex("Exchange 2016", "15.1.1261.35"), null, /install CU8/],
-    ["Exchange 2010 SP3 RU18 is too old", ex("Exchange 2010", "14.3.352.0"), null, /install SP3 RU19/],
-    ["Exchange 2019 RTM can", ex("Exchange 2019", "15.2.221.12"), null, null],
-    ["no Exchange: nothing to check", null, null, null],
-  ] as const)("%s", (_n, exchange, dotnetRelease, want) => {
-    const r = exchangeTls12Prerequisite({ exchange, dotnetRelease });
-    if (want === null) expect(r).toBeNull();
-    else expect(r).toMatch(want);
+describe("the KB's step 1 in check, plan and apply (Exchange prerequisites)", () => {
+  const untouchable: RemoteSession = { hostLabel: "ex2016", kind: "winrm", remoteOs: "windows", exec: () => Promise.reject(new Error("must not be called")), close: () => Promise.resolve() };
+
+  it("Exchange 2016 CU7 with .NET 4.7 (the double's profile): both findings in the state, and the state carries them to status", () => {
+    const s = stateFromProfile("exchange2016-cu7");
+    expect(s.exchange).toMatchObject({ product: "Exchange 2016", version: "15.1.1261.35" });
+    expect(s.dotnetRelease).toBe(460805);
+    expect(s.prerequisites).toEqual([
+      "Exchange 2016 CU7 (15.1.1261): TLS 1.2 needs CU8 (15.1.1415) or later; install the latest CU first (KB step 1)",
+      "Exchange 2016 needs .NET Framework 4.7.1 or later for TLS 1.2: Release 460805 (4.7) found, 461308 (4.7.1) needed; install it first (KB step 1)",
+    ]);
+    expect(windowsSchannel.prerequisites?.(s, "enable-tls12")).toMatch(/TLS 1\.2 needs CU8 \(15\.1\.1415\)/);
+    expect(windowsSchannel.prerequisites?.(s, "disable-legacy")).toMatch(/cannot run with TLS 1\.0\/1\.1 disabled: that needs CU9 \(15\.1\.1466\)/);
+    expect(describeSchannel(s)).toContain(`windows-schannel: ${s.prerequisites!.join("; ")}`);
+  });
+
+  it("TLS 1.0 disabled on Exchange 2013 CU19 (before CU20): a finding", () => {
+    const cu19 = (r: Registry) => r.setValue("HKLM\\SOFTWARE\\Microsoft\\ExchangeServer\\v15\\Setup", "MsiBuildMajor", { type: "REG_DWORD", data: 1365 });
+    expect(stateFromProfile("legacy-2012r2", cu19).prerequisites).toEqual([]);
+    const off = stateFromProfile("legacy-2012r2", (r) => {
+      cu19(r);
+      r.createKey(protocolKey("TLS 1.0", "Server"));
+      r.setValue(protocolKey("TLS 1.0", "Server"), "Enabled", { type: "REG_DWORD", data: 0 });
+    });
+    expect(off.prerequisites).toEqual([expect.stringMatching(/^Exchange 2013 CU19 \(15\.0\.1365\) cannot run with TLS 1\.0\/1\.1 disabled: that needs CU20 \(15\.0\.1367\)/)]);
+  });
+
+  it("Exchange 2013 CU23 and 2019: no findings, nothing refused", () => {
+    for (const name of ["legacy-2012r2", "modern-2019"]) {
+      const s = stateFromProfile(name);
+      expect(s.prerequisites).toEqual([]);
+      expect(windowsSchannel.prerequisites?.(s, "disable-legacy")).toBeNull();
+    }
+  });
+
+  it("apply refuses to disable TLS 1.0/1.1 on a build that cannot run without them, before writing anything", async () => {
+    const s = stateFromProfile("exchange2016-cu7");
+    await expect(windowsSchannel.apply(untouchable, planDisableLegacy(s), { before: s })).rejects.toThrow(/Refusing to disable TLS 1\.0\/1\.1 on ex2016: .*needs CU9/);
   });
 });

@@ -1,17 +1,46 @@
 // Windows SCHANNEL + .NET TLS settings: the fix from Microsoft's KB "Cannot send or receive email
-// when using TLS 1.1 or TLS 1.0", completed the way Exchange guidance does (DOMAIN.md "Windows:
-// what a complete 'enable TLS 1.2' means"), and judged the way CSS-Exchange HealthChecker judges
-// it (Shared/TLS/Get-AllTlsSettingsFromRegistry.ps1 and
-// Diagnostics/HealthChecker/Analyzer/Security/Invoke-AnalyzerSecuritySettings.ps1), so our verdicts
-// agree with the tool Exchange admins trust.
+// when using TLS 1.1 or TLS 1.0", completed the way Exchange guidance does (docs/domain.md
+// "Windows SCHANNEL"), judged the way CSS-Exchange HealthChecker judges it
+// (schannel-healthchecker.ts), and refused where the installed Exchange build cannot take it
+// (exchange-prerequisites.ts: the KB's step 1).
 //
-// Everything is read and written with reg.exe through RemoteSession (argv only).
-// Changes take effect after a restart: apply() always reports pendingReboot when it wrote.
+// Everything is read and written with reg.exe through RemoteSession (argv only); the boot time
+// comes from Win32_OperatingSystem (boot-identity.ts). Changes take effect after a restart:
+// apply() always reports pendingReboot when it wrote.
 
 import { z } from "zod";
 import type { RemoteSession } from "../transport/types";
 import type { ConfigSide } from "../../lib/compliance/status";
+import { readBootIdentity } from "./boot-identity";
+import { exchangeGoalBlocker, exchangePrerequisites } from "./exchange-prerequisites";
 import { regAddDwordArgv, regDeleteValueArgv, regQuery, RegistrySnapshot, normalizeKeyPath } from "./registry";
+import { evaluateHealthChecker } from "./schannel-healthchecker";
+import {
+  CBS_KEY,
+  CURRENT_VERSION_KEY,
+  DOTNET_KEYS,
+  DOTNET_VALUES,
+  EXCHANGE_SETUP_KEYS,
+  PROTOCOLS_KEY,
+  SCHANNEL_VALUES,
+  SESSION_MANAGER_KEY,
+  SIDES,
+  TLS_VERSIONS,
+  WU_KEY,
+  effectiveVersions,
+  exchangeProduct,
+  osDefault,
+  osFamily,
+  protocolKey,
+  type DotNetKey,
+  type Dword,
+  type ExchangeInfo,
+  type OsInfo,
+  type SchannelSideValues,
+  type SchannelState,
+  type Side,
+  type TlsVersionName,
+} from "./schannel-model";
 import {
   PlaybookError,
   type Applied,
@@ -25,256 +54,9 @@ import {
   type RebootOptions,
 } from "./types";
 
-// ---------------------------------------------------------------------------------------------
-// Where things live
-
-export const PROTOCOLS_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols";
-export const TLS_VERSIONS = ["TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"] as const;
-export type TlsVersionName = (typeof TLS_VERSIONS)[number];
-export const SIDES = ["Client", "Server"] as const;
-export type Side = (typeof SIDES)[number];
-export const SCHANNEL_VALUES = ["Enabled", "DisabledByDefault"] as const;
-
-/** The four .NET keys Exchange guidance sets (HealthChecker's NETv4/NETv2, Microsoft and Wow6432Node). */
-export const DOTNET_KEYS = [
-  "HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
-  "HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319",
-  "HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v2.0.50727",
-  "HKLM\\SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v2.0.50727",
-] as const;
-export type DotNetKey = (typeof DOTNET_KEYS)[number];
-export const DOTNET_VALUES = ["SystemDefaultTlsVersions", "SchUseStrongCrypto"] as const;
-
-const CURRENT_VERSION_KEY = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion";
-const CBS_KEY = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing";
-const WU_KEY = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update";
-const SESSION_MANAGER_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager";
-const EXCHANGE_SETUP_KEYS = ["HKLM\\SOFTWARE\\Microsoft\\ExchangeServer\\v15\\Setup", "HKLM\\SOFTWARE\\Microsoft\\ExchangeServer\\v14\\Setup"];
-
-export function protocolKey(version: TlsVersionName, side: Side): string {
-  return `${PROTOCOLS_KEY}\\${version}\\${side}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// State
-
-/** A DWORD as found: null = absent. */
-export type Dword = number | null;
-
-export interface SchannelSideValues {
-  Enabled: Dword;
-  DisabledByDefault: Dword;
-}
-
-export interface OsInfo {
-  productName: string | null;
-  /** "10.0.17763.5458", "6.3.9600.21620", "6.1.7601". */
-  version: string;
-  build: number;
-  family: "2008 R2" | "2012" | "2012 R2" | "2016" | "2019" | "2022" | "2025" | "unknown";
-}
-
-export interface ExchangeInfo {
-  /** MsiProductMajor.MsiProductMinor.MsiBuildMajor.MsiBuildMinor, e.g. "15.2.1544.4". */
-  version: string;
-  product: "Exchange 2010" | "Exchange 2013" | "Exchange 2016" | "Exchange 2019" | "Exchange SE" | "unknown";
-  /** Exchange 2019 CU15+ / SE on Windows Server 2022+ (DOMAIN.md): the only place TLS 1.3 belongs. */
-  supportsTls13: boolean;
-}
-
-export type TlsConfiguration = "Enabled" | "Disabled" | "Half Disabled" | "Misconfigured";
-
-export interface HealthCheckerVersion {
-  configuration: TlsConfiguration;
-  serverEnabled: boolean;
-  serverDisabledByDefault: boolean;
-  clientEnabled: boolean;
-  clientDisabledByDefault: boolean;
-  color: "green" | "yellow" | "red";
-}
-
-export interface Finding {
-  severity: "red" | "yellow";
-  message: string;
-}
-
-export interface HealthCheckerReport {
-  versions: Record<TlsVersionName, HealthCheckerVersion>;
-  findings: Finding[];
-  /** Worst finding. */
-  color: "green" | "yellow" | "red";
-}
-
-export interface SchannelState extends ConfigState {
-  playbookId: "windows-schannel";
-  protocols: Record<TlsVersionName, Record<Side, SchannelSideValues>>;
-  dotnet: Record<DotNetKey, { SystemDefaultTlsVersions: Dword; SchUseStrongCrypto: Dword }>;
-  /** Managed values present with a type other than REG_DWORD ("TLS 1.2\\Server\\Enabled: REG_SZ"). */
-  wrongTypes: string[];
-  rebootIndicators: { componentBasedServicing: boolean; windowsUpdate: boolean; pendingFileRenameOperations: boolean };
-  os: OsInfo;
-  exchange: ExchangeInfo | null;
-  /** .NET Framework 4.x Release (NDP\v4\Full), null when absent. */
-  dotnetRelease: number | null;
-  /** HealthChecker's reading: absent keys per its rules, not per the OS. */
-  healthChecker: HealthCheckerReport;
-  /** What SCHANNEL will negotiate after the next restart, with this OS build's defaults for
-   *  absent values. Applications using the system defaults (Exchange, IIS) see this. */
-  effective: Record<TlsVersionName, { server: boolean; client: boolean }>;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pure evaluation
-
-/** HealthChecker's Get-TLSMemberValue: Enabled is true if present and non-zero (0xFFFFFFFF too);
- *  absent Enabled counts as true for TLS 1.0-1.2 and false for TLS 1.3. */
-export function hcEnabled(value: Dword, version: TlsVersionName): boolean {
-  return value === null ? version !== "TLS 1.3" : value !== 0;
-}
-
-/** HealthChecker: DisabledByDefault is true only if present and non-zero. */
-export function hcDisabledByDefault(value: Dword): boolean {
-  return value !== null && value !== 0;
-}
-
-/** HealthChecker's per-version TLSConfiguration, precedence as in Get-AllTlsSettingsFromRegistry:
- *  Enabled, overridden by Disabled, by Half Disabled, by Misconfigured. */
-export function tlsConfiguration(version: TlsVersionName, v: Record<Side, SchannelSideValues>): Omit<HealthCheckerVersion, "color"> {
-  const serverEnabled = hcEnabled(v.Server.Enabled, version);
-  const clientEnabled = hcEnabled(v.Client.Enabled, version);
-  const serverDisabledByDefault = hcDisabledByDefault(v.Server.DisabledByDefault);
-  const clientDisabledByDefault = hcDisabledByDefault(v.Client.DisabledByDefault);
-  const disabled =
-    !serverEnabled &&
-    (serverDisabledByDefault || v.Server.DisabledByDefault === null) &&
-    !clientEnabled &&
-    (clientDisabledByDefault || v.Client.DisabledByDefault === null);
-  const misconfigured = serverEnabled !== clientEnabled || serverDisabledByDefault !== clientDisabledByDefault;
-  // Only the server side is tested: a client/server difference is already "Misconfigured".
-  const halfDisabled = (!serverEnabled && !serverDisabledByDefault && v.Server.DisabledByDefault !== null) || (serverEnabled && serverDisabledByDefault);
-  let configuration: TlsConfiguration = "Enabled";
-  if (disabled) configuration = "Disabled";
-  if (halfDisabled) configuration = "Half Disabled";
-  if (misconfigured) configuration = "Misconfigured";
-  return { configuration, serverEnabled, serverDisabledByDefault, clientEnabled, clientDisabledByDefault };
-}
-
-/** HealthChecker's analysis (Invoke-AnalyzerSecuritySettings, "TLS Settings"). TLS 1.3 "not
- *  disabled" is red there because Exchange did not support it; we make the one exception
- *  DOMAIN.md documents (Exchange 2019 CU15+ / SE on Server 2022+). */
-export function evaluateHealthChecker(
-  protocols: Record<TlsVersionName, Record<Side, SchannelSideValues>>,
-  dotnet: Record<DotNetKey, { SystemDefaultTlsVersions: Dword; SchUseStrongCrypto: Dword }>,
-  opts: { tls13Supported?: boolean } = {},
-): HealthCheckerReport {
-  const findings: Finding[] = [];
-  const versions = {} as Record<TlsVersionName, HealthCheckerVersion>;
-  for (const version of TLS_VERSIONS) {
-    const c = tlsConfiguration(version, protocols[version]);
-    let color: HealthCheckerVersion["color"] = "green";
-    if (
-      c.configuration === "Misconfigured" ||
-      c.configuration === "Half Disabled" ||
-      (version === "TLS 1.2" && c.configuration === "Disabled") ||
-      (version === "TLS 1.3" && c.configuration === "Enabled" && !opts.tls13Supported)
-    ) {
-      color = "red";
-    } else if (c.configuration === "Enabled" && (version === "TLS 1.0" || version === "TLS 1.1")) {
-      color = "yellow";
-    }
-    versions[version] = { ...c, color };
-    if (color === "red") findings.push({ severity: "red", message: `${version}: ${c.configuration}` });
-    if (color === "yellow") findings.push({ severity: "yellow", message: `${version}: Enabled; Microsoft recommends disabling TLS 1.0/1.1` });
-
-    for (const side of SIDES) {
-      for (const name of SCHANNEL_VALUES) {
-        const value = protocols[version][side][name];
-        if (value !== null && value !== 0 && value !== 1) {
-          findings.push({ severity: "red", message: `${version} ${side} ${name} is 0x${value.toString(16)}: must be 0 or 1` });
-        }
-        if (value === null && version !== "TLS 1.3") {
-          findings.push({ severity: "red", message: `${version} ${side} ${name} is not set: it should be defined for consistent results` });
-        }
-      }
-    }
-  }
-
-  const v4 = DOTNET_KEYS.filter((k) => k.endsWith("v4.0.30319"));
-  for (const key of v4) {
-    for (const name of DOTNET_VALUES) {
-      if (dotnet[key][name] === null) findings.push({ severity: "red", message: `${key} ${name} is not set: it should be defined for consistent results` });
-    }
-  }
-  // .NET values count only when exactly 1.
-  const v4AllOne = v4.every((k) => DOTNET_VALUES.every((n) => dotnet[k][n] === 1));
-  const lowerDisabled = versions["TLS 1.0"].configuration === "Disabled" || versions["TLS 1.1"].configuration === "Disabled";
-  if (lowerDisabled && !v4AllOne) {
-    findings.push({
-      severity: "red",
-      message: "TLS 1.0/1.1 is disabled but SystemDefaultTlsVersions or SchUseStrongCrypto (.NET v4) is not 1: .NET applications will fail to connect",
-    });
-  }
-  if (TLS_VERSIONS.some((v) => versions[v].configuration === "Misconfigured")) {
-    findings.push({ severity: "red", message: "Client and Server settings differ for a TLS version; Exchange is both client and server" });
-  }
-  if (versions["TLS 1.3"].configuration !== "Disabled" && !opts.tls13Supported) {
-    findings.push({ severity: "red", message: "TLS 1.3 is not disabled and this Exchange/Windows combination does not support it" });
-  }
-  if (!lowerDisabled) {
-    findings.push({ severity: "yellow", message: "TLS 1.0/1.1 are not disabled at the operating system level" });
-  }
-  const color = findings.some((f) => f.severity === "red") ? "red" : findings.length > 0 ? "yellow" : "green";
-  return { versions, findings, color };
-}
-
-/** SCHANNEL's defaults for absent values, by OS build (Microsoft Learn "Protocols in TLS/SSL
- *  (Schannel SSP)"): Server 2008 R2 supports TLS 1.1/1.2 but leaves them off; 2012-2019 enable
- *  1.0-1.2 and have no 1.3; 2022 and later enable 1.0-1.3. */
-export function osDefault(build: number, version: TlsVersionName): { supported: boolean; enabled: boolean } {
-  switch (version) {
-    case "TLS 1.0":
-      return { supported: true, enabled: true };
-    case "TLS 1.1":
-    case "TLS 1.2":
-      return { supported: build >= 7600, enabled: build >= 9200 };
-    case "TLS 1.3":
-      return { supported: build >= 20348, enabled: build >= 20348 };
-  }
-}
-
-/** What SCHANNEL negotiates for applications that use the system defaults: Enabled=0 blocks
- *  outright, and DisabledByDefault=1 keeps the version from every caller that does not ask for it
- *  by name (which Exchange and IIS do not). Absent values take the OS default. */
-export function effectiveVersions(protocols: Record<TlsVersionName, Record<Side, SchannelSideValues>>, build: number): SchannelState["effective"] {
-  const out = {} as SchannelState["effective"];
-  for (const version of TLS_VERSIONS) {
-    const d = osDefault(build, version);
-    const on = (v: SchannelSideValues) =>
-      d.supported && (v.Enabled === null ? d.enabled : v.Enabled !== 0) && !(v.DisabledByDefault === null ? !d.enabled : v.DisabledByDefault !== 0);
-    out[version] = { server: on(protocols[version].Server), client: on(protocols[version].Client) };
-  }
-  return out;
-}
-
-export function osFamily(major: number, minor: number, build: number): OsInfo["family"] {
-  if (major === 6 && minor === 1) return "2008 R2";
-  if (build === 9200) return "2012";
-  if (build === 9600) return "2012 R2";
-  if (build === 14393) return "2016";
-  if (build === 17763) return "2019";
-  if (build === 20348) return "2022";
-  if (build === 26100) return "2025";
-  return "unknown";
-}
-
-export function exchangeProduct(major: number, minor: number, buildMajor: number): ExchangeInfo["product"] {
-  if (major === 14) return "Exchange 2010";
-  if (major === 15 && minor === 0) return "Exchange 2013";
-  if (major === 15 && minor === 1) return "Exchange 2016";
-  // Exchange Server SE kept 15.2; its RTM build is 15.2.2562.
-  if (major === 15 && minor === 2) return buildMajor >= 2562 ? "Exchange SE" : "Exchange 2019";
-  return "unknown";
-}
+export * from "./schannel-model";
+export * from "./schannel-healthchecker";
+export * from "./exchange-prerequisites";
 
 // ---------------------------------------------------------------------------------------------
 // Plans (pure)
@@ -419,7 +201,7 @@ export const CHECK_QUERIES: ReadonlyArray<{ key: string; recursive: boolean }> =
   { key: WU_KEY, recursive: false },
   { key: SESSION_MANAGER_KEY, recursive: false },
   { key: CURRENT_VERSION_KEY, recursive: false },
-  // .NET Framework 4.x "Release" (DOMAIN.md "Exchange prerequisites"): 461308 = 4.7.1.
+  // .NET Framework 4.x "Release" (docs/domain.md "Exchange prerequisites"): 461308 = 4.7.1.
   { key: NDP_V4_FULL_KEY, recursive: false },
 ];
 
@@ -436,14 +218,25 @@ export async function checkSchannel(s: RemoteSession): Promise<SchannelState> {
   };
   for (const q of CHECK_QUERIES) await read(q.key, q.recursive);
   for (const key of EXCHANGE_SETUP_KEYS) if (await read(key, false)) break;
-  const state = interpretSchannel(snapshot, raw, new Date());
+  const state = interpretSchannel(snapshot, raw, new Date(), await lastBootAt(s));
   if (typeof state === "string") throw new PlaybookError(s.hostLabel, `${state} on ${s.hostLabel}`);
   return state;
 }
 
-/** Pure: the state from what the registry queries printed. Returns an error text when the
- *  output cannot be a Windows registry (no build number). */
-export function interpretSchannel(snapshot: RegistrySnapshot, raw: RawOutput[], collectedAt: Date): SchannelState | string {
+/** When the host last started (UTC, ISO 8601), or null when Windows would not say: the reboot
+ *  bookkeeping then keeps a change pending rather than guess. A lost connection still throws. */
+async function lastBootAt(s: RemoteSession): Promise<string | null> {
+  try {
+    return (await readBootIdentity(s)).replace(/^windows-boot:/, "");
+  } catch (err) {
+    if (err instanceof PlaybookError) return null;
+    throw err;
+  }
+}
+
+/** Pure: the state from what the registry queries printed (and the boot time). Returns an error
+ *  text when the output cannot be a Windows registry (no build number). */
+export function interpretSchannel(snapshot: RegistrySnapshot, raw: RawOutput[], collectedAt: Date, lastBootAt: string | null = null): SchannelState | string {
   const wrongTypes: string[] = [];
   const dword = (key: string, name: string, label: string): Dword => {
     const d = snapshot.dword(key, name);
@@ -497,7 +290,7 @@ export function interpretSchannel(snapshot: RegistrySnapshot, raw: RawOutput[], 
     break;
   }
 
-  // Any one indicator means Windows itself waits for a restart (DOMAIN.md "Reboot pending").
+  // Any one indicator means Windows itself waits for a restart (docs/domain.md "Reboot pending").
   const pfro = snapshot.value(SESSION_MANAGER_KEY, "PendingFileRenameOperations");
   const rebootIndicators = {
     componentBasedServicing: snapshot.hasKey(`${CBS_KEY}\\RebootPending`),
@@ -509,6 +302,8 @@ export function interpretSchannel(snapshot: RegistrySnapshot, raw: RawOutput[], 
   for (const w of wrongTypes) healthChecker.findings.push({ severity: "red", message: `${w} must be REG_DWORD; SCHANNEL and .NET ignore it` });
   if (wrongTypes.length > 0) healthChecker.color = "red";
   const effective = effectiveVersions(protocols, build);
+  const dotnetRelease = snapshot.dword(NDP_V4_FULL_KEY, "Release").value;
+  const prerequisites = exchangePrerequisites({ exchange, dotnetRelease, effective, os });
   return {
     playbookId: "windows-schannel",
     collectedAt: collectedAt.toISOString(),
@@ -517,6 +312,7 @@ export function interpretSchannel(snapshot: RegistrySnapshot, raw: RawOutput[], 
     rebootPending: Object.values(rebootIndicators).some(Boolean),
     summary: summarize({ healthChecker, protocols, effective }),
     sides: schannelSides({ protocols, effective, dotnet }),
+    prerequisites: prerequisites?.findings ?? [],
     raw,
     protocols,
     dotnet,
@@ -524,37 +320,12 @@ export function interpretSchannel(snapshot: RegistrySnapshot, raw: RawOutput[], 
     rebootIndicators,
     os,
     exchange,
-    dotnetRelease: snapshot.dword(NDP_V4_FULL_KEY, "Release").value,
+    dotnetRelease,
+    exchangePrerequisites: prerequisites,
+    lastBootAt,
     healthChecker,
     effective,
   };
-}
-
-// Exchange Team's TLS guidance (DOMAIN.md "Exchange prerequisites"), as build numbers from
-// Microsoft's "Exchange Server build numbers and release dates": the first build that can use
-// TLS 1.2, and the .NET Framework it needs (461308 = 4.7.1; Exchange 2010 uses .NET 3.5.1).
-const EXCHANGE_TLS12_MINIMUM: Partial<Record<ExchangeInfo["product"], { build: [number, number, number]; cu: string; dotnetRelease: number | null }>> = {
-  "Exchange 2010": { build: [14, 3, 382], cu: "SP3 RU19", dotnetRelease: null },
-  "Exchange 2013": { build: [15, 0, 1365], cu: "CU19", dotnetRelease: 461308 },
-  "Exchange 2016": { build: [15, 1, 1415], cu: "CU8", dotnetRelease: 461308 },
-};
-
-/**
- * The KB's step 1: an Exchange build that cannot use TLS 1.2 whatever the registry says. Returns
- * the reason to refuse "Enable TLS 1.2", or null. Exchange 2019 and SE use TLS 1.2 from RTM.
- */
-export function exchangeTls12Prerequisite(state: Pick<SchannelState, "exchange" | "dotnetRelease">): string | null {
-  const ex = state.exchange;
-  if (!ex) return null;
-  const min = EXCHANGE_TLS12_MINIMUM[ex.product];
-  if (!min) return null;
-  const v = ex.version.split(".").map(Number);
-  const older = v[0]! < min.build[0] || (v[0] === min.build[0] && (v[1]! < min.build[1] || (v[1] === min.build[1] && v[2]! < min.build[2])));
-  if (older) return `${ex.product} ${ex.version} cannot use TLS 1.2: install ${min.cu} (${min.build.join(".")}) or later first`;
-  if (min.dotnetRelease !== null && state.dotnetRelease !== null && state.dotnetRelease < min.dotnetRelease) {
-    return `${ex.product} needs .NET Framework 4.7.1 or later for TLS 1.2 (Release ${state.dotnetRelease} found, ${min.dotnetRelease} needed)`;
-  }
-  return null;
 }
 
 async function writeValue(s: RemoteSession, path: string, name: string, to: number | null): Promise<void> {
@@ -579,6 +350,10 @@ function validateChanges(hostLabel: string, changes: Change[]): Array<Change & {
 export async function applySchannel(s: RemoteSession, changes: Change[], opts: ApplyOptions<SchannelState> = {}): Promise<Applied> {
   const wanted = validateChanges(s.hostLabel, changes);
   const before = opts.before ?? (await checkSchannel(s));
+  // The plan refuses this already; apply is where it would do the damage, so it refuses too
+  // (a rollback puts back what was there, whatever it was).
+  const blocker = wanted.some((c) => c.reason !== "rollback" && turnsLegacyOff(c)) ? exchangeGoalBlocker(exchangePrerequisites(before), "disable-legacy") : null;
+  if (blocker) throw new PlaybookError(s.hostLabel, `Refusing to disable TLS 1.0/1.1 on ${s.hostLabel}: ${blocker}.`);
   await opts.onBefore?.(before);
   const written: Change[] = [];
   for (const c of wanted) {
@@ -657,21 +432,33 @@ export const windowsSchannel: Playbook<SchannelState> & { reboot: typeof rebootW
   rollback: rollbackSchannel,
   reboot: rebootWindows,
   describe: describeSchannel,
-  prerequisites: (state, goal) => (goal === "enable-tls12" ? exchangeTls12Prerequisite(state) : null),
+  prerequisites: (state, goal) => exchangeGoalBlocker(exchangePrerequisites(state), goal),
   // Windows flags servicing reboots, not registry edits: a SCHANNEL change (ours or anyone's)
-  // only shows as "the values differ from the last read" until the wire serves what they say.
+  // shows as "the values differ from the last read" and is in effect once the host has booted
+  // after it. Client and .NET values as much as Server ones: the inbound wire cannot tell.
   effectiveAfterRestart: {
     what: "SCHANNEL/.NET values",
-    // "" for a snapshot that holds no values (nothing to compare with).
-    managedValues: (state) => (state.protocols ? JSON.stringify({ protocols: state.protocols, dotnet: state.dotnet }) : ""),
-    wireServes: (state, seen) =>
-      ([["TLS 1.0", "TLSv1"], ["TLS 1.1", "TLSv1.1"], ["TLS 1.2", "TLSv1.2"]] as const).every(
-        ([v, wire]) => seen[wire] === "unknown" || (seen[wire] === "accepted") === state.effective[v].server,
-      ),
+    // In a fixed order, not the objects' key order: a stored snapshot comes back from jsonb with
+    // its keys reordered. "" for a snapshot that holds no values (nothing to compare with).
+    managedValues: (state) =>
+      state.protocols && state.dotnet
+        ? JSON.stringify([
+            ...TLS_VERSIONS.flatMap((v) => SIDES.flatMap((side) => SCHANNEL_VALUES.map((n) => state.protocols[v]?.[side]?.[n] ?? null))),
+            ...DOTNET_KEYS.flatMap((k) => DOTNET_VALUES.map((n) => state.dotnet[k]?.[n] ?? null)),
+          ])
+        : "",
+    lastBootAt: (state) => state.lastBootAt ?? null,
   },
 };
 
-/** Task-log lines: each version's four values and HealthChecker's reading, then the summary. */
+/** A change that turns TLS 1.0 or 1.1 off (Enabled=0 or DisabledByDefault=1). */
+function turnsLegacyOff(c: Change & { to: number | null }): boolean {
+  const legacy = (["TLS 1.0", "TLS 1.1"] as const).some((v) => SIDES.some((side) => normalizeKeyPath(protocolKey(v, side)) === normalizeKeyPath(c.path)));
+  return legacy && ((c.value === "Enabled" && c.to === 0) || (c.value === "DisabledByDefault" && c.to === 1));
+}
+
+/** Task-log lines: each version's four values and HealthChecker's reading, the summary, the
+ *  Exchange prerequisites and the boot time. */
 export function describeSchannel(s: SchannelState): string[] {
   const id = s.playbookId;
   const dword = (v: number | null) => (v === null ? "absent" : String(v));
@@ -681,6 +468,9 @@ export function describeSchannel(s: SchannelState): string[] {
     if (!p) return `${id}: ${v}: not read`;
     return `${id}: ${v} Server: Enabled=${dword(p.Server.Enabled)}, DisabledByDefault=${dword(p.Server.DisabledByDefault)}; Client: Enabled=${dword(p.Client.Enabled)}, DisabledByDefault=${dword(p.Client.DisabledByDefault)} -> HealthChecker: ${hc}`;
   });
-  return [...lines, `${id}: ${s.summary}`];
+  const p = s.exchangePrerequisites;
+  const exchange = p ? [`${id}: ${p.findings.length > 0 ? p.findings.join("; ") : `${p.installed}: TLS 1.2 prerequisites met`}`] : [];
+  const boot = `${id}: last boot ${s.lastBootAt ? s.lastBootAt.slice(0, 19).replace("T", " ") + " UTC" : "unknown (Win32_OperatingSystem not readable)"}`;
+  return [...lines, `${id}: ${s.summary}`, ...exchange, boot];
 }
 

@@ -13,11 +13,12 @@
 import { prisma } from "../../lib/db";
 import { env } from "../../lib/env";
 import { recordAuditInTx } from "../../lib/audit/log";
-import { notifyDrift, recordDriftInTx, updateHostStatusInTx, wireProtocols, type StatusUpdate } from "../../lib/compliance/update";
+import { notifyDrift, recordDriftInTx, updateHostStatusInTx, type StatusUpdate } from "../../lib/compliance/update";
 import { QUEUES } from "../../lib/jobs/queue";
 import { effectiveAllowList } from "../../lib/settings";
 import { parseAllowList } from "../../lib/tls";
 import { playbooksFor } from "../playbooks";
+import { WINDOWS_BOOT_TIME_JITTER_MS } from "../playbooks/boot-identity";
 import type { ConfigState, Playbook, RawOutput } from "../playbooks/types";
 import { recordPendingKey } from "../../lib/hosts/host-keys";
 import { CredentialScopeError, openHostSession, PendingKeyMismatchError, TargetRefusedError, type OpenedSession } from "../transport/open-session";
@@ -46,7 +47,11 @@ export function concatRaw(raw: readonly RawOutput[], max = MAX_RAW_CHARS): strin
 //
 // For playbooks whose values take effect only after a restart the host does not flag
 // (Playbook.effectiveAfterRestart: SCHANNEL), a change shows as "the values differ from the
-// last snapshot" and stays pending until a probe taken after it serves what the values say.
+// last snapshot". It was made at some time T after that snapshot; it is in effect once a check
+// sees the host booted after T, and not before, whatever the wire shows (a Client or .NET change
+// never shows on the inbound wire). T is the rollout's apply when it was ours; otherwise the last
+// snapshot's time when the host has not booted since (a later boot is then after T too), and when
+// it has, this check's time: which came first is unknowable, so a further boot is waited for.
 
 const CHANGE_KEY = "changeAwaitingReboot";
 
@@ -55,26 +60,41 @@ interface AwaitingReboot {
   reason: string;
 }
 
-async function changeAwaitingRestart(hostId: string, playbook: Playbook<ConfigState>, state: ConfigState): Promise<AwaitingReboot | null> {
+const fmt = (d: Date) => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+
+/** When a rollout last wrote this playbook's values on the host after `after`, or null. */
+async function rolloutAppliedAt(hostName: string, playbookId: string, after: Date): Promise<Date | null> {
+  const row = await prisma.auditEvent.findFirst({
+    where: { action: "rollout.host_applied", target: `host:${hostName}`, at: { gt: after }, details: { path: ["playbook"], equals: playbookId } },
+    orderBy: { seq: "desc" },
+    select: { at: true },
+  });
+  return row?.at ?? null;
+}
+
+export async function changeAwaitingRestart(host: { id: string; name: string }, playbook: Playbook<ConfigState>, state: ConfigState): Promise<AwaitingReboot | null> {
   const tracking = playbook.effectiveAfterRestart;
   if (!tracking) return null;
-  const prev = await prisma.configSnapshot.findFirst({ where: { hostId, playbook: playbook.id }, orderBy: [{ takenAt: "desc" }, { id: "desc" }], select: { takenAt: true, state: true } });
+  const prev = await prisma.configSnapshot.findFirst({ where: { hostId: host.id, playbook: playbook.id }, orderBy: [{ takenAt: "desc" }, { id: "desc" }], select: { takenAt: true, state: true } });
   if (!prev || !prev.state || typeof prev.state !== "object") return null;
   const before = prev.state as unknown as ConfigState & { [CHANGE_KEY]?: AwaitingReboot | null };
+  const bootText = tracking.lastBootAt(state);
+  const boot = bootText ? new Date(bootText) : null;
+  const bootedAfter = (t: Date) => boot !== null && boot.getTime() - t.getTime() > WINDOWS_BOOT_TIME_JITTER_MS;
+  const unknownBoot = boot ? "" : "; the boot time could not be read, so it stays pending until it can";
   const previous = tracking.managedValues(before);
   if (previous && previous !== tracking.managedValues(state)) {
-    return { since: new Date().toISOString(), reason: `${tracking.what} changed since the audit of ${prev.takenAt.toISOString().slice(0, 16).replace("T", " ")} UTC; not effective until the host restarts` };
+    const applied = await rolloutAppliedAt(host.name, playbook.id, prev.takenAt);
+    const ambiguous = applied === null && bootedAfter(prev.takenAt);
+    const since = applied ?? (ambiguous ? new Date(state.collectedAt) : prev.takenAt);
+    if (bootedAfter(since)) return null;
+    const when = applied ? `applied by a rollout at ${fmt(applied)}` : `changed since the audit of ${fmt(prev.takenAt)}`;
+    const order = ambiguous ? ` (the host restarted at ${fmt(boot!)}, before or after the change: a further restart is needed to be sure)` : "";
+    return { since: since.toISOString(), reason: `${tracking.what} ${when}${order}; not effective until the host restarts${unknownBoot}` };
   }
   const carried = before[CHANGE_KEY];
   if (!carried) return null;
-  // Restarted since? Then a probe taken after the change serves what the values say.
-  const probes = await prisma.$queryRaw<Array<{ protocols: unknown; verdict: string }>>`
-    SELECT DISTINCT ON (r."endpointId") r.protocols, r.verdict
-    FROM "ProbeResult" r JOIN "Endpoint" e ON e.id = r."endpointId"
-    WHERE e."hostId" = ${hostId}::uuid AND e."removedAt" IS NULL AND r."probedAt" > ${new Date(carried.since)}
-    ORDER BY r."endpointId", r."probedAt" DESC`;
-  const agrees = probes.some((p) => p.verdict !== "unreachable" && p.verdict !== "error" && tracking.wireServes(state, wireProtocols(p.protocols)));
-  return agrees ? null : carried;
+  return bootedAfter(new Date(carried.since)) ? null : { ...carried, reason: carried.reason.replace(/; the boot time could not be read.*$/, "") + unknownBoot };
 }
 
 // ---- the task ------------------------------------------------------------------------------
@@ -189,7 +209,7 @@ async function checkAll(
       await h.log(`${playbook.id}: check failed: ${msg}`);
       continue;
     }
-    const awaiting = await changeAwaitingRestart(host.id, playbook, state);
+    const awaiting = await changeAwaitingRestart(host, playbook, state);
     const pending = state.rebootPending || awaiting !== null;
     const { raw, ...parsed } = state;
     const snapshotState = { ...parsed, rebootPending: pending, ...(playbook.effectiveAfterRestart ? { [CHANGE_KEY]: awaiting, hostRebootIndicators: state.rebootPending } : {}) };

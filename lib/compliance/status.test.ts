@@ -14,13 +14,15 @@ const allUnknown: P = { TLSv1: "unknown", "TLSv1.1": "unknown", "TLSv1.2": "unkn
 const wire = (port: number, service: string, verdict: WireEvidence["verdict"], protocols: P, error: string | null = null): WireEvidence => ({ port, service, probedAt: at, verdict, protocols, error });
 const side = (direction: ConfigSide["direction"], o: Partial<ConfigSide> = {}): ConfigSide => ({ direction, legacyEnabled: false, tls12Enabled: true, summary: direction === "inbound" ? "SCHANNEL TLS 1.0/1.1 Server disabled, TLS 1.2 Server enabled" : "SCHANNEL TLS 1.0/1.1 Client disabled, TLS 1.2 Client enabled", ...o });
 /** A snapshot with both directions fine unless overridden. */
-const cfg = (o: { inbound?: Partial<ConfigSide> | null; outbound?: Partial<ConfigSide> | null; playbook?: string; rebootPending?: boolean } = {}): ConfigEvidence => ({
+const cfg = (o: { inbound?: Partial<ConfigSide> | null; outbound?: Partial<ConfigSide> | null; playbook?: string; rebootPending?: boolean; prerequisites?: string[] } = {}): ConfigEvidence => ({
   playbook: o.playbook ?? "windows-schannel",
   takenAt: at,
   rebootPending: o.rebootPending ?? false,
   summary: "TLS 1.2: Enabled (Server Enabled=1, DisabledByDefault=0)",
   sides: [...(o.inbound === null ? [] : [side("inbound", o.inbound)]), ...(o.outbound === null ? [] : [side("outbound", o.outbound)])],
+  prerequisites: o.prerequisites,
 });
+const cu7 = "Exchange 2016 CU7 (15.1.1261): TLS 1.2 needs CU8 (15.1.1415) or later; install the latest CU first (KB step 1)";
 const exception = (o: Partial<{ endpointPort: number | null; version: string | null; expiresAt: Date; approved: boolean }> = {}) => ({ endpointPort: null, version: null, expiresAt: new Date("2027-01-01T00:00:00Z"), approved: true, justification: "vendor appliance, replacement ordered", ...o });
 
 const smtp = (verdict: WireEvidence["verdict"], p: P) => wire(25, "smtp", verdict, p);
@@ -125,6 +127,12 @@ const cases: Array<[string, Parameters<typeof evaluateHostStatus>[0], HostStatus
     "noncompliant",
     /^Outbound to Microsoft 365: TLS 1.0\/1.1 enabled by main.cf: smtp_tls_protocols/,
   ],
+
+  // Exchange prerequisites (the KB's step 1): only an update fixes them, so neither the wire nor an exception hides them
+  ["wire and config fine, Exchange too old for TLS 1.2: at_risk, both directions, named once", { wire: [smtp("compliant", modern)], config: [cfg({ prerequisites: [cu7] })], exceptions: [], now }, "at_risk", /^Both directions: Exchange 2016 CU7 \(15\.1\.1261\): TLS 1\.2 needs CU8 \(15\.1\.1415\) or later; install the latest CU first \(KB step 1\) \(windows-schannel config at 2026-11-28 10:02 UTC\)$/],
+  ["an exception does not hide an Exchange prerequisite", { wire: [smtp("noncompliant", legacyOpen)], config: [cfg({ inbound: { legacyEnabled: true }, prerequisites: [cu7] })], exceptions: [exception()], now }, "at_risk", /^Both directions: Exchange 2016 CU7/],
+  ["a pending restart does not fix an Exchange prerequisite", { wire: [smtp("at_risk", legacyOnly)], config: [cfg({ rebootPending: true, prerequisites: [cu7] })], exceptions: [], now }, "at_risk", /^Both directions: Exchange 2016 CU7.*\(not fixed by the pending restart\); windows-schannel config changed/],
+  ["server config fixed, wire legacy only, Exchange too old: at_risk with the reason, not a mismatch", { wire: [smtp("at_risk", legacyOnly)], config: [cfg({ prerequisites: [cu7] })], exceptions: [], now }, "at_risk", /^TLS 1.2 not accepted on 25\/smtp.*; also Both directions: Exchange 2016 CU7/],
 ];
 
 describe("evaluateHostStatus", () => {
@@ -146,6 +154,10 @@ describe("directionVerdicts", () => {
     });
     expect(v.inbound).toMatchObject({ source: "wire", state: "ok", findings: [], advisories: [expect.stringMatching(/^Inbound from Microsoft 365: smtpd_tls_protocols = >=TLSv1/)] });
     expect(v.outbound).toMatchObject({ source: "config", state: "at_risk", findings: [expect.stringMatching(/^Outbound to Microsoft 365: smtp_tls_protocols = <=TLSv1.1/)], advisories: [] });
+  });
+  it("puts an Exchange prerequisite in both directions, even where the wire decides", () => {
+    const v = directionVerdicts({ wire: [smtp("compliant", modern)], config: [cfg({ prerequisites: [cu7] })], exceptions: [], now });
+    for (const d of [v.inbound, v.outbound]) expect(d).toMatchObject({ state: "at_risk", findings: [expect.stringMatching(/^Both directions: Exchange 2016 CU7/)], advisories: [] });
   });
   it("says unknown for a direction nothing speaks about", () => {
     expect(directionVerdicts({ wire: [smtp("noncompliant", legacyOpen)], config: [], exceptions: [exception()], now }).outbound).toMatchObject({ source: "none", state: "unknown" });

@@ -59,6 +59,9 @@ export interface ConfigEvidence {
   rebootPending: boolean;
   /** The whole snapshot in one line, for "a change waits for a reboot (...)". */
   summary: string;
+  /** What only an update fixes ("Exchange 2016 CU7 (15.1.1261): TLS 1.2 needs CU8 ..."): at_risk
+   *  in both directions, whatever the wire shows (the software, not a protocol setting). */
+  prerequisites?: string[];
 }
 
 export interface ExceptionEvidence {
@@ -96,7 +99,7 @@ const isConclusive = (w: WireEvidence) => w.verdict !== "unreachable" && w.verdi
 interface Finding {
   direction: Direction;
   source: "wire" | "config";
-  kind: "legacy" | "no-tls12" | "no-starttls";
+  kind: "legacy" | "no-tls12" | "no-starttls" | "prerequisite";
   /** The endpoint (wire findings), null for config. */
   port: number | null;
   /** The legacy versions seen (wire); empty when not known (config). */
@@ -140,6 +143,15 @@ function configFindings(config: ConfigEvidence[], direction: Direction): Finding
   return findings;
 }
 
+/** One finding per direction, same text: Exchange is both the server and the client. */
+function prerequisiteFindings(config: ConfigEvidence[]): Finding[] {
+  return config.flatMap((c) =>
+    (c.prerequisites ?? []).flatMap((p) =>
+      DIRECTIONS.map((direction) => ({ direction, source: "config" as const, kind: "prerequisite" as const, port: null, versions: [], text: `Both directions: ${p} (${c.playbook} config at ${formatUtc(c.takenAt)})` })),
+    ),
+  );
+}
+
 const normalizeVersion = (v: string): string => ({ "TLS 1.0": "TLSv1", "TLSv1.0": "TLSv1", "TLS 1.1": "TLSv1.1" })[v.trim()] ?? v.trim();
 
 /**
@@ -177,7 +189,7 @@ export interface DirectionVerdict {
   advisories: string[];
 }
 
-const SEVERITY: Record<Finding["kind"], number> = { "no-tls12": 0, "no-starttls": 1, legacy: 2 };
+const SEVERITY: Record<Finding["kind"], number> = { "no-tls12": 0, prerequisite: 1, "no-starttls": 2, legacy: 3 };
 const bySeverity = (a: Finding, b: Finding) => SEVERITY[a.kind] - SEVERITY[b.kind];
 
 interface Analysis {
@@ -193,6 +205,7 @@ function analyse(ev: StatusEvidence): Analysis {
   const findings: Finding[] = wireFindings(ev.wire);
   const advisories: Finding[] = [];
   for (const d of DIRECTIONS) (decidedByWire[d] ? advisories : findings).push(...configFindings(ev.config, d));
+  findings.push(...prerequisiteFindings(ev.config));
   findings.sort(bySeverity);
   const uncovered = findings.filter((f) => !covering(f, ev.exceptions, ev.now));
   return { findings, uncovered, advisories, decidedByWire };
@@ -230,7 +243,7 @@ export function directionVerdicts(ev: StatusEvidence): Record<Direction, Directi
 
 /** "; also <the most severe finding of the other direction>" so an explanation names both. */
 function alsoOther(primary: Finding, uncovered: Finding[]): string {
-  const other = uncovered.find((f) => f.direction !== primary.direction);
+  const other = uncovered.find((f) => f.direction !== primary.direction && f.text !== primary.text);
   return other ? `; also ${other.text}` : "";
 }
 
@@ -283,7 +296,9 @@ export function evaluateHostStatus(ev: StatusEvidence): HostStatusResult {
   // The server side's config says fixed, the wire says otherwise: one of them is wrong.
   const serverFixed = inboundSides.length > 0 && inboundSides.every((s) => s.legacyEnabled === false && s.tls12Enabled !== false && s.tlsOffered !== false);
   const wireContradicts = uncovered.find((f) => f.source === "wire" && f.direction === "inbound" && f.kind !== "no-starttls");
-  if (serverFixed && decidedByWire.inbound && wireContradicts) {
+  // An Exchange build too old for its config explains a wire that disagrees with it: at_risk below.
+  const blocked = uncovered.some((f) => f.kind === "prerequisite");
+  if (serverFixed && decidedByWire.inbound && wireContradicts && !blocked) {
     const side = inboundSides[0]!;
     return { status: "mismatch", explanation: `Inbound config says fixed (${side.summary}) but ${wireContradicts.text}${alsoOther(wireContradicts, uncovered)}` };
   }

@@ -27,7 +27,12 @@ describe("configEvidence", () => {
       sides: [inbound, outbound],
       rebootPending: false,
       summary: "TLS 1.0/1.1 enabled by main.cf: smtp_tls_protocols = >=TLSv1",
+      prerequisites: [],
     });
+  });
+  it("carries the Exchange prerequisites a SCHANNEL state names", () => {
+    const prerequisites = ["Exchange 2016 CU7 (15.1.1261): TLS 1.2 needs CU8 (15.1.1415) or later; install the latest CU first (KB step 1)"];
+    expect(configEvidence({ playbook: "windows-schannel", takenAt, rebootPending: false, state: { legacyEnabled: true, tls12Enabled: true, summary: "x", sides: [inbound], prerequisites } })?.prerequisites).toEqual(prerequisites);
   });
   it("reads a snapshot from before directions as inbound for nginx and Dovecot, and as no verdict for Postfix and SCHANNEL", () => {
     const old = { legacyEnabled: true, tls12Enabled: true, summary: "ssl_protocols = TLSv1 TLSv1.1 TLSv1.2" };

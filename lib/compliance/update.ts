@@ -77,6 +77,7 @@ const ConfigState = z.object({
   rebootPending: z.boolean().optional(),
   summary: z.string(),
   sides: z.array(SideSchema).max(8).optional(),
+  prerequisites: z.array(z.string().max(1000)).max(8).optional(),
 });
 
 // Snapshots written before evidence had a direction: nginx and Dovecot only ever described their
@@ -96,6 +97,7 @@ export function configEvidence(row: { playbook: string; takenAt: Date; state: un
     sides,
     rebootPending: row.rebootPending || state.data.rebootPending === true,
     summary,
+    prerequisites: state.data.prerequisites ?? [],
   };
 }
 

@@ -15,6 +15,9 @@ interface SchannelView {
   dotnet?: Record<string, { SystemDefaultTlsVersions: Dword; SchUseStrongCrypto: Dword }>;
   os?: { productName?: string | null; version?: string; family?: string };
   exchange?: { version?: string; product?: string } | null;
+  exchangePrerequisites?: { installed?: string; tls12?: string | null; legacyOff?: string | null; dotnet?: string | null; findings?: string[] } | null;
+  dotnetRelease?: number | null;
+  lastBootAt?: string | null;
   rebootIndicators?: Record<string, boolean>;
   changeAwaitingReboot?: { reason: string } | null;
 }
@@ -67,8 +70,10 @@ function SchannelTable({ s }: { s: SchannelView }) {
           {s.os?.productName ?? (s.os?.family ? `Windows Server ${s.os.family}` : "Windows")}
           {s.os?.version ? ` (${s.os.version})` : ""}
           {s.exchange ? `; ${s.exchange.product ?? "Exchange"} ${s.exchange.version ?? ""}` : ""}
+          {s.lastBootAt ? `; last boot ${s.lastBootAt.slice(0, 16).replace("T", " ")} UTC` : ""}
         </p>
       )}
+      {s.exchangePrerequisites && <ExchangePrerequisitesView p={s.exchangePrerequisites} dotnetRelease={s.dotnetRelease ?? null} />}
       <table className="w-full text-xs" data-testid="schannel-values">
         <caption className="sr-only">SCHANNEL protocol values per version and side, with HealthChecker&apos;s reading</caption>
         <thead>
@@ -113,6 +118,31 @@ function SchannelTable({ s }: { s: SchannelView }) {
           ))}
         </ul>
       )}
+    </div>
+  );
+}
+
+/** The KB's step 1: what the installed Exchange build and .NET Framework allow, answer first. */
+function ExchangePrerequisitesView({ p, dotnetRelease }: { p: NonNullable<SchannelView["exchangePrerequisites"]>; dotnetRelease: number | null }) {
+  const rows: Array<[string, string | null | undefined, string]> = [
+    ["TLS 1.2", p.tls12, "usable"],
+    ["TLS 1.0/1.1 disabled", p.legacyOff, "supported"],
+    [".NET Framework", p.dotnet, dotnetRelease === null ? "Release not found: not judged" : `Release ${dotnetRelease}: enough`],
+  ];
+  const blocked = (p.findings?.length ?? 0) > 0;
+  return (
+    <div className={`rounded border px-3 py-2 text-xs ${blocked ? "border-red-300 bg-red-50" : "border-slate-200"}`} data-testid="exchange-prerequisites">
+      <p className={`font-medium ${blocked ? "text-red-900" : "text-slate-900"}`}>
+        Exchange prerequisites (KB step 1): {blocked ? "update needed" : "met"}
+        {p.installed ? <span className="font-normal text-slate-700"> for {p.installed}</span> : null}
+      </p>
+      <ul className="mt-1 space-y-0.5">
+        {rows.map(([what, problem, fine]) => (
+          <li key={what} className={!problem ? "text-green-800" : p.findings?.includes(problem) ? "text-red-800" : "text-amber-800"}>
+            <span className="font-medium">{what}:</span> {problem ?? fine}
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }
