@@ -244,7 +244,7 @@ function summaryPage(w: Writer, p: PackData) {
   w.para("Audit chain", { bold: true });
   w.para(
     p.chain
-      ? `Cut from the audit ${p.chain.kind === "checkpoint" ? `checkpoint ${p.chain.label}` : "chain head"}: event #${p.chain.id} at ${utc(p.chain.at)}, hash ${p.chain.hash}. Every event up to it is covered by this pack; \`tlsfleet audit verify\` ties the hash to the log.`
+      ? `Cut from the audit ${p.chain.kind === "checkpoint" ? p.chain.label : "chain head"}: event #${p.chain.id} at ${utc(p.chain.at)}, hash ${p.chain.hash}. Every event up to it is covered by this pack; \`tlsfleet audit verify\` ties the hash to the log.`
       : "The audit log was empty when the pack was cut.",
     { size: 9 },
   );
