@@ -102,7 +102,7 @@ export async function setSetting<K extends SettingKey>(actor: SettingActor, key:
 /**
  * Where scans may probe: the Setting when an admin has set one, else TLSFLEET_ALLOWED_TARGETS.
  * Null when neither is configured: the scan refuses every target (a scanner that probes whatever
- * it is given is a weapon, DESIGN.md "Security model").
+ * it is given is a weapon, docs/security.md "Allowed targets").
  */
 export async function effectiveAllowList(): Promise<{ list: AllowList; source: "settings" | "env" } | null> {
   const stored = await storedAllowedTargets();

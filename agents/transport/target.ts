@@ -6,7 +6,7 @@ import { TransportError } from "./types";
 
 /** What a transport needs to check its target; the same fields on SshOptions and WinRmOptions. */
 export interface TargetCheckOptions {
-  /** Where sessions may go (Settings, DESIGN.md "Security model"); null/absent: anywhere. */
+  /** Where sessions may go (Settings, docs/security.md "Allowed targets"); null/absent: anywhere. */
   allowList?: AllowList | null;
   /** Resolves the host name once per session. Default: the system resolver. For tests. */
   resolver?: Resolver;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ACTIONS, can, ROLES, scopesFor, tokenRole, type Action } from "./roles";
 
-// DESIGN.md "Security model", written out as the table a reviewer checks.
+// SECURITY.md "Threat model: who can do what", written out as the table a reviewer checks.
 const expected: Record<Action, [viewer: boolean, operator: boolean, admin: boolean]> = {
   read: [true, true, true],
   export: [true, true, true],

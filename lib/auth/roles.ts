@@ -1,4 +1,4 @@
-// Roles and what each may do (../shared/DESIGN.md "Security model"). Pure: used by the
+// Roles and what each may do (SECURITY.md "Threat model: who can do what"). Pure: used by the
 // server-side checks and, only to hide controls, by the UI.
 
 export const ROLES = ["viewer", "operator", "admin"] as const;

@@ -2,7 +2,7 @@
 import { isIP } from "node:net";
 
 /**
- * Where probes, remote sessions and the drift webhook may go (DESIGN.md "Security model"): a
+ * Where probes, remote sessions and the drift webhook may go (docs/security.md "Allowed targets"): a
  * scanner that probes whatever it is given is a weapon. Entries are CIDRs ("198.18.0.0/15",
  * "::1/128"), single addresses, or DNS suffixes ("lab.example": lab.example and every name below
  * it; a leading dot is optional).

@@ -80,7 +80,7 @@ function secureContextFor(version: TlsVersion): SecureContext {
     context = createSecureContext({
       minVersion: version,
       maxVersion: version,
-      // OpenSSL 3 only negotiates TLS 1.0/1.1 at security level 0 (DOMAIN.md).
+      // OpenSSL 3 only negotiates TLS 1.0/1.1 at security level 0 (docs/domain.md "What the library allows").
       ...(version === "TLSv1" || version === "TLSv1.1" ? { ciphers: "ALL:@SECLEVEL=0" } : {}),
     });
     secureContexts.set(version, context);

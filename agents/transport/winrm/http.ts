@@ -215,7 +215,7 @@ export class WsmanHttp {
       servername,
       ca,
       minVersion,
-      // OpenSSL 3 only negotiates TLS 1.0/1.1 at security level 0 (DOMAIN.md).
+      // OpenSSL 3 only negotiates TLS 1.0/1.1 at security level 0 (docs/domain.md "What the library allows").
       ciphers: legacy ? "ALL:@SECLEVEL=0" : undefined,
       // With a pin we verify ourselves (the certificate is usually self-signed); otherwise the
       // normal CA + host name verification applies and failures abort the handshake.

@@ -13,7 +13,7 @@ export const metadata: Metadata = { title: "Audit" };
 
 const linkButton = "inline-flex items-center rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100";
 
-// Viewers see the trail: DESIGN.md's viewer reads everything except secrets (an auditor's role),
+// Viewers see the trail: SECURITY.md "Threat model": a viewer reads everything except secrets (an auditor's role),
 // and audit details never hold secrets. The CSV export needs `export` (also viewer).
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requirePageUser("read");
