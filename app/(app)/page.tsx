@@ -45,7 +45,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
   }
 
   const failing = counts.noncompliant + counts.at_risk + counts.mismatch;
-  // Unknown, unreachable and error hosts say nothing either way (DESIGN.md: never counted as compliant or not).
+  // Unknown, unreachable and error hosts say nothing either way (docs/architecture.md "The probe's verdict": never counted as compliant or not).
   const undecided = counts.unknown + counts.unreachable + counts.error;
   const judged = total - undecided;
   return (

@@ -1,6 +1,6 @@
 // The driver adapter the WASM schema engine migrates through: @prisma/adapter-pg, with the three
 // places where adapter-pg 7.10 and the schema engine disagree fixed (all measured on these
-// machines, see DESIGN.md "Prisma without engine downloads"):
+// machines, see docs/architecture.md "Migrations without Prisma's native engines"):
 //
 // 1. adapter-pg rejects columns of Postgres' internal `"char"` type (OID 18) with
 //    UnsupportedNativeDataType. The engine's catalog queries select such columns

@@ -1,6 +1,6 @@
 // Prisma's schema engine compiled to WebAssembly (@prisma/schema-engine-wasm), driven through
 // @prisma/adapter-pg. This replaces the native schema engine, which `prisma migrate` downloads and
-// these machines cannot (DESIGN.md "Prisma without engine downloads").
+// these machines cannot (docs/architecture.md "Migrations without Prisma's native engines").
 //
 // The package's ESM entry does `import * as wasm from "./schema_engine_bg.wasm"`, which Node 20
 // refuses, so the .wasm file is instantiated here and handed to the JS glue with __wbg_set_wasm.

@@ -1,5 +1,5 @@
 // Is the goal met on the wire? Pure: a host is verified only by what every one of its endpoints
-// negotiated just now, never by its configuration. "unknown" is not "rejected" (DESIGN.md): an
+// negotiated just now, never by its configuration. "unknown" is not "rejected" (docs/architecture.md "The probe's verdict"): an
 // endpoint that could not be told is not verified, and says why.
 import type { Outcome, TlsVersion } from "../tls/types";
 import { GOAL_LABEL, type RolloutGoal } from "./settings";

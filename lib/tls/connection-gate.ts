@@ -1,6 +1,6 @@
 /**
  * Limits simultaneous probe connections: at most `perHost` to one address (mail servers
- * rate-limit, and postscreen punishes bursts from one client; DOMAIN.md asks for at most 2) and
+ * rate-limit, and postscreen punishes bursts from one client; docs/domain.md "Probing what a server really negotiates": at most 2) and
  * at most `total` overall, across every endpoint probed by this process.
  */
 export class ConnectionGate {

@@ -9,7 +9,7 @@ export interface ProbeManyOptions extends ProbeOptions {
   /** Endpoints probed at the same time. Default 32. */
   concurrency?: number;
   /**
-   * Simultaneous connections to one address. Default 2 (DOMAIN.md). Ignored when
+   * Simultaneous connections to one address. Default 2 (docs/domain.md "Probing what a server really negotiates"). Ignored when
    * `connectionGate` is given; a value other than the shared gate's gives this run a gate of
    * its own, which then no longer coordinates with other probes in the process.
    */

@@ -1,5 +1,5 @@
 // Public types of the wire prober. The CLI's --json output is exactly ProbeReport minus
-// nothing: see ../shared/DESIGN.md "The CLI contract".
+// nothing: see docs/architecture.md "The probe's verdict".
 
 export const SERVICES = ["smtp", "submission", "smtps", "https", "imap", "imaps", "pop3", "pop3s", "ldaps", "tls"] as const;
 export type Service = (typeof SERVICES)[number];

@@ -10,7 +10,7 @@ function protocols(v10: Outcome, v11: Outcome, v12: Outcome, v13: Outcome): Reco
   return { TLSv1: v10, "TLSv1.1": v11, "TLSv1.2": v12, "TLSv1.3": v13 };
 }
 
-// DESIGN.md "The CLI contract": first match wins.
+// docs/architecture.md "The probe's verdict": first match wins.
 const table: [string, boolean, StartTlsState, Record<TlsVersion, Outcome>, Verdict][] = [
   ["no TCP connection or no greeting", false, "not-applicable", protocols(U, U, U, U), "unreachable"],
   ["unreachable wins over anything learnt", false, "offered", protocols(A, A, A, A), "unreachable"],

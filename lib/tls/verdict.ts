@@ -8,7 +8,7 @@ export interface VerdictEvidence {
 }
 
 /**
- * The endpoint verdict exactly as DESIGN.md "The CLI contract" lists it: first match wins.
+ * The endpoint verdict exactly as docs/architecture.md "The probe's verdict" lists it: first match wins.
  * Unknown outcomes never count as rejected, so a peer that only timed out can never look compliant.
  */
 export function decideVerdict(evidence: VerdictEvidence): Verdict {
