@@ -4,7 +4,7 @@ import { normalizeKeyPath, parseRegQuery, regAddDwordArgv, regQuery, RegistrySna
 
 const TLS12 = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2";
 
-// Literal reg.exe output in the format DOMAIN.md documents (CRLF, root spelled out, four-space
+// Literal reg.exe output in the format docs/architecture.md "Windows registry reads" documents (CRLF, root spelled out, four-space
 // separators, DWORDs in lowercase hex).
 const cases: Array<[string, string, Array<{ path: string; values: Array<[string, string, string, number | null]> }>, number]> = [
   [

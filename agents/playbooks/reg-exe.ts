@@ -1,6 +1,6 @@
 // Reading and writing the Windows registry through reg.exe, the one tool that exists and prints the
-// same stable format over WinRM and over Windows OpenSSH (DOMAIN.md "reg.exe output as Windows
-// prints it"). Parsing is a pure function; the remote output it gets is validated with zod.
+// same stable format over WinRM and over Windows OpenSSH (docs/architecture.md "Windows
+// registry reads"). Parsing is a pure function; the remote output it gets is validated with zod.
 
 import { z } from "zod";
 import type { RemoteSession } from "../transport/types";

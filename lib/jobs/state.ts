@@ -2,7 +2,7 @@
 // stores the result; these decide it, so every writer (claim, finish, cancel, retry, reaper)
 // agrees on what a job's state is.
 //
-// The rule operators care about most (DOMAIN.md, Rundeck #4632): a host that was never reached
+// The rule operators care about most (Rundeck #4632; docs/architecture.md "The probe's verdict"): a host that was never reached
 // is "not started" or "cancelled", never "done".
 
 export const TASK_STATES = ["not_started", "queued", "running", "succeeded", "failed", "unreachable", "cancelled", "pending_reboot", "skipped"] as const;
