@@ -1,5 +1,5 @@
-// Dovecot: the lowest TLS version its listeners accept, and raising it. DOMAIN.md "Linux / mail
-// servers"; Dovecot 2.3 settings ssl_min_protocol (default TLSv1 before 2.3.15, TLSv1.2 from
+// Dovecot: the lowest TLS version its listeners accept, and raising it. docs/domain.md "Linux mail
+// and web servers"; Dovecot 2.3 settings ssl_min_protocol (default TLSv1 before 2.3.15, TLSv1.2 from
 // then on, so the default is read with `doveconf -d`, never assumed) and, before 2.3,
 // ssl_protocols ("!SSLv3 !TLSv1" style lists).
 //

@@ -1,5 +1,5 @@
 // Postfix: which TLS versions smtpd (server) and smtp (client) allow, and changing that with
-// postconf. DOMAIN.md "Linux / mail servers"; postconf(5) "smtpd_tls_protocols" (Postfix 3.7).
+// postconf. docs/domain.md "Linux mail and web servers"; postconf(5) "smtpd_tls_protocols" (Postfix 3.7).
 //
 // Four parameters decide it: smtpd_tls_protocols (server, opportunistic TLS),
 // smtpd_tls_mandatory_protocols (server, when TLS is required: smtpd_tls_security_level=encrypt),

@@ -1,4 +1,4 @@
-// The playbook contract (DESIGN.md "Playbooks"): how tlsfleet reads, plans, changes and restores
+// The playbook contract: how tlsfleet reads, plans, changes and restores
 // one kind of TLS configuration on a remote host. Playbooks talk to hosts only through
 // RemoteSession (argv, never shell strings) and never touch the database: `Host` here is the
 // minimal structural shape they need, not the Prisma model.

@@ -2,7 +2,7 @@
 // also uses, and message sealing (confidentiality + integrity) for WinRM over plain HTTP.
 //
 // Node 20's OpenSSL 3 refuses MD4 and RC4 without the legacy provider, and turning that provider
-// on for the whole process would weaken everything else (DESIGN.md "WinRM/NTLM"), so both are
+// on for the whole process would weaken everything else, so both are
 // implemented here in a few lines each; HMAC-MD5 and MD5 still come from node:crypto.
 // Section numbers below refer to [MS-NLMP] "NT LAN Manager (NTLM) Authentication Protocol".
 

@@ -1,5 +1,5 @@
 // nginx: which TLS versions each server block allows (ssl_protocols), and changing it by editing
-// the file that sets it. DOMAIN.md "Linux / mail servers"; nginx.org ngx_http_ssl_module,
+// the file that sets it. docs/domain.md "Linux mail and web servers"; nginx.org ngx_http_ssl_module,
 // ngx_stream_ssl_module, ngx_mail_ssl_module ("ssl_protocols", contexts: http|stream|mail, server).
 //
 // Reading: `nginx -T` tests the configuration and dumps every file it read, each after a line
