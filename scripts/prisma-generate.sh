@@ -4,7 +4,7 @@
 # `prisma generate` is pure WASM, but Prisma 7.10 still checks that a native schema engine
 # binary exists and tries to download one when it does not; these machines cannot download it.
 # Pointing PRISMA_SCHEMA_ENGINE_BINARY at any existing file satisfies the check (measured, see
-# DESIGN.md "Prisma without engine downloads"). A caller-provided real engine wins.
+# docs/architecture.md "Migrations without Prisma's native engines"). A caller-provided real engine wins.
 set -eu
 cd "$(dirname "$0")/.."
 if [ -z "${PRISMA_SCHEMA_ENGINE_BINARY:-}" ] || [ ! -e "${PRISMA_SCHEMA_ENGINE_BINARY}" ]; then

@@ -1,6 +1,6 @@
 // The real migration path (WASM schema engine over adapter-pg, lib/db/migrate.ts) against a real
 // PostgreSQL: DATABASE_URL's server in CI (PostgreSQL 15), the embedded PostgreSQL 18 without it.
-// Prisma support for this path is unofficial (DESIGN.md "Prisma without engine downloads"), so
+// Prisma support for this path is unofficial (docs/architecture.md "Migrations without Prisma's native engines"), so
 // these tests are what says a Prisma upgrade still works.
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -14,7 +14,7 @@ const fleet = ensureLabUp();
 
 scanDatabase("lab");
 
-/** The host status evaluateHostStatus must reach from wire evidence alone, by the DESIGN.md table. */
+/** The host status evaluateHostStatus must reach from wire evidence alone, by the table in docs/architecture.md "The probe's verdict". */
 function expectedStatus(host: LabHost): string {
   const verdicts = host.endpoints.map((e) => e.expectedVerdict);
   if (verdicts.some((v) => v === "at_risk" || v === "no-tls")) return "at_risk";

@@ -1138,7 +1138,7 @@ function preflight() {
   if (process.getuid() !== 0) throw new Error("the lab needs root (network namespaces, daemons on port 25)");
   const missing = ["/usr/sbin/postfix", "/usr/sbin/nginx", "/usr/sbin/dovecot", "/usr/sbin/sshd", "/usr/bin/ssh-keygen", "/usr/bin/openssl", "/usr/sbin/ip"].filter((f) => !fs.existsSync(f));
   if (missing.length > 0) {
-    throw new Error(`missing ${missing.join(", ")}: apt-get install postfix nginx-light dovecot-imapd dovecot-pop3d openssh-server openssl iproute2 (DEBIAN_FRONTEND=noninteractive, see DESIGN.md)`);
+    throw new Error(`missing ${missing.join(", ")}: apt-get install postfix nginx-light dovecot-imapd dovecot-pop3d openssh-server openssl iproute2 (DEBIAN_FRONTEND=noninteractive, as .ci/run does)`);
   }
 }
 

@@ -1,6 +1,6 @@
 // TEST DOUBLE: an in-memory Windows registry persisted as JSON, and reg.exe on top of it.
 //
-// Output follows what reg.exe prints (DOMAIN.md "reg.exe output as Windows prints it"; Microsoft
+// Output follows what reg.exe prints (docs/architecture.md "Windows registry reads"; Microsoft
 // Learn "reg query", "reg add", "reg delete"): CRLF line ends; the root spelled out
 // (HKEY_LOCAL_MACHINE); a key block is its path then one line per value indented by four
 // spaces, name, type and data separated by four spaces, DWORDs as 0x<lowercase hex>, then a

@@ -1,5 +1,5 @@
 // `tlsfleet probe` as other tools call it: the --json lines must match the CLI contract
-// (DESIGN.md) exactly, checked with a zod schema, against a real TLS server on loopback.
+// (docs/architecture.md "The probe's verdict") exactly, checked with a zod schema, against a real TLS server on loopback.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createTcpServer, type AddressInfo, type Server } from "node:net";
