@@ -508,8 +508,10 @@ describe.each([
     const execs = events.filter((e) => e.type === "exec");
     expect(execs.some((e) => e.program === "reg" && JSON.stringify(e.argv) === JSON.stringify(["reg", "query", HOSTILE]))).toBe(true);
     expect(events.some((e) => e.type === "shutdown" && e.message === message && e.delay === 600)).toBe(true);
-    // Nothing but the programs we ran was ever started, and no redirection wrote a file.
-    expect(new Set(execs.map((e) => e.program))).toEqual(new Set(["reg", "shutdown"]));
+    // Nothing but the programs we ran was ever started (the reboot reads the boot time with one
+    // fixed PowerShell query first), and no redirection wrote a file.
+    expect(new Set(execs.map((e) => e.program))).toEqual(new Set(["reg", "powershell", "shutdown"]));
+    for (const e of execs.filter((x) => x.program === "powershell")) expect(JSON.stringify(e.argv)).toContain("LastBootUpTime");
     expect(events.filter((e) => e.type === "destructive-command" || e.type === "file-write")).toEqual([]);
   });
 
@@ -600,7 +602,8 @@ describe("boot identity (Win32_OperatingSystem.LastBootUpTime) against the Windo
 
 /** What an audit concludes from a check (everything but the raw outputs and the time). */
 function verdicts(s: SchannelState) {
-  const { raw: _raw, collectedAt: _at, ...rest } = s;
+  // When it was read and when that machine last booted are the host's, not verdicts.
+  const { raw: _raw, collectedAt: _at, lastBootAt: _boot, ...rest } = s;
   return rest;
 }
 
