@@ -29,7 +29,7 @@ test("admin creates an operator; the operator is refused Settings > Users", asyn
 
   await page.getByRole("link", { name: "Settings" }).click();
   await page.getByRole("link", { name: "Open Users" }).click();
-  await expect(page.getByRole("heading", { name: "Users" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Users", exact: true })).toBeVisible();
   const form = page.getByRole("form", { name: "Add a user" });
   await form.getByLabel("E-mail").fill(operator.email);
   await form.getByLabel("Role").selectOption("operator");
