@@ -1,3 +1,4 @@
+// The dotted numbers here (14.3.382.0, 15.2.221.12, ...) are Exchange build numbers, not addresses: nothing is dialled.
 // The KB's step 1 against the build table (docs/domain.md "Exchange prerequisites"): the first
 // build on each side of every boundary, and the states the double's profiles give.
 import { describe, expect, it } from "vitest";

@@ -39,7 +39,7 @@ export function splitNginxDump(stdout: string): NginxDumpFile[] {
 }
 
 /** The nginx core version from `nginx -v` (stderr): "nginx version: nginx/1.22.1", also
- *  "nginx/1.24.0 (Ubuntu)" and OpenResty's "openresty/1.21.4.1" (its first three numbers are the
+ *  "nginx/1.24.0 (Ubuntu)" and OpenResty's "openresty/1.21.4.1" (a version string, not an address) (its first three numbers are the
  *  nginx core). Other forks: null, their defaults are not assumed. */
 export function parseNginxVersion(text: string): string | null {
   const m = /nginx version: (nginx|openresty)\/(\d+\.\d+\.\d+)/.exec(text);

@@ -43,7 +43,7 @@ function serverLabel(s: NginxServer): string {
 }
 
 /** Pure: the state from `nginx -v`, `nginx -T` and the candidate files' bytes. */
-/** "443 ssl default_server" -> "*:443"; "[::]:443 ssl" -> "[::]:443"; "10.0.0.1" -> "10.0.0.1:80". */
+/** "443 ssl default_server" -> "*:443"; "[::]:443 ssl" -> "[::]:443"; "10.0.0.1" -> "10.0.0.1:80" (listen directives as text, data only: nothing is dialled). */
 export function listenAddress(listen: string): { address: string; isDefault: boolean } {
   const [first = "", ...rest] = listen.split(/\s+/);
   const isDefault = rest.includes("default_server") || rest.includes("default");
