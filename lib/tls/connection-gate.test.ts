@@ -61,4 +61,70 @@ describe("ConnectionGate", () => {
     expect(gate.openTotal).toBe(0);
     (await gate.acquire("b"))();
   });
+
+  it("counts every address of one server against its budget once a greeting named it", async () => {
+    const gate = new ConnectionGate(2, 64, 3);
+    gate.identify("198.18.0.16", "mx.lab");
+    gate.identify("198.18.0.17", "MX.lab");
+    const held = [await gate.acquire("198.18.0.16"), await gate.acquire("198.18.0.16"), await gate.acquire("198.18.0.17")];
+    expect(gate.openToServer("198.18.0.17")).toBe(3);
+    let fourth = false;
+    const pending = gate.acquire("198.18.0.17").then((r) => ((fourth = true), r));
+    // An address of another server is not held up.
+    (await gate.acquire("198.18.0.99"))();
+    await Promise.resolve();
+    expect(fourth).toBe(false);
+    held[0]!();
+    (await pending)();
+    expect(fourth).toBe(true);
+    for (const release of held) release();
+    expect(gate.openToServer("198.18.0.16")).toBe(0);
+  });
+
+  it("moves connections already open to the server an address turns out to be", async () => {
+    const gate = new ConnectionGate(2, 64, 8);
+    gate.identify("198.18.0.16", "mx.lab");
+    const a = await gate.acquire("198.18.0.16");
+    const b = await gate.acquire("198.18.0.17");
+    expect(gate.openToServer("198.18.0.16")).toBe(1);
+    gate.identify("198.18.0.17", "mx.lab");
+    expect(gate.openToServer("198.18.0.16")).toBe(2);
+    b();
+    a();
+    expect(gate.openToServer("198.18.0.16")).toBe(0);
+    expect(gate.openTotal).toBe(0);
+  });
+
+  it("learns a server's budget from a refusal: the sessions it had accepted from us, for a while", async () => {
+    const gate = new ConnectionGate(2, 64, 16, 60_000);
+    gate.identify("198.18.0.16", "mx.lab");
+    gate.identify("198.18.0.17", "mx.lab");
+    const first = await gate.acquire("198.18.0.16");
+    const second = await gate.acquire("198.18.0.17");
+    const third = await gate.acquire("198.18.0.17");
+    first.accepted();
+    second.accepted();
+    // The third was greeted "421 too many connections": two sessions were what it allowed.
+    gate.refused("198.18.0.17", 1_000);
+    expect(gate.serverLimitFor("198.18.0.16", 1_001)).toBe(2);
+    // A later refusal with fewer accepted lowers it; one with more never raises it.
+    third();
+    second();
+    gate.refused("198.18.0.16", 2_000);
+    expect(gate.serverLimitFor("198.18.0.16", 2_001)).toBe(1);
+    first();
+    expect(gate.serverLimitFor("198.18.0.16", 62_001)).toBe(16);
+  });
+
+  it("slows every address of a server that asked to try again later", () => {
+    const gate = new ConnectionGate(2, 64, 16);
+    gate.identify("198.18.0.16", "mx.lab");
+    gate.identify("198.18.0.17", "mx.lab");
+    gate.slowDown("198.18.0.16", 1_000, 5_000);
+    expect(gate.serverLimitFor("198.18.0.17", 5_500)).toBe(1);
+    expect(gate.limitFor("198.18.0.17", 5_500)).toBe(1);
+    expect(gate.limitFor("198.18.0.18", 5_500)).toBe(2);
+    expect(gate.serverLimitFor("198.18.0.17", 6_001)).toBe(16);
+  });
 });
+

@@ -1,12 +1,28 @@
 /**
- * Limits simultaneous probe connections: at most `perHost` to one address (mail servers
- * rate-limit, and postscreen punishes bursts from one client; docs/domain.md "Probing what a server really negotiates": at most 2) and
- * at most `total` overall, across every endpoint probed by this process.
+ * Limits simultaneous probe connections, at three levels:
+ * - at most `perHost` to one address (mail servers rate-limit, and postscreen punishes bursts
+ *   from one client; docs/domain.md "Probing what a server really negotiates": at most 2);
+ * - at most `perServer` to one server, which may listen on many addresses. Postfix's
+ *   smtpd_client_connection_count_limit (default 50) and an Exchange receive connector's
+ *   MaxInboundConnectionPerSource count one client's sessions over every address the server
+ *   answers on. A server is known by the name its SMTP greeting gives (`identify`); until
+ *   then each address counts as a server of its own. When a server refuses a connection as
+ *   "too many", its budget drops to the sessions it had accepted from us (`refused`), for
+ *   `learnedForMs`;
+ * - at most `maxTotal` overall, across every endpoint probed by this process.
+ * docs/domain.md "Pacing per server" says where the numbers come from.
  */
 export class ConnectionGate {
   private readonly open = new Map<string, number>();
-  private readonly waiting: { host: string; ticket: number; grant: (release: () => void) => void }[] = [];
-  /** Addresses that asked us to try again later, and until when they get one connection only. */
+  private readonly openServers = new Map<string, number>();
+  /** The open connections of each address, and which server each one counts against. */
+  private readonly live = new Map<string, Set<Connection>>();
+  /** address -> the server it belongs to, once a greeting named it. */
+  private readonly serverOf = new Map<string, string>();
+  /** Servers that said "too many", the budget they showed, and until when it holds. */
+  private readonly learned = new Map<string, { limit: number; until: number }>();
+  private readonly waiting: { host: string; ticket: number; grant: (release: Slot) => void }[] = [];
+  /** Servers that asked us to try again later, and until when they get one connection only. */
   private readonly slowedUntil = new Map<string, number>();
   private total = 0;
   private tickets = 0;
@@ -14,8 +30,10 @@ export class ConnectionGate {
   constructor(
     readonly perHost = 2,
     readonly maxTotal = 256,
+    readonly perServer = DEFAULT_PER_SERVER,
+    readonly learnedForMs = 10 * 60_000,
   ) {
-    if (!(perHost >= 1) || !(maxTotal >= 1)) throw new RangeError("connection limits must be at least 1");
+    if (!(perHost >= 1) || !(maxTotal >= 1) || !(perServer >= 1)) throw new RangeError("connection limits must be at least 1");
   }
 
   /**
@@ -32,14 +50,14 @@ export class ConnectionGate {
    * Resolves with a release function once a slot is free; rejects if `signal` aborts first.
    * Waiters are served lowest ticket first (default: a fresh ticket, i.e. first come first served).
    */
-  acquire(host: string, signal?: AbortSignal, ticket = this.ticket()): Promise<() => void> {
+  acquire(host: string, signal?: AbortSignal, ticket = this.ticket()): Promise<Slot> {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (this.fits(host)) return Promise.resolve(this.take(host));
     return new Promise((resolve, reject) => {
       const waiter = {
         host,
         ticket,
-        grant: (release: () => void) => {
+        grant: (release: Slot) => {
           signal?.removeEventListener("abort", onAbort);
           resolve(release);
         },
@@ -55,21 +73,61 @@ export class ConnectionGate {
   }
 
   /**
-   * The server at `host` refused a connection as temporary (SMTP 421 "too many connections",
-   * a rate limit): for `ms` it gets one connection at a time from every endpoint of this
-   * process, instead of `perHost`, so the retries do not keep it at its limit.
+   * `address` belongs to the server `name` (an SMTP greeting's domain, RFC 5321 4.3.1). From the
+   * next connection on, every address of that server shares its budget.
    */
-  slowDown(host: string, ms: number, now = Date.now()): void {
-    this.slowedUntil.set(host, Math.max(this.slowedUntil.get(host) ?? 0, now + ms));
+  identify(address: string, name: string): void {
+    const server = `name:${name.toLowerCase()}`;
+    if (this.serverOf.get(address) === server) return;
+    this.serverOf.set(address, server);
+    // Connections already open to the address now count against the server they turned out to be.
+    for (const connection of this.live.get(address) ?? []) {
+      decrement(this.openServers, connection.server);
+      this.openServers.set(server, (this.openServers.get(server) ?? 0) + 1);
+      connection.server = server;
+    }
   }
 
-  /** Connections `host` may have open now (perHost, or 1 while it is slowed down). */
+  /**
+   * The server behind `address` refused a connection as "too many": it allows no more sessions
+   * than it had accepted from us and not yet seen end (those greeted on slots still held: see
+   * Slot.accepted), so that is its budget (1 at the least) for `learnedForMs`. Counting what was
+   * open instead would overshoot: more connections may be on their way in when a refusal arrives.
+   * A limit learned once is only ever lowered until it expires.
+   */
+  refused(address: string, now = Date.now()): void {
+    const server = this.serverKey(address);
+    let accepted = 0;
+    for (const ofAddress of this.live.values()) for (const c of ofAddress) if (c.server === server && c.accepted) accepted++;
+    const limit = Math.max(1, accepted);
+    const known = this.learned.get(server);
+    const lower = known && known.until > now ? Math.min(known.limit, limit) : limit;
+    this.learned.set(server, { limit: lower, until: now + this.learnedForMs });
+  }
+
+  /**
+   * The server behind `host` refused a connection as temporary (SMTP 421 "too many connections",
+   * a rate limit): for `ms` it gets one connection at a time from every endpoint of this
+   * process, on all its addresses, so the retries do not keep it at its limit.
+   */
+  slowDown(host: string, ms: number, now = Date.now()): void {
+    const server = this.serverKey(host);
+    this.slowedUntil.set(server, Math.max(this.slowedUntil.get(server) ?? 0, now + ms));
+  }
+
+  /** Connections `host` may have open now (perHost, or 1 while its server is slowed down). */
   limitFor(host: string, now = Date.now()): number {
-    const until = this.slowedUntil.get(host);
-    if (until === undefined) return this.perHost;
-    if (until > now) return 1;
-    this.slowedUntil.delete(host);
-    return this.perHost;
+    return Math.min(this.perHost, this.serverLimit(this.serverKey(host), now));
+  }
+
+  /** Connections the server behind `host` may have open now, over all its addresses. */
+  serverLimitFor(host: string, now = Date.now()): number {
+    return this.serverLimit(this.serverKey(host), now);
+  }
+
+  /** Connections currently open to the server behind `host`, over all its addresses. */
+  openToServer(host: string): number {
+    return this.openServers.get(this.serverKey(host)) ?? 0;
   }
 
   /** Connections currently open to `host` (for tests and diagnostics). */
@@ -81,23 +139,51 @@ export class ConnectionGate {
     return this.total;
   }
 
-  private fits(host: string): boolean {
-    return this.total < this.maxTotal && (this.open.get(host) ?? 0) < this.limitFor(host);
+  private serverKey(address: string): string {
+    return this.serverOf.get(address) ?? `address:${address}`;
   }
 
-  private take(host: string): () => void {
+  private serverLimit(server: string, now: number): number {
+    const slowed = this.slowedUntil.get(server);
+    if (slowed !== undefined && slowed <= now) this.slowedUntil.delete(server);
+    else if (slowed !== undefined) return 1;
+    const known = this.learned.get(server);
+    if (known && known.until <= now) this.learned.delete(server);
+    else if (known) return Math.min(known.limit, this.perServer);
+    return this.perServer;
+  }
+
+  private fits(host: string): boolean {
+    if (this.total >= this.maxTotal) return false;
+    const now = Date.now();
+    const server = this.serverKey(host);
+    return (this.open.get(host) ?? 0) < this.limitFor(host, now) && (this.openServers.get(server) ?? 0) < this.serverLimit(server, now);
+  }
+
+  private take(host: string): Slot {
+    const connection: Connection = { server: this.serverKey(host), accepted: false };
     this.total++;
     this.open.set(host, (this.open.get(host) ?? 0) + 1);
+    this.openServers.set(connection.server, (this.openServers.get(connection.server) ?? 0) + 1);
+    const ofHost = this.live.get(host) ?? new Set();
+    ofHost.add(connection);
+    this.live.set(host, ofHost);
     let released = false;
-    return () => {
+    const release = () => {
       if (released) return;
       released = true;
       this.total--;
-      const left = (this.open.get(host) ?? 1) - 1;
-      if (left === 0) this.open.delete(host);
-      else this.open.set(host, left);
+      decrement(this.open, host);
+      decrement(this.openServers, connection.server);
+      ofHost.delete(connection);
+      if (ofHost.size === 0 && this.live.get(host) === ofHost) this.live.delete(host);
       this.grantWaiting();
     };
+    return Object.assign(release, {
+      accepted: () => {
+        connection.accepted = true;
+      },
+    });
   }
 
   // Lowest ticket among the waiters that fit; a waiter whose host is at its limit never blocks
@@ -116,9 +202,33 @@ export class ConnectionGate {
   }
 }
 
+/** A held connection slot: call it to release the slot (once the socket is gone). */
+export type Slot = (() => void) & {
+  /** The server accepted this connection as a session (an SMTP 220 greeting): it counts it. */
+  accepted(): void;
+};
+
+interface Connection {
+  server: string;
+  accepted: boolean;
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left === 0) counts.delete(key);
+  else counts.set(key, left);
+}
+
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error("aborted");
 }
+
+/**
+ * Well below Postfix's default of 50 sessions per client, so a default-configured Postfix never
+ * has to refuse us; lower limits (a tighter Postfix, an Exchange connector's per-source limit)
+ * are learned from the first refusal.
+ */
+export const DEFAULT_PER_SERVER = 16;
 
 /** The process-wide gate used unless a caller brings its own. */
 export const sharedConnectionGate = new ConnectionGate(2, 256);

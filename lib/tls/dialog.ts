@@ -190,8 +190,13 @@ export interface DialogOptions {
   stepTimeoutMs: number;
   /** Name sent in EHLO. */
   heloName: string;
-  /** Called once the greeting is complete: from then on the service counts as reachable. */
-  onGreeting?: () => void;
+  /**
+   * Called once the greeting is complete: from then on the service counts as reachable.
+   * `accepted`: the server took the connection as a session (not a 421 / BYE / -ERR refusal).
+   * `serverName`: the domain an SMTP server greets with (see greetingDomain), which names it
+   * across all the addresses it listens on; IMAP and POP3 greetings name nothing: null.
+   */
+  onGreeting?: (greeting: { accepted: boolean; serverName: string | null }) => void;
 }
 
 /** Runs the plaintext dialog up to a positive STARTTLS/STLS reply; throws DialogFailure otherwise. */
@@ -219,9 +224,23 @@ function describe(reply: SmtpReply): string {
   return printable(`${reply.code} ${reply.lines[reply.lines.length - 1] ?? ""}`.trim());
 }
 
+/**
+ * The server's name from an SMTP greeting: RFC 5321 4.3.1 has the 220 reply (and a 421 refusal,
+ * 3.8) begin with the server's domain, after an enhanced status code where the server uses one
+ * (Postfix's "421 4.7.0 mx.example Error: too many connections from ..."). Null where the first
+ * word is no domain name, or a name many unrelated servers share ("localhost...").
+ */
+export function greetingDomain(reply: SmtpReply): string | null {
+  const words = (reply.lines[0] ?? "").trim().split(/\s+/);
+  const word = /^[245]\.\d{1,3}\.\d{1,3}$/.test(words[0] ?? "") ? words[1] : words[0];
+  if (!word || word.length > 253 || !/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+\.?$/.test(word)) return null;
+  if (/^localhost(\.|$)/i.test(word)) return null;
+  return word.replace(/\.$/, "").toLowerCase();
+}
+
 async function smtpStartTls(channel: PlaintextChannel, options: DialogOptions): Promise<void> {
   const greeting = await readSmtpReply(channel, "greeting", options.stepTimeoutMs);
-  options.onGreeting?.();
+  options.onGreeting?.({ accepted: greeting.code === 220, serverName: greetingDomain(greeting) });
   // 421 (busy, rate limited) and 554 (postscreen, blocklists) are refusals of this connection,
   // not statements about TLS: they stay retryable and never turn into "no STARTTLS".
   if (greeting.code !== 220) throw new DialogFailure("refused", "greeting", `greeting refused: ${describe(greeting)}`, isTransient(greeting));
@@ -240,7 +259,7 @@ async function smtpStartTls(channel: PlaintextChannel, options: DialogOptions): 
 
 async function imapStartTls(channel: PlaintextChannel, options: DialogOptions): Promise<void> {
   const greeting = await channel.read("greeting", options.stepTimeoutMs, parseImapGreeting);
-  options.onGreeting?.();
+  options.onGreeting?.({ accepted: greeting.status !== "BYE", serverName: null });
   if (greeting.status === "BYE") throw new DialogFailure("refused", "greeting", `greeting refused: * BYE ${printable(greeting.text)}`);
   // RFC 3501 6.2.1: STARTTLS exists only in the not-authenticated state, which PREAUTH skips.
   if (greeting.status === "PREAUTH") throw new DialogFailure("not-offered", "greeting", "server greets with PREAUTH, STARTTLS impossible");
@@ -267,7 +286,7 @@ async function imapStartTls(channel: PlaintextChannel, options: DialogOptions): 
 
 async function pop3Stls(channel: PlaintextChannel, options: DialogOptions): Promise<void> {
   const greeting = await channel.read("greeting", options.stepTimeoutMs, parsePop3Status);
-  options.onGreeting?.();
+  options.onGreeting?.({ accepted: greeting.ok, serverName: null });
   if (!greeting.ok) throw new DialogFailure("refused", "greeting", `greeting refused: -ERR ${printable(greeting.text)}`);
   channel.write("STLS\r\n");
   const reply = await channel.read("starttls", options.stepTimeoutMs, parsePop3Status);

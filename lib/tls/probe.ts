@@ -5,7 +5,7 @@ import { connect as tlsConnect, createSecureContext, type SecureContext, type TL
 import { type AllowList } from "./allowlist";
 import { checkTarget, TargetRefusedError, TargetUnresolvedError, type CheckedTarget, type DenyEntry, type Resolver } from "./connect-target";
 import { summarizeCertificate } from "./certificate";
-import { ConnectionGate, sharedConnectionGate } from "./connection-gate";
+import { ConnectionGate, sharedConnectionGate, type Slot } from "./connection-gate";
 import { DialogFailure, PlaintextChannel, negotiateStartTls } from "./dialog";
 import { classifyHandshakeError } from "./handshake-errors";
 import { buildClientHello } from "./client-hello";
@@ -102,7 +102,8 @@ interface EndpointRun {
   stop: AbortController;
   stopReason: () => StopReason;
   budget: DeadlineBudget;
-  markReachable: () => void;
+  /** The service answered; `serverName` is who it says it is (an SMTP greeting's domain). */
+  markReachable: (serverName?: string | null) => void;
   isReachable: () => boolean;
   claimCertificate: () => boolean;
   markStartTlsAccepted: () => void;
@@ -208,8 +209,9 @@ async function probeResolved(p: {
     stop,
     stopReason: () => stopReason ?? "cancelled",
     budget,
-    markReachable: () => {
+    markReachable: (serverName) => {
       reachable = true;
+      if (serverName) p.gate.identify(p.address, serverName);
     },
     isReachable: () => reachable,
     claimCertificate: () => !certificateClaimed && (certificateClaimed = true),
@@ -241,7 +243,7 @@ async function probeResolved(p: {
 
 /** One connection: connect, dialog, handshake for `version`. Never throws. */
 async function attemptVersion(version: TlsVersion, run: EndpointRun, kind: AttemptKind): Promise<AttemptResult> {
-  let release: () => void;
+  let release: Slot;
   try {
     release = await run.gate.acquire(run.address, run.stop.signal, run.ticket);
   } catch {
@@ -255,7 +257,7 @@ async function attemptVersion(version: TlsVersion, run: EndpointRun, kind: Attem
   }
 }
 
-async function connectAndProbe(version: TlsVersion, run: EndpointRun, release: () => void, kind: AttemptKind): Promise<AttemptResult> {
+async function connectAndProbe(version: TlsVersion, run: EndpointRun, release: Slot, kind: AttemptKind): Promise<AttemptResult> {
   if (run.stop.signal.aborted) {
     release();
     return { kind: "version", outcome: "unknown", reason: run.stopReason() };
@@ -290,7 +292,10 @@ async function connectAndProbe(version: TlsVersion, run: EndpointRun, release: (
         await negotiateStartTls(channel, run.dialog, {
           stepTimeoutMs: run.timeoutMs,
           heloName: run.heloName,
-          onGreeting: run.markReachable,
+          onGreeting: ({ accepted, serverName }) => {
+            run.markReachable(serverName);
+            if (accepted) release.accepted();
+          },
         });
       } catch (error) {
         // After a polite QUIT the channel closes the socket itself (with a cap on how long).
@@ -325,7 +330,11 @@ function dialogFailureResult(failure: DialogFailure, run: EndpointRun): AttemptR
   if (failure.phase === "greeting" && failure.kind === "timeout" && !run.isReachable()) {
     return { kind: "unreachable", reason: "no greeting", message: failure.message };
   }
-  if (failure.temporary) return { kind: "version", outcome: "unknown", reason: `try again later (${failure.message})`, tryLater: true };
+  if (failure.temporary) {
+    // Refused while our connections were open: the server allows fewer than that.
+    if (failure.phase === "greeting") run.gate.refused(run.address);
+    return { kind: "version", outcome: "unknown", reason: `try again later (${failure.message})`, tryLater: true };
+  }
   return { kind: "version", outcome: "unknown", reason: `${failure.kind} (${failure.message})` };
 }
 

@@ -36,6 +36,10 @@ export const LabHost = z.object({
   name: z.string().min(1),
   namespace: z.string().min(1),
   address: z.ipv4(),
+  /** More addresses the same servers answer on (one Postfix listening on several). */
+  extraAddresses: z.array(z.ipv4()).default([]),
+  /** Sessions one client may hold at once over all its addresses; null: the daemons' defaults. */
+  clientConnectionLimit: z.number().int().positive().nullable().default(null),
   roles: z.array(z.string()),
   platform: z.literal("linux"),
   kind: z.enum(["server", "peer"]),

@@ -103,6 +103,30 @@ export const HOSTS = [
       { port: 995, service: "pop3s", expected: MODERN, expectedVerdict: "compliant" },
     ],
   },
+  {
+    name: "mx-limited",
+    address: "198.18.0.16",
+    // One Postfix answering on three addresses that allows a client 2 sessions at once over all
+    // of them (smtpd_client_connection_count_limit counts per client, per service, whatever
+    // address was dialled); a third is greeted "421 4.7.0 ... too many connections from ...".
+    // The prober's per-server budget has to learn that and still finish every matrix.
+    extraAddresses: ["198.18.0.17", "198.18.0.18"],
+    clientConnectionLimit: 2,
+    roles: ["postfix"],
+    postfix: {
+      main: {
+        smtpd_tls_protocols: ">=TLSv1",
+        smtpd_tls_mandatory_protocols: ">=TLSv1",
+        smtp_tls_protocols: ">=TLSv1",
+        smtp_tls_mandatory_protocols: ">=TLSv1",
+        tls_medium_cipherlist: LEGACY_CIPHERS,
+        smtpd_client_connection_count_limit: "2", // clientConnectionLimit above
+        // Its default, $mynetworks, must not exempt the prober.
+        smtpd_client_event_limit_exceptions: "",
+      },
+    },
+    endpoints: [{ port: 25, service: "smtp", expected: ALL, expectedVerdict: "noncompliant" }],
+  },
 ];
 
 /**

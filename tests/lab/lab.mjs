@@ -712,14 +712,15 @@ async function upNormal() {
     log(`host ${host.name} (${host.address}) in ${ns}`);
     mkdir(p.logs);
     mkdir(p.run);
-    createHostNamespace(ns, `${HOST_VETH_PREFIX}${index}`, [host.address], 16, { bridge: BRIDGE });
+    const addresses = [host.address, ...(host.extraAddresses ?? [])];
+    createHostNamespace(ns, `${HOST_VETH_PREFIX}${index}`, addresses, 16, { bridge: BRIDGE });
     const fqdn = `${host.name}.${DOMAIN}`;
     const tls = ensureCert(p.tls, fqdn, [`DNS:${fqdn}`, `IP:${host.address}`]);
     const hostKey = ensureHostKey(p.ssh);
     const config = {};
 
     if (host.postfix) {
-      const main = postfixMain(host.name, p, host.postfix.noTls ? null : tls, host.address, host.postfix.main);
+      const main = postfixMain(host.name, p, host.postfix.noTls ? null : tls, addresses.join(", "), host.postfix.main);
       await startPostfix(ns, host.name, p, main, postfixMaster(host.postfix.submission));
       config.postfix = { configDir: p.postfix, mainCf: path.join(p.postfix, "main.cf"), masterCf: path.join(p.postfix, "master.cf"), log: path.join(p.logs, "postfix.log") };
     }
@@ -753,6 +754,8 @@ async function upNormal() {
       name: host.name,
       namespace: ns,
       address: host.address,
+      extraAddresses: host.extraAddresses ?? [],
+      clientConnectionLimit: host.clientConnectionLimit ?? null,
       roles: host.roles,
       platform: "linux",
       kind: host.kind,
@@ -830,7 +833,7 @@ async function checkSshWrappers(hosts, sshConfig = SSH_CONFIG) {
       const who = await sshRun(h, "echo $TLSFLEET_LAB_HOST");
       if (who.stdout.trim() !== h.name) problems.push(`${h.name}: ssh session is not set up (${who.code}: ${who.out.trim()})`);
       const checks = [];
-      if (h.roles.includes("postfix")) checks.push(["postconf -h inet_interfaces", (r) => r.code === 0 && r.stdout.trim() === h.address]);
+      if (h.roles.includes("postfix")) checks.push(["postconf -h inet_interfaces", (r) => r.code === 0 && r.stdout.trim() === [h.address, ...(h.extraAddresses ?? [])].join(", ")]);
       else checks.push(["postconf -h inet_interfaces", (r) => r.code === 127]);
       if (h.roles.includes("nginx")) checks.push(["nginx -T 2>&1", (r) => r.code === 0 && r.out.includes(`listen ${h.address}:443`)]);
       if (h.roles.includes("dovecot")) checks.push(["doveconf -h listen", (r) => r.code === 0 && r.stdout.trim() === h.address]);

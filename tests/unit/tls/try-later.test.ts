@@ -6,6 +6,7 @@ import type { AddressInfo, Server, Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionGate, probeEndpoint } from "../../../lib/tls";
 import { TryLater } from "../../../lib/tls/try-later";
+import { greetingDomain } from "../../../lib/tls/dialog";
 import { selfSignedCertificate, type PeerCertificate } from "../../lab/peers/common";
 import { createMailServer } from "../../lab/peers/mail-server";
 
@@ -103,3 +104,26 @@ describe("ConnectionGate.slowDown", () => {
     expect(gate.limitFor("198.18.0.11", 6_001)).toBe(3);
   });
 });
+
+describe("greetingDomain: who an SMTP server says it is", () => {
+  it.each([
+    [220, "mx1.example.com ESMTP Postfix", "mx1.example.com"],
+    [421, "4.7.0 mx-limited.lab.tlsfleet.test Error: too many connections from 198.18.0.1", "mx-limited.lab.tlsfleet.test"],
+    [220, "EXCH01.corp.example.net Microsoft ESMTP MAIL Service ready at Mon, 7 Dec 2026 20:00:00 +0000", "exch01.corp.example.net"],
+    [220, "mail.example.org.", "mail.example.org"],
+  ])("%i %s", (code, line, name) => {
+    expect(greetingDomain({ code, lines: [line, "second line"] })).toBe(name);
+  });
+
+  it.each([
+    ["localhost.localdomain ESMTP"],
+    ["localhost ESMTP"],
+    ["[192.0.2.1] ESMTP"],
+    ["ESMTP ready"],
+    ["-bad-.example ESMTP"],
+    [""],
+  ])("names no server in %j", (line) => {
+    expect(greetingDomain({ code: 220, lines: [line] })).toBeNull();
+  });
+});
+
