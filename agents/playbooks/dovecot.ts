@@ -26,6 +26,7 @@ import {
   BACKUP_SUFFIX,
   backupRemoteFile,
   bytesOf,
+  compareVersions,
   describeVersions,
   FileSnapshotSchema,
   LEGACY_VERSIONS,
@@ -45,7 +46,6 @@ import {
   parseOpenSslPolicy,
   type OpenSslPolicy,
 } from "./linux-common";
-import { compareVersions } from "./postfix";
 import { countAgainst, keepLine, OUTPUT_LIMITS, trimTrailing } from "./output-limits";
 import { PlaybookError, type Applied, type ApplyOptions, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
 
