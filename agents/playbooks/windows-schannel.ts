@@ -13,7 +13,7 @@ import type { RemoteSession } from "../transport/types";
 import type { ConfigSide } from "../../lib/compliance/status";
 import { readBootIdentity } from "./boot-identity";
 import { exchangeGoalBlocker, exchangePrerequisites } from "./exchange-prerequisites";
-import { regAddDwordArgv, regDeleteValueArgv, regQuery, RegistrySnapshot, normalizeKeyPath } from "./registry";
+import { regAddDwordArgv, regDeleteValueArgv, regQuery, RegistrySnapshot, normalizeKeyPath } from "./reg-exe";
 import { evaluateHealthChecker } from "./schannel-healthchecker";
 import {
   CBS_KEY,
