@@ -37,6 +37,7 @@ import {
   type NoTls,
   type OpenSslPolicy,
 } from "./linux-common";
+import { failApply, runStep, stepError } from "./apply-steps";
 import { countAgainst, keepLine, OUTPUT_LIMITS } from "./output-limits";
 import { PlaybookError, type Applied, type ApplyOptions, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
 
@@ -706,7 +707,7 @@ function firstFailure(ran: RawOutput[], what: (index: number) => string): { inde
   const index = ran.findIndex((r) => r.exitCode !== 0);
   if (index < 0) return null;
   const r = ran[index]!;
-  return { index, error: new Error(`${what(index)} failed (exit code ${r.exitCode ?? "none"}): ${(r.stderr.trim() || r.stdout.trim()).slice(0, 400) || "no message"}`) };
+  return { index, error: stepError(what(index), r) };
 }
 
 const describeWrite = (t: Target, to: string | null) => `postconf ${t.master ? "-P " : ""}${to === null ? "-X" : "-e"} ${t.parameter}`;
@@ -744,20 +745,14 @@ export async function applyPostfix(s: RemoteSession, changes: Change[], opts: Ap
 
   const written: Array<{ target: Target; from: string | null }> = [];
   const writtenChanges = () => written.map((w) => ({ ...w.target.change, from: w.from, to: w.target.to }));
-  const fail = async (step: string, cause: unknown): Promise<never> => {
-    const restored = written.length > 0 ? await restore(s, written) : null;
-    const outcome =
-      written.length === 0
-        ? "Nothing had been changed."
-        : restored === null
-          ? "The previous values were restored and Postfix reloaded."
-          : `Restoring the previous values failed too (${restored}); roll back from the before-snapshot.`;
-    throw new PlaybookError(s.hostLabel, `${step} on ${s.hostLabel} failed: ${messageOf(cause)}. ${outcome}`, {
-      before,
-      written: restored === null ? [] : writtenChanges(),
-      cause,
+  const fail = (step: string, cause: unknown): Promise<never> =>
+    failApply(s, before, step, cause, {
+      wrote: written.length > 0,
+      restore: () => restore(s, written),
+      restored: "The previous values were restored and Postfix reloaded.",
+      notRestored: (problem) => `Restoring the previous values failed too (${problem}); roll back from the before-snapshot.`,
+      written: writtenChanges,
     });
-  };
 
   const writes = pending.map((t) => writeArgv(t, t.to));
   const reloadAt = writes.length;
@@ -819,10 +814,11 @@ export async function rollbackPostfix(s: RemoteSession, before: ConfigState): Pr
     const squash = (x: Buffer) => x.toString("latin1").replace(/\s+/g, " ").trim();
     if (!now.equals(want) && squash(now) === squash(want)) {
       await writeRemoteFile(s, b.masterCf.path, want);
-      const r = await s.exec(["postfix", "check"], { timeoutMs: 60_000 });
-      if (r.exitCode !== 0) {
+      try {
+        await runStep(s, ["postfix", "check"]);
+      } catch (e) {
         await writeRemoteFile(s, b.masterCf.path, now);
-        throw new PlaybookError(s.hostLabel, `postfix check on ${s.hostLabel} failed after restoring ${b.masterCf.path} byte for byte; the file was left as postconf wrote it: ${r.stderr.trim().slice(0, 300)}`);
+        throw new PlaybookError(s.hostLabel, `Restoring ${b.masterCf.path} byte for byte on ${s.hostLabel}: ${messageOf(e)}; the file was left as postconf wrote it.`, { cause: e });
       }
     }
   }
