@@ -36,7 +36,7 @@ import {
   TLS_VERSIONS,
   type FileSnapshot,
   type ProtocolSetting,
-  describeSettings,
+  linuxServicePlaybook,
   type TlsVersion,
   narrowByLibrary,
   OPENSSL_POLICY_STEP,
@@ -45,7 +45,7 @@ import {
 } from "./linux-common";
 import { editAndReload, type FileService } from "./apply-steps";
 import { countAgainst, keepLine, OUTPUT_LIMITS, trimTrailing } from "./output-limits";
-import { PlaybookError, type Applied, type ApplyOptions, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
+import { PlaybookError, type Applied, type ApplyOptions, type Change, type ConfigState, type Goal, type RawOutput } from "./types";
 
 export type DovecotProtocolSetting = "ssl_min_protocol" | "ssl_protocols";
 
@@ -464,12 +464,4 @@ export async function rollbackDovecot(s: RemoteSession, before: ConfigState): Pr
   return { before: current, after, changes, pendingReboot: false };
 }
 
-export const dovecotPlaybook: Playbook<DovecotState> = {
-  id: "dovecot",
-  appliesTo: (host: Host) => host.platform === "linux" && host.roles.includes("dovecot"),
-  check: checkDovecot,
-  plan: planDovecot,
-  apply: applyDovecot,
-  rollback: rollbackDovecot,
-  describe: describeSettings,
-};
+export const dovecotPlaybook = linuxServicePlaybook<DovecotState>("dovecot", { check: checkDovecot, plan: planDovecot, apply: applyDovecot, rollback: rollbackDovecot });

@@ -16,8 +16,7 @@
 // verdicts), check.ts (the queries, in one remote shell), plan.ts, apply.ts (apply and rollback).
 // The public surface is this file.
 
-import { describeSettings } from "../linux-common";
-import type { Host, Playbook } from "../types";
+import { linuxServicePlaybook } from "../linux-common";
 import { applyPostfix, rollbackPostfix } from "./apply";
 import { checkPostfix } from "./check";
 import { planPostfix } from "./plan";
@@ -30,12 +29,4 @@ export { planDisableLegacy, planEnableTls12, planPostfix } from "./plan";
 export { evaluatePostfixProtocols, formatPostfixProtocols, POSTFIX_PROTOCOL_PARAMETERS, type PostfixProtocolEvaluation, type PostfixProtocolParameter } from "./protocols";
 export { interpretPostfix, type PostfixChange, type PostfixMasterOverride, type PostfixParameterState, type PostfixState } from "./state";
 
-export const postfixPlaybook: Playbook<PostfixState> = {
-  id: "postfix",
-  appliesTo: (host: Host) => host.platform === "linux" && host.roles.includes("postfix"),
-  check: checkPostfix,
-  plan: planPostfix,
-  apply: applyPostfix,
-  rollback: rollbackPostfix,
-  describe: describeSettings,
-};
+export const postfixPlaybook = linuxServicePlaybook<PostfixState>("postfix", { check: checkPostfix, plan: planPostfix, apply: applyPostfix, rollback: rollbackPostfix });
