@@ -24,30 +24,28 @@ import { z } from "zod";
 import type { RemoteSession } from "../transport/types";
 import {
   BACKUP_SUFFIX,
-  backupRemoteFile,
   bytesOf,
+  compareVersions,
   describeVersions,
   FileSnapshotSchema,
   LEGACY_VERSIONS,
-  messageOf,
   readRemoteFile,
   runChecked,
   snapshotOf,
   summarizeSettings,
   TLS_VERSIONS,
-  writeRemoteFile,
   type FileSnapshot,
   type ProtocolSetting,
-  describeSettings,
+  linuxServicePlaybook,
   type TlsVersion,
   narrowByLibrary,
   OPENSSL_POLICY_STEP,
   parseOpenSslPolicy,
   type OpenSslPolicy,
 } from "./linux-common";
-import { compareVersions } from "./postfix";
+import { editAndReload, type FileService } from "./apply-steps";
 import { countAgainst, keepLine, OUTPUT_LIMITS, trimTrailing } from "./output-limits";
-import { PlaybookError, type Applied, type ApplyOptions, type Change, type ConfigState, type Goal, type Host, type Playbook, type RawOutput } from "./types";
+import { PlaybookError, type Applied, type ApplyOptions, type Change, type ConfigState, type Goal, type RawOutput } from "./types";
 
 export type DovecotProtocolSetting = "ssl_min_protocol" | "ssl_protocols";
 
@@ -391,66 +389,18 @@ function effective(state: DovecotState, filter: string[]): string | null {
   return state.filters.find((f) => f.filter.join("\n") === filter.join("\n"))?.value ?? null;
 }
 
-async function dovecotStep(s: RemoteSession, argv: string[], what: string): Promise<string> {
-  const r = await s.exec(argv, { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`${what} failed (exit code ${r.exitCode ?? "none"}): ${(r.stderr.trim() || r.stdout.trim()).slice(0, 500) || "no message"}`);
-  return r.stdout;
-}
+/** Dovecot as apply-steps.ts edits it: `doveconf -n` parses every file Dovecot would read. */
+const DOVECOT: FileService<DovecotState> = {
+  name: "Dovecot",
+  validate: { argv: ["doveconf", "-n"], step: "Validating the new configuration (doveconf -n)" },
+  reload: { argv: ["doveadm", "reload"], step: "Reloading Dovecot (doveadm reload)" },
+  check: checkDovecot,
+};
 
-async function restoreFile(s: RemoteSession, path: string, bytes: Buffer, reload: boolean): Promise<string | null> {
-  try {
-    await writeRemoteFile(s, path, bytes);
-    await dovecotStep(s, ["doveconf", "-n"], "doveconf -n");
-    if (reload) await dovecotStep(s, ["doveadm", "reload"], "doveadm reload");
-    return null;
-  } catch (e) {
-    return messageOf(e);
-  }
-}
-
-/** Writes `next` into the main file (copy kept as FILE.tlsfleet-bak), validates with doveconf -n,
- *  reloads, reads back; restores the previous bytes on any failure. */
-async function writeValidated(s: RemoteSession, before: DovecotState, next: Buffer, verify: (after: DovecotState) => string | null, written: Change[]): Promise<DovecotState> {
+/** The main file with `next` as its bytes (copy kept as FILE.tlsfleet-bak), through editAndReload. */
+function writeMainFile(s: RemoteSession, before: DovecotState, next: Buffer, changes: Change[], verify: (after: DovecotState) => string | null): Promise<DovecotState> {
   const path = before.configFile;
-  const original = bytesOf(before.original);
-  let wrote = false;
-  let reloaded = false;
-  const fail = async (step: string, cause: unknown): Promise<never> => {
-    const restored = wrote ? await restoreFile(s, path, original, reloaded) : null;
-    const outcome = !wrote
-      ? "Nothing had been changed."
-      : restored === null
-        ? `${path} was put back${reloaded ? " and Dovecot reloaded" : ""}.`
-        : `Putting ${path} back failed too (${restored}); roll back from the before-snapshot (copy: ${path}${BACKUP_SUFFIX}).`;
-    throw new PlaybookError(s.hostLabel, `${step} on ${s.hostLabel} failed: ${messageOf(cause)}. ${outcome}`, { before, written: restored === null ? [] : written, cause });
-  };
-  try {
-    await backupRemoteFile(s, path, `${path}${BACKUP_SUFFIX}`);
-    wrote = true;
-    await writeRemoteFile(s, path, next);
-  } catch (e) {
-    return fail(`Writing ${path}`, e);
-  }
-  try {
-    await dovecotStep(s, ["doveconf", "-n"], "doveconf -n");
-  } catch (e) {
-    return fail("Validating the new configuration (doveconf -n)", e);
-  }
-  try {
-    reloaded = true;
-    await dovecotStep(s, ["doveadm", "reload"], "doveadm reload");
-  } catch (e) {
-    return fail("Reloading Dovecot (doveadm reload)", e);
-  }
-  let after: DovecotState;
-  try {
-    after = await checkDovecot(s);
-  } catch (e) {
-    return fail("Reading the configuration back", e);
-  }
-  const problem = verify(after);
-  if (problem) return fail("Verifying the change", new Error(problem));
-  return after;
+  return editAndReload(s, before, [{ path, original: bytesOf(before.original), next, backupPath: `${path}${BACKUP_SUFFIX}`, changes }], DOVECOT, verify);
 }
 
 /** Sets the planned values in tlsfleet's block at the end of the main file (see the top of this
@@ -481,16 +431,10 @@ export async function applyDovecot(s: RemoteSession, changes: Change[], opts: Ap
   entries.sort((a, b) => a.filter.length - b.filter.length);
   const next = Buffer.from(withManagedBlock(text, entries), "latin1");
   const written: Change[] = pending.map((c) => ({ ...c, from: effective(before, c.filter) }));
-  const after = await writeValidated(
-    s,
-    before,
-    next,
-    (a) => {
-      const wrong = pending.filter((c) => effective(a, c.filter) !== c.to);
-      return wrong.length === 0 ? null : `doveconf still shows ${wrong.map((c) => `${scopeOf(c.filter)} ${c.setting} = ${effective(a, c.filter) ?? "(unset)"}`).join(", ")}`;
-    },
-    written,
-  );
+  const after = await writeMainFile(s, before, next, written, (a) => {
+    const wrong = pending.filter((c) => effective(a, c.filter) !== c.to);
+    return wrong.length === 0 ? null : `doveconf still shows ${wrong.map((c) => `${scopeOf(c.filter)} ${c.setting} = ${effective(a, c.filter) ?? "(unset)"}`).join(", ")}`;
+  });
   return { before, after, changes: written, pendingReboot: false };
 }
 
@@ -516,16 +460,8 @@ export async function rollbackDovecot(s: RemoteSession, before: ConfigState): Pr
   const next = restOf(nowText) === restOf(wantText) ? want : Buffer.from(withManagedBlock(nowText, oldEntries), "latin1");
   const show = (e: ManagedEntry[] | null) => (e && e.length > 0 ? e.map((x) => `${scopeOf(x.filter)} ${x.setting} = ${x.value}`).join("; ") : null);
   const changes: Change[] = [{ path: current.configFile, value: "tlsfleet managed block", from: show(current.managed), to: show(oldEntries), reason: "rollback" }];
-  const after = await writeValidated(s, current, next, () => null, changes);
+  const after = await writeMainFile(s, current, next, changes, () => null);
   return { before: current, after, changes, pendingReboot: false };
 }
 
-export const dovecotPlaybook: Playbook<DovecotState> = {
-  id: "dovecot",
-  appliesTo: (host: Host) => host.platform === "linux" && host.roles.includes("dovecot"),
-  check: checkDovecot,
-  plan: planDovecot,
-  apply: applyDovecot,
-  rollback: rollbackDovecot,
-  describe: describeSettings,
-};
+export const dovecotPlaybook = linuxServicePlaybook<DovecotState>("dovecot", { check: checkDovecot, plan: planDovecot, apply: applyDovecot, rollback: rollbackDovecot });

@@ -8,7 +8,7 @@ import { quotePosix } from "../transport/quote";
 import type { ExecOptions, RemoteSession } from "../transport/types";
 import type { ConfigSide, Direction } from "../../lib/compliance/status";
 import { keepLine } from "./output-limits";
-import { PlaybookError, type ConfigState, type RawOutput } from "./types";
+import { PlaybookError, type ConfigState, type Host, type Playbook, type RawOutput } from "./types";
 
 /** The versions the product reports on, in order (the prober's names, lib/tls/types.ts). */
 export const TLS_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
@@ -112,6 +112,12 @@ export function describeSettings(state: Pick<ConfigState, "playbookId" | "summar
     (st) => `${id}: ${st.direction === "outbound" ? "outbound: " : ""}${st.scope ? `${st.scope}: ` : ""}${st.setting} = ${st.value ?? "(default)"}${st.source === "explicit" ? "" : ` (${st.source})`} -> ${versionsVerdict(st.enabled)}${st.library ? ` (${st.library})` : ""}`,
   );
   return lines.length ? lines : [`${id}: ${state.summary}`];
+}
+
+/** A Linux service's playbook: it applies to Linux hosts that have the role its id names
+ *  ("postfix", "nginx", "dovecot"), and describes its state setting by setting. */
+export function linuxServicePlaybook<S extends ConfigState & { settings: readonly ProtocolSetting[] }>(id: string, steps: Pick<Playbook<S>, "check" | "plan" | "apply" | "rollback">): Playbook<S> {
+  return { id, appliesTo: (host: Host) => host.platform === "linux" && host.roles.includes(id), ...steps, describe: describeSettings };
 }
 
 export function raw(argv: string[], r: { exitCode: number | null; stdout: string; stderr: string }): RawOutput {

@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { TlsVersion } from "./linux-common";
+import { compareVersions, type TlsVersion } from "./linux-common";
 import {
-  compareVersions,
   evaluatePostfixProtocols,
   formatPostfixProtocols,
   interpretPostfix,

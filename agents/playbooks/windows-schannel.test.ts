@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadProfile } from "../../tests/lab/windows-double/profiles";
 import { type Registry, runReg } from "../../tests/lab/windows-double/registry";
 import type { RemoteSession } from "../transport/types";
-import { parseRegQuery, RegistrySnapshot } from "./registry";
+import { parseRegQuery, RegistrySnapshot } from "./reg-exe";
 import {
   CHECK_QUERIES,
   describeSchannel,

@@ -11,9 +11,10 @@
 import { z } from "zod";
 import type { RemoteSession } from "../transport/types";
 import type { ConfigSide } from "../../lib/compliance/status";
+import { runStep } from "./apply-steps";
 import { readBootIdentity } from "./boot-identity";
 import { exchangeGoalBlocker, exchangePrerequisites } from "./exchange-prerequisites";
-import { regAddDwordArgv, regDeleteValueArgv, regQuery, RegistrySnapshot, normalizeKeyPath } from "./registry";
+import { regAddDwordArgv, regDeleteValueArgv, regQuery, RegistrySnapshot, normalizeKeyPath } from "./reg-exe";
 import { evaluateHealthChecker } from "./schannel-healthchecker";
 import {
   CBS_KEY,
@@ -330,10 +331,7 @@ export function interpretSchannel(snapshot: RegistrySnapshot, raw: RawOutput[], 
 
 async function writeValue(s: RemoteSession, path: string, name: string, to: number | null): Promise<void> {
   const argv = to === null ? regDeleteValueArgv(path, name) : regAddDwordArgv(path, name, to);
-  const r = await s.exec(argv, { timeoutMs: 30_000 });
-  if (r.exitCode !== 0) {
-    throw new Error(`${argv.slice(0, 2).join(" ")} "${path}" /v ${name} failed (exit code ${r.exitCode ?? "none"}): ${r.stderr.trim().slice(0, 300) || r.stdout.trim().slice(0, 300)}`);
-  }
+  await runStep(s, argv, { what: `${argv.slice(0, 2).join(" ")} "${path}" /v ${name}`, timeoutMs: 30_000 });
 }
 
 function validateChanges(hostLabel: string, changes: Change[]): Array<Change & { to: number | null }> {

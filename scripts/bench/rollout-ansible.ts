@@ -1,5 +1,5 @@
 // The yardstick of `npm run bench:rollout`: ansible-playbook doing only what tlsfleet's
-// disable-legacy plan writes on a lab Postfix host (agents/playbooks/postfix.ts
+// disable-legacy plan writes on a lab Postfix host (agents/playbooks/postfix/plan.ts
 // planDisableLegacy: the four *_tls_*protocols parameters to ">=TLSv1.2" on Postfix 3.6+), then
 // `postfix reload`. No check before, no read-back, no verification on the wire.
 import { spawn, spawnSync } from "node:child_process";

@@ -648,9 +648,9 @@ function failingOnce(s: RemoteSession, failArgv: string[]): RemoteSession {
 
 describe("a failing step puts the host back as it was", () => {
   const cases: Array<[string, string, Playbook<ConfigState>, string[], RegExp, () => string[]]> = [
-    ["Postfix: postfix reload fails", "mx-legacy", postfixPlaybook as unknown as Playbook<ConfigState>, ["postfix", "reload"], /The previous values were restored and Postfix reloaded\./, () => [labHost("mx-legacy").config.postfix!.mainCf]],
-    ["nginx: nginx -s reload fails", "web-legacy", nginxPlaybook as unknown as Playbook<ConfigState>, ["nginx", "-s", "reload"], /The original file was put back and nginx reloaded\./, () => [labHost("web-legacy").config.nginx!.tlsFile]],
-    ["Dovecot: doveadm reload fails", "imap-legacy", dovecotPlaybook as unknown as Playbook<ConfigState>, ["doveadm", "reload"], /was put back and Dovecot reloaded\./, () => [labHost("imap-legacy").config.dovecot!.configFile]],
+    ["Postfix: postfix reload fails", "mx-legacy", postfixPlaybook, ["postfix", "reload"], /The previous values were restored and Postfix reloaded\./, () => [labHost("mx-legacy").config.postfix!.mainCf]],
+    ["nginx: nginx -s reload fails", "web-legacy", nginxPlaybook, ["nginx", "-s", "reload"], /The original file was put back and nginx reloaded\./, () => [labHost("web-legacy").config.nginx!.tlsFile]],
+    ["Dovecot: doveadm reload fails", "imap-legacy", dovecotPlaybook, ["doveadm", "reload"], /was put back and Dovecot reloaded\./, () => [labHost("imap-legacy").config.dovecot!.configFile]],
   ];
   it.each(cases)(
     "%s",

@@ -3,7 +3,8 @@
 
 import { z } from "zod";
 import type { RemoteSession } from "../../transport/types";
-import { BACKUP_SUFFIX, backupRemoteFile, bytesOf, FileSnapshotSchema, messageOf, readRemoteFile, writeRemoteFile } from "../linux-common";
+import { editAndReload, restoreFiles, type FileEdit, type FileService } from "../apply-steps";
+import { BACKUP_SUFFIX, bytesOf, FileSnapshotSchema, readRemoteFile } from "../linux-common";
 import { compileGlob } from "../glob";
 import { PlaybookError, type Applied, type ApplyOptions, type Change, type ConfigState } from "../types";
 import { findAll, parseNginxConfig } from "./parse";
@@ -44,21 +45,13 @@ function includePatterns(state: NginxState): string[] {
   return out;
 }
 
-async function nginxStep(s: RemoteSession, argv: string[], what: string): Promise<void> {
-  const r = await s.exec(argv, { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`${what} failed (exit code ${r.exitCode ?? "none"}): ${(r.stderr.trim() || r.stdout.trim()).slice(0, 500) || "no message"}`);
-}
-
-async function restoreFiles(s: RemoteSession, originals: Array<{ path: string; bytes: Buffer }>, reload: boolean): Promise<string | null> {
-  try {
-    for (const o of originals) await writeRemoteFile(s, o.path, o.bytes);
-    await nginxStep(s, ["nginx", "-t"], "nginx -t");
-    if (reload) await nginxStep(s, ["nginx", "-s", "reload"], "nginx -s reload");
-    return null;
-  } catch (e) {
-    return messageOf(e);
-  }
-}
+/** nginx as apply-steps.ts edits it: `nginx -t` checks every file it would read. */
+const NGINX: FileService<NginxState> = {
+  name: "nginx",
+  validate: { argv: ["nginx", "-t"], step: "Testing the new configuration (nginx -t)" },
+  reload: { argv: ["nginx", "-s", "reload"], step: "Reloading nginx" },
+  check: checkNginx,
+};
 
 /**
  * Edits each file the plan names (only files check() found to hold ssl_protocols or a context
@@ -80,62 +73,21 @@ export async function applyNginx(s: RemoteSession, changes: Change[], opts: Appl
   for (const c of wanted) byFile.set(c.path, [...(byFile.get(c.path) ?? []), c]);
 
   // Compute every edit before writing anything: a stale plan is refused with nothing changed.
-  const edits: Array<{ path: string; original: Buffer; next: Buffer; applied: NginxChange[] }> = [];
+  const patterns = includePatterns(before);
+  const edits: FileEdit[] = [];
   for (const [path, list] of byFile) {
     const original = bytesOf(before.originals.find((o) => o.path === path)!);
     const out = editNginxFile(original.toString("latin1"), list);
     if (typeof out === "string") throw new PlaybookError(s.hostLabel, `The plan no longer fits ${path} on ${s.hostLabel}: ${out}. Run a new check and plan.`, { before });
-    if (out.applied.length > 0) edits.push({ path, original, next: Buffer.from(out.text, "latin1"), applied: out.applied });
+    if (out.applied.length > 0) edits.push({ path, original, next: Buffer.from(out.text, "latin1"), backupPath: backupPathFor(before, path, patterns), changes: out.applied });
   }
   if (edits.length === 0) return { before, after: before, changes: [], pendingReboot: false };
 
-  const patterns = includePatterns(before);
-  const written: typeof edits = [];
-  let reloaded = false;
-  const fail = async (step: string, cause: unknown): Promise<never> => {
-    const restored = written.length > 0 ? await restoreFiles(s, written.map((w) => ({ path: w.path, bytes: w.original })), reloaded) : null;
-    const outcome =
-      written.length === 0
-        ? "Nothing had been changed."
-        : restored === null
-          ? `The original file${written.length === 1 ? " was" : "s were"} put back${reloaded ? " and nginx reloaded" : ""}.`
-          : `Putting the original files back failed too (${restored}); roll back from the before-snapshot (copies: ${written.map((w) => backupPathFor(before, w.path, patterns)).join(", ")}).`;
-    throw new PlaybookError(s.hostLabel, `${step} on ${s.hostLabel} failed: ${messageOf(cause)}. ${outcome}`, {
-      before,
-      written: restored === null ? [] : written.flatMap((w) => w.applied),
-      cause,
-    });
-  };
-
-  for (const e of edits) {
-    try {
-      await backupRemoteFile(s, e.path, backupPathFor(before, e.path, patterns));
-      written.push(e);
-      await writeRemoteFile(s, e.path, e.next);
-    } catch (err) {
-      return fail(`Writing ${e.path}`, err);
-    }
-  }
-  try {
-    await nginxStep(s, ["nginx", "-t"], "nginx -t");
-  } catch (err) {
-    return fail("Testing the new configuration (nginx -t)", err);
-  }
-  try {
-    reloaded = true;
-    await nginxStep(s, ["nginx", "-s", "reload"], "nginx -s reload");
-  } catch (err) {
-    return fail("Reloading nginx", err);
-  }
-  let after: NginxState;
-  try {
-    after = await checkNginx(s);
-  } catch (err) {
-    return fail("Reading the configuration back", err);
-  }
-  const appliedChanges = edits.flatMap((e) => e.applied);
-  const stillWrong = appliedChanges.filter((c) => !after.directives.some((d) => d.file === c.path && d.args.join(" ") === c.to));
-  if (stillWrong.length > 0) return fail("Verifying the change", new Error(`nginx -T does not show ssl_protocols ${stillWrong[0]!.to} in ${stillWrong[0]!.path}`));
+  const appliedChanges = edits.flatMap((e) => e.changes);
+  const after = await editAndReload(s, before, edits, NGINX, (a) => {
+    const stillWrong = appliedChanges.filter((c) => !a.directives.some((d) => d.file === c.path && d.args.join(" ") === c.to));
+    return stillWrong.length === 0 ? null : `nginx -T does not show ssl_protocols ${stillWrong[0]!.to} in ${stillWrong[0]!.path}`;
+  });
   return { before, after, changes: appliedChanges, pendingReboot: false };
 }
 
@@ -172,7 +124,7 @@ export async function rollbackNginx(s: RemoteSession, before: ConfigState): Prom
     restore.push({ path: o.path, bytes: want, from: protocolsIn(now), to: protocolsIn(want) });
   }
   if (restore.length === 0) return { before: current, after: current, changes: [], pendingReboot: false };
-  const problem = await restoreFiles(s, restore, true);
+  const problem = await restoreFiles(s, NGINX, restore, true);
   if (problem !== null) throw new PlaybookError(s.hostLabel, `Rolling back nginx on ${s.hostLabel} failed: ${problem}.`, { before: current });
   const after = await checkNginx(s);
   return {

@@ -1,8 +1,7 @@
 // What `nginx -T` and `nginx -v` print (pure): the dump's files, the version, and the version's
 // built-in ssl_protocols.
 
-import { TLS_VERSIONS, type TlsVersion } from "../linux-common";
-import { compareVersions } from "../postfix";
+import { compareVersions, TLS_VERSIONS, type TlsVersion } from "../linux-common";
 
 export interface NginxDumpFile {
   path: string;

@@ -34,8 +34,7 @@
 // apply.ts (apply and rollback). The public surface is this file.
 
 // Any address outside loopback and the lab named in this file's comments is an example, never dialled.
-import { describeSettings } from "../linux-common";
-import type { Host, Playbook } from "../types";
+import { linuxServicePlaybook } from "../linux-common";
 import { applyNginx, rollbackNginx } from "./apply";
 import { planNginx } from "./plan";
 import { checkNginx, type NginxState } from "./state";
@@ -48,12 +47,4 @@ export { COMPLIANT_PROTOCOLS, planDisableLegacy, planEnableTls12, planNginx } fr
 export { resolveNginx, type NginxBlock, type NginxContext, type NginxProtocolDirective, type NginxResolved, type NginxServer } from "./resolve";
 export { candidateFiles, checkNginx, decidingServer, defaultServers, interpretNginx, listenAddress, type NginxChange, type NginxState } from "./state";
 
-export const nginxPlaybook: Playbook<NginxState> = {
-  id: "nginx",
-  appliesTo: (host: Host) => host.platform === "linux" && host.roles.includes("nginx"),
-  check: checkNginx,
-  plan: planNginx,
-  apply: applyNginx,
-  rollback: rollbackNginx,
-  describe: describeSettings,
-};
+export const nginxPlaybook = linuxServicePlaybook<NginxState>("nginx", { check: checkNginx, plan: planNginx, apply: applyNginx, rollback: rollbackNginx });

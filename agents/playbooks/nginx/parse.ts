@@ -44,6 +44,19 @@ export function parseNginxConfig(text: string): NginxDirective[] {
     i++;
   };
 
+  // The word being read: runs between escapes are sliced, not appended a character at a time (a
+  // host can send a quoted string of many megabytes).
+  let value = "";
+  let run = 0;
+  /** At a backslash: the run before it, then the escaped character. */
+  const takeEscape = () => {
+    const e = text[i + 1]!;
+    value += text.slice(run, i) + (ESCAPES[e] ?? `\\${e}`);
+    advance();
+    advance();
+    run = i;
+  };
+
   type Token = { kind: "word"; value: string; start: number; line: number } | { kind: ";" | "{" | "}"; start: number; line: number } | { kind: "eof" };
 
   const next = (): Token => {
@@ -63,21 +76,16 @@ export function parseNginxConfig(text: string): NginxDirective[] {
       i++;
       return { kind: c, start, line: startLine };
     }
+    value = "";
+    run = i;
     if (c === '"' || c === "'") {
       i++;
-      // Runs between escapes are sliced, not appended a character at a time: a host can send a
-      // quoted string of many megabytes.
-      let value = "";
-      let run = i;
+      run = i;
       for (;;) {
         if (i >= n) throw new NginxSyntaxError(startLine, "unexpected end of file in a quoted string");
         const ch = text[i]!;
         if (ch === "\\" && i + 1 < n) {
-          const e = text[i + 1]!;
-          value += text.slice(run, i) + (ESCAPES[e] ?? `\\${e}`);
-          advance();
-          advance();
-          run = i;
+          takeEscape();
           continue;
         }
         if (ch === c) {
@@ -90,8 +98,6 @@ export function parseNginxConfig(text: string): NginxDirective[] {
       if (i < n && !isSpace(text[i]!) && text[i] !== ";" && text[i] !== "{") throw new NginxSyntaxError(line, `unexpected "${text[i]}" after a quoted string`);
       return { kind: "word", value, start, line: startLine };
     }
-    let value = "";
-    let run = i;
     let variable = false;
     let inBraces = false;
     while (i < n) {
@@ -110,11 +116,7 @@ export function parseNginxConfig(text: string): NginxDirective[] {
       if (isSpace(ch) || ch === ";" || ch === "{") break;
       variable = ch === "$";
       if (ch === "\\" && i + 1 < n) {
-        const e = text[i + 1]!;
-        value += text.slice(run, i) + (ESCAPES[e] ?? `\\${e}`);
-        advance();
-        advance();
-        run = i;
+        takeEscape();
         continue;
       }
       advance();

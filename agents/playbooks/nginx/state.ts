@@ -2,8 +2,7 @@
 // Addresses in this file's comments are examples, never dialled.
 
 import type { RemoteSession } from "../../transport/types";
-import { readRemoteFile, runChecked, snapshotOf, summarizeSettings, type FileSnapshot, type ProtocolSetting, type TlsVersion, narrowByLibrary, OPENSSL_POLICY_STEP, parseOpenSslPolicy, type OpenSslPolicy } from "../linux-common";
-import { compareVersions } from "../postfix";
+import { compareVersions, readRemoteFile, runChecked, snapshotOf, summarizeSettings, type FileSnapshot, type ProtocolSetting, type TlsVersion, narrowByLibrary, OPENSSL_POLICY_STEP, parseOpenSslPolicy, type OpenSslPolicy } from "../linux-common";
 import { PlaybookError, type Change, type ConfigState, type RawOutput } from "../types";
 import { nginxDefaultProtocols, parseNginxVersion, splitNginxDump } from "./dump";
 import { type NginxBlock, type NginxContext, type NginxProtocolDirective, type NginxServer, resolveNginx } from "./resolve";
