@@ -10,6 +10,7 @@ import { exceptionsForHost } from "@/lib/exceptions/service";
 import { latestOutboundCheck } from "@/lib/outbound/observations";
 import { MAX_EXCEPTION_DAYS } from "@/lib/exceptions/model";
 import { Alert } from "@/app/_components/ui/alert";
+import { Breadcrumb } from "@/app/_components/ui/breadcrumb";
 import { ExceptionTable } from "@/app/(app)/exceptions/components/exception-table";
 import { ExceptionRequestForm } from "@/app/(app)/exceptions/components/exception-request-form";
 import { Card } from "@/app/_components/ui/card";
@@ -61,9 +62,7 @@ export default async function HostPage({ params, searchParams }: { params: Promi
     <div className="flex flex-col gap-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div className="min-w-0">
-          <nav aria-label="Breadcrumb" className="text-sm text-slate-600">
-            <Link href="/hosts" className="hover:underline">Hosts</Link> <span aria-hidden="true">/</span>
-          </nav>
+          <Breadcrumb trail={[{ href: "/hosts", label: "Hosts" }]} />
           <h1 className="flex flex-wrap items-center gap-3 text-2xl font-semibold">
             <span className="break-all">{host.name}</span>
             <StatusBadge status={status.status} />
