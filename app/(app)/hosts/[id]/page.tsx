@@ -21,9 +21,7 @@ import { ProtocolMatrix } from "./components/protocol-matrix";
 import { ConfigEvidence } from "./components/config-evidence";
 import { MailDirections } from "./components/mail-directions";
 import { Timeline } from "./components/timeline";
-import { ScanButton } from "./components/scan-button";
-import { ConfigAuditButton } from "./components/config-audit-button";
-import { OutboundCheckButton } from "./components/outbound-check-button";
+import { HostJobButton } from "./components/host-job-button";
 import { OutboundEvidence } from "./components/outbound-evidence";
 import { HostKeyPanel } from "./components/host-key-panel";
 import { RemediationHistory } from "./components/remediation-history";
@@ -62,12 +60,12 @@ export default async function HostPage({ params, searchParams }: { params: Promi
           <p className="text-sm text-slate-600">{host.address}</p>
         </div>
         {!retired && <div className="flex items-start gap-2">
-          {can(user.role, "scans.run") && detail.endpoints.length > 0 && <ScanButton hostId={host.id} />}
+          {can(user.role, "scans.run") && detail.endpoints.length > 0 && <HostJobButton job="scan" hostId={host.id} />}
           {can(user.role, "audits.run") && (
-            <ConfigAuditButton hostId={host.id} disabledReason={host.transport === "none" || !host.credential ? "Set a transport and a credential on the edit page first" : undefined} />
+            <HostJobButton job="audit" hostId={host.id} disabledReason={host.transport === "none" || !host.credential ? "Set a transport and a credential on the edit page first" : undefined} />
           )}
           {can(user.role, "outbound.run") && sendsOutbound && (
-            <OutboundCheckButton hostId={host.id} disabledReason={outboundDisabledReason} />
+            <HostJobButton job="outbound" hostId={host.id} disabledReason={outboundDisabledReason} />
           )}
           {can(user.role, "remediation.request") &&
             (host.transport === "none" || !host.credential ? (
