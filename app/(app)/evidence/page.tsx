@@ -2,7 +2,8 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { requirePageUser } from "@/lib/auth/guard";
 import { listEvidencePacks } from "@/lib/evidence/packs";
-import { EmptyState } from "@/app/_components/ui/card";
+import { Card, EmptyState } from "@/app/_components/ui/card";
+import { TableHead } from "@/app/_components/ui/table";
 import { formatUtc } from "../jobs/components/format";
 
 export const metadata: Metadata = { title: "Evidence packs" };
@@ -25,44 +26,38 @@ export default async function EvidencePage() {
           </Link>
         </EmptyState>
       ) : (
-        <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm shadow-sm">
-          <thead className="bg-slate-50 text-left text-xs text-slate-600">
-            <tr>
-              <th className="px-3 py-2">Pack</th>
-              <th className="px-3 py-2">State</th>
-              <th className="px-3 py-2">Hosts</th>
-              <th className="px-3 py-2">Requested</th>
-              <th className="px-3 py-2">Download</th>
-            </tr>
-          </thead>
-          <tbody>
-            {packs.map((p) => (
-              <tr key={p.id} className="border-t border-slate-100">
-                <td className="px-3 py-2">
-                  <Link href={`/evidence/${p.id}`} className="text-brand-700 underline">
-                    {p.title}
-                  </Link>
-                  <div className="text-xs text-slate-500">since {formatUtc(p.periodStart)}</div>
-                </td>
-                <td className="px-3 py-2">{p.state === "running" ? `${STATE_LABEL.running}: ${p.stage}` : STATE_LABEL[p.state]}</td>
-                <td className="px-3 py-2 tabular-nums">{p.hostsTotal.toLocaleString("en")}</td>
-                <td className="px-3 py-2">
-                  {formatUtc(p.createdAt)}
-                  <div className="text-xs text-slate-500">{p.requestedBy}</div>
-                </td>
-                <td className="px-3 py-2">
-                  {p.state === "succeeded" ? (
-                    <a href={`/api/v1/evidence-packs/${p.id}/pdf`} download className="text-brand-700 underline">
-                      PDF
-                    </a>
-                  ) : (
-                    "—"
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <Card>
+          <table className="w-full text-left text-sm">
+            <TableHead columns={["Pack", "State", "Hosts", "Requested", "Download"]} />
+            <tbody>
+              {packs.map((p) => (
+                <tr key={p.id} className="border-t border-slate-100 align-top">
+                  <td className="py-2 pr-3">
+                    <Link href={`/evidence/${p.id}`} className="text-brand-700 underline">
+                      {p.title}
+                    </Link>
+                    <div className="text-xs text-slate-500">since {formatUtc(p.periodStart)}</div>
+                  </td>
+                  <td className="py-2 pr-3">{p.state === "running" ? `${STATE_LABEL.running}: ${p.stage}` : STATE_LABEL[p.state]}</td>
+                  <td className="py-2 pr-3 tabular-nums">{p.hostsTotal.toLocaleString("en")}</td>
+                  <td className="py-2 pr-3">
+                    {formatUtc(p.createdAt)}
+                    <div className="text-xs text-slate-500">{p.requestedBy}</div>
+                  </td>
+                  <td className="py-2">
+                    {p.state === "succeeded" ? (
+                      <a href={`/api/v1/evidence-packs/${p.id}/pdf`} download className="text-brand-700 underline">
+                        PDF
+                      </a>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Card>
       )}
     </div>
   );

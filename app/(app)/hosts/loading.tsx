@@ -1,3 +1,5 @@
+import { SkeletonTable } from "@/app/_components/ui/skeleton";
+
 // Shown while the host list query runs (Next streams it in place of page.tsx).
 //
 // Without JavaScript a streamed page never replaces its fallback: React leaves the finished page
@@ -23,15 +25,7 @@ export default function HostsLoading() {
         ))}
       </div>
       <div className="h-16 animate-pulse rounded-lg bg-slate-200" />
-      <div className="overflow-hidden rounded-lg border border-slate-200 bg-white">
-        {Array.from({ length: 10 }, (_, i) => (
-          <div key={i} className="flex gap-4 border-b border-slate-100 px-3 py-3">
-            <div className="h-4 w-48 animate-pulse rounded bg-slate-200" />
-            <div className="h-4 w-24 animate-pulse rounded bg-slate-200" />
-            <div className="h-4 flex-1 animate-pulse rounded bg-slate-100" />
-          </div>
-        ))}
-      </div>
+      <SkeletonTable rows={10} columns={["w-48", "w-24"]} />
     </div>
   );
 }

@@ -3,25 +3,35 @@
 // functions write their audit events in the same transaction as the change.
 import { z } from "zod";
 import { authorizedAction } from "@/lib/auth/guard";
-import { cancelJob, createScanJob, retryFailedTasks, ScanTargetInput } from "@/lib/jobs/scans";
-import { AuditTargetInput, createAuditJob } from "@/lib/jobs/audits";
+import type { Action } from "@/lib/auth/roles";
+import { JobTargetInput, type JobActor, type JobTargetValue } from "@/lib/jobs/create";
+import { cancelJob, createScanJob, retryFailedTasks } from "@/lib/jobs/scans";
+import { createAuditJob } from "@/lib/jobs/audits";
+import { createOutboundCheckJob } from "@/lib/jobs/outbound";
 
 const JobIdInput = z.object({ jobId: z.uuid() });
 
 /**
- * Starts a scan of `hostIds`, of every host matching `filter` (the host list's filter), or of
- * `all` hosts: exactly one of them. Returns the new job's id; where to go next is the caller's
- * choice (the hosts page and the jobs page both open /jobs/<id>).
+ * An action that starts a job of one kind over the target the UI sent: `hostIds`, every host
+ * matching `filter` (the host list's filter), or `all` hosts, exactly one of them. It returns the
+ * new job's id; where to go next is the caller's choice (the hosts page, the host page and the jobs
+ * page all open /jobs/<id>).
  */
-export const startScanAction = authorizedAction(
-  "scans.run",
-  ScanTargetInput,
-  async (target, user) => {
-    const { jobId, taskCount } = await createScanJob(user, target, { origin: "ui" });
-    return { jobId, taskCount };
-  },
-  { revalidate: ["/jobs"], success: "Scan started" },
-);
+function startJobAction(
+  action: Action,
+  create: (actor: JobActor, target: JobTargetValue, options: { origin: "ui" }) => Promise<{ jobId: string; taskCount: number }>,
+  success: string,
+) {
+  return authorizedAction(action, JobTargetInput, (target, user) => create(user, target, { origin: "ui" }), { revalidate: ["/jobs"], success });
+}
+
+export const startScanAction = startJobAction("scans.run", createScanJob, "Scan started");
+
+/** A config audit: credentialed read-only playbook checks. Hosts without a credential end `skipped`, with the reason. */
+export const startAuditAction = startJobAction("audits.run", createAuditJob, "Config audit started");
+
+/** An outbound check: each host sends one message to the outbound check sink (docs/outbound-check.md). */
+export const startOutboundCheckAction = startJobAction("outbound.run", createOutboundCheckJob, "Outbound check started");
 
 export const cancelJobAction = authorizedAction("jobs.cancel", JobIdInput, (input, user) => cancelJob(user, input.jobId), {
   revalidate: ["/jobs"],
@@ -32,19 +42,3 @@ export const retryFailedAction = authorizedAction("scans.run", JobIdInput, (inpu
   revalidate: ["/jobs"],
   success: "Failed and unreachable hosts queued again",
 });
-
-// ---- Config audits (issue #5) ----------------------------------------------------------------
-
-/**
- * Starts a config audit (credentialed read-only playbook checks) of `hostIds`, of every host
- * matching `filter`, or of `all` hosts. Hosts without a credential end `skipped`, with the reason.
- */
-export const startAuditAction = authorizedAction(
-  "audits.run",
-  AuditTargetInput,
-  async (target, user) => {
-    const { jobId, taskCount } = await createAuditJob(user, target, { origin: "ui" });
-    return { jobId, taskCount };
-  },
-  { revalidate: ["/jobs"], success: "Config audit started" },
-);

@@ -4,6 +4,7 @@ import { requirePageUser } from "@/lib/auth/guard";
 import { can } from "@/lib/auth/roles";
 import { listJobs } from "@/lib/jobs/views";
 import { Card, EmptyState } from "@/app/_components/ui/card";
+import { TableHead } from "@/app/_components/ui/table";
 import { JobStateBadge } from "./components/job-badges";
 import { ProgressBar } from "./components/progress-bar";
 import { ScanAllButton } from "./components/scan-all-button";
@@ -36,16 +37,7 @@ export default async function JobsPage({ searchParams }: { searchParams: Promise
       ) : (
         <Card>
           <table className="w-full text-left text-sm">
-            <thead className="text-xs uppercase text-slate-500">
-              <tr>
-                <th scope="col" className="py-2">Job</th>
-                <th scope="col">State</th>
-                <th scope="col" className="w-64">Progress</th>
-                <th scope="col">Requested by</th>
-                <th scope="col">Created</th>
-                <th scope="col">Finished</th>
-              </tr>
-            </thead>
+            <TableHead columns={["Job", "State", { label: "Progress", className: "w-64" }, "Requested by", "Created", "Finished"]} />
             <tbody>
               {rows.map((job) => (
                 <tr key={job.id} className="border-t border-slate-100 align-top">

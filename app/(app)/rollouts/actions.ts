@@ -5,6 +5,7 @@
 // client navigate or refresh; a redirect thrown inside the wrapper would be reported as a failure.
 import { z } from "zod";
 import { authorizedAction } from "@/lib/auth/guard";
+import type { SessionUser } from "@/lib/auth/session";
 import { JobTargetInput } from "@/lib/jobs/create";
 import { approveRollout, cancelRollout, pauseRollout, requestRollout, resumeRollout, rollbackRollout, startRollout } from "@/lib/rollout/service";
 import { RolloutGoals, RolloutSettings } from "@/lib/rollout/settings";
@@ -35,25 +36,15 @@ export const approveRolloutAction = authorizedAction(
   { revalidate, success: "Plan approved: an operator can start the rollout now" },
 );
 
-export const startRolloutAction = authorizedAction("remediation.run", RolloutIdInput, (input, user) => startRollout(user, input.rolloutId), {
-  revalidate,
-  success: "Rollout started with the first wave",
-});
+/** A step an operator takes on one whole rollout; the lib function refuses it in a state it does not apply to. */
+function rolloutStep(step: (user: SessionUser, rolloutId: string) => Promise<void>, success: string) {
+  return authorizedAction("remediation.run", RolloutIdInput, (input, user) => step(user, input.rolloutId), { revalidate, success });
+}
 
-export const pauseRolloutAction = authorizedAction("remediation.run", RolloutIdInput, (input, user) => pauseRollout(user, input.rolloutId), {
-  revalidate,
-  success: "Paused: the current wave finishes; no further wave starts until you resume",
-});
-
-export const resumeRolloutAction = authorizedAction("remediation.run", RolloutIdInput, (input, user) => resumeRollout(user, input.rolloutId), {
-  revalidate,
-  success: "Resumed",
-});
-
-export const cancelRolloutAction = authorizedAction("remediation.run", RolloutIdInput, (input, user) => cancelRollout(user, input.rolloutId), {
-  revalidate,
-  success: "Cancelled: hosts not started will not be changed; a host being changed finishes its step",
-});
+export const startRolloutAction = rolloutStep(startRollout, "Rollout started with the first wave");
+export const pauseRolloutAction = rolloutStep(pauseRollout, "Paused: the current wave finishes; no further wave starts until you resume");
+export const resumeRolloutAction = rolloutStep(resumeRollout, "Resumed");
+export const cancelRolloutAction = rolloutStep(cancelRollout, "Cancelled: hosts not started will not be changed; a host being changed finishes its step");
 
 /** Rolls back the given hosts, or (without hostIds) every host the rollout changed. */
 export const rollbackRolloutAction = authorizedAction(

@@ -4,6 +4,7 @@ import { requirePageUser } from "@/lib/auth/guard";
 import { can } from "@/lib/auth/roles";
 import { listRollouts } from "@/lib/rollout/views";
 import { Card, EmptyState } from "@/app/_components/ui/card";
+import { TableHead } from "@/app/_components/ui/table";
 import { formatUtc } from "../jobs/components/format";
 import { RolloutStateBadge } from "./components/rollout-badges";
 import { goalsLabel, plural } from "./components/format";
@@ -37,15 +38,7 @@ export default async function RolloutsPage() {
         <Card>
           <table className="w-full text-left text-sm">
             <caption className="sr-only">Rollouts, newest first</caption>
-            <thead className="text-xs uppercase text-slate-500">
-              <tr>
-                <th scope="col" className="py-2 pr-3">Rollout</th>
-                <th scope="col" className="pr-3">State</th>
-                <th scope="col" className="pr-3">Hosts</th>
-                <th scope="col" className="pr-3">Requested by</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
+            <TableHead columns={["Rollout", "State", "Hosts", "Requested by", "Created"]} />
             <tbody>
               {rows.map((r) => (
                 <tr key={r.id} className="border-t border-slate-100 align-top" data-testid="rollout-row">

@@ -1,4 +1,5 @@
 import type { HostStatusValue } from "@/lib/compliance/status";
+import { Badge } from "./badge";
 
 // One colour and one word per host status, everywhere (STYLE.md "UI").
 export const STATUS_STYLE: Record<HostStatusValue, { label: string; className: string; color: string }> = {
@@ -15,5 +16,9 @@ export const STATUS_STYLE: Record<HostStatusValue, { label: string; className: s
 
 export function StatusBadge({ status }: { status: HostStatusValue }) {
   const s = STATUS_STYLE[status] ?? STATUS_STYLE.unknown;
-  return <span className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${s.className}`} data-status={status}>{s.label}</span>;
+  return (
+    <Badge colour={s.className} data-status={status}>
+      {s.label}
+    </Badge>
+  );
 }

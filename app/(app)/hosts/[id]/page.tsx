@@ -10,18 +10,18 @@ import { exceptionsForHost } from "@/lib/exceptions/service";
 import { latestOutboundCheck } from "@/lib/outbound/observations";
 import { MAX_EXCEPTION_DAYS } from "@/lib/exceptions/model";
 import { Alert } from "@/app/_components/ui/alert";
+import { Breadcrumb } from "@/app/_components/ui/breadcrumb";
 import { ExceptionTable } from "@/app/(app)/exceptions/components/exception-table";
 import { ExceptionRequestForm } from "@/app/(app)/exceptions/components/exception-request-form";
 import { Card } from "@/app/_components/ui/card";
+import { DetailField } from "@/app/_components/ui/detail-field";
 import { StatusBadge } from "@/app/_components/ui/status-badge";
 import { durationSince, formatDay, formatUtc } from "@/app/(app)/components/format";
 import { ProtocolMatrix } from "./components/protocol-matrix";
 import { ConfigEvidence } from "./components/config-evidence";
 import { MailDirections } from "./components/mail-directions";
 import { Timeline } from "./components/timeline";
-import { ScanButton } from "./components/scan-button";
-import { ConfigAuditButton } from "./components/config-audit-button";
-import { OutboundCheckButton } from "./components/outbound-check-button";
+import { HostJobButton } from "./components/host-job-button";
 import { OutboundEvidence } from "./components/outbound-evidence";
 import { HostKeyPanel } from "./components/host-key-panel";
 import { RemediationHistory } from "./components/remediation-history";
@@ -29,15 +29,6 @@ import { Button } from "@/app/_components/ui/button";
 import { CREDENTIAL_DETACHED_PARAM } from "../components/links";
 
 export const dynamic = "force-dynamic";
-
-function Field({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div className="min-w-0">
-      <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
-      <dd className="mt-0.5 break-words text-sm text-slate-900">{children}</dd>
-    </div>
-  );
-}
 
 const none = <span className="text-slate-400">–</span>;
 
@@ -61,9 +52,7 @@ export default async function HostPage({ params, searchParams }: { params: Promi
     <div className="flex flex-col gap-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div className="min-w-0">
-          <nav aria-label="Breadcrumb" className="text-sm text-slate-600">
-            <Link href="/hosts" className="hover:underline">Hosts</Link> <span aria-hidden="true">/</span>
-          </nav>
+          <Breadcrumb trail={[{ href: "/hosts", label: "Hosts" }]} />
           <h1 className="flex flex-wrap items-center gap-3 text-2xl font-semibold">
             <span className="break-all">{host.name}</span>
             <StatusBadge status={status.status} />
@@ -71,12 +60,12 @@ export default async function HostPage({ params, searchParams }: { params: Promi
           <p className="text-sm text-slate-600">{host.address}</p>
         </div>
         {!retired && <div className="flex items-start gap-2">
-          {can(user.role, "scans.run") && detail.endpoints.length > 0 && <ScanButton hostId={host.id} />}
+          {can(user.role, "scans.run") && detail.endpoints.length > 0 && <HostJobButton job="scan" hostId={host.id} />}
           {can(user.role, "audits.run") && (
-            <ConfigAuditButton hostId={host.id} disabledReason={host.transport === "none" || !host.credential ? "Set a transport and a credential on the edit page first" : undefined} />
+            <HostJobButton job="audit" hostId={host.id} disabledReason={host.transport === "none" || !host.credential ? "Set a transport and a credential on the edit page first" : undefined} />
           )}
           {can(user.role, "outbound.run") && sendsOutbound && (
-            <OutboundCheckButton hostId={host.id} disabledReason={outboundDisabledReason} />
+            <HostJobButton job="outbound" hostId={host.id} disabledReason={outboundDisabledReason} />
           )}
           {can(user.role, "remediation.request") &&
             (host.transport === "none" || !host.credential ? (
@@ -116,7 +105,7 @@ export default async function HostPage({ params, searchParams }: { params: Promi
             <p className="text-sm text-slate-900" data-testid="status-explanation">{status.explanation}</p>
           </div>
           <dl className="grid grid-cols-1 gap-3 pt-2 sm:grid-cols-3">
-            <Field label="Out of compliance since">
+            <DetailField label="Out of compliance since">
               {failing && status.firstFailingAt ? (
                 <span className="font-medium text-red-800" title={formatUtc(status.firstFailingAt)}>
                   {formatDay(status.firstFailingAt)} ({durationSince(status.firstFailingAt, now)})
@@ -124,9 +113,9 @@ export default async function HostPage({ params, searchParams }: { params: Promi
               ) : (
                 <span className="text-slate-600">{failing ? "unknown" : "not failing"}</span>
               )}
-            </Field>
-            <Field label="Last scan">{status.lastScanAt ? formatUtc(status.lastScanAt) : <span className="text-slate-600">never scanned</span>}</Field>
-            <Field label="Status since">{formatUtc(status.lastChangedAt)}</Field>
+            </DetailField>
+            <DetailField label="Last scan">{status.lastScanAt ? formatUtc(status.lastScanAt) : <span className="text-slate-600">never scanned</span>}</DetailField>
+            <DetailField label="Status since">{formatUtc(status.lastChangedAt)}</DetailField>
           </dl>
           <div className="pt-2">
             <MailDirections directions={detail.directions} />
@@ -136,11 +125,11 @@ export default async function HostPage({ params, searchParams }: { params: Promi
 
       <Card title="Identity">
         <dl className="grid grid-cols-2 gap-4 md:grid-cols-4" data-testid="host-identity">
-          <Field label="Name">{host.name}</Field>
-          <Field label="Address">{host.address}</Field>
-          <Field label="Platform">{host.platform}{host.osName ? ` (${host.osName}${host.osBuild ? ` ${host.osBuild}` : ""})` : ""}</Field>
-          <Field label="Roles">{host.roles.length ? host.roles.join(", ") : none}</Field>
-          <Field label="Tags">
+          <DetailField label="Name">{host.name}</DetailField>
+          <DetailField label="Address">{host.address}</DetailField>
+          <DetailField label="Platform">{host.platform}{host.osName ? ` (${host.osName}${host.osBuild ? ` ${host.osBuild}` : ""})` : ""}</DetailField>
+          <DetailField label="Roles">{host.roles.length ? host.roles.join(", ") : none}</DetailField>
+          <DetailField label="Tags">
             {host.tags.length ? (
               <span className="flex flex-wrap gap-1">
                 {host.tags.map((t) => (
@@ -148,12 +137,12 @@ export default async function HostPage({ params, searchParams }: { params: Promi
                 ))}
               </span>
             ) : none}
-          </Field>
-          <Field label="Group">{host.group ? <Link href={`/hosts?group=${encodeURIComponent(host.group)}`} className="text-brand-700 hover:underline">{host.group}</Link> : none}</Field>
-          <Field label="Owner">{host.owner ?? none}</Field>
-          <Field label="Transport">{host.transport === "none" ? "none (wire probes only)" : `${host.transport}${host.port ? ` port ${host.port}` : ""}`}</Field>
-          <Field label="Credential">{host.credential ? `${host.credential.name} (${host.credential.kind.replace("_", " ")})` : none}</Field>
-          <Field label="Added">{formatDay(host.createdAt)}</Field>
+          </DetailField>
+          <DetailField label="Group">{host.group ? <Link href={`/hosts?group=${encodeURIComponent(host.group)}`} className="text-brand-700 hover:underline">{host.group}</Link> : none}</DetailField>
+          <DetailField label="Owner">{host.owner ?? none}</DetailField>
+          <DetailField label="Transport">{host.transport === "none" ? "none (wire probes only)" : `${host.transport}${host.port ? ` port ${host.port}` : ""}`}</DetailField>
+          <DetailField label="Credential">{host.credential ? `${host.credential.name} (${host.credential.kind.replace("_", " ")})` : none}</DetailField>
+          <DetailField label="Added">{formatDay(host.createdAt)}</DetailField>
         </dl>
       </Card>
 

@@ -17,24 +17,17 @@ const label = "flex flex-col gap-1 text-xs font-medium text-slate-700";
 export function FilterForm({ state, tags, groups }: { state: HostListParamsValue; tags: string[]; groups: string[] }) {
   const statusValue = state.status?.join(",") ?? "";
   const multiStatus = (state.status?.length ?? 0) > 1;
+  // The URL may carry a set of statuses (the Overview links to "failing") or a group that is not
+  // among the choices (none left, or past the first 500): both stay selected as an option of their own.
+  const statusOptions = [...(multiStatus ? [{ value: statusValue, label: state.status!.map((s) => STATUS_STYLE[s].label).join(", ") }] : []), ...ORDER.map((s) => ({ value: s, label: STATUS_STYLE[s].label }))];
+  const groupOptions = state.group && !groups.includes(state.group) ? [state.group, ...groups] : groups;
   return (
     <Form action="/hosts" role="search" aria-label="Filter hosts" className="flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-3 shadow-sm">
       <label className={`${label} min-w-48 flex-1`}>
         Search
         <input type="search" name="q" defaultValue={state.q ?? ""} placeholder="Name, address or owner" className={control} />
       </label>
-      <label className={label}>
-        Status
-        <select name="status" defaultValue={statusValue} className={control}>
-          <option value="">Any status</option>
-          {multiStatus && <option value={statusValue}>{state.status!.map((s) => STATUS_STYLE[s].label).join(", ")}</option>}
-          {ORDER.map((s) => (
-            <option key={s} value={s}>
-              {STATUS_STYLE[s].label}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Choice name="status" label="Status" any="Any status" value={statusValue} options={statusOptions} />
       <label className={label}>
         Tag
         <input name="tag" list="host-tags" defaultValue={state.tag ?? ""} className={`${control} w-32`} />
@@ -44,40 +37,9 @@ export function FilterForm({ state, tags, groups }: { state: HostListParamsValue
           ))}
         </datalist>
       </label>
-      <label className={label}>
-        Group
-        <select name="group" defaultValue={state.group ?? ""} className={control}>
-          <option value="">Any group</option>
-          {state.group && !groups.includes(state.group) && <option value={state.group}>{state.group}</option>}
-          {groups.map((g) => (
-            <option key={g} value={g}>
-              {g}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className={label}>
-        Platform
-        <select name="platform" defaultValue={state.platform ?? ""} className={control}>
-          <option value="">Any platform</option>
-          {PLATFORMS.map((p) => (
-            <option key={p} value={p}>
-              {p}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className={label}>
-        Role
-        <select name="role" defaultValue={state.role ?? ""} className={control}>
-          <option value="">Any role</option>
-          {HOST_ROLES.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Choice name="group" label="Group" any="Any group" value={state.group ?? ""} options={groupOptions} />
+      <Choice name="platform" label="Platform" any="Any platform" value={state.platform ?? ""} options={PLATFORMS} />
+      <Choice name="role" label="Role" any="Any role" value={state.role ?? ""} options={HOST_ROLES} />
       {state.sort !== "name" && <input type="hidden" name="sort" value={state.sort} />}
       {state.dir !== "asc" && <input type="hidden" name="dir" value={state.dir} />}
       {state.limit !== 50 && <input type="hidden" name="limit" value={state.limit} />}
@@ -90,5 +52,25 @@ export function FilterForm({ state, tags, groups }: { state: HostListParamsValue
         </Link>
       </div>
     </Form>
+  );
+}
+
+/** One select of the filter: "any" (no value) first, then each option (a plain string is its own label). */
+function Choice({ name, label: text, any, value, options }: { name: string; label: string; any: string; value: string; options: readonly (string | { value: string; label: string })[] }) {
+  return (
+    <label className={label}>
+      {text}
+      <select name={name} defaultValue={value} className={control}>
+        <option value="">{any}</option>
+        {options.map((o) => {
+          const { value: v, label: l } = typeof o === "string" ? { value: o, label: o } : o;
+          return (
+            <option key={v} value={v}>
+              {l}
+            </option>
+          );
+        })}
+      </select>
+    </label>
   );
 }

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { requirePageUser } from "@/lib/auth/guard";
 import { IMPORT_COLUMNS } from "@/lib/inventory/import-rows";
+import { Breadcrumb } from "@/app/_components/ui/breadcrumb";
 import { ImportWizard } from "../components/import-wizard";
 
 export const metadata: Metadata = { title: "Import hosts" };
@@ -24,12 +24,7 @@ export default async function ImportHostsPage() {
   await requirePageUser("hosts.write");
   return (
     <div className="flex flex-col gap-4">
-      <nav aria-label="Breadcrumb" className="text-sm text-slate-600">
-        <Link href="/hosts" className="hover:underline">
-          Hosts
-        </Link>{" "}
-        / Import
-      </nav>
+      <Breadcrumb trail={[{ href: "/hosts", label: "Hosts" }]} current="Import" />
       <h1 className="text-2xl font-semibold">Import hosts from CSV</h1>
       <details className="rounded-lg border border-slate-200 bg-white p-4 text-sm shadow-sm">
         <summary className="cursor-pointer font-medium text-slate-800">Columns and format</summary>

@@ -3,6 +3,7 @@ import Link from "next/link";
 import { requirePageUser } from "@/lib/auth/guard";
 import { can } from "@/lib/auth/roles";
 import { credentialChoices } from "@/lib/inventory/hosts";
+import { Breadcrumb } from "@/app/_components/ui/breadcrumb";
 import { EMPTY_HOST, HostForm } from "../components/host-form";
 
 export const metadata: Metadata = { title: "Add a host" };
@@ -12,12 +13,7 @@ export default async function NewHostPage() {
   const credentials = await credentialChoices();
   return (
     <div className="flex flex-col gap-4">
-      <nav aria-label="Breadcrumb" className="text-sm text-slate-600">
-        <Link href="/hosts" className="hover:underline">
-          Hosts
-        </Link>{" "}
-        / Add
-      </nav>
+      <Breadcrumb trail={[{ href: "/hosts", label: "Hosts" }]} current="Add" />
       <h1 className="text-2xl font-semibold">Add a host</h1>
       <p className="text-sm text-slate-600">
         Many hosts at once? <Link href="/hosts/import" className="text-brand-600 underline">Import a CSV</Link> instead.

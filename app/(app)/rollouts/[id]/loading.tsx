@@ -1,3 +1,5 @@
+import { SkeletonTable } from "@/app/_components/ui/skeleton";
+
 // Mirrors the rollout page: the summary first, then approval and controls, waves, hosts.
 export default function Loading() {
   return (
@@ -11,15 +13,7 @@ export default function Loading() {
         <div className="h-48 animate-pulse rounded-lg bg-slate-200" />
       </div>
       <div className="h-32 animate-pulse rounded-lg bg-slate-100" />
-      <div className="overflow-hidden rounded-lg border border-slate-200 bg-white">
-        {Array.from({ length: 6 }, (_, i) => (
-          <div key={i} className="flex gap-4 border-b border-slate-100 px-3 py-3">
-            <div className="h-4 w-40 animate-pulse rounded bg-slate-200" />
-            <div className="h-4 w-20 animate-pulse rounded bg-slate-200" />
-            <div className="h-4 flex-1 animate-pulse rounded bg-slate-100" />
-          </div>
-        ))}
-      </div>
+      <SkeletonTable rows={6} columns={["w-40", "w-20"]} />
     </div>
   );
 }

@@ -9,6 +9,7 @@ import type { RolloutHostState } from "@/lib/rollout/rules";
 import { describeWindow } from "@/lib/rollout/window";
 import { Alert } from "@/app/_components/ui/alert";
 import { Card } from "@/app/_components/ui/card";
+import { DetailField } from "@/app/_components/ui/detail-field";
 import { formatUtc } from "../../jobs/components/format";
 import { ApproveButton } from "../components/approve-button";
 import { HostPlanDiff } from "../components/host-plan";
@@ -41,15 +42,6 @@ function controlsFor(r: RolloutView): ControlSet {
     cancel: !TERMINAL.includes(r.state),
     rollbackAll,
   };
-}
-
-function Field({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div className="min-w-0">
-      <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
-      <dd className="mt-0.5 break-words text-sm text-slate-900">{children}</dd>
-    </div>
-  );
 }
 
 function SummaryLine({ r, checked }: { r: RolloutView; checked: number }) {
@@ -112,16 +104,16 @@ function ApprovalPanel({ r, viewer }: { r: RolloutView; viewer: { id: string; ma
     <Card title="Approval">
       <div className="flex flex-col gap-4" data-testid="approval-panel">
         <dl className="grid grid-cols-1 gap-3 sm:grid-cols-2">
-          <Field label="State"><RolloutStateBadge state={r.state} /></Field>
-          <Field label="Plan">
+          <DetailField label="State"><RolloutStateBadge state={r.state} /></DetailField>
+          <DetailField label="Plan">
             {r.planHash ? (
               <code className="font-mono text-sm" title={r.planHash} data-testid="plan-hash">{r.planHash.slice(0, 12)}</code>
             ) : (
               <span className="text-slate-600">being made</span>
             )}
-          </Field>
-          <Field label="Approval rule">{r.approvalRule ?? <span className="text-slate-600">set when the plan is ready</span>}</Field>
-          <Field label="Approved">
+          </DetailField>
+          <DetailField label="Approval rule">{r.approvalRule ?? <span className="text-slate-600">set when the plan is ready</span>}</DetailField>
+          <DetailField label="Approved">
             {r.approvedBy && r.approvedAt ? (
               <>
                 by {r.approvedBy} at {formatUtc(r.approvedAt)}
@@ -129,17 +121,17 @@ function ApprovalPanel({ r, viewer }: { r: RolloutView; viewer: { id: string; ma
             ) : (
               <span className="text-slate-600">not yet</span>
             )}
-          </Field>
+          </DetailField>
         </dl>
         <dl className="grid grid-cols-2 gap-3 border-t border-slate-100 pt-3 sm:grid-cols-3">
-          <Field label="Canary">{s.canarySize === 0 ? "none" : plural(s.canarySize, "host")}</Field>
-          <Field label="Further waves">{s.wave.kind === "percent" ? `${s.wave.percent}% of hosts each` : `${plural(s.wave.size, "host")} each`}</Field>
-          <Field label="Failure budget">{`${s.budget.percent}%, at most ${plural(s.budget.absolute, "host")}`}</Field>
-          <Field label="Restarts">
+          <DetailField label="Canary">{s.canarySize === 0 ? "none" : plural(s.canarySize, "host")}</DetailField>
+          <DetailField label="Further waves">{s.wave.kind === "percent" ? `${s.wave.percent}% of hosts each` : `${plural(s.wave.size, "host")} each`}</DetailField>
+          <DetailField label="Failure budget">{`${s.budget.percent}%, at most ${plural(s.budget.absolute, "host")}`}</DetailField>
+          <DetailField label="Restarts">
             {s.rebootPolicy === "now" ? "restart when needed" : s.rebootPolicy === "window" && s.maintenanceWindow ? `in the window: ${describeWindow(s.maintenanceWindow)}` : "never (hosts end pending reboot)"}
-          </Field>
-          <Field label="On failed verification">{s.rollbackOnFailure ? "roll the host back" : "leave it for review"}</Field>
-          <Field label="At once">{plural(s.maxConcurrency, "host")}</Field>
+          </DetailField>
+          <DetailField label="On failed verification">{s.rollbackOnFailure ? "roll the host back" : "leave it for review"}</DetailField>
+          <DetailField label="At once">{plural(s.maxConcurrency, "host")}</DetailField>
         </dl>
         {action}
       </div>

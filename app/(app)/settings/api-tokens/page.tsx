@@ -4,6 +4,7 @@ import { requirePageUser } from "@/lib/auth/guard";
 import { listApiTokens } from "@/lib/auth/api-tokens";
 import { can, scopesFor } from "@/lib/auth/roles";
 import { Card, EmptyState } from "@/app/_components/ui/card";
+import { TableHead } from "@/app/_components/ui/table";
 import { MintTokenForm } from "./components/mint-token-form";
 import { TokenRow } from "./components/token-row";
 
@@ -31,18 +32,7 @@ export default async function ApiTokensPage() {
       ) : (
         <Card title={everyone ? "Every user's tokens" : "Your tokens"}>
           <table className="w-full text-left text-sm [&_td]:pr-3 [&_th]:pr-3">
-            <thead className="text-xs uppercase text-slate-500">
-              <tr>
-                <th scope="col" className="py-2">Name</th>
-                {everyone && <th scope="col">Owner</th>}
-                <th scope="col">Scope</th>
-                <th scope="col">Acts as</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col"><span className="sr-only">Actions</span></th>
-              </tr>
-            </thead>
+            <TableHead columns={["Name", everyone && "Owner", "Scope", "Acts as", "Created", "Expires", "Last used", { label: "Actions", hidden: true }]} />
             <tbody>
               {tokens.map((t) => (
                 <TokenRow

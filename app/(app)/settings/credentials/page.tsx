@@ -3,6 +3,7 @@ import { requirePageUser } from "@/lib/auth/guard";
 import { credentialScopes } from "@/lib/credentials/scope";
 import { listCredentials } from "@/lib/credentials/service";
 import { Card, EmptyState } from "@/app/_components/ui/card";
+import { TableHead } from "@/app/_components/ui/table";
 import { CreateCredentialForm } from "./components/create-credential-form";
 import { CredentialRow } from "./components/credential-row";
 
@@ -27,17 +28,7 @@ export default async function CredentialsPage() {
       ) : (
         <Card title={`${credentials.length} credential${credentials.length === 1 ? "" : "s"}`}>
           <table className="w-full text-left text-sm">
-            <thead className="text-xs uppercase text-slate-500">
-              <tr>
-                <th scope="col" className="py-2">Name</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Username</th>
-                <th scope="col">Hosts</th>
-                <th scope="col" className="px-3">Scope</th>
-                <th scope="col">Updated</th>
-                <th scope="col"><span className="sr-only">Actions</span></th>
-              </tr>
-            </thead>
+            <TableHead columns={["Name", "Kind", "Username", "Hosts", { label: "Scope", className: "px-3" }, "Updated", { label: "Actions", hidden: true }]} />
             <tbody>
               {credentials.map((c) => (
                 <CredentialRow key={c.id} credential={{ id: c.id, name: c.name, kind: c.kind, username: c.username, hostCount: c.hostCount, updatedAt: c.updatedAt.toISOString(), scope: scopeOf(scopes.get(c.id)) }} />

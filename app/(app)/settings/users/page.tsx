@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { requirePageUser } from "@/lib/auth/guard";
 import { listUsers } from "@/lib/users/service";
 import { Card } from "@/app/_components/ui/card";
+import { TableHead } from "@/app/_components/ui/table";
 import { CreateUserForm } from "./components/create-user-form";
 import { UserRow } from "./components/user-row";
 
@@ -18,15 +19,7 @@ export default async function UsersPage() {
       </Card>
       <Card title={`${users.length} user${users.length === 1 ? "" : "s"}`}>
         <table className="w-full text-left text-sm">
-          <thead className="text-xs uppercase text-slate-500">
-            <tr>
-              <th scope="col" className="py-2">E-mail</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col">Last sign-in</th>
-              <th scope="col"><span className="sr-only">Actions</span></th>
-            </tr>
-          </thead>
+          <TableHead columns={["E-mail", "Role", "Status", "Last sign-in", { label: "Actions", hidden: true }]} />
           <tbody>
             {users.map((u) => (
               <UserRow

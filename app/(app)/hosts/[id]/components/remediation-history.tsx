@@ -2,6 +2,7 @@ import Link from "next/link";
 import type { RolloutGoal } from "@/lib/rollout/settings";
 import type { RolloutHostState } from "@/lib/rollout/rules";
 import { formatUtc } from "@/app/(app)/jobs/components/format";
+import { TableHead } from "@/app/_components/ui/table";
 import { RolloutHostStateBadge, RolloutStateBadge } from "@/app/(app)/rollouts/components/rollout-badges";
 import { goalsLabel } from "@/app/(app)/rollouts/components/format";
 
@@ -23,14 +24,7 @@ export function RemediationHistory({ rows }: { rows: RemediationRow[] }) {
   return (
     <table className="w-full text-left text-sm" data-testid="remediation-history">
       <caption className="sr-only">Rollouts that included this host, newest first</caption>
-      <thead className="text-xs uppercase text-slate-500">
-        <tr>
-          <th scope="col" className="py-2 pr-3">Rollout</th>
-          <th scope="col" className="pr-3">Rollout state</th>
-          <th scope="col" className="pr-3">This host</th>
-          <th scope="col">Requested</th>
-        </tr>
-      </thead>
+      <TableHead columns={["Rollout", "Rollout state", "This host", "Requested"]} />
       <tbody>
         {rows.map((r) => (
           <tr key={r.rolloutId} className="border-t border-slate-100 align-top">

@@ -1,10 +1,10 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { notFound } from "next/navigation";
 import { z } from "zod";
 import { requirePageUser } from "@/lib/auth/guard";
 import { can } from "@/lib/auth/roles";
 import { credentialChoices, getHost } from "@/lib/inventory/hosts";
+import { Breadcrumb } from "@/app/_components/ui/breadcrumb";
 import { HostForm } from "../../components/host-form";
 import { DeleteHostButton } from "../../components/delete-host-button";
 
@@ -19,16 +19,13 @@ export default async function EditHostPage({ params }: { params: Promise<{ id: s
   if (!host || host.retiredAt) notFound();
   return (
     <div className="flex flex-col gap-4">
-      <nav aria-label="Breadcrumb" className="text-sm text-slate-600">
-        <Link href="/hosts" className="hover:underline">
-          Hosts
-        </Link>{" "}
-        /{" "}
-        <Link href={`/hosts/${host.id}`} className="hover:underline">
-          {host.name}
-        </Link>{" "}
-        / Edit
-      </nav>
+      <Breadcrumb
+        trail={[
+          { href: "/hosts", label: "Hosts" },
+          { href: `/hosts/${host.id}`, label: host.name },
+        ]}
+        current="Edit"
+      />
       <div className="flex items-center justify-between gap-3">
         <h1 className="text-2xl font-semibold">Edit {host.name}</h1>
         <DeleteHostButton id={host.id} name={host.name} />

@@ -1,8 +1,9 @@
 "use client";
-import { useState, useTransition } from "react";
+import { useState } from "react";
 import { Alert } from "@/app/_components/ui/alert";
 import { Button } from "@/app/_components/ui/button";
 import { SelectField, TextField } from "@/app/_components/ui/field";
+import { useActionForm } from "@/app/_components/use-action-form";
 import { saveScanSettingsAction } from "../actions";
 
 const PRESETS = ["off", "hourly", "daily", "weekly"] as const;
@@ -19,24 +20,19 @@ export function ScanSettingsForm({ initial, envAllowedTargets, currentCron }: { 
   const [cron, setCron] = useState(isPreset ? "" : initial.rescanSchedule);
   const [webhook, setWebhook] = useState(initial.driftWebhookUrl);
   const [targets, setTargets] = useState(initial.allowedTargets);
-  const [result, setResult] = useState<{ ok: boolean; text: string; fieldErrors?: Record<string, string[]> } | null>(null);
-  const [pending, startTransition] = useTransition();
-
-  function onSubmit(e: React.FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    startTransition(async () => {
-      const res = await saveScanSettingsAction({ rescanSchedule: mode === "cron" ? cron : mode, driftWebhookUrl: webhook, allowedTargets: targets });
-      if (res.ok) {
-        const changed = res.data?.changed ?? [];
-        setResult({ ok: true, text: changed.length ? `Saved (${changed.length} setting${changed.length === 1 ? "" : "s"} changed)${res.data?.cron ? `; rescans run at cron "${res.data.cron}" (UTC)` : ""}` : "Nothing changed" });
-      } else setResult({ ok: false, text: res.error, fieldErrors: res.fieldErrors });
-    });
-  }
-
-  const err = (field: string) => result?.fieldErrors?.[field]?.[0];
+  const form = useActionForm({
+    read: () => ({ rescanSchedule: mode === "cron" ? cron : mode, driftWebhookUrl: webhook, allowedTargets: targets }),
+    action: saveScanSettingsAction,
+    done: (_input, data) => {
+      const changed = data?.changed ?? [];
+      return changed.length ? `Saved (${changed.length} setting${changed.length === 1 ? "" : "s"} changed)${data?.cron ? `; rescans run at cron "${data.cron}" (UTC)` : ""}` : "Nothing changed";
+    },
+    reset: false,
+  });
+  const err = form.fieldError;
 
   return (
-    <form onSubmit={onSubmit} className="flex max-w-2xl flex-col gap-5" aria-label="Scan settings">
+    <form onSubmit={form.onSubmit} className="flex max-w-2xl flex-col gap-5" aria-label="Scan settings">
       <fieldset className="flex flex-col gap-2">
         <legend className="mb-1 text-sm font-semibold text-slate-800">Scheduled rescans</legend>
         <p className="text-xs text-slate-600">Every host is scanned on this schedule (UTC), requested by &quot;system&quot;. A run is skipped while the previous scheduled scan is still going.{currentCron ? ` Now: ${currentCron}.` : " Now: off."}</p>
@@ -80,9 +76,9 @@ export function ScanSettingsForm({ initial, envAllowedTargets, currentCron }: { 
       </fieldset>
 
       <div className="flex items-center gap-3">
-        <Button type="submit" disabled={pending}>{pending ? "Saving…" : "Save"}</Button>
+        <Button type="submit" disabled={form.pending}>{form.pending ? "Saving…" : "Save"}</Button>
       </div>
-      {result && <Alert kind={result.ok ? "success" : "error"}>{result.text}</Alert>}
+      {form.result && <Alert kind={form.result.ok ? "success" : "error"}>{form.result.text}</Alert>}
     </form>
   );
 }

@@ -1,5 +1,6 @@
 // GET /api/v1/audit/export?<the Audit page's filter>: the filtered events as CSV, streamed.
 import { route } from "@/lib/http/route";
+import { CSV, downloadResponse } from "@/lib/http/download";
 import { recordAudit } from "@/lib/audit/log";
 import { AuditListParams } from "@/lib/audit/filter";
 import { auditCsvStream } from "@/lib/audit/list";
@@ -11,13 +12,6 @@ export const GET = route(
     // Recorded before the stream starts, so the export includes its own record when it matches.
     await recordAudit({ actor: user.email, actorId: user.id, action: "audit.export", target: "audit", details: { filter: { ...filter, from: filter.from?.toISOString(), to: filter.to?.toISOString() } } });
     const stamp = new Date().toISOString().slice(0, 16).replace(/[:T]/g, "-");
-    return new Response(auditCsvStream(filter), {
-      headers: {
-        "content-type": "text/csv; charset=utf-8",
-        "content-disposition": `attachment; filename="tlsfleet-audit-${stamp}.csv"`,
-        "cache-control": "no-store",
-        "x-content-type-options": "nosniff",
-      },
-    });
+    return downloadResponse(auditCsvStream(filter), { contentType: CSV, fileName: `tlsfleet-audit-${stamp}.csv` });
   },
 );

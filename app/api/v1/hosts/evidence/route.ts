@@ -2,6 +2,7 @@
 // compliance evidence, one row per host x endpoint x TLS version, streamed page by page
 // (lib/evidence/export.ts). Without asOf the evidence is as of the moment the export starts.
 import { route } from "@/lib/http/route";
+import { CSV, downloadResponse } from "@/lib/http/download";
 import { recordAudit } from "@/lib/audit/log";
 import { hostListRecord, HostListParams } from "@/lib/inventory/filter";
 import { exportFileName } from "@/lib/inventory/export";
@@ -23,13 +24,9 @@ export const GET = route(
     const cut = evidenceCut(asOf, now);
     // Who took a copy of the evidence, of which hosts and as of when, is audit evidence too.
     await recordAudit({ actor: user.email, actorId: user.id, action: "evidence.export", target: "hosts", details: { filter: scope, format, asOf: asOf?.toISOString() ?? null } });
-    return new Response(evidenceStream(scope, format, cut, { now }), {
-      headers: {
-        "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/json; charset=utf-8",
-        "content-disposition": `attachment; filename="${exportFileName(scope, cut.at, { kind: cut.historical ? "compliance-asof" : "compliance", ext: format })}"`,
-        "cache-control": "no-store",
-        "x-content-type-options": "nosniff",
-      },
+    return downloadResponse(evidenceStream(scope, format, cut, { now }), {
+      contentType: format === "csv" ? CSV : "application/json; charset=utf-8",
+      fileName: exportFileName(scope, cut.at, { kind: cut.historical ? "compliance-asof" : "compliance", ext: format }),
     });
   },
 );

@@ -1,6 +1,7 @@
 // GET /api/v1/hosts/export?<the list's filter and sort>: the filtered host list as CSV, streamed
 // page by page, so 50,000 hosts start downloading at once and never sit in memory together.
 import { route } from "@/lib/http/route";
+import { CSV, downloadResponse } from "@/lib/http/download";
 import { recordAudit } from "@/lib/audit/log";
 import { hostListRecord, HostListParams } from "@/lib/inventory/filter";
 import { exportFileName, hostsCsvStream } from "@/lib/inventory/export";
@@ -11,13 +12,6 @@ export const GET = route(
     const { cursor: _cursor, limit: _limit, ...params } = query;
     // Who took a copy of the inventory, and which part, is audit evidence too.
     await recordAudit({ actor: user.email, actorId: user.id, action: "host.export", target: "hosts", details: { filter: params } });
-    return new Response(hostsCsvStream(params), {
-      headers: {
-        "content-type": "text/csv; charset=utf-8",
-        "content-disposition": `attachment; filename="${exportFileName(params)}"`,
-        "cache-control": "no-store",
-        "x-content-type-options": "nosniff",
-      },
-    });
+    return downloadResponse(hostsCsvStream(params), { contentType: CSV, fileName: exportFileName(params) });
   },
 );

@@ -6,14 +6,13 @@ import { NextResponse } from "next/server";
 import { z } from "zod";
 import { route } from "@/lib/http/route";
 import { problem } from "@/lib/http/problem";
+import { CSV, downloadResponse } from "@/lib/http/download";
 import { CSV_MAX_BYTES } from "@/lib/inventory/csv";
 import { commitImport, ImportRejectedError, previewImport } from "@/lib/inventory/import";
 import { importTemplate } from "@/lib/inventory/import-rows";
 
 export const GET = route({ action: "read", summary: "A CSV template with the columns and two examples", responses: { 200: { description: "CSV", contentType: "text/csv" } } }, async () => {
-  return new Response(importTemplate(), {
-    headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="tlsfleet-hosts-template.csv"' },
-  });
+  return downloadResponse(importTemplate(), { contentType: CSV, fileName: "tlsfleet-hosts-template.csv" });
 });
 
 const ImportQuery = z

@@ -2,6 +2,7 @@
 // copy of the evidence).
 import { IdParams, route } from "@/lib/http/route";
 import { notFound } from "@/lib/http/problem";
+import { downloadResponse } from "@/lib/http/download";
 import { recordAudit } from "@/lib/audit/log";
 import { evidencePackPdf, packFileName } from "@/lib/evidence/packs";
 
@@ -11,12 +12,5 @@ export const GET = route({ action: "export", summary: "A finished evidence pack 
   const file = await evidencePackPdf(id);
   if (!file) return notFound(NONE);
   await recordAudit({ actor: user.email, actorId: user.id, action: "evidence.pack_downloaded", target: `evidence-pack:${id}`, details: { title: file.title } });
-  return new Response(Buffer.from(file.pdf), {
-    headers: {
-      "content-type": "application/pdf",
-      "content-disposition": `attachment; filename="${packFileName(file.createdAt)}"`,
-      "cache-control": "no-store",
-      "x-content-type-options": "nosniff",
-    },
-  });
+  return downloadResponse(Buffer.from(file.pdf), { contentType: "application/pdf", fileName: packFileName(file.createdAt) });
 });
