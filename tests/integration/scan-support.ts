@@ -3,10 +3,8 @@
 // servers on loopback (the lab's mail-server peer, in-process), hosts created through the
 // inventory service, and an in-process worker.
 import type { AddressInfo, Server } from "node:net";
-import { afterAll, beforeAll } from "vitest";
 import type { SecureVersion } from "node:tls";
-import { reloadEnv } from "@/lib/env";
-import { disconnectPrisma, prisma } from "@/lib/db";
+import { prisma } from "@/lib/db";
 import { getBoss, stopBoss } from "@/lib/jobs/queue";
 import { createHost } from "@/lib/inventory/hosts";
 import { HostInput } from "@/lib/inventory/model";
@@ -15,42 +13,19 @@ import { startHostTaskRunner } from "@/agents/tasks/runner";
 import { scanTask } from "@/agents/tasks/scan";
 import { createMailServer } from "../lab/peers/mail-server";
 import { selfSignedCertificate, type PeerCertificate } from "../lab/peers/common";
-import { freshDatabase, type ThrowawayDatabase } from "../support/db";
+import { ownDatabaseForFile } from "../support/own-database";
 
 export const testActor = { id: null, email: "scan-tests@example.test" };
 
-/**
- * Points prisma and pg-boss at a fresh, migrated database for this file (tests/support/db.ts names
- * it after the run's, so the global teardown drops it even if this file dies); drops it afterwards.
- */
+/** Points prisma and pg-boss at a fresh, migrated database for this file (tests/support/own-database.ts). */
 export function scanDatabase(label: string): { url: () => string } {
-  let base: string | undefined;
-  let db: ThrowawayDatabase | undefined;
-  beforeAll(async () => {
-    base = process.env.DATABASE_URL;
-    db = await freshDatabase({ label: `scan_${label}`, migrated: true });
-    await stopBoss();
-    await disconnectPrisma();
-    process.env.DATABASE_URL = db.url;
-    reloadEnv();
-    await getBoss();
-    await setSetting(testActor, "allowedTargets", ["127.0.0.1/32"]);
-  });
-  afterAll(async () => {
-    await stopBoss();
-    await disconnectPrisma();
-    if (base) {
-      process.env.DATABASE_URL = base;
-      reloadEnv();
-    }
-    await db?.drop();
-  });
-  return {
-    url: () => {
-      if (!db) throw new Error("the scan test database is not ready yet");
-      return db.url;
+  return ownDatabaseForFile(`scan_${label}`, {
+    disconnect: stopBoss,
+    connected: async () => {
+      await getBoss();
+      await setSetting(testActor, "allowedTargets", ["127.0.0.1/32"]);
     },
-  };
+  });
 }
 
 let certificate: PeerCertificate | undefined;
