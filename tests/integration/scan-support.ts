@@ -3,13 +3,14 @@
 // servers on loopback (the lab's mail-server peer, in-process), hosts created through the
 // inventory service, and an in-process worker.
 import type { AddressInfo, Server } from "node:net";
+import { afterAll, beforeAll } from "vitest";
 import type { SecureVersion } from "node:tls";
 import { prisma } from "@/lib/db";
 import { getBoss, stopBoss } from "@/lib/jobs/queue";
 import { createHost } from "@/lib/inventory/hosts";
 import { HostInput } from "@/lib/inventory/model";
 import { setSetting } from "@/lib/settings";
-import { startHostTaskRunner } from "@/agents/tasks/runner";
+import { startHostTaskRunner, type HostTaskRunner, type TaskKind } from "@/agents/tasks/runner";
 import { scanTask } from "@/agents/tasks/scan";
 import { createMailServer } from "../lab/peers/mail-server";
 import { selfSignedCertificate, type PeerCertificate } from "../lab/peers/common";
@@ -84,6 +85,40 @@ export async function startTestWorker(workerId: string, concurrency = 8, probeOp
   const boss = await getBoss();
   const runner = startHostTaskRunner(boss, { workerId, kinds: [scanTask({ concurrency, probeOptions })], pollIntervalMs: 500 });
   return () => runner.stop();
+}
+
+/**
+ * For the enclosing block: an in-process scan worker (startTestWorker) before its tests; after them
+ * the worker stopped and every server `smtp` started closed.
+ */
+export function scanWorkerForBlock(workerId: string, concurrency: number): { smtp: (opts: Parameters<typeof startSmtp>[0]) => Promise<LoopbackSmtp> } {
+  const servers: LoopbackSmtp[] = [];
+  let stopWorker: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    stopWorker = await startTestWorker(workerId, concurrency);
+  });
+  afterAll(async () => {
+    await stopWorker?.();
+    await Promise.all(servers.map((s) => s.close()));
+  });
+  return {
+    smtp: async (opts) => {
+      const s = await startSmtp(opts);
+      servers.push(s);
+      return s;
+    },
+  };
+}
+
+/** For the file: an in-process runner with `kind`, a task kind of the test's own, as its only kind. */
+export function runKindForFile(workerId: string, kind: TaskKind): void {
+  let runner: HostTaskRunner | undefined;
+  beforeAll(async () => {
+    runner = startHostTaskRunner(await getBoss(), { workerId, kinds: [kind], pollIntervalMs: 300 });
+  });
+  afterAll(async () => {
+    await runner?.stop();
+  });
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
