@@ -11,10 +11,9 @@ import { ensureDatabase } from "@/lib/db/database";
 import { migrate } from "@/lib/db/migrate";
 import { getBoss, stopBoss } from "@/lib/jobs/queue";
 import { createScanJob } from "@/lib/jobs/scans";
-import { setSetting } from "@/lib/settings";
 import { adminQuery, databaseUrl } from "../support/db";
 import { startOwnCluster } from "../support/own-cluster";
-import { jobWhenTerminal, makeHost, startSmtp, tasksOf, testActor, waitFor, type LoopbackSmtp } from "./scan-support";
+import { halfSlowFleet, jobWhenTerminal, tasksOf, testActor, waitFor, type LoopbackSmtp } from "./scan-support";
 import { workerProcesses } from "./worker-process-support";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -39,23 +38,10 @@ async function pointAppAt(url: string): Promise<void> {
   await getBoss();
 }
 
-/** Six hosts on their own loopback addresses; three greet slowly, so they are mid-probe at the restart. */
-async function fleet(label: string): Promise<Array<{ id: string; slow: boolean }>> {
-  await setSetting(testActor, "allowedTargets", ["127.0.0.0/8"]);
-  const hosts: Array<{ id: string; slow: boolean }> = [];
-  for (let i = 0; i < 6; i++) {
-    const slow = i >= 3;
-    const address = `127.0.1.${i + 1}`;
-    const server = await startSmtp({ min: "TLSv1", max: "TLSv1.3", greetingMs: slow ? 3_000 : 0, host: address });
-    servers.push(server);
-    hosts.push({ id: (await makeHost(`${label}-${slow ? "slow" : "fast"}`, address, [{ port: server.port }])).id, slow });
-  }
-  return hosts;
-}
-
 async function scanThroughRestart(label: string, url: string, restart: () => Promise<void>): Promise<void> {
   await pointAppAt(url);
-  const hosts = await fleet(label);
+  // The slow hosts are mid-probe at the restart.
+  const hosts = await halfSlowFleet(label, "127.0.1", servers);
   const worker = workers.start(`worker (${label})`, url, { TLSFLEET_WORKER_CONCURRENCY: "8" });
   // The last lines only: this goes into the message of every check below.
   const output = () => worker.output(80);

@@ -6,8 +6,7 @@ import { prisma } from "@/lib/db";
 import { getBoss, QUEUES } from "@/lib/jobs/queue";
 import { createScanJob } from "@/lib/jobs/scans";
 import { taskMessage, LEASE_SECONDS } from "@/lib/jobs/tasks";
-import { setSetting } from "@/lib/settings";
-import { jobWhenTerminal, makeHost, startSmtp, tasksOf, testActor, scanDatabase, waitFor, type LoopbackSmtp } from "./scan-support";
+import { halfSlowFleet, jobWhenTerminal, tasksOf, testActor, scanDatabase, waitFor, type LoopbackSmtp } from "./scan-support";
 import { workerProcesses } from "./worker-process-support";
 
 const db = scanDatabase("crash");
@@ -22,18 +21,8 @@ afterAll(async () => {
 
 describe("a worker killed during a scan", () => {
   it("leaves its tasks to a restarted worker: none lost, none run twice, one set of results per task", async () => {
-    await setSetting(testActor, "allowedTargets", ["127.0.0.0/8"]);
-    // Each host on its own loopback address, so the prober's 2-connections-per-address limit does
-    // not serialise them. Three answer at once; three greet slowly (3 s per connection, about
-    // 7 s per host) so they are still being probed when the worker dies.
-    const hosts: Array<{ id: string; slow: boolean }> = [];
-    for (let i = 0; i < 6; i++) {
-      const slow = i >= 3;
-      const address = `127.0.0.${i + 1}`;
-      const server = await startSmtp({ min: "TLSv1", max: "TLSv1.3", greetingMs: slow ? 3_000 : 0, host: address });
-      servers.push(server);
-      hosts.push({ id: (await makeHost(slow ? "crash-slow" : "crash-fast", address, [{ port: server.port }])).id, slow });
-    }
+    // The slow hosts are still being probed when the worker dies.
+    const hosts = await halfSlowFleet("crash", "127.0.0", servers);
     const { jobId } = await createScanJob(testActor, { hostIds: hosts.map((h) => h.id) });
 
     const first = startWorkerProcess("worker 1");

@@ -80,6 +80,25 @@ export async function makeHost(prefix: string, address: string, endpoints: Array
   return createHost({ id: "00000000-0000-4000-8000-000000000001", email: testActor.email }, input);
 }
 
+/**
+ * Six hosts, each on its own loopback address (`${net}.1` to `${net}.6`) so the prober's
+ * 2-connections-per-address limit does not serialise them: three answer at once, three greet slowly
+ * (3 s per connection, about 7 s per host) so they are still being probed seconds into the scan.
+ * Allows 127.0.0.0/8 for them; their SMTP servers go into `servers`, for the caller to close.
+ */
+export async function halfSlowFleet(label: string, net: string, servers: LoopbackSmtp[]): Promise<Array<{ id: string; slow: boolean }>> {
+  await setSetting(testActor, "allowedTargets", ["127.0.0.0/8"]);
+  const hosts: Array<{ id: string; slow: boolean }> = [];
+  for (let i = 0; i < 6; i++) {
+    const slow = i >= 3;
+    const address = `${net}.${i + 1}`;
+    const server = await startSmtp({ min: "TLSv1", max: "TLSv1.3", greetingMs: slow ? 3_000 : 0, host: address });
+    servers.push(server);
+    hosts.push({ id: (await makeHost(`${label}-${slow ? "slow" : "fast"}`, address, [{ port: server.port }])).id, slow });
+  }
+  return hosts;
+}
+
 /** An in-process worker. Test servers answer fast, so the default probe limits are widened only for the slow-greeting ones. */
 export async function startTestWorker(workerId: string, concurrency = 8, probeOptions: { timeoutMs?: number; deadlineMs?: number } = { timeoutMs: 10_000, deadlineMs: 60_000 }) {
   const boss = await getBoss();
