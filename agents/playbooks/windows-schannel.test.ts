@@ -141,21 +141,20 @@ describe("effectiveVersions (OS defaults for absent values)", () => {
 });
 
 describe("names", () => {
+  const namers = { osFamily, exchangeProduct } as const;
   it.each([
-    [6, 1, 7601, "2008 R2"],
-    [6, 3, 9600, "2012 R2"],
-    [10, 0, 17763, "2019"],
-    [10, 0, 20348, "2022"],
-    [10, 0, 26100, "2025"],
-    [10, 0, 19045, "unknown"],
-  ] as const)("osFamily %d.%d.%d = %s", (a, b, c, expected) => expect(osFamily(a, b, c)).toBe(expected));
-  it.each([
-    [14, 3, 123, "Exchange 2010"],
-    [15, 0, 1497, "Exchange 2013"],
-    [15, 1, 2507, "Exchange 2016"],
-    [15, 2, 1544, "Exchange 2019"],
-    [15, 2, 2562, "Exchange SE"],
-  ] as const)("exchangeProduct %d.%d.%d = %s", (a, b, c, expected) => expect(exchangeProduct(a, b, c)).toBe(expected));
+    ["osFamily", 6, 1, 7601, "2008 R2"],
+    ["osFamily", 6, 3, 9600, "2012 R2"],
+    ["osFamily", 10, 0, 17763, "2019"],
+    ["osFamily", 10, 0, 20348, "2022"],
+    ["osFamily", 10, 0, 26100, "2025"],
+    ["osFamily", 10, 0, 19045, "unknown"],
+    ["exchangeProduct", 14, 3, 123, "Exchange 2010"],
+    ["exchangeProduct", 15, 0, 1497, "Exchange 2013"],
+    ["exchangeProduct", 15, 1, 2507, "Exchange 2016"],
+    ["exchangeProduct", 15, 2, 1544, "Exchange 2019"],
+    ["exchangeProduct", 15, 2, 2562, "Exchange SE"],
+  ] as const)("%s %d.%d.%d = %s", (namer, a, b, c, expected) => expect(namers[namer](a, b, c)).toBe(expected));
 });
 
 // State as check() would build it, from reg.exe output produced by the Windows test double's

@@ -9,29 +9,17 @@ import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { E2E_ADMIN } from "../../playwright.config";
 import { loadFleet } from "../lab/fleet";
-import { allowLabTargets, scopeCredential, shot, signIn, unique } from "./helpers";
+import { allowLabTargets, createHostViaApi, followJobToEnd, scopeCredential, shot, signIn, unique } from "./helpers";
 
 test.setTimeout(240_000);
 // The host page puts wire and config evidence side by side from 1920 px up.
 test.use({ viewport: { width: 1920, height: 1080 } });
 
-async function jobFinished(page: Page, jobId: string) {
-  await expect
-    .poll(
-      async () => {
-        const res = await page.request.get(`/api/v1/jobs/${jobId}`);
-        return res.ok() ? ((await res.json()) as { job: { state: string } }).job.state : "missing";
-      },
-      { timeout: 150_000, intervals: [1_000] },
-    )
-    .toMatch(/^(succeeded|failed|cancelled|halted)$/);
-}
-
-async function jobIdFromAlert(page: Page): Promise<string> {
-  const link = page.getByRole("link", { name: "follow the job" });
-  await expect(link).toBeVisible({ timeout: 30_000 });
-  const href = await link.getAttribute("href");
-  return href!.split("/").pop()!;
+/** Host page: starts a config audit and waits for its job to end; returns the job's id. */
+async function runConfigAudit(page: Page): Promise<string> {
+  await page.getByRole("button", { name: "Run config audit" }).click();
+  await expect(page.getByText("Config audit started")).toBeVisible();
+  return followJobToEnd(page);
 }
 
 test("config audit: credential, lab host over ssh, audit from the host page, evidence beside the wire, confirm the host key", async ({ page }) => {
@@ -66,25 +54,16 @@ test("config audit: credential, lab host over ssh, audit from the host page, evi
   await credentialRow.getByRole("button", { name: "Cancel" }).click();
 
   // ---- the host, through the API, with transport ssh and that credential (no pinned key yet)
-  const origin = new URL(page.url()).origin;
-  const created = await page.request.post("/api/v1/hosts", {
-    headers: { origin, "content-type": "application/json" },
-    data: { name: `${u}-mx-legacy.lab.tlsfleet.test`, address: lab.address, platform: "linux", roles: ["postfix"], transport: "ssh", port: 22, credentialName: `${u}-lab-root`, endpoints: "25/smtp" },
-  });
-  expect(created.status(), await created.text()).toBe(201);
-  const hostId = ((await created.json()) as { id: string }).id;
+  const hostId = await createHostViaApi(page, { name: `${u}-mx-legacy.lab.tlsfleet.test`, address: lab.address, platform: "linux", roles: ["postfix"], transport: "ssh", port: 22, credentialName: `${u}-lab-root`, endpoints: "25/smtp" });
 
   // ---- wire first (Scan this host), then the config audit from the host page: the first contact
   // reads the host key without logging in, and the task says what to do
   await page.goto(`/hosts/${hostId}`);
   await expect(page.getByTestId("config-evidence-empty")).toBeVisible();
   await page.getByRole("button", { name: "Scan this host" }).click();
-  await jobFinished(page, await jobIdFromAlert(page));
+  await followJobToEnd(page);
   await page.reload();
-  await page.getByRole("button", { name: "Run config audit" }).click();
-  await expect(page.getByText("Config audit started")).toBeVisible();
-  const firstContact = await jobIdFromAlert(page);
-  await jobFinished(page, firstContact);
+  const firstContact = await runConfigAudit(page);
   await page.goto(`/jobs/${firstContact}`);
   await expect(page.getByText(/confirm the key on the host page/).first()).toBeVisible({ timeout: 30_000 });
 
@@ -100,10 +79,7 @@ test("config audit: credential, lab host over ssh, audit from the host page, evi
 
   // ---- now the audit logs in against the pinned key
   await page.reload();
-  await page.getByRole("button", { name: "Run config audit" }).click();
-  await expect(page.getByText("Config audit started")).toBeVisible();
-  const auditJob = await jobIdFromAlert(page);
-  await jobFinished(page, auditJob);
+  const auditJob = await runConfigAudit(page);
 
   // The job page shows the operator-readable task log.
   await page.goto(`/jobs/${auditJob}`);
@@ -140,12 +116,7 @@ test("audit trail: chain status, filters find an event with its place in the cha
   const u = `e2e${unique()}`;
   const hostName = `${u}-trail.example.test`;
   await signIn(page, E2E_ADMIN.email, E2E_ADMIN.password);
-  const origin = new URL(page.url()).origin;
-  const created = await page.request.post("/api/v1/hosts", {
-    headers: { origin, "content-type": "application/json" },
-    data: { name: hostName, address: "127.0.0.1", platform: "linux", roles: ["nginx"], endpoints: "443/https" },
-  });
-  expect(created.status(), await created.text()).toBe(201);
+  await createHostViaApi(page, { name: hostName, address: "127.0.0.1", platform: "linux", roles: ["nginx"], endpoints: "443/https" });
   expect(auditCli("checkpoint")).toMatch(/^checkpoint \d+: event #\d+/);
   expect(auditCli("verify")).toContain("OK: ");
 

@@ -1,4 +1,4 @@
-import { expect, type Browser, type Page } from "@playwright/test";
+import { expect, type Browser, type Locator, type Page } from "@playwright/test";
 
 export async function signIn(page: Page, email: string, password: string) {
   await page.goto("/login");
@@ -83,11 +83,15 @@ export async function addCredential(page: Page, c: { name: string; kind: "ssh_ke
   await scopeCredential(page, c.name, c.scope);
 }
 
-/** Waits for a job (by the "follow the job" link the page just showed) to end. */
-export async function followJobToEnd(page: Page) {
+/** The job the page just started, from the "follow the job" link it showed. */
+export async function jobIdFromAlert(page: Page): Promise<string> {
   const link = page.getByRole("link", { name: "follow the job" });
   await expect(link).toBeVisible({ timeout: 30_000 });
-  const jobId = (await link.getAttribute("href"))!.split("/").pop()!;
+  return (await link.getAttribute("href"))!.split("/").pop()!;
+}
+
+/** Waits for a job to end, in whatever final state, through the REST API. */
+export async function jobFinished(page: Page, jobId: string) {
   await expect
     .poll(
       async () => {
@@ -97,6 +101,30 @@ export async function followJobToEnd(page: Page) {
       { timeout: 150_000, intervals: [1_000] },
     )
     .toMatch(/^(succeeded|failed|cancelled|halted)$/);
+}
+
+/** Waits for the job the page just started (its "follow the job" link) to end; returns its id. */
+export async function followJobToEnd(page: Page): Promise<string> {
+  const jobId = await jobIdFromAlert(page);
+  await jobFinished(page, jobId);
+  return jobId;
+}
+
+/** Creates a host through the REST API as the signed-in user (201 expected); returns its id. */
+export async function createHostViaApi(page: Page, data: Record<string, unknown>): Promise<string> {
+  const res = await page.request.post("/api/v1/hosts", { headers: { origin: new URL(page.url()).origin, "content-type": "application/json" }, data });
+  expect(res.status(), await res.text()).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** On the new-rollout form: makes the plan and waits for it; the rollout's address and its state badge. */
+export async function makePlan(page: Page): Promise<{ rolloutUrl: string; state: Locator }> {
+  await page.getByRole("button", { name: "Make the plan" }).click();
+  await expect(page).toHaveURL(/\/rollouts\/[0-9a-f-]{36}$/);
+  const rolloutUrl = page.url();
+  const state = page.locator("h1 [data-rollout-state]");
+  await expect(state).toHaveAttribute("data-rollout-state", "planned", { timeout: 120_000 });
+  return { rolloutUrl, state };
 }
 
 /** What a plan needs from a host: wire evidence, a config audit, and its key confirmed by an admin. */

@@ -15,7 +15,7 @@ import { E2E_ADMIN } from "../../playwright.config";
 import { loadFleet } from "../lab/fleet";
 import { startDouble, type RunningDouble } from "../integration/windows-double-support";
 import { probeEndpoint, parseAllowList } from "../../lib/tls";
-import { addCredential, addUser, allowLabTargets, scanAuditAndConfirmKey, shot, signIn, tickHostTrust, unique } from "./helpers";
+import { addCredential, addUser, allowLabTargets, createHostViaApi, makePlan, scanAuditAndConfirmKey, shot, signIn, tickHostTrust, unique } from "./helpers";
 
 test.setTimeout(420_000);
 
@@ -23,12 +23,6 @@ let double: RunningDouble | undefined;
 test.afterAll(async () => {
   await double?.stop();
 });
-
-async function createHost(page: Page, data: Record<string, unknown>): Promise<string> {
-  const res = await page.request.post("/api/v1/hosts", { headers: { origin: new URL(page.url()).origin, "content-type": "application/json" }, data });
-  expect(res.status(), await res.text()).toBe(201);
-  return ((await res.json()) as { id: string }).id;
-}
 
 const hostRow = (page: Page, name: string) => page.getByTestId("rollout-host").filter({ hasText: name });
 const hostState = (page: Page, name: string) => hostRow(page, name).locator("[data-rollout-host-state]");
@@ -52,10 +46,10 @@ test("select legacy Postfix and Windows hosts, plan, four-eyes approval, canary 
   const mx = `${u}-b-mx-legacy.lab.tlsfleet.test`;
   const sub = `${u}-c-mx-submission.lab.tlsfleet.test`;
   const ids: Record<string, string> = {};
-  ids[win] = await createHost(page, { name: win, address: "127.0.0.1", platform: "windows", roles: ["exchange"], transport: "winrm", port: double.ready.ports.winrmHttps, credentialName: `${u}-double`, endpoints: `${smtpPort}/smtp` });
+  ids[win] = await createHostViaApi(page, { name: win, address: "127.0.0.1", platform: "windows", roles: ["exchange"], transport: "winrm", port: double.ready.ports.winrmHttps, credentialName: `${u}-double`, endpoints: `${smtpPort}/smtp` });
   for (const [name, lab] of [[mx, "mx-legacy"], [sub, "mx-submission"]] as const) {
     const h = fleet.hosts.find((x) => x.name === lab)!;
-    ids[name] = await createHost(page, { name, address: h.address, platform: "linux", roles: ["postfix"], transport: "ssh", port: 22, credentialName: `${u}-lab-root`, endpoints: h.endpoints.map((e) => `${e.port}/${e.service}`).join(";") });
+    ids[name] = await createHostViaApi(page, { name, address: h.address, platform: "linux", roles: ["postfix"], transport: "ssh", port: 22, credentialName: `${u}-lab-root`, endpoints: h.endpoints.map((e) => `${e.port}/${e.service}`).join(";") });
   }
   // The legacy Windows listener speaks only TLS 1.0/1.1 before the fix: the admin allows that for this host.
   await tickHostTrust(page, ids[win], "Allow TLS 1.0/1.1 for WinRM");
@@ -72,11 +66,7 @@ test("select legacy Postfix and Windows hosts, plan, four-eyes approval, canary 
   await page.getByLabel("Failed hosts allowed (% of hosts)").fill("100");
   await page.getByLabel("Failed hosts allowed (at most)").fill("0");
   await page.getByLabel("Restart when needed").check();
-  await page.getByRole("button", { name: "Make the plan" }).click();
-  await expect(page).toHaveURL(/\/rollouts\/[0-9a-f-]{36}$/);
-  const rolloutUrl = page.url();
-  const state = page.locator("h1 [data-rollout-state]");
-  await expect(state).toHaveAttribute("data-rollout-state", "planned", { timeout: 120_000 });
+  const { rolloutUrl, state } = await makePlan(page);
 
   // ---- the plan: the exact diffs, the restart, and who may approve
   await expect(page.getByTestId("rollout-summary")).toContainText("3 hosts change");

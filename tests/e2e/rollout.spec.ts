@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
 import { E2E_ADMIN } from "../../playwright.config";
 import { loadFleet } from "../lab/fleet";
-import { addCredential, allowLabTargets, scanAuditAndConfirmKey, shot, signIn, unique } from "./helpers";
+import { addCredential, allowLabTargets, createHostViaApi, makePlan, scanAuditAndConfirmKey, shot, signIn, unique } from "./helpers";
 
 test.setTimeout(300_000);
 
@@ -21,13 +21,7 @@ test("remediate a legacy Postfix host: plan with the exact diff, approve, start,
   await allowLabTargets(page);
   await addCredential(page, { name: `${u}-lab-root`, kind: "ssh_key", username: fleet.ssh.user, secret: readFileSync(fleet.ssh.keyPath, "utf8"), scope: ["198.18.0.0/15"] });
 
-  const origin = new URL(page.url()).origin;
-  const created = await page.request.post("/api/v1/hosts", {
-    headers: { origin, "content-type": "application/json" },
-    data: { name: `${u}-mx-legacy.lab.tlsfleet.test`, address: lab.address, platform: "linux", roles: ["postfix"], transport: "ssh", port: 22, credentialName: `${u}-lab-root`, endpoints: "25/smtp" },
-  });
-  expect(created.status(), await created.text()).toBe(201);
-  const hostId = ((await created.json()) as { id: string }).id;
+  const hostId = await createHostViaApi(page, { name: `${u}-mx-legacy.lab.tlsfleet.test`, address: lab.address, platform: "linux", roles: ["postfix"], transport: "ssh", port: 22, credentialName: `${u}-lab-root`, endpoints: "25/smtp" });
 
   // ---- wire evidence, a config audit, and the host key confirmed: what a plan needs
   await page.goto(`/hosts/${hostId}`);
@@ -42,13 +36,9 @@ test("remediate a legacy Postfix host: plan with the exact diff, approve, start,
   await expect(page.getByLabel("Enable TLS 1.2")).toBeChecked();
   await expect(page.getByLabel("Disable TLS 1.0/1.1")).toBeChecked();
   await expect(page.getByLabel("Canary hosts")).toHaveValue("1");
-  await page.getByRole("button", { name: "Make the plan" }).click();
-  await expect(page).toHaveURL(/\/rollouts\/[0-9a-f-]{36}$/);
-  const rolloutUrl = page.url();
 
   // ---- the plan appears live; the answer first, then the exact diff
-  const state = page.locator("h1 [data-rollout-state]");
-  await expect(state).toHaveAttribute("data-rollout-state", "planned", { timeout: 120_000 });
+  const { rolloutUrl, state } = await makePlan(page);
   await expect(page.getByTestId("rollout-summary")).toContainText("1 host changes");
   await expect(page.getByTestId("rollout-summary")).toContainText("endpoints that will stop accepting TLS 1.0/1.1:");
   await expect(page.getByTestId("rollout-summary")).toContainText("25/smtp");

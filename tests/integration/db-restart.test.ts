@@ -2,7 +2,6 @@
 // one it is only given (an "external" cluster of this test's own, never the machine's): the web
 // side's client (this process: Prisma, as the web app uses it) and a real worker process
 // (`node bin/tlsfleet worker`) reconnect, the scan completes, and nothing is lost or doubled.
-import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -12,26 +11,18 @@ import { ensureDatabase } from "@/lib/db/database";
 import { migrate } from "@/lib/db/migrate";
 import { getBoss, stopBoss } from "@/lib/jobs/queue";
 import { createScanJob } from "@/lib/jobs/scans";
-import { setSetting } from "@/lib/settings";
 import { adminQuery, databaseUrl } from "../support/db";
 import { startOwnCluster } from "../support/own-cluster";
-import { jobWhenTerminal, makeHost, startSmtp, tasksOf, testActor, waitFor, type LoopbackSmtp } from "./scan-support";
+import { halfSlowFleet, jobWhenTerminal, tasksOf, testActor, waitFor, type LoopbackSmtp } from "./scan-support";
+import { workerProcesses } from "./worker-process-support";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const servers: LoopbackSmtp[] = [];
-const children: ChildProcess[] = [];
+const workers = workerProcesses();
 const runUrl = process.env.DATABASE_URL;
-const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once("exit", () => r())));
 
 afterAll(async () => {
-  for (const c of children) {
-    try {
-      process.kill(-c.pid!, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  await Promise.all(children.map(exited));
+  await workers.killAll();
   await Promise.all(servers.map((s) => s.close()));
   await stopBoss();
   await disconnectPrisma();
@@ -47,38 +38,13 @@ async function pointAppAt(url: string): Promise<void> {
   await getBoss();
 }
 
-function startWorkerProcess(url: string): { child: ChildProcess; output: () => string } {
-  let output = "";
-  const child = spawn(process.execPath, [path.join(ROOT, "bin", "tlsfleet"), "worker"], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: url, TLSFLEET_WORKER_CONCURRENCY: "8", LOG_LEVEL: "info", NODE_ENV: "production" },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  children.push(child);
-  return { child, output: () => output.split("\n").slice(-80).join("\n") };
-}
-
-/** Six hosts on their own loopback addresses; three greet slowly, so they are mid-probe at the restart. */
-async function fleet(label: string): Promise<Array<{ id: string; slow: boolean }>> {
-  await setSetting(testActor, "allowedTargets", ["127.0.0.0/8"]);
-  const hosts: Array<{ id: string; slow: boolean }> = [];
-  for (let i = 0; i < 6; i++) {
-    const slow = i >= 3;
-    const address = `127.0.1.${i + 1}`;
-    const server = await startSmtp({ min: "TLSv1", max: "TLSv1.3", greetingMs: slow ? 3_000 : 0, host: address });
-    servers.push(server);
-    hosts.push({ id: (await makeHost(`${label}-${slow ? "slow" : "fast"}`, address, [{ port: server.port }])).id, slow });
-  }
-  return hosts;
-}
-
 async function scanThroughRestart(label: string, url: string, restart: () => Promise<void>): Promise<void> {
   await pointAppAt(url);
-  const hosts = await fleet(label);
-  const worker = startWorkerProcess(url);
+  // The slow hosts are mid-probe at the restart.
+  const hosts = await halfSlowFleet(label, "127.0.1", servers);
+  const worker = workers.start(`worker (${label})`, url, { TLSFLEET_WORKER_CONCURRENCY: "8" });
+  // The last lines only: this goes into the message of every check below.
+  const output = () => worker.output(80);
   const { jobId } = await createScanJob(testActor, { hostIds: hosts.map((h) => h.id) });
   const slowIds = hosts.filter((h) => h.slow).map((h) => h.id);
   await waitFor(
@@ -86,7 +52,7 @@ async function scanThroughRestart(label: string, url: string, restart: () => Pro
     async () => (await prisma.jobTask.findMany({ where: { jobId, hostId: { in: slowIds }, state: "running" } })).length === 3,
     60_000,
   ).catch((err: Error) => {
-    throw new Error(`${err.message}\n${worker.output()}`);
+    throw new Error(`${err.message}\n${output()}`);
   });
 
   const restartedAt = Date.now();
@@ -94,9 +60,9 @@ async function scanThroughRestart(label: string, url: string, restart: () => Pro
   const downMs = Date.now() - restartedAt;
 
   const job = await jobWhenTerminal(jobId, 150_000).catch((err: Error) => {
-    throw new Error(`${err.message}\n${worker.output()}`);
+    throw new Error(`${err.message}\n${output()}`);
   });
-  expect(job.state, worker.output()).toBe("succeeded");
+  expect(job.state, output()).toBe("succeeded");
   const tasks = await tasksOf(jobId);
   console.log(`db-restart ${label}: server down/up in ${downMs} ms; scan done ${Date.now() - restartedAt} ms after the restart began; attempts ${tasks.map((t) => t.attempt).join(",")}`);
   expect(tasks).toHaveLength(6);
@@ -104,7 +70,7 @@ async function scanThroughRestart(label: string, url: string, restart: () => Pro
     expect(t.state).toBe("succeeded");
     expect(t.lockedBy).toBeNull();
     // Retried in place (lib/db/transient.ts), not abandoned to a lease expiry and a second attempt.
-    expect(t.attempt, worker.output()).toBe(1);
+    expect(t.attempt, output()).toBe(1);
     expect(t.leaseExpiries).toBe(0);
     const results = await prisma.probeResult.findMany({ where: { jobId, endpointId: t.host.endpoints[0]!.id } });
     // One result per endpoint, each with one outcome per TLS version.
@@ -119,9 +85,8 @@ async function scanThroughRestart(label: string, url: string, restart: () => Pro
   const again = await createScanJob(testActor, { hostIds: [hosts[0]!.id] });
   expect((await jobWhenTerminal(again.jobId, 60_000)).state).toBe("succeeded");
 
-  worker.child.kill("SIGTERM");
-  await exited(worker.child);
-  expect(worker.child.exitCode, worker.output()).toBe(0);
+  await worker.stop();
+  expect(worker.child.exitCode, output()).toBe(0);
   await stopBoss();
   await disconnectPrisma();
 }

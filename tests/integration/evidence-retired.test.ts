@@ -5,7 +5,7 @@
 // and its scans leave it out. The PDF pack's "at the start of the period" counts the hosts that
 // existed then, retired since or not.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { prisma } from "@/lib/db";
 import { parseCsv } from "@/lib/inventory/csv";
 import { createHost, deleteHosts, getHost, updateHost } from "@/lib/inventory/hosts";
@@ -14,7 +14,7 @@ import { createScanJob } from "@/lib/jobs/scans";
 import { evidenceCut, evidenceStream, type ExportScope } from "@/lib/evidence/export";
 import { gatherPack } from "@/lib/evidence/pack-run";
 import { EVIDENCE_COLUMNS, type EvidenceRow } from "@/lib/evidence/rows";
-import { jobWhenTerminal, makeHost, scanDatabase, startSmtp, startTestWorker, testActor, type LoopbackSmtp } from "./scan-support";
+import { jobWhenTerminal, makeHost, scanDatabase, scanWorkerForBlock, testActor } from "./scan-support";
 
 scanDatabase("asof_retired");
 
@@ -163,20 +163,11 @@ describe("the PDF pack's start of the period", () => {
 });
 
 describe("scanning a host after one of its endpoints was removed", () => {
-  const servers: LoopbackSmtp[] = [];
-  let stopWorker: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    stopWorker = await startTestWorker("asof-scan-worker", 4);
-  });
-  afterAll(async () => {
-    await stopWorker?.();
-    await Promise.all(servers.map((s) => s.close()));
-  });
+  const { smtp } = scanWorkerForBlock("asof-scan-worker", 4);
 
   it("probes only the endpoints it still has, and keeps the removed one's results", async () => {
-    const modern = await startSmtp({ min: "TLSv1.2", max: "TLSv1.3" });
-    const legacy = await startSmtp({ min: "TLSv1", max: "TLSv1.3" });
-    servers.push(modern, legacy);
+    const modern = await smtp({ min: "TLSv1.2", max: "TLSv1.3" });
+    const legacy = await smtp({ min: "TLSv1", max: "TLSv1.3" });
     const host = await makeHost("asof", "127.0.0.1", [{ port: modern.port }, { port: legacy.port, service: "submission" }]);
     const first = await createScanJob(testActor, { hostIds: [host.id] });
     await jobWhenTerminal(first.jobId);

@@ -85,6 +85,20 @@ async function audit(hostId: string) {
   return (await tasksOf(jobId)).find((t) => t.hostId === hostId)!;
 }
 
+/**
+ * An audit at a key (or certificate) nobody has confirmed: the task fails asking for the
+ * confirmation, and the peer saw a connection but no `credentialEvent` (nothing of the credential).
+ */
+async function auditHeldAtFirstContact(peer: LabPeer, hostId: string, credentialEvent: PeerRecord["event"]) {
+  const seen = peer.mark();
+  const task = await audit(hostId);
+  expect(task.state).toBe("failed");
+  expect(task.error).toContain("confirm the key on the host page");
+  expect(events(seen(), "connection").length).toBeGreaterThan(0);
+  expect(events(seen(), credentialEvent)).toEqual([]);
+  return task;
+}
+
 async function auditEvents(action: string, hostName: string) {
   return prisma.auditEvent.findMany({ where: { action, target: `host:${hostName}` }, orderBy: { id: "asc" } });
 }
@@ -154,13 +168,8 @@ describe("credential scope", () => {
 describe("trust on first use over SSH", () => {
   it("an unconfirmed key is read without USERAUTH and shown for an admin; after the admin confirms it, the login happens", async () => {
     const h = await labHost("ssh");
-    const first = sshPeer.mark();
-    const task = await audit(h.id);
-    expect(task.state).toBe("failed");
-    expect(task.error).toContain("confirm the key on the host page");
+    const task = await auditHeldAtFirstContact(sshPeer, h.id, "userauth");
     expect(task.error).toContain(sshKey());
-    expect(events(first(), "connection").length).toBeGreaterThan(0);
-    expect(events(first(), "userauth")).toEqual([]);
     const detail = await getHostDetail(h.id);
     expect(detail?.host).toMatchObject({ pinnedKey: null, pinnedKeyPending: sshKey() });
     expect(await auditEvents("host.key_first_seen", h.name)).toHaveLength(1);
@@ -218,12 +227,7 @@ describe("trust on first use over SSH", () => {
 describe("trust on first use over WinRM HTTPS", () => {
   it("an unconfirmed certificate: a TLS connection only, no HTTP request; after the admin confirms it, the Authorization header is sent", async () => {
     const h = await labHost("winrm");
-    const first = winrmPeer.mark();
-    const task = await audit(h.id);
-    expect(task.state).toBe("failed");
-    expect(task.error).toContain("confirm the key on the host page");
-    expect(events(first(), "connection").length).toBeGreaterThan(0);
-    expect(events(first(), "request")).toEqual([]);
+    await auditHeldAtFirstContact(winrmPeer, h.id, "request");
     expect((await getHostDetail(h.id))?.host.pinnedKeyPending).toBe(winrmCertificate());
     expect(await auditEvents("host.key_first_seen", h.name)).toHaveLength(1);
 

@@ -72,6 +72,12 @@ async function probeUntil(address: string, port: number, service: Service, done:
 
 const outcome = (r: ProbeReport, v: TlsVersion) => `${v} ${r.protocols[v]}${r.reasons[v] ? ` (${r.reasons[v]})` : ""}`;
 
+/** Probes until every one of `versions` is accepted, and checks each one is. */
+async function expectAccepted(address: string, port: number, service: Service, versions: readonly TlsVersion[], label: string): Promise<void> {
+  const r = await probeUntil(address, port, service, (x) => versions.every((v) => x.protocols[v] === "accepted"), label);
+  for (const v of versions) expect(outcome(r, v)).toBe(`${v} accepted`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Safety net: the config files of every host this file changes, byte for byte.
 
@@ -332,8 +338,7 @@ async function roundTrip<S extends ConfigState>(hostName: string, playbook: Play
     const plan = playbook.plan(state, "disable-legacy");
     assertPlan(state, plan);
     for (const w of wire) {
-      const r = await probeUntil(h.address, w.port, w.service, (x) => legacy.every((v) => x.protocols[v] === "accepted"), `${hostName}:${w.port} before`);
-      for (const v of legacy) expect(outcome(r, v)).toBe(`${v} accepted`);
+      await expectAccepted(h.address, w.port, w.service, legacy, `${hostName}:${w.port} before`);
     }
     let applied: Applied | null = null;
     try {
@@ -355,8 +360,7 @@ async function roundTrip<S extends ConfigState>(hostName: string, playbook: Play
       expect(rb.after.summary).toBe(state.summary);
     }
     for (const w of wire) {
-      const r = await probeUntil(h.address, w.port, w.service, (x) => legacy.every((v) => x.protocols[v] === "accepted"), `${hostName}:${w.port} after rollback`);
-      for (const v of legacy) expect(outcome(r, v)).toBe(`${v} accepted`);
+      await expectAccepted(h.address, w.port, w.service, legacy, `${hostName}:${w.port} after rollback`);
     }
   });
 }
@@ -464,8 +468,7 @@ describe("Postfix playbook on the lab", () => {
           expect(rb.after.summary).toBe(recorded!.summary);
         });
       }
-      const r = await probeUntil(h.address, 25, "smtp", (x) => x.protocols.TLSv1 === "accepted", "mx-legacy:25 after recovery");
-      expect(outcome(r, "TLSv1")).toBe("TLSv1 accepted");
+      await expectAccepted(h.address, 25, "smtp", ["TLSv1"], "mx-legacy:25 after recovery");
     },
     TEST_TIMEOUT,
   );
@@ -493,6 +496,13 @@ describe("config verdicts as the lab's hosts behave: a direction per finding, th
   // accepted. Either way the version is not negotiated.
   const REFUSED_BY_LEVEL = /^TLSv1(\.1)? (rejected|unknown \(internal_error\))/;
 
+  /** Probes until none of `versions` is accepted, then checks each was refused for the level and TLS 1.2 still is accepted. */
+  async function expectRefusedByLevel(address: string, port: number, service: Service, versions: readonly TlsVersion[], label: string): Promise<void> {
+    const r = await probeUntil(address, port, service, (x) => versions.every((v) => x.protocols[v] !== "accepted"), label);
+    for (const v of versions) expect(outcome(r, v)).toMatch(REFUSED_BY_LEVEL);
+    expect(outcome(r, "TLSv1.2")).toBe("TLSv1.2 accepted");
+  }
+
   /** Writes a file on a lab host for the duration of `fn`, then puts its exact bytes back and reloads. */
   async function withEditedFile(host: string, file: string, edit: (text: string) => string, reload: string[], fn: (s: SshSession) => Promise<void>) {
     const original = fs.readFileSync(file);
@@ -518,8 +528,7 @@ describe("config verdicts as the lab's hosts behave: a direction per finding, th
       await withEditedFile("mx-legacy", mainCf, (t) => t.replace(cipherLine, ""), ["postfix", "reload"], async (s) => {
         const state = await timed("postfix check mx-legacy (stock ciphers)", () => checkPostfix(s));
         expect(side(state, "inbound")).toMatchObject({ legacyEnabled: true });
-        const r = await probeUntil(h.address, 25, "smtp", (x) => x.protocols.TLSv1 === "accepted", "mx-legacy:25 stock ciphers");
-        expect(outcome(r, "TLSv1")).toBe("TLSv1 accepted");
+        await expectAccepted(h.address, 25, "smtp", ["TLSv1"], "mx-legacy:25 stock ciphers");
       });
       await withEditedFile("mx-legacy", mainCf, (t) => t.replace(cipherLine, "tls_medium_cipherlist = aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH:@SECLEVEL=1"), ["postfix", "reload"], async (s) => {
         const state = await timed("postfix check mx-legacy (@SECLEVEL=1)", () => checkPostfix(s));
@@ -529,13 +538,9 @@ describe("config verdicts as the lab's hosts behave: a direction per finding, th
         expect(state.settings.find((x) => x.setting === "smtpd_tls_protocols")!.library).toMatch(/^OpenSSL 3\.\d+\.\d+ refuses TLS 1\.0\/1\.1 at security level 1 \(its cipher list\)/);
         // The plan still makes the config say what the host does.
         expect(postfixPlaybook.plan(state, "disable-legacy").map((c) => c.value)).toContain("smtpd_tls_protocols");
-        const r = await probeUntil(h.address, 25, "smtp", (x) => x.protocols.TLSv1 !== "accepted" && x.protocols["TLSv1.1"] !== "accepted", "mx-legacy:25 @SECLEVEL=1");
-        expect(outcome(r, "TLSv1")).toMatch(REFUSED_BY_LEVEL);
-        expect(outcome(r, "TLSv1.1")).toMatch(REFUSED_BY_LEVEL);
-        expect(outcome(r, "TLSv1.2")).toBe("TLSv1.2 accepted");
+        await expectRefusedByLevel(h.address, 25, "smtp", ["TLSv1", "TLSv1.1"], "mx-legacy:25 @SECLEVEL=1");
       });
-      const back = await probeUntil(h.address, 25, "smtp", (x) => x.protocols.TLSv1 === "accepted", "mx-legacy:25 restored");
-      expect(outcome(back, "TLSv1")).toBe("TLSv1 accepted");
+      await expectAccepted(h.address, 25, "smtp", ["TLSv1"], "mx-legacy:25 restored");
     },
     TEST_TIMEOUT,
   );
@@ -548,12 +553,9 @@ describe("config verdicts as the lab's hosts behave: a direction per finding, th
         const state = await timed("nginx check web-legacy (default ciphers)", () => nginxPlaybook.check(s));
         expect(state.settings[0]).toMatchObject({ value: "TLSv1 TLSv1.1 TLSv1.2", enabled: ["TLSv1.2"], library: expect.stringMatching(/^OpenSSL 3\.\d+\.\d+ refuses TLS 1\.0\/1\.1 at security level 1\+ \(the library default\)/) });
         expect(state.sides).toEqual([expect.objectContaining({ direction: "inbound", legacyEnabled: false, tls12Enabled: true })]);
-        const r = await probeUntil(h.address, 443, "https", (x) => x.protocols.TLSv1 !== "accepted", "web-legacy:443 default ciphers");
-        expect(outcome(r, "TLSv1")).toMatch(REFUSED_BY_LEVEL);
-        expect(outcome(r, "TLSv1.2")).toBe("TLSv1.2 accepted");
+        await expectRefusedByLevel(h.address, 443, "https", ["TLSv1"], "web-legacy:443 default ciphers");
       });
-      const back = await probeUntil(h.address, 443, "https", (x) => x.protocols.TLSv1 === "accepted", "web-legacy:443 restored");
-      expect(outcome(back, "TLSv1")).toBe("TLSv1 accepted");
+      await expectAccepted(h.address, 443, "https", ["TLSv1"], "web-legacy:443 restored");
     },
     TEST_TIMEOUT,
   );

@@ -1,6 +1,6 @@
 // The prober against peers that misbehave the way real mail servers and middleboxes do, and
 // against real Node TLS servers limited to particular versions. Everything on loopback.
-import { createServer as createTlsServer, type SecureVersion } from "node:tls";
+import { createServer as createTlsServer, type SecureVersion, type TlsOptions } from "node:tls";
 import { connect as connectTcp, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeEndpoint, probeMany, type ProbeOptions } from "../../lib/tls";
@@ -27,12 +27,7 @@ async function peer(script: string, args: string[] = []): Promise<RunningPeer> {
 /** A Node TLS server accepting exactly [min, max]; returns its port and a live connection count. */
 async function tlsServer(minVersion: SecureVersion, maxVersion: SecureVersion, host = "127.0.0.1") {
   const stats = { open: 0, maxOpen: 0, total: 0 };
-  const server = createTlsServer({ ...certificate, minVersion, maxVersion, ciphers: "ALL:@SECLEVEL=0" }, (socket) => {
-    socket.on("error", () => {});
-    socket.resume();
-    socket.on("end", () => socket.end());
-  });
-  server.on("tlsClientError", () => {});
+  const server = quietTlsServer({ minVersion, maxVersion, ciphers: "ALL:@SECLEVEL=0" });
   server.on("connection", (socket) => {
     stats.total++;
     stats.maxOpen = Math.max(stats.maxOpen, ++stats.open);
@@ -45,9 +40,44 @@ async function tlsServer(minVersion: SecureVersion, maxVersion: SecureVersion, h
     socket.once("end", gone);
     socket.once("close", gone);
   });
+  return { port: await listenForFile(server, host), stats };
+}
+
+/** A TLS server with the lab certificate that reads and ignores what it is sent, and never logs a failed handshake. */
+function quietTlsServer(options: TlsOptions) {
+  const server = createTlsServer({ ...certificate, ...options }, (socket) => {
+    socket.on("error", () => {});
+    socket.resume();
+    socket.on("end", () => socket.end());
+  });
+  server.on("tlsClientError", () => {});
+  return server;
+}
+
+/** Listens on a free port, closed with the file's other servers; resolves to the port. */
+async function listenForFile(server: Server, host = "127.0.0.1"): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   servers.push(server);
-  return { port: (server.address() as AddressInfo).port, stats };
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * A quiet TLS server behind a TCP front that reads each connection's first bytes (the ClientHello):
+ * `intercept` may deal with the connection itself and return true; otherwise it is passed through.
+ */
+async function behindHelloFront(options: TlsOptions, intercept: (hello: Buffer, socket: Socket) => boolean): Promise<number> {
+  const innerPort = await listenForFile(quietTlsServer(options));
+  const front = createTcpServer((socket) => {
+    socket.on("error", () => {});
+    socket.once("data", (hello: Buffer) => {
+      if (intercept(hello, socket)) return;
+      const upstream = connectTcp(innerPort, "127.0.0.1");
+      upstream.write(hello);
+      upstream.on("error", () => socket.destroy());
+      socket.pipe(upstream).pipe(socket);
+    });
+  });
+  return listenForFile(front);
 }
 
 function noneRejected(report: ProbeReport): void {
@@ -93,33 +123,13 @@ describe.each(MODES)("real TLS servers limited to particular versions (%s mode)"
    * client_version is below TLS 1.2, without an alert (or, with `partial`, after one stray byte).
    */
   async function hangsUpOnLegacy(partial: boolean): Promise<number> {
-    const inner = createTlsServer({ ...certificate, minVersion: "TLSv1.2" }, (socket) => {
-      socket.on("error", () => {});
-      socket.resume();
-      socket.on("end", () => socket.end());
+    return behindHelloFront({ minVersion: "TLSv1.2" }, (hello, socket) => {
+      // Record header (5 bytes), handshake header (4), then client_version.
+      if (hello.length < 11 || hello.readUInt16BE(9) >= 0x0303) return false;
+      if (partial) socket.end(Buffer.from([0x16]));
+      else socket.end();
+      return true;
     });
-    inner.on("tlsClientError", () => {});
-    await new Promise<void>((resolve) => inner.listen(0, "127.0.0.1", resolve));
-    servers.push(inner);
-    const innerPort = (inner.address() as AddressInfo).port;
-    const front = createTcpServer((socket) => {
-      socket.on("error", () => {});
-      socket.once("data", (hello: Buffer) => {
-        // Record header (5 bytes), handshake header (4), then client_version.
-        if (hello.length >= 11 && hello.readUInt16BE(9) < 0x0303) {
-          if (partial) socket.end(Buffer.from([0x16]));
-          else socket.end();
-          return;
-        }
-        const upstream = connectTcp(innerPort, "127.0.0.1");
-        upstream.write(hello);
-        upstream.on("error", () => socket.destroy());
-        socket.pipe(upstream).pipe(socket);
-      });
-    });
-    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
-    servers.push(front);
-    return (front.address() as AddressInfo).port;
   }
 
   it("a version the server hangs up on without a word is rejected when another version completed", async () => {
@@ -188,30 +198,14 @@ describe("hello mode", () => {
 
   it("retries a TLS 1.3 handshake that failed as a 1.3 hello; a HelloRetryRequest counts as accepted", async () => {
     // The server only does P-384, so our hello's X25519 key share gets a HelloRetryRequest.
-    const inner = createTlsServer({ ...certificate, minVersion: "TLSv1.2", ecdhCurve: "P-384" }, (socket) => {
-      socket.on("error", () => {});
-      socket.resume();
-      socket.on("end", () => socket.end());
-    });
-    inner.on("tlsClientError", () => {});
-    await new Promise<void>((resolve) => inner.listen(0, "127.0.0.1", resolve));
-    servers.push(inner);
-    const innerPort = (inner.address() as AddressInfo).port;
     // In front: the first connection that offers TLS 1.3 is hung up on, the rest pass.
     let dropped = 0;
-    const front = createTcpServer((socket) => {
-      socket.on("error", () => {});
-      socket.once("data", (hello: Buffer) => {
-        if (offersTls13(hello) && dropped++ === 0) return socket.destroy();
-        const upstream = connectTcp(innerPort, "127.0.0.1");
-        upstream.write(hello);
-        upstream.on("error", () => socket.destroy());
-        socket.pipe(upstream).pipe(socket);
-      });
+    const port = await behindHelloFront({ minVersion: "TLSv1.2", ecdhCurve: "P-384" }, (hello, socket) => {
+      if (!offersTls13(hello) || dropped++ !== 0) return false;
+      socket.destroy();
+      return true;
     });
-    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
-    servers.push(front);
-    const report = await probeEndpoint({ host: "127.0.0.1", port: (front.address() as AddressInfo).port, service: "tls" }, { mode: "hello" });
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode: "hello" });
     expect(dropped).toBeGreaterThanOrEqual(2);
     expect(report.protocols, JSON.stringify(report.reasons)).toEqual({ TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "accepted", "TLSv1.3": "accepted" });
     expect(report.cipher["TLSv1.3"]).toMatch(/^TLS_AES_|^TLS_CHACHA20_/);
@@ -254,9 +248,7 @@ describe("hello mode", () => {
         if (!pumping) pump();
       });
     });
-    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
-    servers.push(relay);
-    const report = await probeEndpoint({ host: "127.0.0.1", port: (relay.address() as AddressInfo).port, service: "tls" }, { mode: "hello" });
+    const report = await probeEndpoint({ host: "127.0.0.1", port: await listenForFile(relay), service: "tls" }, { mode: "hello" });
     expect(report.protocols, JSON.stringify(report.reasons)).toEqual({ TLSv1: "rejected", "TLSv1.1": "accepted", "TLSv1.2": "accepted", "TLSv1.3": "rejected" });
     expect(report.cipher["TLSv1.1"]).toMatch(/^[A-Z0-9-]+$/);
     expect(trickled).toBeGreaterThan(1000);
@@ -402,9 +394,7 @@ describe.each(MODES)("misbehaving peers (%s mode)", (mode) => {
       socket.resume();
       behave(socket);
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    servers.push(server);
-    return (server.address() as AddressInfo).port;
+    return listenForFile(server);
   }
 
   it("a service that hangs up before greeting is unreachable, tried twice per version, never rejected", async () => {

@@ -1,10 +1,9 @@
 // Crash safety of a rollout mid-wave, with real processes: a worker killed with SIGKILL while a
 // Windows host (the test double) restarts, and PostgreSQL itself restarted while a host restarts.
 // The rollout must continue: no host applied twice, no host lost, every host verified on the wire.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reloadEnv } from "@/lib/env";
 import { prisma } from "@/lib/db";
@@ -18,32 +17,15 @@ import { ensureLabUp } from "../lab/fleet";
 import { jobWhenTerminal, makeHost, scanDatabase, testActor, waitFor } from "./scan-support";
 import { doubleEvents, startDouble, type RunningDouble } from "./windows-double-support";
 import { scopeCredential } from "./custody-support";
+import { workerProcesses } from "./worker-process-support";
 
 const fleet = ensureLabUp();
 const db = scanDatabase("rollout_crash");
-const ROOT = path.resolve(__dirname, "..", "..");
 const admin = { id: "00000000-0000-4000-8000-0000000000aa", email: "crash-admin@example.test", role: "admin" as const };
-const children: ChildProcess[] = [];
+const workers = workerProcesses();
 let double: RunningDouble | undefined;
 let doubleHost = "";
 let postfixHost = "";
-
-function startWorkerProcess(): { child: ChildProcess; output: () => string } {
-  let output = "";
-  const child = spawn(process.execPath, [path.join(ROOT, "bin", "tlsfleet"), "worker"], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: db.url(), LOG_LEVEL: "info", NODE_ENV: "production" },
-    stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group, so SIGKILL reaches the launcher and the worker, as a crash would.
-    detached: true,
-  });
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  children.push(child);
-  return { child, output: () => output };
-}
-
-const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once("exit", () => r())));
 
 /** Reads that survive the database going away for a moment. */
 const tolerant = <T>(fn: () => Promise<T>) => async () => {
@@ -90,20 +72,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const c of children) {
-    try {
-      process.kill(-c.pid!, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  await Promise.all(children.map(exited));
+  await workers.killAll();
   await double?.stop();
 });
 
 describe("a rollout whose worker is killed mid-wave", () => {
   it("continues on a restarted worker: the restarting host is not applied twice, and the next wave runs", async () => {
-    const first = startWorkerProcess();
+    const first = workers.start("worker 1", db.url());
     await jobWhenTerminal((await createScanJob(testActor, { hostIds: [doubleHost, postfixHost] })).jobId, 60_000);
     const rolloutId = await freshRollout();
     await approveRollout({ ...admin, id: "00000000-0000-4000-8000-0000000000ab" }, rolloutId, (await getRollout(rolloutId))!.planHash!);
@@ -113,10 +88,9 @@ describe("a rollout whose worker is killed mid-wave", () => {
     });
     const writesBefore = regWrites();
     expect(writesBefore).toBeGreaterThan(0);
-    process.kill(-first.child.pid!, "SIGKILL");
-    await exited(first.child);
+    await first.crash();
 
-    const second = startWorkerProcess();
+    const second = workers.start("worker 2", db.url());
     const r = await waitFor("the rollout to finish", async () => {
       const x = await getRollout(rolloutId);
       return x && ["succeeded", "failed", "halted"].includes(x.state) ? x : null;
@@ -134,8 +108,7 @@ describe("a rollout whose worker is killed mid-wave", () => {
     // Put both hosts back for the next test.
     await jobWhenTerminal((await rollbackRollout(admin, rolloutId)).jobId, 150_000);
     expect((await getRollout(rolloutId))!.hosts.map((h) => h.state)).toEqual(["rolled_back", "rolled_back"]);
-    second.child.kill("SIGTERM");
-    await exited(second.child);
+    await second.stop();
   }, 420_000);
 });
 

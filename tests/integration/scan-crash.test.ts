@@ -1,65 +1,28 @@
 // A worker killed in the middle of a scan: its tasks are taken over by another worker once their
 // lease runs out, each task ends exactly once, and no task gets two sets of results. Real worker
 // processes (`node bin/tlsfleet worker`), real SIGKILL, real slow SMTP servers on loopback.
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { prisma } from "@/lib/db";
 import { getBoss, QUEUES } from "@/lib/jobs/queue";
 import { createScanJob } from "@/lib/jobs/scans";
 import { taskMessage, LEASE_SECONDS } from "@/lib/jobs/tasks";
-import { setSetting } from "@/lib/settings";
-import { jobWhenTerminal, makeHost, startSmtp, tasksOf, testActor, scanDatabase, waitFor, type LoopbackSmtp } from "./scan-support";
+import { halfSlowFleet, jobWhenTerminal, tasksOf, testActor, scanDatabase, waitFor, type LoopbackSmtp } from "./scan-support";
+import { workerProcesses } from "./worker-process-support";
 
 const db = scanDatabase("crash");
-const ROOT = path.resolve(__dirname, "..", "..");
 const servers: LoopbackSmtp[] = [];
-const children: ChildProcess[] = [];
-
-function startWorkerProcess(name: string): { child: ChildProcess; output: () => string } {
-  let output = "";
-  const child = spawn(process.execPath, [path.join(ROOT, "bin", "tlsfleet"), "worker"], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: db.url(), TLSFLEET_WORKER_CONCURRENCY: "8", LOG_LEVEL: "info", NODE_ENV: "production" },
-    stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group: bin/tlsfleet runs the worker in a child Node, and SIGKILL cannot be
-    // forwarded, so the kill goes to the group (launcher and worker), as a machine crash would.
-    detached: true,
-  });
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  children.push(child);
-  return { child, output: () => `--- ${name} ---\n${output}` };
-}
-
-const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once("exit", () => r())));
+const workers = workerProcesses();
+const startWorkerProcess = (name: string) => workers.start(name, db.url(), { TLSFLEET_WORKER_CONCURRENCY: "8" });
 
 afterAll(async () => {
-  for (const c of children) {
-    try {
-      process.kill(-c.pid!, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  await Promise.all(children.map(exited));
+  await workers.killAll();
   await Promise.all(servers.map((s) => s.close()));
 });
 
 describe("a worker killed during a scan", () => {
   it("leaves its tasks to a restarted worker: none lost, none run twice, one set of results per task", async () => {
-    await setSetting(testActor, "allowedTargets", ["127.0.0.0/8"]);
-    // Each host on its own loopback address, so the prober's 2-connections-per-address limit does
-    // not serialise them. Three answer at once; three greet slowly (3 s per connection, about
-    // 7 s per host) so they are still being probed when the worker dies.
-    const hosts: Array<{ id: string; slow: boolean }> = [];
-    for (let i = 0; i < 6; i++) {
-      const slow = i >= 3;
-      const address = `127.0.0.${i + 1}`;
-      const server = await startSmtp({ min: "TLSv1", max: "TLSv1.3", greetingMs: slow ? 3_000 : 0, host: address });
-      servers.push(server);
-      hosts.push({ id: (await makeHost(slow ? "crash-slow" : "crash-fast", address, [{ port: server.port }])).id, slow });
-    }
+    // The slow hosts are still being probed when the worker dies.
+    const hosts = await halfSlowFleet("crash", "127.0.0", servers);
     const { jobId } = await createScanJob(testActor, { hostIds: hosts.map((h) => h.id) });
 
     const first = startWorkerProcess("worker 1");
@@ -76,8 +39,7 @@ describe("a worker killed during a scan", () => {
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${first.output()}`);
     });
-    process.kill(-first.child.pid!, "SIGKILL");
-    await exited(first.child);
+    await first.crash();
     const killedAt = Date.now();
     const orphaned = await prisma.jobTask.findMany({ where: { jobId, state: "running" } });
     expect(orphaned.map((t) => t.hostId).sort()).toEqual([...slowIds].sort());
@@ -115,8 +77,7 @@ describe("a worker killed during a scan", () => {
     expect(after.map((t) => [t.id, t.state, t.attempt])).toEqual(tasks.map((t) => [t.id, t.state, t.attempt]));
     expect(await prisma.probeResult.count({ where: { jobId } })).toBe(6);
 
-    second.child.kill("SIGTERM");
-    await exited(second.child);
+    await second.stop();
     expect(second.child.exitCode).toBe(0);
   });
 });

@@ -3,32 +3,16 @@
 // per-job and per-host concurrency limits, and drift detection with its webhook.
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { prisma } from "@/lib/db";
 import { cancelJob, createScanJob, retryFailedTasks, ScanError } from "@/lib/jobs/scans";
 import { setSetting } from "@/lib/settings";
 import { deleteHosts } from "@/lib/inventory/hosts";
-import { closedPort, jobWhenTerminal, makeHost, startSmtp, startTestWorker, tasksOf, testActor, scanDatabase, waitFor, type LoopbackSmtp } from "./scan-support";
+import { closedPort, jobWhenTerminal, makeHost, scanWorkerForBlock, tasksOf, testActor, scanDatabase, waitFor, type LoopbackSmtp } from "./scan-support";
 
 scanDatabase("jobs");
 
-const servers: LoopbackSmtp[] = [];
-let stopWorker: (() => Promise<void>) | undefined;
-
-beforeAll(async () => {
-  stopWorker = await startTestWorker("scan-jobs-test-worker", 8);
-});
-
-afterAll(async () => {
-  await stopWorker?.();
-  await Promise.all(servers.map((s) => s.close()));
-});
-
-async function smtp(opts: Parameters<typeof startSmtp>[0]) {
-  const s = await startSmtp(opts);
-  servers.push(s);
-  return s;
-}
+const { smtp } = scanWorkerForBlock("scan-jobs-test-worker", 8);
 
 describe("a scan job over several hosts", () => {
   let jobId: string;

@@ -5,52 +5,28 @@
 import type { AddressInfo, Server } from "node:net";
 import { afterAll, beforeAll } from "vitest";
 import type { SecureVersion } from "node:tls";
-import { reloadEnv } from "@/lib/env";
-import { disconnectPrisma, prisma } from "@/lib/db";
+import { prisma } from "@/lib/db";
 import { getBoss, stopBoss } from "@/lib/jobs/queue";
 import { createHost } from "@/lib/inventory/hosts";
 import { HostInput } from "@/lib/inventory/model";
 import { setSetting } from "@/lib/settings";
-import { startHostTaskRunner } from "@/agents/tasks/runner";
+import { startHostTaskRunner, type HostTaskRunner, type TaskKind } from "@/agents/tasks/runner";
 import { scanTask } from "@/agents/tasks/scan";
 import { createMailServer } from "../lab/peers/mail-server";
 import { selfSignedCertificate, type PeerCertificate } from "../lab/peers/common";
-import { freshDatabase, type ThrowawayDatabase } from "../support/db";
+import { ownDatabaseForFile } from "../support/own-database";
 
 export const testActor = { id: null, email: "scan-tests@example.test" };
 
-/**
- * Points prisma and pg-boss at a fresh, migrated database for this file (tests/support/db.ts names
- * it after the run's, so the global teardown drops it even if this file dies); drops it afterwards.
- */
+/** Points prisma and pg-boss at a fresh, migrated database for this file (tests/support/own-database.ts). */
 export function scanDatabase(label: string): { url: () => string } {
-  let base: string | undefined;
-  let db: ThrowawayDatabase | undefined;
-  beforeAll(async () => {
-    base = process.env.DATABASE_URL;
-    db = await freshDatabase({ label: `scan_${label}`, migrated: true });
-    await stopBoss();
-    await disconnectPrisma();
-    process.env.DATABASE_URL = db.url;
-    reloadEnv();
-    await getBoss();
-    await setSetting(testActor, "allowedTargets", ["127.0.0.1/32"]);
-  });
-  afterAll(async () => {
-    await stopBoss();
-    await disconnectPrisma();
-    if (base) {
-      process.env.DATABASE_URL = base;
-      reloadEnv();
-    }
-    await db?.drop();
-  });
-  return {
-    url: () => {
-      if (!db) throw new Error("the scan test database is not ready yet");
-      return db.url;
+  return ownDatabaseForFile(`scan_${label}`, {
+    disconnect: stopBoss,
+    connected: async () => {
+      await getBoss();
+      await setSetting(testActor, "allowedTargets", ["127.0.0.1/32"]);
     },
-  };
+  });
 }
 
 let certificate: PeerCertificate | undefined;
@@ -104,11 +80,64 @@ export async function makeHost(prefix: string, address: string, endpoints: Array
   return createHost({ id: "00000000-0000-4000-8000-000000000001", email: testActor.email }, input);
 }
 
+/**
+ * Six hosts, each on its own loopback address (`${net}.1` to `${net}.6`) so the prober's
+ * 2-connections-per-address limit does not serialise them: three answer at once, three greet slowly
+ * (3 s per connection, about 7 s per host) so they are still being probed seconds into the scan.
+ * Allows 127.0.0.0/8 for them; their SMTP servers go into `servers`, for the caller to close.
+ */
+export async function halfSlowFleet(label: string, net: string, servers: LoopbackSmtp[]): Promise<Array<{ id: string; slow: boolean }>> {
+  await setSetting(testActor, "allowedTargets", ["127.0.0.0/8"]);
+  const hosts: Array<{ id: string; slow: boolean }> = [];
+  for (let i = 0; i < 6; i++) {
+    const slow = i >= 3;
+    const address = `${net}.${i + 1}`;
+    const server = await startSmtp({ min: "TLSv1", max: "TLSv1.3", greetingMs: slow ? 3_000 : 0, host: address });
+    servers.push(server);
+    hosts.push({ id: (await makeHost(`${label}-${slow ? "slow" : "fast"}`, address, [{ port: server.port }])).id, slow });
+  }
+  return hosts;
+}
+
 /** An in-process worker. Test servers answer fast, so the default probe limits are widened only for the slow-greeting ones. */
 export async function startTestWorker(workerId: string, concurrency = 8, probeOptions: { timeoutMs?: number; deadlineMs?: number } = { timeoutMs: 10_000, deadlineMs: 60_000 }) {
   const boss = await getBoss();
   const runner = startHostTaskRunner(boss, { workerId, kinds: [scanTask({ concurrency, probeOptions })], pollIntervalMs: 500 });
   return () => runner.stop();
+}
+
+/**
+ * For the enclosing block: an in-process scan worker (startTestWorker) before its tests; after them
+ * the worker stopped and every server `smtp` started closed.
+ */
+export function scanWorkerForBlock(workerId: string, concurrency: number): { smtp: (opts: Parameters<typeof startSmtp>[0]) => Promise<LoopbackSmtp> } {
+  const servers: LoopbackSmtp[] = [];
+  let stopWorker: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    stopWorker = await startTestWorker(workerId, concurrency);
+  });
+  afterAll(async () => {
+    await stopWorker?.();
+    await Promise.all(servers.map((s) => s.close()));
+  });
+  return {
+    smtp: async (opts) => {
+      const s = await startSmtp(opts);
+      servers.push(s);
+      return s;
+    },
+  };
+}
+
+/** For the file: an in-process runner with `kind`, a task kind of the test's own, as its only kind. */
+export function runKindForFile(workerId: string, kind: TaskKind): void {
+  let runner: HostTaskRunner | undefined;
+  beforeAll(async () => {
+    runner = startHostTaskRunner(await getBoss(), { workerId, kinds: [kind], pollIntervalMs: 300 });
+  });
+  afterAll(async () => {
+    await runner?.stop();
+  });
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {

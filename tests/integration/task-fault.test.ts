@@ -3,15 +3,14 @@
 // The task is finished as failed on its first attempt with the fault's message, and the rest of
 // the job goes on; before, it stayed "running" until its lease expired, was blamed on the worker
 // ("stopped renewing its lease") and ran the same fault twice more.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { prisma } from "@/lib/db";
-import { getBoss, QUEUES } from "@/lib/jobs/queue";
+import { QUEUES } from "@/lib/jobs/queue";
 import { createScanJob } from "@/lib/jobs/scans";
-import { startHostTaskRunner, type HostTaskRunner, type TaskKind } from "@/agents/tasks/runner";
-import { jobWhenTerminal, makeHost, scanDatabase, testActor } from "./scan-support";
+import type { TaskKind } from "@/agents/tasks/runner";
+import { jobWhenTerminal, makeHost, runKindForFile, scanDatabase, testActor } from "./scan-support";
 
 scanDatabase("taskfault");
-let runner: HostTaskRunner | undefined;
 
 const faulty: TaskKind = {
   kind: "scan",
@@ -32,13 +31,7 @@ const faulty: TaskKind = {
   },
 };
 
-beforeAll(async () => {
-  runner = startHostTaskRunner(await getBoss(), { workerId: "task-fault-test-worker", kinds: [faulty], pollIntervalMs: 300 });
-});
-
-afterAll(async () => {
-  await runner?.stop();
-});
+runKindForFile("task-fault-test-worker", faulty);
 
 describe("a task kind that throws", () => {
   it("fails the task at once with the fault's message, writes nothing of the failed write, and finishes the others", async () => {

@@ -1,16 +1,15 @@
 // The task log through the real runner and PostgreSQL: a task kind that logs what a hostile host
 // could make it log (huge lines, NUL bytes, thousands of lines) and ends with a huge error. The
 // row stays bounded, says what it left out, and the NUL does not make the write fail.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { prisma } from "@/lib/db";
-import { getBoss, QUEUES } from "@/lib/jobs/queue";
+import { QUEUES } from "@/lib/jobs/queue";
 import { createScanJob } from "@/lib/jobs/scans";
 import { MAX_TASK_LOG_BYTES, MAX_TASK_LOG_LINE_BYTES } from "@/lib/jobs/task-log";
-import { startHostTaskRunner, type HostTaskRunner, type TaskKind } from "@/agents/tasks/runner";
-import { jobWhenTerminal, makeHost, scanDatabase, testActor } from "./scan-support";
+import type { TaskKind } from "@/agents/tasks/runner";
+import { jobWhenTerminal, makeHost, runKindForFile, scanDatabase, testActor } from "./scan-support";
 
 scanDatabase("tasklog");
-let runner: HostTaskRunner | undefined;
 
 const noisy: TaskKind = {
   kind: "scan",
@@ -24,13 +23,7 @@ const noisy: TaskKind = {
   },
 };
 
-beforeAll(async () => {
-  runner = startHostTaskRunner(await getBoss(), { workerId: "task-log-test-worker", kinds: [noisy], pollIntervalMs: 300 });
-});
-
-afterAll(async () => {
-  await runner?.stop();
-});
+runKindForFile("task-log-test-worker", noisy);
 
 describe("a task that logs without limit", () => {
   it("stores a bounded log and error, each cut saying how many bytes it left out", async () => {

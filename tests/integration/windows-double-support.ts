@@ -8,16 +8,23 @@ import path from "node:path";
 const ROOT = path.resolve(__dirname, "../..");
 
 export interface DoubleReady {
+  pid: number;
+  hostname: string;
   ports: { winrmHttps: number; winrmHttp: number; ssh: number; smtp: number };
   user: string;
   password: string;
-  certificate: { sha1: string; sha256: string };
+  /** `pem` is the certificate file's path. */
+  certificate: { sha1: string; sha256: string; pem: string };
+  /** Its Windows OpenSSH: host key, the key's SHA-256 (base64, unpadded), a client key file it accepts. */
+  ssh: { hostKey: string; hostKeySha256: string; clientKey: string };
   /** The double's event log (JSON lines: boot, exec, registry-write, shutdown, ...). */
   eventsFile: string;
 }
 
 export interface RunningDouble {
   ready: DoubleReady;
+  /** Its state directory (status.json, events.jsonl, ...), removed by stop(). */
+  stateDir: string;
   stop(): Promise<void>;
 }
 
@@ -59,6 +66,7 @@ export async function startDouble(profile: string, opts: { rebootDowntimeMs?: nu
   });
   return {
     ready,
+    stateDir,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");

@@ -9,10 +9,8 @@
 //   -> reboot -> TLS 1.2 on the wire -> rollback;
 // - argv injection: hostile values reach reg.exe / shutdown.exe as data.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,59 +26,22 @@ import {
   TransportError,
   type RemoteSession,
 } from "../../agents/transport/types";
-
-const ROOT = path.resolve(__dirname, "../..");
-
-interface Ready {
-  pid: number;
-  hostname: string;
-  ports: { winrmHttps: number; winrmHttp: number; ssh: number; smtp: number };
-  user: string;
-  password: string;
-  certificate: { sha1: string; sha256: string; pem: string };
-  ssh: { hostKey: string; hostKeySha256: string; clientKey: string };
-}
+import { startDouble as startRunningDouble, type RunningDouble } from "./windows-double-support";
 
 interface DoubleEvent {
   type: string;
   [k: string]: unknown;
 }
 
-interface Double {
-  ready: Ready;
-  stateDir: string;
+interface Double extends RunningDouble {
   events(): DoubleEvent[];
   bootCount(): number;
   waitForBoot(count: number): Promise<void>;
-  stop(): Promise<void>;
 }
 
 async function startDouble(profile: string): Promise<Double> {
-  const stateDir = mkdtempSync(path.join(tmpdir(), `windows-double-${profile}-`));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", "tests/lab/windows-double/main.ts", "--listen", "127.0.0.1", "--state", stateDir, "--profile", profile,
-      "--winrm-https-port", "0", "--winrm-http-port", "0", "--ssh-port", "0", "--smtp-port", "0", "--reboot-downtime-ms", "800"],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let stderr = "";
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const ready = await new Promise<Ready>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`windows double did not start within 30 s: ${stderr}`)), 30_000);
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const line = out.split("\n").find((l) => l.startsWith('{"event":"ready"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as Ready);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`windows double exited with ${code}: ${stderr}`));
-    });
-  });
+  const double = await startRunningDouble(profile, { rebootDowntimeMs: 800 });
+  const { stateDir } = double;
   const status = () => JSON.parse(readFileSync(path.join(stateDir, "status.json"), "utf8")) as { up: boolean; bootCount: number };
   const events = (): DoubleEvent[] =>
     readFileSync(path.join(stateDir, "events.jsonl"), "utf8")
@@ -95,8 +56,7 @@ async function startDouble(profile: string): Promise<Double> {
         }
       });
   return {
-    ready,
-    stateDir,
+    ...double,
     events,
     bootCount: () => status().bootCount,
     async waitForBoot(count) {
@@ -110,12 +70,19 @@ async function startDouble(profile: string): Promise<Double> {
       }
       throw new Error(`the double did not come back (boot ${count})`);
     },
-    async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-      rmSync(stateDir, { recursive: true, force: true });
-    },
   };
+}
+
+/** The double for the enclosing describe: started before its tests (handed to `started`), stopped after them. */
+function doubleForBlock(profile: string, started: (d: Double) => void): void {
+  let d: Double | undefined;
+  beforeAll(async () => {
+    d = await startDouble(profile);
+    started(d);
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
 }
 
 // What a client negotiating exactly one version gets from the double's SMTP STARTTLS.
@@ -196,12 +163,7 @@ function winrm(d: Double, o: Partial<WinRmOptions> & Pick<WinRmOptions, "transpo
 
 describe("WinRM client against the Windows test double (Server 2019, TLS 1.2 available)", () => {
   let d: Double;
-  beforeAll(async () => {
-    d = await startDouble("modern-2019");
-  });
-  afterAll(async () => {
-    await d?.stop();
-  });
+  doubleForBlock("modern-2019", (started) => (d = started));
 
   it("HTTPS + Basic with a pinned SHA-1 thumbprint runs a command and returns its output and exit code", async () => {
     const s = await openWinRmSession(winrm(d, { transport: "https", auth: { kind: "basic", username: d.ready.user, password: d.ready.password }, tls: { thumbprint: d.ready.certificate.sha1 } }));
@@ -529,12 +491,7 @@ describe.each([
 describe("boot identity (Win32_OperatingSystem.LastBootUpTime) against the Windows test double", () => {
   const bootIdentity = import("../../agents/playbooks/boot-identity");
   let d: Double;
-  beforeAll(async () => {
-    d = await startDouble("legacy-2012r2");
-  });
-  afterAll(async () => {
-    await d?.stop();
-  });
+  doubleForBlock("legacy-2012r2", (started) => (d = started));
 
   const bootedAt = () => (JSON.parse(readFileSync(path.join(d.stateDir, "status.json"), "utf8")) as { bootedAt: string }).bootedAt;
   const readWith = async (open: () => Promise<RemoteSession>): Promise<string> => {
@@ -698,12 +655,7 @@ describe("non-English Windows: the Polish-locale double (reg.exe in Polish, code
 
 describe("Exchange 2010 SP3 RU18 (before RU19): SMTP offers TLS 1.0 only whatever the registry says", () => {
   let d: Double;
-  beforeAll(async () => {
-    d = await startDouble("exchange2010-sp3ru18");
-  });
-  afterAll(async () => {
-    await d?.stop();
-  });
+  doubleForBlock("exchange2010-sp3ru18", (started) => (d = started));
   const status = () =>
     JSON.parse(readFileSync(path.join(d.stateDir, "status.json"), "utf8")) as {
       tlsServerVersions: string[];
