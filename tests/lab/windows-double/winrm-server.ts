@@ -35,6 +35,7 @@ import type { NtlmSession } from "../../../agents/transport/ntlm";
 import { createChallenge, verifyAuthenticate, type PendingChallenge } from "./ntlm-server";
 import type { WindowsMachine } from "./machine";
 import { EmulatedProcess } from "./programs";
+import { close, listen, OpenConnections } from "./listener";
 import { consoleStreams } from "./locale";
 import { tlsOptionsFor } from "./tls-versions";
 
@@ -71,7 +72,7 @@ const CHUNK = 48 * 1024; // per stream per Receive: well under the 512000-byte e
 
 export class WinRmServer {
   private readonly conns = new WeakMap<net.Socket, ConnState>();
-  private readonly sockets = new Set<net.Socket>();
+  private readonly sockets = new OpenConnections<net.Socket>((s) => s.destroy());
   private readonly shells = new Map<string, Shell>();
   private httpsServer: https.Server | null = null;
   private httpServer: http.Server | null = null;
@@ -89,18 +90,12 @@ export class WinRmServer {
   async start(): Promise<void> {
     const m = this.opts.machine;
     const tlsOpts = tlsOptionsFor(m.tlsServerVersions);
-    const listen = (server: http.Server, port: number) =>
-      new Promise<number>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, this.opts.host, () => resolve((server.address() as net.AddressInfo).port));
-      });
     const setup = (server: http.Server, secure: boolean) => {
       server.keepAliveTimeout = 120_000; // HTTP.sys keeps idle connections about two minutes
       server.headersTimeout = 130_000;
       server.on("connection", (s: net.Socket) => {
         if (!m.up) return void s.destroy();
         this.sockets.add(s);
-        s.once("close", () => this.sockets.delete(s));
       });
       server.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
         m.log({ type: "winrm-client-error", error: err.code ?? err.message });
@@ -116,21 +111,18 @@ export class WinRmServer {
     if (tlsOpts) {
       this.httpsServer = https.createServer({ cert: this.opts.certPem, key: this.opts.keyPem, ...tlsOpts });
       setup(this.httpsServer, true);
-      this.httpsPort = await listen(this.httpsServer, this.httpsPort);
+      this.httpsPort = await listen(this.httpsServer, this.httpsPort, this.opts.host);
     }
     this.httpServer = http.createServer();
     setup(this.httpServer, false);
-    this.httpPort = await listen(this.httpServer, this.httpPort);
+    this.httpPort = await listen(this.httpServer, this.httpPort, this.opts.host);
   }
 
   async stop(): Promise<void> {
     for (const shell of this.shells.values()) for (const p of shell.commands.values()) p.kill();
     this.shells.clear();
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-    await Promise.all(
-      [this.httpsServer, this.httpServer].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve())),
-    );
+    this.sockets.dropAll();
+    await Promise.all([close(this.httpsServer), close(this.httpServer)]);
     this.httpsServer = null;
     this.httpServer = null;
   }
