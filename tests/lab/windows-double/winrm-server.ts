@@ -262,6 +262,9 @@ export class WinRmServer {
     if (resourceUri !== CMD_SHELL_URI) {
       return fault(messageId, "s:Sender", "w:DestinationUnreachable", 2150858770, "The WS-Management service cannot process the request because the resource URI is not supported.", host);
     }
+    // A shell is its creator's: another account naming its ShellId is told it does not exist.
+    const shell = this.shells.get(shellId);
+    const ownShell = shell && shell.owner === user.toLowerCase() ? shell : undefined;
     const shellNotFound = () =>
       fault(
         messageId,
@@ -291,55 +294,48 @@ export class WinRmServer {
         );
       }
       case ACTION.delete: {
-        const shell = this.shells.get(shellId);
-        if (!shell || shell.owner !== user.toLowerCase()) return shellNotFound();
-        for (const p of shell.commands.values()) p.kill();
+        if (!ownShell) return shellNotFound();
+        for (const p of ownShell.commands.values()) p.kill();
         this.shells.delete(shellId);
         m.log({ type: "winrm-delete", shellId });
         return ok(action, messageId, "");
       }
       case ACTION.command: {
-        const shell = this.shells.get(shellId);
-        if (!shell || shell.owner !== user.toLowerCase()) return shellNotFound();
+        if (!ownShell) return shellNotFound();
         const line = xmlChild(bodyEl, NS.shell, "CommandLine");
         const command = xmlText(xmlChild(line, NS.shell, "Command"));
         const args = xmlChildren(line, NS.shell, "Arguments").map((a) => xmlText(a));
         const full = [command, ...args].join(" ");
         const skip = (options.get("WINRS_SKIP_CMD_SHELL") ?? "FALSE").toUpperCase() === "TRUE";
         const id = randomUUID().toUpperCase();
-        shell.commands.set(id, new EmulatedProcess(m, full, "winrm", { skipCmdShell: skip }));
+        ownShell.commands.set(id, new EmulatedProcess(m, full, "winrm", { skipCmdShell: skip }));
         return ok(action, messageId, `<rsp:CommandResponse><rsp:CommandId>${id}</rsp:CommandId></rsp:CommandResponse>`);
       }
       case ACTION.send: {
-        const shell = this.shells.get(shellId);
-        if (!shell) return shellNotFound();
+        if (!ownShell) return shellNotFound();
         for (const s of xmlChildren(xmlChild(bodyEl, NS.shell, "Send"), NS.shell, "Stream")) {
-          const p = shell.commands.get(String(xmlAttr(s, "CommandId")).toUpperCase());
+          const p = ownShell.commands.get(commandId(s));
           if (!p) continue;
           p.writeStdin(Buffer.from(xmlText(s), "base64").toString("utf8"), (xmlAttr(s, "End") ?? "").toLowerCase() === "true");
         }
         return ok(action, messageId, `<rsp:SendResponse/>`);
       }
       case ACTION.signal: {
-        const shell = this.shells.get(shellId);
-        if (!shell) return shellNotFound();
+        if (!ownShell) return shellNotFound();
         const sig = xmlChild(bodyEl, NS.shell, "Signal");
-        const id = String(xmlAttr(sig, "CommandId")).toUpperCase();
-        const code = xmlText(xmlChild(sig, NS.shell, "Code")).trim();
-        const p = shell.commands.get(id);
-        if (p && code === SIGNAL_TERMINATE) {
+        const id = commandId(sig);
+        const p = ownShell.commands.get(id);
+        if (p && xmlText(xmlChild(sig, NS.shell, "Code")).trim() === SIGNAL_TERMINATE) {
           if (p.exitCode === null) m.log({ type: "winrm-signal-terminate", commandId: id, line: p.commandLine });
           p.kill();
-          shell.commands.delete(id);
+          ownShell.commands.delete(id);
         }
         return ok(action, messageId, `<rsp:SignalResponse/>`);
       }
       case ACTION.receive: {
-        const shell = this.shells.get(shellId);
-        if (!shell) return shellNotFound();
-        const desired = xmlFind(bodyEl, NS.shell, "DesiredStream");
-        const id = String(xmlAttr(desired, "CommandId")).toUpperCase();
-        const p = shell.commands.get(id);
+        if (!ownShell) return shellNotFound();
+        const id = commandId(xmlFind(bodyEl, NS.shell, "DesiredStream"));
+        const p = ownShell.commands.get(id);
         if (!p) {
           return fault(messageId, "s:Sender", "w:InvalidParameter", 2150858843, "The command was not found.", host);
         }
@@ -373,8 +369,8 @@ export class WinRmServer {
             );
           }
         }
-        const out = consoleStreams(p, shell.codepage).stdout(p.stdout.take(CHUNK));
-        const err = consoleStreams(p, shell.codepage).stderr(p.stderr.take(CHUNK));
+        const out = consoleStreams(p, ownShell.codepage).stdout(p.stdout.take(CHUNK));
+        const err = consoleStreams(p, ownShell.codepage).stderr(p.stderr.take(CHUNK));
         const finished = p.exitCode !== null && p.stdout.length === 0 && p.stderr.length === 0;
         const end = finished ? ` End="true"` : "";
         let xmlOut = `<rsp:ReceiveResponse>`;
@@ -384,7 +380,7 @@ export class WinRmServer {
           // WinRM reports the exit code as a signed 32-bit value.
           const code = p.exitCode! > 0x7fffffff ? p.exitCode! - 0x100000000 : p.exitCode!;
           xmlOut += `<rsp:CommandState CommandId="${id}" State="${COMMAND_STATE_DONE}"><rsp:ExitCode>${code}</rsp:ExitCode></rsp:CommandState>`;
-          shell.commands.delete(id);
+          ownShell.commands.delete(id);
         } else {
           xmlOut += `<rsp:CommandState CommandId="${id}" State="http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Running"></rsp:CommandState>`;
         }
@@ -395,6 +391,11 @@ export class WinRmServer {
         return fault(messageId, "s:Sender", "a:ActionNotSupported", 2150858754, `The action ${action} is not supported by the service.`, host);
     }
   }
+}
+
+/** Command ids are GUIDs, which WinRM compares without regard to case. */
+function commandId(el: XmlElement | undefined): string {
+  return String(xmlAttr(el, "CommandId")).toUpperCase();
 }
 
 function header(action: string, relatesTo: string): string {
