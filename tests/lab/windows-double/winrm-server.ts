@@ -31,10 +31,10 @@ import {
   xmlText,
   type XmlElement,
 } from "../../../agents/transport/winrm";
-import type { NtlmSession } from "../../../agents/transport/ntlm";
 import { createChallenge, verifyAuthenticate, type PendingChallenge } from "./ntlm-server";
 import type { WindowsMachine } from "./machine";
 import { EmulatedProcess } from "./programs";
+import { decryptMessage, encryptedContentType, encryptMessage, isEncrypted, type MessageSealer } from "./encrypted-message";
 import { close, listen, OpenConnections } from "./listener";
 import { consoleStreams } from "./locale";
 import { tlsOptionsFor } from "./tls-versions";
@@ -55,7 +55,7 @@ export interface WinRmServerOptions {
 interface ConnState {
   pending: PendingChallenge | null;
   user: string | null;
-  session: NtlmSession | null;
+  session: MessageSealer | null;
 }
 
 interface Shell {
@@ -65,8 +65,6 @@ interface Shell {
   commands: Map<string, EmulatedProcess>;
 }
 
-const ENCRYPTED_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted";
-const BOUNDARY = "Encrypted Boundary";
 const MAX_BODY = 4 * 1024 * 1024;
 const CHUNK = 48 * 1024; // per stream per Receive: well under the 512000-byte envelope
 
@@ -207,11 +205,11 @@ export class WinRmServer {
     const contentType = String(req.headers["content-type"] ?? "");
     if (!secure) {
       // AllowUnencrypted=false: only sealed messages are accepted over HTTP.
-      if (!conn.session || !/^multipart\/encrypted/i.test(contentType)) {
+      if (!conn.session || !isEncrypted(contentType)) {
         m.log({ type: "auth-failure", scheme: "none", reason: "unencrypted message over HTTP" });
         return unauthorized();
       }
-      const plain = unsealBody(conn.session, body);
+      const plain = decryptMessage(conn.session, contentType, body);
       if (plain === null) {
         conn.user = null;
         conn.session = null;
@@ -226,11 +224,8 @@ export class WinRmServer {
     const answer = await this.dispatch(xml, user, secure);
     const out = Buffer.from(answer.xml, "utf8");
     if (!secure && conn.session) {
-      const sealed = sealBody(conn.session, out);
-      res.writeHead(answer.status, {
-        "Content-Type": `multipart/encrypted;protocol="${ENCRYPTED_PROTOCOL}";boundary="${BOUNDARY}"`,
-        "Content-Length": String(sealed.length),
-      });
+      const sealed = encryptMessage(conn.session, out);
+      res.writeHead(answer.status, { "Content-Type": encryptedContentType, "Content-Length": String(sealed.length) });
       res.end(sealed);
     } else {
       res.writeHead(answer.status, { "Content-Type": "application/soap+xml;charset=UTF-8", "Content-Length": String(out.length) });
@@ -439,39 +434,4 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | null> {
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
-}
-
-function sealBody(session: NtlmSession, plain: Buffer): Buffer {
-  const { signature, sealed } = session.seal(plain);
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(signature.length);
-  return Buffer.concat([
-    Buffer.from(
-      `--${BOUNDARY}\r\n\tContent-Type: ${ENCRYPTED_PROTOCOL}\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=${plain.length}\r\n` +
-        `--${BOUNDARY}\r\n\tContent-Type: application/octet-stream\r\n`,
-      "latin1",
-    ),
-    len,
-    signature,
-    sealed,
-    Buffer.from(`--${BOUNDARY}--\r\n`, "latin1"),
-  ]);
-}
-
-function unsealBody(session: NtlmSession, body: Buffer): Buffer | null {
-  const head = body.subarray(0, Math.min(1024, body.length)).toString("latin1");
-  const m = /Length=(\d+)\r\n/.exec(head);
-  const marker = "Content-Type: application/octet-stream\r\n";
-  const at = head.indexOf(marker);
-  if (!m || at < 0) return null;
-  const start = at + marker.length;
-  const length = Number(m[1]);
-  if (start + 20 + length > body.length) return null;
-  const sigLen = body.readUInt32LE(start);
-  if (sigLen !== 16) return null;
-  try {
-    return session.unseal(body.subarray(start + 4, start + 20), body.subarray(start + 20, start + 20 + length));
-  } catch {
-    return null;
-  }
 }
