@@ -3,6 +3,7 @@
 import { createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { parseSubcommand } from "./cli";
 
 const USAGE = `usage: tlsfleet audit <command>
 
@@ -36,15 +37,8 @@ function parse(argv: string[]): Parsed | string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  if (argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
-    console.log(USAGE);
-    return 0;
-  }
-  const parsed = parse(argv);
-  if (typeof parsed === "string") {
-    console.error(`tlsfleet audit: ${parsed}\n\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseSubcommand("audit", USAGE, argv, parse);
+  if (typeof parsed === "number") return parsed;
   const { describeReport } = await import("../../lib/audit/verify-core");
   if (parsed.command === "verify" && parsed.file) {
     const { verifyExport } = await import("../../lib/audit/export-format");

@@ -4,6 +4,7 @@
 // Static imports: this module is itself loaded lazily by main.ts, only for `tlsfleet db`.
 import { ensureDatabase, type DatabaseHandle } from "../../lib/db/database";
 import * as migrations from "../../lib/db/migrate";
+import { parseSubcommand } from "./cli";
 
 const USAGE = `usage: tlsfleet db <command>
 
@@ -51,15 +52,8 @@ function describe(db: DatabaseHandle): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  if (argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
-    console.log(USAGE);
-    return 0;
-  }
-  const parsed = parse(argv);
-  if (typeof parsed === "string") {
-    console.error(`tlsfleet db: ${parsed}\n\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseSubcommand("db", USAGE, argv, parse);
+  if (typeof parsed === "number") return parsed;
   if (parsed.command === "create-migration" && !migrations.MIGRATION_NAME.test(parsed.name)) {
     console.error(`tlsfleet db: invalid migration name '${parsed.name}': use lower-case letters, digits and underscores (e.g. add_host_notes)`);
     return 2;

@@ -12,38 +12,27 @@
 // Database: `tlsfleet_bench_audit` (dropped and created) on DATABASE_URL's server, or on the
 // embedded PostgreSQL under .data/bench when DATABASE_URL is not set. No network beyond it.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { adminQuery, benchDatabase } from "./database";
+import { benchDatabase, dropDatabase, recreateDatabase } from "./database";
+import { benchOptions, machineDescription, median, ROOT, timed, writeBenchmarkSection } from "./support";
 
-const ROOT = path.resolve(__dirname, "..", "..");
+const DB = "tlsfleet_bench_audit";
 const SECTION = "## Audit chain verification (issue 11)";
 
 function args() {
-  const a = process.argv.slice(2);
-  const num = (flag: string, def: number) => {
-    const i = a.indexOf(flag);
-    return i >= 0 ? Number(a[i + 1]) : def;
-  };
-  return { events: num("--events", 100_000), runs: num("--runs", 3), write: a.includes("--write") };
+  const o = benchOptions();
+  return { events: o.number("--events", 100_000), runs: o.number("--runs", 3), write: o.has("--write") };
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const t0 = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - t0, value };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const s = (ms: number) => (ms / 1000).toFixed(2);
 
 async function main() {
   const opts = args();
-  const { url, stop } = await benchDatabase("tlsfleet_bench_audit");
-  await adminQuery(url, `DROP DATABASE IF EXISTS tlsfleet_bench_audit WITH (FORCE)`);
-  await adminQuery(url, `CREATE DATABASE tlsfleet_bench_audit`);
+  const { url, stop } = await benchDatabase(DB);
+  await recreateDatabase(url, DB);
   const keyDir = mkdtempSync(path.join(os.tmpdir(), "tlsfleet-bench-audit-key-"));
   process.env.DATABASE_URL = url;
   process.env.TLSFLEET_AUDIT_KEY_DIR = keyDir;
@@ -116,7 +105,7 @@ async function main() {
   await client.end();
   await disconnectPrisma();
   const total = opts.events + 1000;
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? "CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load ${os.loadavg()[0].toFixed(1)} at the end`;
+  const machine = machineDescription(`load ${os.loadavg()[0].toFixed(1)} at the end`);
   const lines = [
     SECTION,
     "",
@@ -137,16 +126,9 @@ async function main() {
   ];
   const section = lines.join("\n");
   console.log(section);
-  if (opts.write) {
-    const bench = path.join(ROOT, "BENCHMARKS.md");
-    const text = readFileSync(bench, "utf8");
-    const at = text.indexOf(SECTION);
-    const next = at >= 0 ? text.indexOf("\n## ", at + SECTION.length) : -1;
-    const updated = at < 0 ? `${text.trimEnd()}\n\n${section}` : `${text.slice(0, at)}${section}${next >= 0 ? text.slice(next) : ""}`;
-    writeFileSync(bench, updated.endsWith("\n") ? updated : `${updated}\n`);
-  }
+  if (opts.write) writeBenchmarkSection(SECTION, section);
   rmSync(keyDir, { recursive: true, force: true });
-  await adminQuery(url, `DROP DATABASE IF EXISTS tlsfleet_bench_audit WITH (FORCE)`);
+  await dropDatabase(url, DB);
   await stop();
 }
 

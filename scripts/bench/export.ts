@@ -16,39 +16,33 @@
 //
 // Database: `tlsfleet_bench_export` on DATABASE_URL's server, or on the embedded PostgreSQL.
 // Needs a production build (`npx next build`).
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
-import bcrypt from "bcryptjs";
-import { adminQuery, benchDatabase } from "./database";
-import { seedBench } from "./ui-seed";
-import { Session, percentile, processTree, sampleRss, statusKb } from "./ui-http";
+import type pg from "pg";
+import { benchDatabase, prepareSeededDatabase } from "./database";
+import { sampleRss, treeHwmMb, treeRssMb } from "./ui-http";
+import { benchOptions, machineDescription, percentile, ROOT, signInAsAdmin, startWebServer, stopWebServer, writeBenchmarkSection } from "./support";
 import { WEB_NODE_ARGS } from "../../bin/commands/start";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const WEB_SERVER = path.join(ROOT, "bin", "web-server.js");
 const DB = "tlsfleet_bench_export";
-const ADMIN = { email: "bench-admin@example.test", password: "bench-admin-password-123" };
 const SECTION = "## Compliance evidence export at 50,000 hosts (issue 11)";
+const TABLE_HEAD = "| export | hosts | runs | MiB each | p50 ms | max ms | web CPU s (p50) | idle RSS MB | peak RSS MB | load | ≤ 5 s at ≤ 300 MB |\n|---|---|---|---|---|---|---|---|---|---|---|";
 
 function args() {
-  const a = process.argv.slice(2);
-  const value = (flag: string) => {
-    const i = a.indexOf(flag);
-    return i >= 0 ? a[i + 1] : undefined;
-  };
+  const o = benchOptions();
   return {
-    hosts: Number(value("--hosts") ?? 50_000),
-    exports: Number(value("--exports") ?? 10),
-    format: value("--format") ?? "csv",
-    asOf: value("--as-of"),
-    port: Number(value("--port") ?? 3211),
-    reseed: a.includes("--reseed"),
-    nodeArgs: a.flatMap((x, i) => (x === "--node-arg" && a[i + 1] ? [a[i + 1]] : [])),
-    write: a.includes("--write"),
+    hosts: o.number("--hosts", 50_000),
+    exports: o.number("--exports", 10),
+    format: o.value("--format") ?? "csv",
+    asOf: o.value("--as-of"),
+    port: o.number("--port", 3211),
+    reseed: o.has("--reseed"),
+    nodeArgs: o.all("--node-arg"),
+    write: o.has("--write"),
   };
 }
 
@@ -61,79 +55,30 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function prepare(url: string, hosts: number, reseed: boolean) {
-  const exists = (await adminQuery(url, `SELECT 1 FROM pg_database WHERE datname = '${DB}'`)).rowCount === 1;
-  const { migrate } = await import("../../lib/db/migrate");
-  if (exists && !reseed) {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    const n = await c.query(`SELECT count(*)::int AS n FROM "Host"`).catch(() => null);
-    await c.end();
-    if (n?.rows[0].n === hosts) {
-      log(`reusing ${DB}: ${hosts} hosts (--reseed to start over)`);
-      await migrate({ url });
-      return;
-    }
-  }
-  log(`creating ${DB}`);
-  await adminQuery(url, `DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`);
-  await adminQuery(url, `CREATE DATABASE "${DB}"`);
-  await migrate({ url });
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await seedBench(c, { hosts, probesPerEndpoint: 10 }, ADMIN.email, await bcrypt.hash(ADMIN.password, 10), log);
-    // The export also reads config snapshots and exceptions: one snapshot per host, a few exceptions.
-    await c.query(`INSERT INTO "ConfigSnapshot" ("hostId", "takenAt", playbook, state, raw)
-      SELECT id, now() - interval '1 day', CASE WHEN platform = 'windows' THEN 'windows-schannel' ELSE 'postfix' END,
-             json_build_object('legacyEnabled', false, 'tls12Enabled', true, 'summary', 'smtpd_tls_protocols = >=TLSv1.2, smtpd_tls_mandatory_protocols = >=TLSv1.2'), ''
-      FROM "Host"`);
-    await c.query(`INSERT INTO "Exception" (id, "hostId", "endpointPort", version, justification, "expiresAt", "requestedById", "approvedById", "approvedAt")
-      SELECT gen_random_uuid(), h.id, 25, 'TLSv1', 'Legacy point-of-sale terminals until the 2027 upgrade', now() + interval '60 days', u.id, u.id, now() - interval '2 days'
-      FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h.id CROSS JOIN (SELECT id FROM "User" LIMIT 1) u WHERE s.status = 'excepted'`);
-    await c.query("ANALYZE");
-  } finally {
-    await c.end();
-  }
+/** The export also reads config snapshots and exceptions: one snapshot per host, a few exceptions. */
+async function seedEvidence(c: pg.Client) {
+  await c.query(`INSERT INTO "ConfigSnapshot" ("hostId", "takenAt", playbook, state, raw)
+    SELECT id, now() - interval '1 day', CASE WHEN platform = 'windows' THEN 'windows-schannel' ELSE 'postfix' END,
+           json_build_object('legacyEnabled', false, 'tls12Enabled', true, 'summary', 'smtpd_tls_protocols = >=TLSv1.2, smtpd_tls_mandatory_protocols = >=TLSv1.2'), ''
+    FROM "Host"`);
+  await c.query(`INSERT INTO "Exception" (id, "hostId", "endpointPort", version, justification, "expiresAt", "requestedById", "approvedById", "approvedAt")
+    SELECT gen_random_uuid(), h.id, 25, 'TLSv1', 'Legacy point-of-sale terminals until the 2027 upgrade', now() + interval '60 days', u.id, u.id, now() - interval '2 days'
+    FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h.id CROSS JOIN (SELECT id FROM "User" LIMIT 1) u WHERE s.status = 'excepted'`);
+  await c.query("ANALYZE");
 }
 
 let webOutput = "";
 
-async function startWeb(port: number, dbUrl: string, nodeArgs: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, WEB_SERVER], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      DATABASE_URL: dbUrl,
-      PORT: String(port),
-      LISTEN_HOST: "127.0.0.1",
-      NEXTAUTH_URL: `http://localhost:${port}`,
-      NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
-      TLSFLEET_SECRET_KEY: randomBytes(32).toString("hex"),
-      LOG_LEVEL: "warn",
-    },
+function startWeb(port: number, dbUrl: string, nodeArgs: string[]): Promise<ChildProcess> {
+  return startWebServer({
+    entry: [WEB_SERVER],
+    nodeArgs,
+    port,
+    base: `http://127.0.0.1:${port}`,
+    databaseUrl: dbUrl,
+    env: { LISTEN_HOST: "127.0.0.1", TLSFLEET_SECRET_KEY: randomBytes(32).toString("hex") },
+    onOutput: (d) => (webOutput = (webOutput + d).slice(-20_000)),
   });
-  let output = "";
-  const keep = (d: Buffer) => {
-    output += d;
-    webOutput = (webOutput + d).slice(-20_000);
-  };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`web server exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/api/health`)).ok) return child;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  child.kill();
-  throw new Error(`web server did not answer /api/health within 120 s:\n${output}`);
 }
 
 async function main() {
@@ -142,7 +87,7 @@ async function main() {
   const db = await benchDatabase(DB);
   let web: ChildProcess | null = null;
   try {
-    await prepare(db.url, opts.hosts, opts.reseed);
+    await prepareSeededDatabase(db.url, DB, opts, { log, afterSeed: seedEvidence });
     const nodeArgs = opts.nodeArgs.length ? opts.nodeArgs : WEB_NODE_ARGS;
     web = await startWeb(opts.port, db.url, nodeArgs);
     // Interrupted (Ctrl-C, a timeout): the web server must not outlive the benchmark.
@@ -151,11 +96,10 @@ async function main() {
       process.exit(130);
     });
     const base = `http://127.0.0.1:${opts.port}`;
-    const session = new Session(base);
-    await session.signIn(ADMIN.email, ADMIN.password);
+    const session = await signInAsAdmin(base);
     await session.get("/hosts");
     const pid = web.pid!;
-    const idle = processTree(pid).reduce((n, p) => n + statusKb(p, "VmRSS"), 0) / 1024;
+    const idle = treeRssMb(pid);
     log(`web server ${nodeArgs.join(" ")} bin/web-server.js, idle RSS ${idle.toFixed(0)} MB`);
     const query = new URLSearchParams({ format: opts.format, ...(opts.asOf ? { asOf: opts.asOf } : {}) });
     const url = `/api/v1/hosts/evidence?${query}`;
@@ -173,35 +117,19 @@ async function main() {
       log(`  export ${i + 1}: ${r.ms.toFixed(0)} ms, web CPU ${cpu.toFixed(1)} s, ${(r.bytes / 2 ** 20).toFixed(1)} MiB, peak RSS ${peak.toFixed(0)} MB`);
     }
     const peakAll = sampler.stop();
-    const hwm = processTree(pid).reduce((m, p) => Math.max(m, statusKb(p, "VmHWM")), 0) / 1024;
+    const hwm = treeHwmMb(pid);
     const ms = runs.map((r) => r.ms);
     const ok = Math.max(...ms) <= 5000 && peakAll <= 300;
     const row = `| ${opts.format.toUpperCase()}${opts.asOf ? ` as of ${opts.asOf}` : ""}, \`${nodeArgs.join(" ")}\` | ${opts.hosts.toLocaleString("en")} | ${runs.length} | ${(runs[0].bytes / 2 ** 20).toFixed(1)} | ${percentile(ms, 50).toFixed(0)} | ${Math.max(...ms).toFixed(0)} | ${percentile(runs.map((r) => r.cpu), 50).toFixed(1)} | ${idle.toFixed(0)} | ${peakAll.toFixed(0)} (VmHWM ${hwm.toFixed(0)}) | ${os.loadavg()[0].toFixed(1)} | ${ok ? "met" : "**missed**"} |`;
-    console.log(`\n| export | hosts | runs | MiB each | p50 ms | max ms | web CPU s (p50) | idle RSS MB | peak RSS MB | load | ≤ 5 s at ≤ 300 MB |\n|---|---|---|---|---|---|---|---|---|---|---|\n${row}\n`);
-    if (opts.write) writeSection(row, opts);
-  } finally {
-    if (web && web.exitCode === null) {
-      const exited = new Promise((r) => web!.once("exit", r));
-      web.kill("SIGTERM");
-      await exited;
+    console.log(`\n${TABLE_HEAD}\n${row}\n`);
+    if (opts.write) {
+      const header = `${SECTION}\n\n\`npm run bench:export\` (${machineDescription()}, ${new Date().toISOString().slice(0, 10)}): the web server as \`npm start\` runs it (\`node ${WEB_NODE_ARGS.join(" ")} bin/web-server.js\`; a row naming other options is an experiment), ${opts.exports} exports of every host back to back, each timed to the last byte; RSS is the web process's VmRSS sampled every 20 ms.\n\n${TABLE_HEAD}\n`;
+      writeBenchmarkSection(SECTION, row, "row", `${header}${row}\n`);
     }
+  } finally {
+    if (web) await stopWebServer(web);
     await db.stop();
   }
-}
-
-function writeSection(row: string, opts: ReturnType<typeof args>) {
-  const file = path.join(ROOT, "BENCHMARKS.md");
-  const text = fs.readFileSync(file, "utf8");
-  const start = text.indexOf(SECTION);
-  const header = `${SECTION}\n\n\`npm run bench:export\` (${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}): the web server as \`npm start\` runs it (\`node ${WEB_NODE_ARGS.join(" ")} bin/web-server.js\`; a row naming other options is an experiment), ${opts.exports} exports of every host back to back, each timed to the last byte; RSS is the web process's VmRSS sampled every 20 ms.\n\n| export | hosts | runs | MiB each | p50 ms | max ms | web CPU s (p50) | idle RSS MB | peak RSS MB | load | ≤ 5 s at ≤ 300 MB |\n|---|---|---|---|---|---|---|---|---|---|---|\n`;
-  if (start < 0) {
-    fs.writeFileSync(file, `${text.trimEnd()}\n\n${header}${row}\n`);
-    return;
-  }
-  // Append further rows (other formats) to the table already there.
-  const end = text.indexOf("\n## ", start + SECTION.length);
-  const section = text.slice(start, end < 0 ? undefined : end).trimEnd();
-  fs.writeFileSync(file, `${text.slice(0, start)}${section}\n${row}\n${end < 0 ? "" : text.slice(end)}`);
 }
 
 main().catch((err) => {

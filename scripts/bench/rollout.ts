@@ -35,10 +35,10 @@ import type { TaskHelpers, TaskKind } from "../../agents/tasks/runner";
 import type { RemoteSession } from "../../agents/transport/types";
 import { loadRolloutBenchLayout, type LabHost, type RolloutBenchLayout } from "../../tests/lab/fleet";
 import { ensureCredentialKeyPair } from "../../lib/credentials/key-files";
-import { adminQuery, benchDatabase } from "./database";
+import { benchDatabase, dropDatabase, recreateDatabase } from "./database";
+import { benchOptions, machineDescription, median, ROOT, writeBenchmarkSection } from "./support";
 import { ansibleVersion, FIX_PARAMETERS, FIX_VALUE, runAnsible, writeAnsibleFiles, type AnsibleRun } from "./rollout-ansible";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const LAB = path.join(ROOT, "tests", "lab", "lab.sh");
 const DB_NAME = "tlsfleet_bench_rollout";
 const SECTION = "## Fleet fix over SSH: tlsfleet rollout vs ansible-playbook (remediation issue)";
@@ -57,12 +57,10 @@ const WORKER_SLOTS = 50;
 const log = (s: string) => console.log(`bench:rollout ${s}`);
 
 function args() {
-  const a = process.argv.slice(2);
-  const i = a.indexOf("--rounds");
-  const h = a.indexOf("--home");
-  const home = h >= 0 ? a[h + 1] : "own";
+  const o = benchOptions();
+  const home = o.value("--home") ?? "own";
   if (home !== "shared" && home !== "own" && home !== "both") throw new Error("--home is shared, own or both");
-  return { rounds: i >= 0 ? Math.max(1, Number(a[i + 1])) : 3, home: (home === "both" ? ["shared", "own"] : [home]) as Home[], keep: a.includes("--keep"), write: a.includes("--write"), pipelining: !a.includes("--no-pipelining"), components: !a.includes("--no-components") };
+  return { rounds: Math.max(1, o.number("--rounds", 3)), home: (home === "both" ? ["shared", "own"] : [home]) as Home[], keep: o.has("--keep"), write: o.has("--write"), pipelining: !o.has("--no-pipelining"), components: !o.has("--no-components") };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,11 +105,6 @@ const busyPercent = (a: Sample, b: Sample) => (100 * (b.machine.busy - a.machine
 // ---------------------------------------------------------------------------------------------
 // numbers
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const spread = (xs: number[], digits = 1) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
 
 type Home = "shared" | "own";
@@ -157,13 +150,8 @@ interface Breakdown {
 /** A fresh, empty DB_NAME on the bench's server. */
 async function freshBenchDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
   const db = await benchDatabase(DB_NAME);
-  await adminQuery(db.url, `DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
-  await adminQuery(db.url, `CREATE DATABASE "${DB_NAME}"`);
+  await recreateDatabase(db.url, DB_NAME);
   return db;
-}
-
-async function dropDatabase(url: string) {
-  await adminQuery(url, `DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
 }
 
 function lab(argv: string[]) {
@@ -555,10 +543,10 @@ async function main() {
   fs.writeFileSync(path.join(out, "section.md"), section);
   fs.writeFileSync(path.join(out, "runs.json"), `${JSON.stringify(runs, null, 2)}\n`);
   log(`results in ${path.relative(ROOT, out)}/section.md`);
-  if (opts.write) writeSection(section);
+  if (opts.write) writeBenchmarkSection(SECTION, section, "series");
 
   if (!opts.keep) {
-    await dropDatabase(db.url);
+    await dropDatabase(db.url, DB_NAME);
     lab(["rollout-bench-down"]);
   } else {
     log(`kept: the rollout bench layout (npm run lab -- rollout-bench-down) and the database ${DB_NAME}`);
@@ -577,8 +565,7 @@ function versionOf(cmd: string, argv: string[], re: RegExp): string {
 }
 
 function report(runs: ToolRun[], components: Partial<Record<Home, string[]>>, meta: { started: Date; ansible: string }): string {
-  const cpu = os.cpus();
-  const machine = `${cpu.length} × ${cpu[0]?.model ?? "CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}, ansible-core ${meta.ansible}, ${versionOf("ssh", ["-V"], /(OpenSSH_[^\s,]+)/)}, Postfix ${versionOf("postconf", ["-d", "mail_version"], /= (\S+)/)}`;
+  const machine = machineDescription(`ansible-core ${meta.ansible}, ${versionOf("ssh", ["-V"], /(OpenSSH_[^\s,]+)/)}, Postfix ${versionOf("postconf", ["-d", "mail_version"], /= (\S+)/)}`);
   const seriesList = [...new Set(runs.map((r) => r.series))];
   const verdict = (x: number) => `${x.toFixed(2)}x (${x >= TARGET_RATIO ? "meets" : "misses"} >= ${TARGET_RATIO}x)`;
   const perSeries = seriesList.flatMap((series) => {
@@ -641,36 +628,6 @@ function report(runs: ToolRun[], components: Partial<Record<Home, string[]>>, me
     "",
     ...perSeries,
   ].join("\n");
-}
-
-function writeSection(section: string) {
-  const file = path.join(ROOT, "BENCHMARKS.md");
-  // Other sections belong to other people: replace ours only, under the repository lock. A
-  // series this run did not measure keeps its part from an earlier run, and a hand-written
-  // analysis between <!-- analysis --> markers survives re-runs (as in bench:ui).
-  const script = `
-    const fs = require("fs");
-    const [file, section, heading] = process.argv.slice(1);
-    const series = (t) => Object.fromEntries(t.split(/^(?=### Series: )/m).slice(1).map((b) => [b.split("\\n")[0].replace(/ \\(.*$/, ""), b.replace(/<!-- analysis -->[\\s\\S]*$/, "").trimEnd() + "\\n\\n"]));
-    let text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "# Benchmarks\\n\\n";
-    const start = text.indexOf(heading);
-    if (start < 0) text = text.replace(/\\s*$/, "\\n\\n") + section;
-    else {
-      const rest = text.slice(start + heading.length);
-      const next = rest.search(/^## /m);
-      const old = next < 0 ? rest : rest.slice(0, next);
-      const kept = /<!-- analysis -->[\\s\\S]*<!-- \\/analysis -->/.exec(old);
-      const before = series(old.replace(/<!-- analysis -->[\\s\\S]*<!-- \\/analysis -->/, ""));
-      const now = series(section);
-      const head = section.split(/^(?=### Series: )/m)[0];
-      const order = [...new Set([...Object.keys(before), ...Object.keys(now)])].sort((a, b) => (a.includes("shared") ? 0 : 1) - (b.includes("shared") ? 0 : 1));
-      const merged = head + order.map((k) => now[k] ?? before[k]).join("");
-      text = text.slice(0, start) + merged.trimEnd() + "\\n\\n" + (kept ? kept[0] + "\\n\\n" : "") + (next < 0 ? "" : rest.slice(next));
-    }
-    fs.writeFileSync(file, text);`;
-  const r = spawnSync("flock", ["/tmp/git.lock", process.execPath, "-e", script, file, `${section.trimEnd()}\n\n`, SECTION], { stdio: "inherit" });
-  if (r.status !== 0) throw new Error("could not update BENCHMARKS.md");
-  log(`wrote the section to ${file}`);
 }
 
 main().then(

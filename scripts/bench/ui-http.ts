@@ -60,13 +60,6 @@ export class Session {
   }
 }
 
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[rank - 1];
-}
-
 function children(pid: number): number[] {
   const out: number[] = [];
   for (const entry of fs.readdirSync("/proc")) {
@@ -97,6 +90,16 @@ export function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number {
   } catch {
     return 0;
   }
+}
+
+/** Resident memory of a process and its descendants now, in MB. */
+export function treeRssMb(pid: number): number {
+  return processTree(pid).reduce((n, p) => n + statusKb(p, "VmRSS"), 0) / 1024;
+}
+
+/** The largest peak resident memory (VmHWM) of any one process of the tree, in MB. */
+export function treeHwmMb(pid: number): number {
+  return processTree(pid).reduce((m, p) => Math.max(m, statusKb(p, "VmHWM")), 0) / 1024;
 }
 
 /** Samples the summed VmRSS of a process tree every `everyMs` until stopped; returns the peak in MB. */

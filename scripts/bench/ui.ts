@@ -14,111 +14,36 @@
 //
 // Database: `tlsfleet_bench` on DATABASE_URL's server, or on the embedded PostgreSQL (under
 // .data/bench) when DATABASE_URL is not set.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { generateSealingKeyPair } from "../../lib/crypto/sealed-box";
-import { adminQuery, benchDatabase } from "./database";
-import bcrypt from "bcryptjs";
-import { seedBench } from "./ui-seed";
-import { Session, percentile, processTree, sampleRss, statusKb, type Timing } from "./ui-http";
+import { benchDatabase, prepareSeededDatabase } from "./database";
+import { sampleRss, treeHwmMb, treeRssMb, type Session, type Timing } from "./ui-http";
+import { BENCH_ADMIN, benchOptions, machineDescription, percentile, ROOT, signInAsAdmin, startWebServer, stopWebServer, writeBenchmarkSection } from "./support";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const NEXT_BIN = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
-const ADMIN = { email: "bench-admin@example.test", password: "bench-admin-password-123" };
 const SECTION = "## UI and API at 50,000 hosts (issue 4)";
 
 function args() {
-  const a = process.argv.slice(2);
-  const num = (flag: string, def: number) => {
-    const i = a.indexOf(flag);
-    return i >= 0 ? Number(a[i + 1]) : def;
-  };
-  return { hosts: num("--hosts", 50_000), requests: num("--requests", 30), port: num("--port", 3210), reseed: a.includes("--reseed"), build: a.includes("--build"), write: a.includes("--write"), seedOnly: a.includes("--seed-only") };
+  const o = benchOptions();
+  return { hosts: o.number("--hosts", 50_000), requests: o.number("--requests", 30), port: o.number("--port", 3210), reseed: o.has("--reseed"), build: o.has("--build"), write: o.has("--write"), seedOnly: o.has("--seed-only") };
 }
 
 const log = (s: string) => console.log(`bench:ui ${s}`);
 
-async function prepareDatabase(url: string, opts: { hosts: number; reseed: boolean }) {
-  const exists = (await adminQuery(url, `SELECT 1 FROM pg_database WHERE datname = 'tlsfleet_bench'`)).rowCount === 1;
-  if (exists && !opts.reseed) {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      const hosts = await c.query(`SELECT count(*)::int AS n FROM "Host"`).catch(() => null);
-      const probes = await c.query(`SELECT count(*)::int AS n FROM "ProbeResult"`).catch(() => null);
-      if (hosts?.rows[0].n === opts.hosts && probes && probes.rows[0].n > 0) {
-        log(`reusing tlsfleet_bench: ${hosts.rows[0].n} hosts, ${probes.rows[0].n} probe results (--reseed to start over)`);
-        const { migrate } = await import("../../lib/db/migrate");
-        const applied = await migrate({ url });
-        if (applied.length) log(`applied migrations: ${applied.join(", ")}`);
-        // Fresh trend cache per run, so the first Overview request is a true cold one.
-        await c.query(`DELETE FROM "ComplianceDaily"`).catch(() => undefined);
-        return;
-      }
-    } finally {
-      await c.end();
-    }
-  }
-  log("creating tlsfleet_bench");
-  await adminQuery(url, `DROP DATABASE IF EXISTS "tlsfleet_bench" WITH (FORCE)`);
-  await adminQuery(url, `CREATE DATABASE "tlsfleet_bench"`);
-  const { migrate } = await import("../../lib/db/migrate");
-  await migrate({ url });
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const t0 = performance.now();
-    await seedBench(c, { hosts: opts.hosts, probesPerEndpoint: 10 }, ADMIN.email, await bcrypt.hash(ADMIN.password, 10), log);
-    log(`seeded in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-  } finally {
-    await c.end();
-  }
-}
-
-async function startServer(port: number, dbUrl: string, heapMb?: number): Promise<ChildProcess> {
-  const nodeArgs = heapMb ? [`--max-old-space-size=${heapMb}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, NEXT_BIN, "start", "-p", String(port)], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      DATABASE_URL: dbUrl,
-      PORT: String(port),
-      NEXTAUTH_URL: `http://localhost:${port}`,
-      NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
-      // The web process seals and never opens: a public key is all it gets.
-      TLSFLEET_CREDENTIAL_PUBLIC_KEY: generateSealingKeyPair().publicKey,
-      LOG_LEVEL: "warn",
-    },
+/** The web process seals and never opens: a public key is all it gets. */
+function startServer(port: number, dbUrl: string, heapMb?: number): Promise<ChildProcess> {
+  return startWebServer({
+    entry: [NEXT_BIN, "start", "-p", String(port)],
+    nodeArgs: heapMb ? [`--max-old-space-size=${heapMb}`] : [],
+    port,
+    base: `http://localhost:${port}`,
+    databaseUrl: dbUrl,
+    env: { TLSFLEET_CREDENTIAL_PUBLIC_KEY: generateSealingKeyPair().publicKey },
   });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}:\n${output}`);
-    try {
-      const res = await fetch(`http://localhost:${port}/api/health`);
-      if (res.ok) return child;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  child.kill();
-  throw new Error(`next start did not answer /api/health within 120 s:\n${output}`);
-}
-
-async function stopServer(server: ChildProcess) {
-  if (server.exitCode !== null || server.signalCode !== null) return;
-  const exited = new Promise((r) => server.once("exit", r));
-  server.kill("SIGTERM");
-  await exited;
 }
 
 interface Result {
@@ -173,11 +98,6 @@ function nextCursor(html: string): string | null {
   return m ? m[1] : null;
 }
 
-function machine(pgVersion: string): string {
-  const cpu = os.cpus();
-  return `${cpu.length} × ${cpu[0]?.model ?? "CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${pgVersion.split(",")[0]}`;
-}
-
 function markdown(results: Result[], extra: string[], meta: { date: string; machine: string; command: string; hosts: number; probes: number; endpoints: number }): string {
   const rows = results.map((r) => `| ${r.name} | \`${r.path.length > 70 ? `${r.path.slice(0, 67)}...` : r.path}\` | ${r.n} | ${r.p50.toFixed(0)} | ${r.p95.toFixed(0)} | ${r.max.toFixed(0)} | ${r.load?.toFixed(1) ?? ""} | ${r.target ? `${r.target}: ${r.ok ? "met" : "**missed**"}` : ""}${r.note ? ` ${r.note}` : ""} |`);
   return [
@@ -195,35 +115,16 @@ function markdown(results: Result[], extra: string[], meta: { date: string; mach
   ].join("\n");
 }
 
-function writeSection(section: string) {
-  const file = path.join(ROOT, "BENCHMARKS.md");
-  // Other sections belong to other people: replace ours only, under the repository lock.
-  // A hand-written analysis between <!-- analysis --> markers survives re-runs.
-  const script = `
-    const fs = require("fs");
-    const [file, section, heading] = process.argv.slice(1);
-    let text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "# Benchmarks\\n\\n";
-    const start = text.indexOf(heading);
-    if (start < 0) text = text.replace(/\\s*$/, "\\n\\n") + section;
-    else {
-      const rest = text.slice(start + heading.length);
-      const next = rest.search(/^## /m);
-      const old = next < 0 ? rest : rest.slice(0, next);
-      const kept = /<!-- analysis -->[\\s\\S]*<!-- \\/analysis -->/.exec(old);
-      text = text.slice(0, start) + section + (kept ? kept[0] + "\\n\\n" : "") + (next < 0 ? "" : rest.slice(next));
-    }
-    fs.writeFileSync(file, text);`;
-  const r = spawnSync("flock", ["/tmp/git.lock", process.execPath, "-e", script, file, `${section.trimEnd()}\n\n`, SECTION], { stdio: "inherit" });
-  if (r.status !== 0) throw new Error("could not update BENCHMARKS.md");
-  log(`wrote the section to ${file}`);
-}
-
 async function main() {
   const opts = args();
   const db = await benchDatabase("tlsfleet_bench");
   let server: ChildProcess | null = null;
   try {
-    await prepareDatabase(db.url, opts);
+    await prepareSeededDatabase(db.url, "tlsfleet_bench", opts, {
+      log,
+      // Fresh trend cache per run, so the first Overview request is a true cold one.
+      onReuse: (c) => c.query(`DELETE FROM "ComplianceDaily"`).then(() => undefined, () => undefined),
+    });
     if (opts.seedOnly) {
       log(`database ready: ${db.url.replace(/:[^:@/]*@/, ":***@")}`);
       return 0;
@@ -243,9 +144,8 @@ async function main() {
     server = await startServer(opts.port, db.url);
     const pid = server.pid!;
     const base = `http://localhost:${opts.port}`;
-    const session = new Session(base);
-    await session.signIn(ADMIN.email, ADMIN.password);
-    log(`signed in as ${ADMIN.email}; server pid ${pid}, RSS ${(processTree(pid).reduce((n, p) => n + statusKb(p, "VmRSS"), 0) / 1024).toFixed(0)} MB`);
+    const session = await signInAsAdmin(base);
+    log(`signed in as ${BENCH_ADMIN.email}; server pid ${pid}, RSS ${treeRssMb(pid).toFixed(0)} MB`);
 
     const results: Result[] = [];
     const extra: string[] = [];
@@ -287,8 +187,8 @@ async function main() {
 
     // Memory after the page scenarios: V8 grows its heap lazily, so this is mostly garbage not yet
     // collected, not a working set.
-    const pageRss = processTree(pid).reduce((n, p) => n + statusKb(p, "VmRSS"), 0) / 1024;
-    const pageHwm = processTree(pid).reduce((m, p) => Math.max(m, statusKb(p, "VmHWM")), 0) / 1024;
+    const pageRss = treeRssMb(pid);
+    const pageHwm = treeHwmMb(pid);
     log(`after the page scenarios: RSS ${pageRss.toFixed(0)} MB, VmHWM ${pageHwm.toFixed(0)} MB`);
 
     // CSV export of every host on a freshly started server, so the peak RSS sampled while it
@@ -298,13 +198,12 @@ async function main() {
     // bounded or merely not yet collected.
     for (const heapMb of [undefined, 192]) {
       const label = heapMb ? `CSV export, all hosts (heap capped: --max-old-space-size=${heapMb})` : "CSV export, all hosts";
-      await stopServer(server);
+      await stopWebServer(server);
       server = await startServer(opts.port, db.url, heapMb);
       const exportPid = server.pid!;
-      const exportSession = new Session(base);
-      await exportSession.signIn(ADMIN.email, ADMIN.password);
+      const exportSession = await signInAsAdmin(base);
       await exportSession.get("/");
-      const idleRss = processTree(exportPid).reduce((n, p) => n + statusKb(p, "VmRSS"), 0) / 1024;
+      const idleRss = treeRssMb(exportPid);
       log(`${label}: fresh server at RSS ${idleRss.toFixed(0)} MB after sign-in and one Overview`);
       const exportRuns: Timing[] = [];
       let peakMb = 0;
@@ -330,7 +229,7 @@ async function main() {
         break;
       }
       const ms = exportRuns.map((r) => r.ms);
-      const hwm = processTree(exportPid).reduce((m, p) => Math.max(m, statusKb(p, "VmHWM")), 0) / 1024;
+      const hwm = treeHwmMb(exportPid);
       const res: Result = { name: label, path: "/api/v1/hosts/export", n: exportRuns.length, p50: percentile(ms, 50), p95: percentile(ms, 95), max: Math.max(...ms), bytes: exportRuns[0].bytes, target: "≤ 5 s at ≤ 300 MB RSS", ok: Math.max(...ms) <= 5000 && peakMb <= 300, note: `(idle ${idleRss.toFixed(0)} MB, peak RSS ${firstPeakMb.toFixed(0)} MB during the first export, ${peakMb.toFixed(0)} MB over all ${exportRuns.length})`, load: os.loadavg()[0] };
       log(`${label}: p50 ${res.p50.toFixed(0)} ms, p95 ${res.p95.toFixed(0)} ms, max ${res.max.toFixed(0)} ms; peak RSS ${peakMb.toFixed(0)} MB (idle ${idleRss.toFixed(0)} MB, VmHWM ${hwm.toFixed(0)} MB): ${res.ok ? "met" : "MISSED"}`);
       results.push(res);
@@ -340,7 +239,7 @@ async function main() {
     extra.push(`- Load average (1 min) on this shared 2-core machine: ${loadBefore.toFixed(1)} before the runs, ${os.loadavg()[0].toFixed(1)} after; other builds and tests were running, so treat single numbers with care.`);
     const section = markdown(results, extra, {
       date: new Date().toISOString().slice(0, 10),
-      machine: machine(counts.v),
+      machine: machineDescription(String(counts.v).split(",")[0]!),
       command: "npm run bench:ui (node --conditions=react-server --import tsx scripts/bench/ui.ts)",
       hosts: counts.hosts,
       endpoints: counts.endpoints,
@@ -349,12 +248,12 @@ async function main() {
     fs.mkdirSync(path.join(ROOT, "bench-results"), { recursive: true });
     fs.writeFileSync(path.join(ROOT, "bench-results", "ui.md"), section);
     log("results in bench-results/ui.md");
-    if (opts.write) writeSection(section);
+    if (opts.write) writeBenchmarkSection(SECTION, section);
     const missed = results.filter((r) => r.ok === false);
     if (missed.length) log(`targets missed: ${missed.map((r) => r.name).join("; ")}`);
     return missed.length ? 1 : 0;
   } finally {
-    if (server) await stopServer(server);
+    if (server) await stopWebServer(server);
     await db.stop();
   }
 }

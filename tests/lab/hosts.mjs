@@ -16,6 +16,27 @@ const NOTHING = { TLSv1: "unknown", "TLSv1.1": "unknown", "TLSv1.2": "unknown", 
 // OpenSSL 3 refuses TLS 1.0/1.1 above security level 0, whatever the protocol setting says.
 export const LEGACY_CIPHERS = "ALL:@SECLEVEL=0";
 
+/**
+ * main.cf's four protocol lists: what smtpd accepts inbound and smtp offers outbound, each for
+ * opportunistic and mandatory TLS alike (as every lab host sets them).
+ */
+function postfixProtocols(inbound, outbound = inbound) {
+  return { smtpd_tls_protocols: inbound, smtpd_tls_mandatory_protocols: inbound, smtp_tls_protocols: outbound, smtp_tls_mandatory_protocols: outbound };
+}
+
+/**
+ * The four listeners every lab Dovecot has (lab.mjs dovecotConfig: IMAP and POP3 with STARTTLS,
+ * IMAPS and POP3S), all with the one minimum protocol of that host.
+ */
+function dovecotEndpoints(expected, expectedVerdict) {
+  return [
+    { port: 143, service: "imap", expected, expectedVerdict },
+    { port: 110, service: "pop3", expected, expectedVerdict },
+    { port: 993, service: "imaps", expected, expectedVerdict },
+    { port: 995, service: "pop3s", expected, expectedVerdict },
+  ];
+}
+
 /** Hosts of the normal lab profile. Addresses live on the lab bridge 198.18.0.0/16. */
 export const HOSTS = [
   {
@@ -23,14 +44,14 @@ export const HOSTS = [
     address: "198.18.0.11",
     roles: ["postfix"],
     // Debian's Postfix 3.7 default (>=TLSv1) plus the cipher level OpenSSL 3 needs to honour it.
-    postfix: { main: { smtpd_tls_protocols: ">=TLSv1", smtpd_tls_mandatory_protocols: ">=TLSv1", smtp_tls_protocols: ">=TLSv1", smtp_tls_mandatory_protocols: ">=TLSv1", tls_medium_cipherlist: LEGACY_CIPHERS } },
+    postfix: { main: { ...postfixProtocols(">=TLSv1"), tls_medium_cipherlist: LEGACY_CIPHERS } },
     endpoints: [{ port: 25, service: "smtp", expected: ALL, expectedVerdict: "noncompliant" }],
   },
   {
     name: "mx-modern",
     address: "198.18.0.12",
     roles: ["postfix"],
-    postfix: { main: { smtpd_tls_protocols: ">=TLSv1.2", smtpd_tls_mandatory_protocols: ">=TLSv1.2", smtp_tls_protocols: ">=TLSv1.2", smtp_tls_mandatory_protocols: ">=TLSv1.2" } },
+    postfix: { main: postfixProtocols(">=TLSv1.2") },
     endpoints: [{ port: 25, service: "smtp", expected: MODERN, expectedVerdict: "compliant" }],
   },
   {
@@ -40,7 +61,7 @@ export const HOSTS = [
     // Port 25 is fixed in main.cf, but the submission service overrides it in master.cf with -o,
     // as many real installations do: a fix that only runs `postconf -e` leaves 587 accepting TLS 1.1.
     postfix: {
-      main: { smtpd_tls_protocols: ">=TLSv1.2", smtpd_tls_mandatory_protocols: ">=TLSv1.2", smtp_tls_protocols: ">=TLSv1.2", smtp_tls_mandatory_protocols: ">=TLSv1.2", tls_medium_cipherlist: LEGACY_CIPHERS },
+      main: { ...postfixProtocols(">=TLSv1.2"), tls_medium_cipherlist: LEGACY_CIPHERS },
       submission: { smtpd_tls_security_level: "encrypt", smtpd_tls_protocols: ">=TLSv1.1", smtpd_tls_mandatory_protocols: ">=TLSv1.1", smtpd_sasl_auth_enable: "no" },
     },
     endpoints: [
@@ -62,7 +83,7 @@ export const HOSTS = [
     roles: ["postfix"],
     // The server from the KB article: TLS 1.0 only, written in the pre-3.6 exclusion syntax that
     // old main.cf files still carry.
-    postfix: { main: { smtpd_tls_protocols: "!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.2, !TLSv1.3", smtpd_tls_mandatory_protocols: "!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.2, !TLSv1.3", smtp_tls_protocols: "!SSLv2, !SSLv3", smtp_tls_mandatory_protocols: "!SSLv2, !SSLv3", tls_medium_cipherlist: LEGACY_CIPHERS } },
+    postfix: { main: { ...postfixProtocols("!SSLv2, !SSLv3, !TLSv1.1, !TLSv1.2, !TLSv1.3", "!SSLv2, !SSLv3"), tls_medium_cipherlist: LEGACY_CIPHERS } },
     endpoints: [{ port: 25, service: "smtp", expected: TLS10_ONLY, expectedVerdict: "at_risk" }],
   },
   {
@@ -84,24 +105,14 @@ export const HOSTS = [
     address: "198.18.0.31",
     roles: ["dovecot"],
     dovecot: { minProtocol: "TLSv1", ciphers: LEGACY_CIPHERS },
-    endpoints: [
-      { port: 143, service: "imap", expected: ALL, expectedVerdict: "noncompliant" },
-      { port: 110, service: "pop3", expected: ALL, expectedVerdict: "noncompliant" },
-      { port: 993, service: "imaps", expected: ALL, expectedVerdict: "noncompliant" },
-      { port: 995, service: "pop3s", expected: ALL, expectedVerdict: "noncompliant" },
-    ],
+    endpoints: dovecotEndpoints(ALL, "noncompliant"),
   },
   {
     name: "imap-modern",
     address: "198.18.0.32",
     roles: ["dovecot"],
     dovecot: { minProtocol: "TLSv1.2", ciphers: null },
-    endpoints: [
-      { port: 143, service: "imap", expected: MODERN, expectedVerdict: "compliant" },
-      { port: 110, service: "pop3", expected: MODERN, expectedVerdict: "compliant" },
-      { port: 993, service: "imaps", expected: MODERN, expectedVerdict: "compliant" },
-      { port: 995, service: "pop3s", expected: MODERN, expectedVerdict: "compliant" },
-    ],
+    endpoints: dovecotEndpoints(MODERN, "compliant"),
   },
   {
     name: "mx-limited",

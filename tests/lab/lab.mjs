@@ -1154,6 +1154,12 @@ const USAGE = `usage: lab.sh up [--bench] [--force] | down | bench-up | bench-do
   down        kill every lab daemon, remove namespaces, links and ${path.relative(REPO_DIR, STATE)} (not the rollout bench)
   status      exit 0 when every host and port of the manifest answers`;
 
+/** Builds a layout unless its manifest says it is up and answering (`--force` rebuilds it anyway). */
+async function upUnlessHealthy(what, manifest, checks, build, flags) {
+  if (!flags.has("--force") && (await checkManifest(manifest, checks)).ok) log(`${what} already up`);
+  else await build();
+}
+
 async function main(argv) {
   const [cmd, ...rest] = argv;
   const flags = new Set(rest);
@@ -1163,24 +1169,17 @@ async function main(argv) {
       const healthy = !flags.has("--force") && (await status({ quiet: true })) === 0;
       if (healthy) log("lab already up (use `up --force` to rebuild)");
       else await upNormal();
-      if (flags.has("--bench")) {
-        const bench = fs.existsSync(BENCH_MANIFEST) ? await checkManifest(BENCH_MANIFEST, benchChecks) : { ok: false };
-        if (bench.ok && !flags.has("--force")) log("bench already up");
-        else await upBench();
-      }
+      if (flags.has("--bench")) await upUnlessHealthy("bench", BENCH_MANIFEST, benchChecks, upBench, flags);
       return 0;
     }
     case "restart":
       preflight();
       await upNormal();
       return 0;
-    case "bench-up": {
+    case "bench-up":
       preflight();
-      const bench = fs.existsSync(BENCH_MANIFEST) ? await checkManifest(BENCH_MANIFEST, benchChecks) : { ok: false };
-      if (bench.ok && !flags.has("--force")) log("bench already up");
-      else await upBench();
+      await upUnlessHealthy("bench", BENCH_MANIFEST, benchChecks, upBench, flags);
       return 0;
-    }
     case "bench-down":
       preflight();
       await teardownBench();
@@ -1189,9 +1188,7 @@ async function main(argv) {
     case "rollout-bench-up": {
       preflight();
       const ownHome = !flags.has("--shared-home");
-      const rollout = fs.existsSync(ROLLOUT_MANIFEST) ? await checkManifest(ROLLOUT_MANIFEST, (m) => rolloutBenchChecks(m, ownHome ? "own" : "shared")) : { ok: false };
-      if (rollout.ok && !flags.has("--force")) log("rollout bench already up");
-      else await upRolloutBench({ ownHome });
+      await upUnlessHealthy("rollout bench", ROLLOUT_MANIFEST, (m) => rolloutBenchChecks(m, ownHome ? "own" : "shared"), () => upRolloutBench({ ownHome }), flags);
       return 0;
     }
     case "rollout-bench-down":

@@ -159,24 +159,11 @@ export function splitCommandLine(line: string): ParsedLine {
       i++;
       continue;
     }
-    if (c === "&") {
-      if (line[i + 1] === "&") {
-        i += 2;
-        finish("&&");
-      } else {
-        i++;
-        finish("&");
-      }
-      continue;
-    }
-    if (c === "|") {
-      if (line[i + 1] === "|") {
-        i += 2;
-        finish("||");
-      } else {
-        i++;
-        finish("|");
-      }
+    if (c === "&" || c === "|") {
+      // Doubled (&&, ||) it is the conditional form of the same operator.
+      const op: Operator = line[i + 1] !== c ? c : c === "&" ? "&&" : "||";
+      i += op.length;
+      finish(op);
       continue;
     }
     if (c === ">" || c === "<" || ((c === "1" || c === "2") && line[i + 1] === ">" && /[\s]/.test(line[i - 1] ?? " "))) {

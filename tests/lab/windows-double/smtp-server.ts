@@ -7,6 +7,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { WindowsMachine } from "./machine";
+import { close, listen, OpenConnections } from "./listener";
 import { tlsOptionsFor } from "./tls-versions";
 
 export interface SmtpServerOptions {
@@ -22,7 +23,7 @@ const IDLE_MS = 60_000;
 
 export class SmtpServer {
   private server: net.Server | null = null;
-  private readonly sockets = new Set<net.Socket>();
+  private readonly sockets = new OpenConnections<net.Socket>((s) => s.destroy());
   port: number;
 
   constructor(private readonly opts: SmtpServerOptions) {
@@ -37,20 +38,13 @@ export class SmtpServer {
     const server = net.createServer((socket) => {
       if (!m.up) return void socket.destroy();
       this.sockets.add(socket);
-      socket.once("close", () => this.sockets.delete(socket));
       socket.on("error", () => undefined);
       socket.setTimeout(IDLE_MS, () => socket.destroy());
       this.converse(socket, context, fqdn, false);
       socket.write(`220 ${fqdn} Microsoft ESMTP MAIL Service ready at ${new Date().toUTCString().replace("GMT", "+0000")}\r\n`);
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, this.opts.host, () => {
-        this.port = (server.address() as net.AddressInfo).port;
-        resolve();
-      });
-    });
+    this.port = await listen(server, this.port, this.opts.host);
   }
 
   private converse(socket: net.Socket | tls.TLSSocket, context: tls.SecureContext | null, fqdn: string, secured: boolean): void {
@@ -131,10 +125,9 @@ export class SmtpServer {
   }
 
   async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
+    this.sockets.dropAll();
     const s = this.server;
     this.server = null;
-    if (s) await new Promise<void>((r) => s.close(() => r()));
+    await close(s);
   }
 }

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import ssh2 from "ssh2";
 import { consoleStreams } from "./locale";
 import type { WindowsMachine } from "./machine";
+import { close, listen, OpenConnections } from "./listener";
 import { EmulatedProcess } from "./programs";
 
 const { Server, utils } = ssh2;
@@ -21,7 +22,7 @@ export interface SshServerOptions {
 
 export class SshServer {
   private server: InstanceType<typeof Server> | null = null;
-  private readonly clients = new Set<ssh2.Connection>();
+  private readonly clients = new OpenConnections<ssh2.Connection>((c) => c.end());
   port: number;
 
   constructor(private readonly opts: SshServerOptions) {
@@ -41,7 +42,6 @@ export class SshServer {
     const server = new Server({ hostKeys: [this.opts.hostKeyPem], ident: "OpenSSH_for_Windows_9.5" }, (client) => {
       if (!m.up) return void client.end();
       this.clients.add(client);
-      client.on("close", () => this.clients.delete(client));
       client.on("error", () => undefined);
       client.on("authentication", (ctx) => {
         if (ctx.method !== "publickey" || ctx.username.toLowerCase() !== this.opts.user.toLowerCase()) {
@@ -74,21 +74,14 @@ export class SshServer {
       });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, this.opts.host, () => {
-        this.port = (server.address() as { port: number }).port;
-        resolve();
-      });
-    });
+    this.port = await listen(server, this.port, this.opts.host);
   }
 
   async stop(): Promise<void> {
-    for (const c of this.clients) c.end();
-    this.clients.clear();
+    this.clients.dropAll();
     const s = this.server;
     this.server = null;
-    if (s) await new Promise<void>((r) => s.close(() => r()));
+    await close(s);
   }
 }
 

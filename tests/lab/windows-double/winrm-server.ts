@@ -31,10 +31,11 @@ import {
   xmlText,
   type XmlElement,
 } from "../../../agents/transport/winrm";
-import type { NtlmSession } from "../../../agents/transport/ntlm";
 import { createChallenge, verifyAuthenticate, type PendingChallenge } from "./ntlm-server";
 import type { WindowsMachine } from "./machine";
 import { EmulatedProcess } from "./programs";
+import { decryptMessage, encryptedContentType, encryptMessage, isEncrypted, type MessageSealer } from "./encrypted-message";
+import { close, listen, OpenConnections } from "./listener";
 import { consoleStreams } from "./locale";
 import { tlsOptionsFor } from "./tls-versions";
 
@@ -54,7 +55,7 @@ export interface WinRmServerOptions {
 interface ConnState {
   pending: PendingChallenge | null;
   user: string | null;
-  session: NtlmSession | null;
+  session: MessageSealer | null;
 }
 
 interface Shell {
@@ -64,14 +65,12 @@ interface Shell {
   commands: Map<string, EmulatedProcess>;
 }
 
-const ENCRYPTED_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted";
-const BOUNDARY = "Encrypted Boundary";
 const MAX_BODY = 4 * 1024 * 1024;
 const CHUNK = 48 * 1024; // per stream per Receive: well under the 512000-byte envelope
 
 export class WinRmServer {
   private readonly conns = new WeakMap<net.Socket, ConnState>();
-  private readonly sockets = new Set<net.Socket>();
+  private readonly sockets = new OpenConnections<net.Socket>((s) => s.destroy());
   private readonly shells = new Map<string, Shell>();
   private httpsServer: https.Server | null = null;
   private httpServer: http.Server | null = null;
@@ -89,18 +88,12 @@ export class WinRmServer {
   async start(): Promise<void> {
     const m = this.opts.machine;
     const tlsOpts = tlsOptionsFor(m.tlsServerVersions);
-    const listen = (server: http.Server, port: number) =>
-      new Promise<number>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, this.opts.host, () => resolve((server.address() as net.AddressInfo).port));
-      });
     const setup = (server: http.Server, secure: boolean) => {
       server.keepAliveTimeout = 120_000; // HTTP.sys keeps idle connections about two minutes
       server.headersTimeout = 130_000;
       server.on("connection", (s: net.Socket) => {
         if (!m.up) return void s.destroy();
         this.sockets.add(s);
-        s.once("close", () => this.sockets.delete(s));
       });
       server.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
         m.log({ type: "winrm-client-error", error: err.code ?? err.message });
@@ -116,21 +109,18 @@ export class WinRmServer {
     if (tlsOpts) {
       this.httpsServer = https.createServer({ cert: this.opts.certPem, key: this.opts.keyPem, ...tlsOpts });
       setup(this.httpsServer, true);
-      this.httpsPort = await listen(this.httpsServer, this.httpsPort);
+      this.httpsPort = await listen(this.httpsServer, this.httpsPort, this.opts.host);
     }
     this.httpServer = http.createServer();
     setup(this.httpServer, false);
-    this.httpPort = await listen(this.httpServer, this.httpPort);
+    this.httpPort = await listen(this.httpServer, this.httpPort, this.opts.host);
   }
 
   async stop(): Promise<void> {
     for (const shell of this.shells.values()) for (const p of shell.commands.values()) p.kill();
     this.shells.clear();
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-    await Promise.all(
-      [this.httpsServer, this.httpServer].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve())),
-    );
+    this.sockets.dropAll();
+    await Promise.all([close(this.httpsServer), close(this.httpServer)]);
     this.httpsServer = null;
     this.httpServer = null;
   }
@@ -215,11 +205,11 @@ export class WinRmServer {
     const contentType = String(req.headers["content-type"] ?? "");
     if (!secure) {
       // AllowUnencrypted=false: only sealed messages are accepted over HTTP.
-      if (!conn.session || !/^multipart\/encrypted/i.test(contentType)) {
+      if (!conn.session || !isEncrypted(contentType)) {
         m.log({ type: "auth-failure", scheme: "none", reason: "unencrypted message over HTTP" });
         return unauthorized();
       }
-      const plain = unsealBody(conn.session, body);
+      const plain = decryptMessage(conn.session, contentType, body);
       if (plain === null) {
         conn.user = null;
         conn.session = null;
@@ -234,11 +224,8 @@ export class WinRmServer {
     const answer = await this.dispatch(xml, user, secure);
     const out = Buffer.from(answer.xml, "utf8");
     if (!secure && conn.session) {
-      const sealed = sealBody(conn.session, out);
-      res.writeHead(answer.status, {
-        "Content-Type": `multipart/encrypted;protocol="${ENCRYPTED_PROTOCOL}";boundary="${BOUNDARY}"`,
-        "Content-Length": String(sealed.length),
-      });
+      const sealed = encryptMessage(conn.session, out);
+      res.writeHead(answer.status, { "Content-Type": encryptedContentType, "Content-Length": String(sealed.length) });
       res.end(sealed);
     } else {
       res.writeHead(answer.status, { "Content-Type": "application/soap+xml;charset=UTF-8", "Content-Length": String(out.length) });
@@ -270,6 +257,9 @@ export class WinRmServer {
     if (resourceUri !== CMD_SHELL_URI) {
       return fault(messageId, "s:Sender", "w:DestinationUnreachable", 2150858770, "The WS-Management service cannot process the request because the resource URI is not supported.", host);
     }
+    // A shell is its creator's: another account naming its ShellId is told it does not exist.
+    const shell = this.shells.get(shellId);
+    const ownShell = shell && shell.owner === user.toLowerCase() ? shell : undefined;
     const shellNotFound = () =>
       fault(
         messageId,
@@ -299,55 +289,48 @@ export class WinRmServer {
         );
       }
       case ACTION.delete: {
-        const shell = this.shells.get(shellId);
-        if (!shell || shell.owner !== user.toLowerCase()) return shellNotFound();
-        for (const p of shell.commands.values()) p.kill();
+        if (!ownShell) return shellNotFound();
+        for (const p of ownShell.commands.values()) p.kill();
         this.shells.delete(shellId);
         m.log({ type: "winrm-delete", shellId });
         return ok(action, messageId, "");
       }
       case ACTION.command: {
-        const shell = this.shells.get(shellId);
-        if (!shell || shell.owner !== user.toLowerCase()) return shellNotFound();
+        if (!ownShell) return shellNotFound();
         const line = xmlChild(bodyEl, NS.shell, "CommandLine");
         const command = xmlText(xmlChild(line, NS.shell, "Command"));
         const args = xmlChildren(line, NS.shell, "Arguments").map((a) => xmlText(a));
         const full = [command, ...args].join(" ");
         const skip = (options.get("WINRS_SKIP_CMD_SHELL") ?? "FALSE").toUpperCase() === "TRUE";
         const id = randomUUID().toUpperCase();
-        shell.commands.set(id, new EmulatedProcess(m, full, "winrm", { skipCmdShell: skip }));
+        ownShell.commands.set(id, new EmulatedProcess(m, full, "winrm", { skipCmdShell: skip }));
         return ok(action, messageId, `<rsp:CommandResponse><rsp:CommandId>${id}</rsp:CommandId></rsp:CommandResponse>`);
       }
       case ACTION.send: {
-        const shell = this.shells.get(shellId);
-        if (!shell) return shellNotFound();
+        if (!ownShell) return shellNotFound();
         for (const s of xmlChildren(xmlChild(bodyEl, NS.shell, "Send"), NS.shell, "Stream")) {
-          const p = shell.commands.get(String(xmlAttr(s, "CommandId")).toUpperCase());
+          const p = ownShell.commands.get(commandId(s));
           if (!p) continue;
           p.writeStdin(Buffer.from(xmlText(s), "base64").toString("utf8"), (xmlAttr(s, "End") ?? "").toLowerCase() === "true");
         }
         return ok(action, messageId, `<rsp:SendResponse/>`);
       }
       case ACTION.signal: {
-        const shell = this.shells.get(shellId);
-        if (!shell) return shellNotFound();
+        if (!ownShell) return shellNotFound();
         const sig = xmlChild(bodyEl, NS.shell, "Signal");
-        const id = String(xmlAttr(sig, "CommandId")).toUpperCase();
-        const code = xmlText(xmlChild(sig, NS.shell, "Code")).trim();
-        const p = shell.commands.get(id);
-        if (p && code === SIGNAL_TERMINATE) {
+        const id = commandId(sig);
+        const p = ownShell.commands.get(id);
+        if (p && xmlText(xmlChild(sig, NS.shell, "Code")).trim() === SIGNAL_TERMINATE) {
           if (p.exitCode === null) m.log({ type: "winrm-signal-terminate", commandId: id, line: p.commandLine });
           p.kill();
-          shell.commands.delete(id);
+          ownShell.commands.delete(id);
         }
         return ok(action, messageId, `<rsp:SignalResponse/>`);
       }
       case ACTION.receive: {
-        const shell = this.shells.get(shellId);
-        if (!shell) return shellNotFound();
-        const desired = xmlFind(bodyEl, NS.shell, "DesiredStream");
-        const id = String(xmlAttr(desired, "CommandId")).toUpperCase();
-        const p = shell.commands.get(id);
+        if (!ownShell) return shellNotFound();
+        const id = commandId(xmlFind(bodyEl, NS.shell, "DesiredStream"));
+        const p = ownShell.commands.get(id);
         if (!p) {
           return fault(messageId, "s:Sender", "w:InvalidParameter", 2150858843, "The command was not found.", host);
         }
@@ -381,8 +364,8 @@ export class WinRmServer {
             );
           }
         }
-        const out = consoleStreams(p, shell.codepage).stdout(p.stdout.take(CHUNK));
-        const err = consoleStreams(p, shell.codepage).stderr(p.stderr.take(CHUNK));
+        const out = consoleStreams(p, ownShell.codepage).stdout(p.stdout.take(CHUNK));
+        const err = consoleStreams(p, ownShell.codepage).stderr(p.stderr.take(CHUNK));
         const finished = p.exitCode !== null && p.stdout.length === 0 && p.stderr.length === 0;
         const end = finished ? ` End="true"` : "";
         let xmlOut = `<rsp:ReceiveResponse>`;
@@ -392,7 +375,7 @@ export class WinRmServer {
           // WinRM reports the exit code as a signed 32-bit value.
           const code = p.exitCode! > 0x7fffffff ? p.exitCode! - 0x100000000 : p.exitCode!;
           xmlOut += `<rsp:CommandState CommandId="${id}" State="${COMMAND_STATE_DONE}"><rsp:ExitCode>${code}</rsp:ExitCode></rsp:CommandState>`;
-          shell.commands.delete(id);
+          ownShell.commands.delete(id);
         } else {
           xmlOut += `<rsp:CommandState CommandId="${id}" State="http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Running"></rsp:CommandState>`;
         }
@@ -403,6 +386,11 @@ export class WinRmServer {
         return fault(messageId, "s:Sender", "a:ActionNotSupported", 2150858754, `The action ${action} is not supported by the service.`, host);
     }
   }
+}
+
+/** Command ids are GUIDs, which WinRM compares without regard to case. */
+function commandId(el: XmlElement | undefined): string {
+  return String(xmlAttr(el, "CommandId")).toUpperCase();
 }
 
 function header(action: string, relatesTo: string): string {
@@ -446,39 +434,4 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | null> {
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
-}
-
-function sealBody(session: NtlmSession, plain: Buffer): Buffer {
-  const { signature, sealed } = session.seal(plain);
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(signature.length);
-  return Buffer.concat([
-    Buffer.from(
-      `--${BOUNDARY}\r\n\tContent-Type: ${ENCRYPTED_PROTOCOL}\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=${plain.length}\r\n` +
-        `--${BOUNDARY}\r\n\tContent-Type: application/octet-stream\r\n`,
-      "latin1",
-    ),
-    len,
-    signature,
-    sealed,
-    Buffer.from(`--${BOUNDARY}--\r\n`, "latin1"),
-  ]);
-}
-
-function unsealBody(session: NtlmSession, body: Buffer): Buffer | null {
-  const head = body.subarray(0, Math.min(1024, body.length)).toString("latin1");
-  const m = /Length=(\d+)\r\n/.exec(head);
-  const marker = "Content-Type: application/octet-stream\r\n";
-  const at = head.indexOf(marker);
-  if (!m || at < 0) return null;
-  const start = at + marker.length;
-  const length = Number(m[1]);
-  if (start + 20 + length > body.length) return null;
-  const sigLen = body.readUInt32LE(start);
-  if (sigLen !== 16) return null;
-  try {
-    return session.unseal(body.subarray(start + 4, start + 20), body.subarray(start + 20, start + 20 + length));
-  } catch {
-    return null;
-  }
 }
