@@ -126,10 +126,7 @@ export const HOSTS = [
     roles: ["postfix"],
     postfix: {
       main: {
-        smtpd_tls_protocols: ">=TLSv1",
-        smtpd_tls_mandatory_protocols: ">=TLSv1",
-        smtp_tls_protocols: ">=TLSv1",
-        smtp_tls_mandatory_protocols: ">=TLSv1",
+        ...postfixProtocols(">=TLSv1"),
         tls_medium_cipherlist: LEGACY_CIPHERS,
         smtpd_client_connection_count_limit: "2", // clientConnectionLimit above
         // Its default, $mynetworks, must not exempt the prober.
