@@ -224,11 +224,14 @@ function abortReason(signal: AbortSignal): Error {
 }
 
 /**
- * Well below Postfix's default of 50 sessions per client, so a default-configured Postfix never
- * has to refuse us; lower limits (a tighter Postfix, an Exchange connector's per-source limit)
- * are learned from the first refusal.
+ * Below Postfix's default of 50 sessions per client, with room for the sessions Postfix still
+ * counts for a moment after we closed them (smtpd reports a disconnect to anvil after the fact),
+ * so a default-configured Postfix does not have to refuse us; lower limits (a tighter Postfix, an
+ * Exchange connector's per-source limit) are learned from the first refusal. Not lower: through
+ * 50 ms of round trip an SMTP connection takes about 250 ms, so this budget is also the most a
+ * one-server, many-address fleet is probed with (docs/domain.md "Pacing per server").
  */
-export const DEFAULT_PER_SERVER = 16;
+export const DEFAULT_PER_SERVER = 40;
 
 /** The process-wide gate used unless a caller brings its own. */
 export const sharedConnectionGate = new ConnectionGate(2, 256);
