@@ -1,6 +1,17 @@
 // RFC 4180 CSV, both directions: a strict parser for host imports (quoted fields with embedded
 // commas, quotes and line breaks, CRLF or LF line ends, a UTF-8 BOM as Excel writes it) and the
 // cell escaping the exporter uses. Pure: no I/O, so it is unit-tested on its own.
+//
+// Why not csv-parse (weighed for issue 13; it is well kept and would parse these files): an
+// import either loads every row or none, and every refusal has to tell an operator which line
+// and what to change in their spreadsheet ('Line 7: a quoted field is never closed (a missing
+// " ?)'). With csv-parse each of its error codes (CSV_INVALID_CLOSING_QUOTE,
+// CSV_RECORD_INCONSISTENT_FIELDS_LENGTH, ...) would still need our own message, and its relax_*
+// options are exactly the guesses this parser refuses to make. The parser proper is about 80
+// lines, strict RFC 4180, bounded by CSV_MAX_BYTES / CSV_MAX_ROWS and fuzzed (RELIABILITY.md),
+// so a dependency would add more than it removes. What would change the answer: imports too big
+// to hold as one string (issue 12's 500,000 rows), where csv-parse's streaming parser is the
+// better base.
 
 import { AppError } from "../errors";
 

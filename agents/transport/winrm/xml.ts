@@ -1,6 +1,17 @@
 // A small XML parser. WS-Management responses are plain namespaced XML; we need elements,
 // attributes, text, CDATA, comments and the five predefined entities. DTDs are refused outright
 // (entity expansion attacks), as is anything past the size, depth and node limits.
+//
+// Why not a library (weighed for issue 13): the client must match elements by namespace URI
+// and local name (Namespaces in XML 1.0): WS-Management (DMTF DSP0226) defines its elements by
+// namespace, and the prefix is whatever the server or a proxy chose (s:, env:, rsp:, w:). fast-xml-parser, the most
+// used JavaScript parser, keeps or strips prefixes (removeNSPrefix) but does not resolve them to
+// URIs, so a lookup would have to trust the prefix; its DOCTYPE/entity handling is also the part
+// of it that has needed security fixes. The namespace-aware choices (saxes, @xmldom/xmldom) bring
+// a parser, and for xmldom a DOM, much larger than the subset a WinRM reply uses, and neither
+// bounds depth, node count or attributes for us. This file is 300 lines, refuses DTDs before
+// reading one, is fuzzed (RELIABILITY.md) and is the only XML the product parses. Revisit if
+// the product ever has to read XML it does not control the shape of.
 
 /** The namespace the reserved prefix "xml" is bound to (Namespaces in XML 1.0, section 3). */
 export const XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace";
