@@ -4,8 +4,8 @@
 //
 // Why not a library (weighed for issue 13): the client must match elements by namespace URI
 // and local name (Namespaces in XML 1.0): WS-Management (DMTF DSP0226) defines its elements by
-// namespace, and the prefix is whatever the server or a proxy chose (s:, env:, rsp:, w:). fast-xml-parser, the most
-// used JavaScript parser, keeps or strips prefixes (removeNSPrefix) but does not resolve them to
+// namespace, and the prefix is whatever the server or a proxy chose (s:, env:, rsp:, w:).
+// fast-xml-parser, the most used JavaScript parser, keeps or strips prefixes (removeNSPrefix) but does not resolve them to
 // URIs, so a lookup would have to trust the prefix; its DOCTYPE/entity handling is also the part
 // of it that has needed security fixes. The namespace-aware choices (saxes, @xmldom/xmldom) bring
 // a parser, and for xmldom a DOM, much larger than the subset a WinRM reply uses, and neither
