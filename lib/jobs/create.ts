@@ -1,7 +1,8 @@
 import "server-only";
-// What every host-by-host job kind (scan, audit) shares when it is created: the target the user
-// chose (a selection, a host-list filter, or every host), its resolution to host ids, and the one
-// transaction that writes the Job, one JobTask per host, their queue messages and the audit event.
+// What every host-by-host job kind (scan, audit, outbound check, rollout steps) shares when it is
+// created: the target the user chose (a selection, a host-list filter, or every host), its
+// resolution to host ids, and the one transaction that writes the Job, one JobTask per host, their
+// queue messages and the audit event.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { prisma } from "../db";
@@ -127,4 +128,37 @@ export async function createJobWithTasks(opts: {
   // 100,000 tasks and messages take a while; Prisma's 5 s default would abort the transaction.
   else await prisma.$transaction(body, { timeout: 300_000, maxWait: 10_000 });
   return { jobId, taskCount: tasks.length };
+}
+
+/** The options a user-requested host job takes: hosts of the job worked on at once, across workers, and where the request came from. */
+export function hostJobOptions(limits: { defaultConcurrency: number; maxConcurrency: number }) {
+  return z.object({
+    maxConcurrency: z.number().int().min(1).max(limits.maxConcurrency).default(limits.defaultConcurrency),
+    /** Shown as "requested by" for the schedule. */
+    origin: z.enum(["ui", "api", "schedule"]).default("ui"),
+  });
+}
+export type HostJobOptions = ReturnType<typeof hostJobOptions>;
+
+/**
+ * The one way a user (or the schedule) starts a job over a target: resolve it to hosts, then write
+ * the job, its tasks, their messages and the `<kind>.create` audit event together.
+ */
+export async function createTargetedJob(
+  spec: { kind: "scan" | "audit" | "outbound_check"; queue: string; options: HostJobOptions; verb: string; fail: ErrorFactory },
+  actor: JobActor,
+  target: JobTargetValue,
+  options: z.input<HostJobOptions>,
+): Promise<{ jobId: string; taskCount: number }> {
+  const opts = spec.options.parse(options);
+  const { hostIds, stored, summary } = await resolveJobHosts(target, spec.fail, { verb: spec.verb });
+  return createJobWithTasks({
+    kind: spec.kind,
+    queue: spec.queue,
+    actor,
+    hostIds,
+    stored,
+    parameters: { maxConcurrency: opts.maxConcurrency, origin: opts.origin },
+    audit: { action: `${spec.kind}.create`, details: { target: summary, maxConcurrency: opts.maxConcurrency, origin: opts.origin } },
+  });
 }

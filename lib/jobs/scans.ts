@@ -4,7 +4,7 @@ import "server-only";
 import { z } from "zod";
 import { prisma } from "../db";
 import { recordAuditInTx } from "../audit/log";
-import { createJobWithTasks, enqueueTasksInTx, JobTargetInput, MAX_JOB_HOSTS, resolveJobHosts, taskQueueFor, type JobActor, type JobTargetValue } from "./create";
+import { createTargetedJob, enqueueTasksInTx, hostJobOptions, JobTargetInput, MAX_JOB_HOSTS, taskQueueFor, type JobActor, type JobTargetValue } from "./create";
 import { deleteWaitingMessages, getBoss, QUEUES } from "./queue";
 import { canCancel, canRetryFailed, RETRYABLE_TASK_STATES } from "./state";
 import { lockJob, refreshJobState, taskCounts, fairnessPriority, type Tx } from "./tasks";
@@ -29,12 +29,8 @@ export const SYSTEM_ACTOR: JobActor = { id: null, email: "system" };
 export const ScanTargetInput = JobTargetInput;
 export type ScanTargetValue = JobTargetValue;
 
-export const ScanOptions = z.object({
-  /** Hosts of this job probed at the same time, across all workers. */
-  maxConcurrency: z.number().int().min(1).max(256).default(DEFAULT_SCAN_CONCURRENCY),
-  /** Where the request came from; shown as "requested by" for the schedule. */
-  origin: z.enum(["ui", "api", "schedule"]).default("ui"),
-});
+/** Hosts of a scan job are probed `maxConcurrency` at a time, across all workers. */
+export const ScanOptions = hostJobOptions({ defaultConcurrency: DEFAULT_SCAN_CONCURRENCY, maxConcurrency: 256 });
 export type ScanOptionsValue = z.input<typeof ScanOptions>;
 
 /**
@@ -42,17 +38,7 @@ export type ScanOptionsValue = z.input<typeof ScanOptions>;
  * the audit event commit together: a crash in between leaves nothing half-created.
  */
 export async function createScanJob(actor: JobActor, target: ScanTargetValue, options: ScanOptionsValue = {}): Promise<{ jobId: string; taskCount: number }> {
-  const opts = ScanOptions.parse(options);
-  const { hostIds, stored, summary } = await resolveJobHosts(target, (m) => new ScanError(m), { verb: "scan" });
-  return createJobWithTasks({
-    kind: "scan",
-    queue: QUEUES.scanTask,
-    actor,
-    hostIds,
-    stored,
-    parameters: { maxConcurrency: opts.maxConcurrency, origin: opts.origin },
-    audit: { action: "scan.create", details: { target: summary, maxConcurrency: opts.maxConcurrency, origin: opts.origin } },
-  });
+  return createTargetedJob({ kind: "scan", queue: QUEUES.scanTask, options: ScanOptions, verb: "scan", fail: (m) => new ScanError(m) }, actor, target, options);
 }
 
 async function lockedJob(tx: Tx, jobId: string) {
