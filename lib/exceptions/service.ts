@@ -12,17 +12,13 @@ import { notifyDrift, updateHostStatusInTx, type StatusUpdate } from "../complia
 import { decisionProblem, exceptionScope, exceptionState, expiryProblem, revokeProblem, type ExceptionRequestValue, type ExceptionState } from "./model";
 import { AppError } from "../errors";
 import type { Tx } from "../db";
+import type { UserActor } from "../auth/actor";
 
 export class ExceptionError extends AppError {
   constructor(message: string, readonly status: 400 | 403 | 404 = 400) {
     super(message);
     this.name = "ExceptionError";
   }
-}
-
-interface ActorRef {
-  id: string;
-  email: string;
 }
 
 
@@ -120,7 +116,7 @@ export async function getException(id: string, now = new Date()): Promise<Except
   return row ? view(row, now) : null;
 }
 
-export async function requestException(actor: ActorRef, input: ExceptionRequestValue, now = new Date()): Promise<ExceptionView> {
+export async function requestException(actor: UserActor, input: ExceptionRequestValue, now = new Date()): Promise<ExceptionView> {
   const problem = expiryProblem(input.expiresAt, now);
   if (problem) throw new ExceptionError(problem);
   const id = await prisma.$transaction(async (tx) => {
@@ -153,7 +149,7 @@ async function lockException(tx: Tx, id: string) {
   return row;
 }
 
-async function decide(actor: ActorRef, id: string, how: "approve" | "reject" | "revoke", note: string | undefined, now: Date): Promise<ExceptionView> {
+async function decide(actor: UserActor, id: string, how: "approve" | "reject" | "revoke", note: string | undefined, now: Date): Promise<ExceptionView> {
   let update: StatusUpdate | null = null;
   await prisma.$transaction(async (tx) => {
     const x = await lockException(tx, id);
@@ -183,15 +179,15 @@ async function decide(actor: ActorRef, id: string, how: "approve" | "reject" | "
   return (await getException(id, now))!;
 }
 
-export function approveException(actor: ActorRef, id: string, now = new Date()) {
+export function approveException(actor: UserActor, id: string, now = new Date()) {
   return decide(actor, id, "approve", undefined, now);
 }
 
-export function rejectException(actor: ActorRef, id: string, note?: string, now = new Date()) {
+export function rejectException(actor: UserActor, id: string, note?: string, now = new Date()) {
   return decide(actor, id, "reject", note, now);
 }
 
-export function revokeException(actor: ActorRef, id: string, note?: string, now = new Date()) {
+export function revokeException(actor: UserActor, id: string, note?: string, now = new Date()) {
   return decide(actor, id, "revoke", note, now);
 }
 

@@ -4,7 +4,8 @@ import "server-only";
 // runs each applicable playbook's read-only check and stores a ConfigSnapshot per playbook.
 // Creation, cancel and "retry failed hosts" share the scan machinery (./create.ts, ./scans.ts).
 import type { z } from "zod";
-import { createTargetedJob, hostJobOptions, type JobActor, type JobTargetValue } from "./create";
+import { createTargetedJob, hostJobOptions, type JobTargetValue } from "./create";
+import type { Actor } from "../auth/actor";
 import { QUEUES } from "./queue";
 import { AppError } from "../errors";
 
@@ -28,6 +29,6 @@ export type AuditOptionsValue = z.input<typeof AuditOptions>;
  * Creates a config audit job for the target. Hosts without a transport or credential still get
  * a task: it ends `skipped` with the reason in its log, so the job shows every host it covered.
  */
-export async function createAuditJob(actor: JobActor, target: AuditTargetValue, options: AuditOptionsValue = {}): Promise<{ jobId: string; taskCount: number }> {
+export async function createAuditJob(actor: Actor, target: AuditTargetValue, options: AuditOptionsValue = {}): Promise<{ jobId: string; taskCount: number }> {
   return createTargetedJob({ kind: "audit", queue: QUEUES.auditTask, options: AuditOptions, verb: "audit", fail: (m) => new AuditError(m) }, actor, target, options);
 }

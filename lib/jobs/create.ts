@@ -11,15 +11,10 @@ import { HostFilter, isEmptyFilter, type HostFilterValue } from "../inventory/fi
 import { hostIdsMatching } from "../inventory/hosts";
 import { bossDbForTx, getBoss, QUEUES } from "./queue";
 import { taskMessage, fairnessPriority, type Tx } from "./tasks";
+import type { Actor } from "../auth/actor";
 
 /** Most hosts one job may cover; hostIdsMatching() caps a filter at the same number. */
 export const MAX_JOB_HOSTS = 100_000;
-
-/** Who asked: a user, an API token's owner, or the system (schedule). */
-export interface JobActor {
-  id: string | null;
-  email: string;
-}
 
 /** What to act on: exactly one of a host selection, a host-list filter, or every host. */
 export const JobTargetInput = z
@@ -100,7 +95,7 @@ export async function resumeJobInTx(tx: Tx, jobId: string, queue: string) {
 export async function createJobWithTasks(opts: {
   kind: "scan" | "audit" | "plan" | "remediate" | "rollback" | "outbound_check";
   queue: string;
-  actor: JobActor;
+  actor: Actor;
   hostIds: string[];
   stored: StoredTarget;
   parameters: { maxConcurrency: number } & Record<string, string | number | boolean | null>;
@@ -146,7 +141,7 @@ export type HostJobOptions = ReturnType<typeof hostJobOptions>;
  */
 export async function createTargetedJob(
   spec: { kind: "scan" | "audit" | "outbound_check"; queue: string; options: HostJobOptions; verb: string; fail: ErrorFactory },
-  actor: JobActor,
+  actor: Actor,
   target: JobTargetValue,
   options: z.input<HostJobOptions>,
 ): Promise<{ jobId: string; taskCount: number }> {

@@ -3,7 +3,8 @@ import "server-only";
 // (agents/tasks/outbound.ts) makes the host send one message to the outbound check sink through
 // its own mail software and records what the sink saw (docs/outbound-check.md).
 import type { z } from "zod";
-import { createTargetedJob, hostJobOptions, type JobActor, type JobTargetValue } from "./create";
+import { createTargetedJob, hostJobOptions, type JobTargetValue } from "./create";
+import type { Actor } from "../auth/actor";
 import { QUEUES } from "./queue";
 import { AppError } from "../errors";
 
@@ -19,6 +20,6 @@ export class OutboundCheckError extends AppError {
 
 export const OutboundOptions = hostJobOptions({ defaultConcurrency: DEFAULT_OUTBOUND_CONCURRENCY, maxConcurrency: 64 });
 
-export async function createOutboundCheckJob(actor: JobActor, target: JobTargetValue, options: z.input<typeof OutboundOptions> = {}): Promise<{ jobId: string; taskCount: number }> {
+export async function createOutboundCheckJob(actor: Actor, target: JobTargetValue, options: z.input<typeof OutboundOptions> = {}): Promise<{ jobId: string; taskCount: number }> {
   return createTargetedJob({ kind: "outbound_check", queue: QUEUES.outboundTask, options: OutboundOptions, verb: "check", fail: (m) => new OutboundCheckError(m) }, actor, target, options);
 }

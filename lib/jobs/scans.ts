@@ -4,7 +4,8 @@ import "server-only";
 import { z } from "zod";
 import { prisma } from "../db";
 import { recordAuditInTx } from "../audit/log";
-import { createTargetedJob, enqueueTasksInTx, hostJobOptions, JobTargetInput, MAX_JOB_HOSTS, taskQueueFor, type JobActor, type JobTargetValue } from "./create";
+import { createTargetedJob, enqueueTasksInTx, hostJobOptions, JobTargetInput, MAX_JOB_HOSTS, taskQueueFor, type JobTargetValue } from "./create";
+import type { Actor } from "../auth/actor";
 import { deleteWaitingMessages, getBoss, QUEUES } from "./queue";
 import { canCancel, canRetryFailed, RETRYABLE_TASK_STATES } from "./state";
 import { lockJob, refreshJobState, taskCounts, fairnessPriority, type Tx } from "./tasks";
@@ -22,9 +23,6 @@ export class ScanError extends AppError {
   }
 }
 
-export type { JobActor };
-export const SYSTEM_ACTOR: JobActor = { id: null, email: "system" };
-
 /** What to scan: exactly one of a host selection, a host-list filter, or every host. */
 export const ScanTargetInput = JobTargetInput;
 export type ScanTargetValue = JobTargetValue;
@@ -37,7 +35,7 @@ export type ScanOptionsValue = z.input<typeof ScanOptions>;
  * Creates a scan job and queues one task per host. The job, its tasks, their queue messages and
  * the audit event commit together: a crash in between leaves nothing half-created.
  */
-export async function createScanJob(actor: JobActor, target: ScanTargetValue, options: ScanOptionsValue = {}): Promise<{ jobId: string; taskCount: number }> {
+export async function createScanJob(actor: Actor, target: ScanTargetValue, options: ScanOptionsValue = {}): Promise<{ jobId: string; taskCount: number }> {
   return createTargetedJob({ kind: "scan", queue: QUEUES.scanTask, options: ScanOptions, verb: "scan", fail: (m) => new ScanError(m) }, actor, target, options);
 }
 
@@ -52,7 +50,7 @@ async function lockedJob(tx: Tx, jobId: string) {
  * Cancels a job: tasks that have not started become cancelled at once; running ones stop at
  * their next check (lease renewal, every few seconds) and end cancelled too.
  */
-export async function cancelJob(actor: JobActor, jobId: string): Promise<{ cancelledTasks: number }> {
+export async function cancelJob(actor: Actor, jobId: string): Promise<{ cancelledTasks: number }> {
   return prisma.$transaction(async (tx) => {
     const job = await lockedJob(tx, jobId);
     if (!canCancel(job.state)) throw new ScanError(`This job has already ${job.state === "cancelled" ? "been cancelled" : "finished"}`);
@@ -72,7 +70,7 @@ export async function cancelJob(actor: JobActor, jobId: string): Promise<{ cance
 }
 
 /** "Retry failed hosts only": a new attempt for failed and unreachable tasks; the rest stay as they are. */
-export async function retryFailedTasks(actor: JobActor, jobId: string): Promise<{ retried: number }> {
+export async function retryFailedTasks(actor: Actor, jobId: string): Promise<{ retried: number }> {
   await getBoss();
   return prisma.$transaction(
     async (tx) => {
