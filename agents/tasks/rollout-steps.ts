@@ -2,10 +2,9 @@
 // waiting until it is back (judged by its boot identity, not by a port answering), and proving
 // the result on the wire with the prober (the evidence is stored like a scan's).
 import { recordAuditInTx } from "../../lib/audit/log";
-import { prisma } from "../../lib/db";
+import { prisma, type Tx } from "../../lib/db";
 import { advanceRolloutSoon } from "../../lib/rollout/controller";
 import { updateHostStatusInTx, recordDriftInTx, type StatusUpdate } from "../../lib/compliance/update";
-import type { Tx } from "../../lib/jobs/tasks";
 import { HostPlan, RolloutJobParameters, type HostPlanValue } from "../../lib/rollout/model";
 import { RolloutSettings, type RolloutGoal, type RolloutSettingsValue } from "../../lib/rollout/settings";
 import type { EndpointWire } from "../../lib/rollout/verify";

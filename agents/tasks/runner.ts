@@ -13,7 +13,7 @@
 import { setMaxListeners } from "node:events";
 import type PgBoss from "pg-boss";
 import type { Logger } from "pino";
-import { prisma } from "../../lib/db";
+import { prisma, type Tx } from "../../lib/db";
 import { retryTransient } from "../../lib/db/transient";
 import { logger as rootLogger } from "../../lib/log";
 import { recordAuditInTx } from "../../lib/audit/log";
@@ -38,7 +38,6 @@ import {
   taskMessage,
   type ClaimedHost,
   type TaskLease,
-  type Tx,
 } from "../../lib/jobs/tasks";
 import type { TaskState } from "../../lib/jobs/state";
 

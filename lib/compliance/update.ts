@@ -7,7 +7,7 @@ import http from "node:http";
 import https from "node:https";
 import { z } from "zod";
 import { outboundWireEvidence } from "../outbound/verdict";
-import { prisma } from "../db";
+import { prisma, type Tx } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { logger } from "../log";
 import { recordAuditInTx } from "../audit/log";
@@ -28,8 +28,6 @@ import {
   type WireEvidence,
   type WireVersion,
 } from "./status";
-
-type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
 
 const WIRE_VERSIONS: readonly WireVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 const VERDICTS = ["unreachable", "no-tls", "error", "at_risk", "noncompliant", "compliant"] as const;

@@ -5,12 +5,12 @@ import "server-only";
 // queue messages and the audit event.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { prisma } from "../db";
+import { prisma, type Tx } from "../db";
 import { recordAuditInTx } from "../audit/log";
 import { HostFilter, isEmptyFilter, type HostFilterValue } from "../inventory/filter";
 import { hostIdsMatching } from "../inventory/hosts";
 import { bossDbForTx, getBoss, QUEUES } from "./queue";
-import { taskMessage, fairnessPriority, type Tx } from "./tasks";
+import { taskMessage, fairnessPriority } from "./tasks";
 import type { Actor } from "../auth/actor";
 
 /** Most hosts one job may cover; hostIdsMatching() caps a filter at the same number. */

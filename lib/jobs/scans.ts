@@ -2,13 +2,13 @@ import "server-only";
 // Scan jobs: one Job, one JobTask per host, one queue message per task. The web app (or the
 // API, or the schedule) creates them; worker processes execute them (agents/tasks/scan.ts, through the host-task runner in agents/tasks/runner.ts).
 import { z } from "zod";
-import { prisma } from "../db";
+import { prisma, type Tx } from "../db";
 import { recordAuditInTx } from "../audit/log";
 import { createTargetedJob, enqueueTasksInTx, hostJobOptions, JobTargetInput, MAX_JOB_HOSTS, taskQueueFor, type JobTargetValue } from "./create";
 import type { Actor } from "../auth/actor";
 import { deleteWaitingMessages, getBoss, QUEUES } from "./queue";
 import { canCancel, canRetryFailed, RETRYABLE_TASK_STATES } from "./state";
-import { lockJob, refreshJobState, taskCounts, fairnessPriority, type Tx } from "./tasks";
+import { lockJob, refreshJobState, taskCounts, fairnessPriority } from "./tasks";
 import { AppError } from "../errors";
 import { stampLine } from "./task-log";
 

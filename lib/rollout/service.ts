@@ -6,11 +6,10 @@ import "server-only";
 // depends on who requested, is checked here.
 import { recordAuditInTx } from "../audit/log";
 import type { Role } from "../auth/roles";
-import { prisma } from "../db";
+import { prisma, type Tx } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { createJobWithTasks, resolveJobHosts, resumeJobInTx, type JobTargetValue } from "../jobs/create";
 import { QUEUES } from "../jobs/queue";
-import type { Tx } from "../jobs/tasks";
 import { getSetting } from "../settings";
 import { advanceRollout, frozenPlan, lockRollout, waveJobId } from "./controller";
 import { approvalExpired, decideApproval, planHash, planWaves } from "./rules";
