@@ -12,6 +12,7 @@
 // pending only when nothing is pending yet, never swapped in for a pending key.
 import { prisma } from "../../lib/db";
 import { env } from "../../lib/env";
+import { formatUtc } from "../../lib/time";
 import { recordAuditInTx } from "../../lib/audit/log";
 import { notifyDrift, recordDriftInTx, updateHostStatusInTx, type StatusUpdate } from "../../lib/compliance/update";
 import { QUEUES } from "../../lib/jobs/queue";
@@ -60,7 +61,6 @@ interface AwaitingReboot {
   reason: string;
 }
 
-const fmt = (d: Date) => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 
 /** When a rollout last wrote this playbook's values on the host after `after`, or null. */
 async function rolloutAppliedAt(hostName: string, playbookId: string, after: Date): Promise<Date | null> {
@@ -88,8 +88,8 @@ export async function changeAwaitingRestart(host: { id: string; name: string }, 
     const ambiguous = applied === null && bootedAfter(prev.takenAt);
     const since = applied ?? (ambiguous ? new Date(state.collectedAt) : prev.takenAt);
     if (bootedAfter(since)) return null;
-    const when = applied ? `applied by a rollout at ${fmt(applied)}` : `changed since the audit of ${fmt(prev.takenAt)}`;
-    const order = ambiguous ? ` (the host restarted at ${fmt(boot!)}, before or after the change: a further restart is needed to be sure)` : "";
+    const when = applied ? `applied by a rollout at ${formatUtc(applied)}` : `changed since the audit of ${formatUtc(prev.takenAt)}`;
+    const order = ambiguous ? ` (the host restarted at ${formatUtc(boot!)}, before or after the change: a further restart is needed to be sure)` : "";
     return { since: since.toISOString(), reason: `${tracking.what} ${when}${order}; not effective until the host restarts${unknownBoot}` };
   }
   const carried = before[CHANGE_KEY];

@@ -12,6 +12,7 @@ import { HostBefore, sameChanges } from "../../lib/rollout/model";
 import { wireMeetsGoals } from "../../lib/rollout/verify";
 import { describeWindow, windowState } from "../../lib/rollout/window";
 import { env } from "../../lib/env";
+import { formatUtc } from "../../lib/time";
 import { playbookById } from "../playbooks";
 import type { ConfigState } from "../playbooks/types";
 import { TransportError, type RemoteSession } from "../transport/types";
@@ -145,10 +146,10 @@ async function untilWindow(h: TaskHelpers, loaded: LoadedRolloutHost): Promise<T
   const now = new Date();
   const state = windowState(window, now);
   if (state.open) {
-    if (loaded.row.state === "waiting_window") await h.log(`the maintenance window is open (until ${formatInstant(state.closesAt)}): restarting`);
+    if (loaded.row.state === "waiting_window") await h.log(`the maintenance window is open (until ${formatUtc(state.closesAt)}): restarting`);
     return null;
   }
-  const opens = formatInstant(state.opensAt);
+  const opens = formatUtc(state.opensAt);
   if (loaded.row.state !== "waiting_window") {
     await h.guardedTx(async (tx) => {
       await tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { state: "waiting_window" } });
@@ -161,7 +162,6 @@ async function untilWindow(h: TaskHelpers, loaded: LoadedRolloutHost): Promise<T
   return { kind: "release", reason: `waiting for the maintenance window (opens ${opens})`, retryAfterSeconds: Math.max(1, Math.min(seconds, WINDOW_RECHECK_SECONDS)) };
 }
 
-const formatInstant = (d: Date) => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 
 async function verify(h: TaskHelpers, loaded: LoadedRolloutHost, opts: RolloutTaskOptions, rebooted: boolean): Promise<TaskResult> {
   await h.guardedTx((tx) => tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { state: "verifying" } }));

@@ -10,6 +10,7 @@
 // Evidence of one direction never overrides the other.
 
 import { TLS_VERSION_LABEL, type Outcome, type TlsVersion } from "../tls/types";
+import { formatUtc } from "../time";
 
 export const HOST_STATUSES = ["compliant", "noncompliant", "at_risk", "pending_reboot", "mismatch", "unreachable", "error", "unknown", "excepted"] as const;
 export type HostStatusValue = (typeof HOST_STATUSES)[number];
@@ -85,10 +86,6 @@ export interface HostStatusResult {
 }
 
 const WIRE_VERSIONS_NEWEST_FIRST: readonly TlsVersion[] = ["TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1"];
-
-export function formatUtc(d: Date): string {
-  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
-}
 
 const where = (w: WireEvidence) => `${w.port}/${w.service}`;
 const directionOf = (w: WireEvidence): Direction => w.direction ?? "inbound";

@@ -17,6 +17,7 @@ import { protocolLabel, TLS_VERSION_LABEL } from "../tls/types";
 import { renderPackPdf, type PackChange, type PackData, type PackException, type PackInventoryRow, type PackTrendPoint } from "./pack-pdf";
 import { packHostIds, PackScope, type PackScopeValue } from "./packs";
 import { trendDays } from "./trend-days";
+import { formatUtc } from "../time";
 
 // How often progress is written at most: a 5,000-host pack must not cost 10,000 row updates.
 const PROGRESS_EVERY_MS = 500;
@@ -159,7 +160,7 @@ function inventoryOf(hostRows: Array<{ host: string; rows: EvidenceRow[] }>): Pa
         endpoint,
         accepted: eps[0].probedAt ? accepted.map((r) => r.version).join(", ") || "none" : "not probed",
         ciphers: accepted.map((r) => `${r.version}: ${r.cipher || "?"}`).join("\n"),
-        probedAt: eps[0].probedAt ? `${eps[0].probedAt.slice(0, 16).replace("T", " ")} UTC` : "",
+        probedAt: formatUtc(eps[0].probedAt, ""),
       });
     }
   }

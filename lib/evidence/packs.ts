@@ -9,7 +9,7 @@ import { recordAuditInTx } from "../audit/log";
 import { HostFilter, isEmptyFilter } from "../inventory/filter";
 import { hostIdsMatching } from "../inventory/hosts";
 import { bossDbForTx, getBoss, QUEUES } from "../jobs/queue";
-import { formatUtc } from "../compliance/status";
+import { formatUtc } from "../time";
 import { AppError } from "../errors";
 import type { Actor } from "../auth/actor";
 

@@ -4,7 +4,8 @@
 // - STARTTLS with a refused handshake: it offered only older versions (the 421 4.4.2 NDR);
 // - no STARTTLS at all: it sends in the clear, which Microsoft 365 refuses (451 5.7.3);
 // - no connection: the check proves nothing either way.
-import { formatUtc, type WireEvidence } from "../compliance/status";
+import type { WireEvidence } from "../compliance/status";
+import { formatUtc } from "../time";
 import { protocolLabel, type TlsVersion } from "../tls/types";
 
 export type OutboundOutcome = "negotiated" | "refused" | "no_starttls" | "no_connection";

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { requirePageUser } from "@/lib/auth/guard";
 import { listEvidencePacks } from "@/lib/evidence/packs";
 import { EmptyState } from "@/app/_components/ui/card";
-import { formatUtc } from "../jobs/components/format";
+import { formatUtc } from "@/lib/time";
 
 export const metadata: Metadata = { title: "Evidence packs" };
 

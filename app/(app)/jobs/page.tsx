@@ -7,7 +7,7 @@ import { Card, EmptyState } from "@/app/_components/ui/card";
 import { JobStateBadge } from "./components/job-badges";
 import { ProgressBar } from "./components/progress-bar";
 import { ScanAllButton } from "./components/scan-all-button";
-import { formatUtc } from "./components/format";
+import { formatUtc } from "@/lib/time";
 
 export const metadata: Metadata = { title: "Jobs" };
 

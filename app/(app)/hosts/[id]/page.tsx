@@ -14,7 +14,8 @@ import { ExceptionTable } from "@/app/(app)/exceptions/components/exception-tabl
 import { ExceptionRequestForm } from "@/app/(app)/exceptions/components/exception-request-form";
 import { Card } from "@/app/_components/ui/card";
 import { StatusBadge } from "@/app/_components/ui/status-badge";
-import { durationSince, formatDay, formatUtc } from "@/app/(app)/components/format";
+import { durationSince, formatDay } from "@/app/(app)/components/format";
+import { formatUtc } from "@/lib/time";
 import { ProtocolMatrix } from "./components/protocol-matrix";
 import { ConfigEvidence } from "./components/config-evidence";
 import { MailDirections } from "./components/mail-directions";

@@ -9,7 +9,7 @@ import type { RolloutHostState } from "@/lib/rollout/rules";
 import { describeWindow } from "@/lib/rollout/window";
 import { Alert } from "@/app/_components/ui/alert";
 import { Card } from "@/app/_components/ui/card";
-import { formatUtc } from "../../jobs/components/format";
+import { formatUtc } from "@/lib/time";
 import { ApproveButton } from "../components/approve-button";
 import { HostPlanDiff } from "../components/host-plan";
 import { HostRollbackButton } from "../components/host-rollback-button";

@@ -3,6 +3,7 @@
 // ssl_min_protocol, each with its value, where it comes from and what it enables. The stored
 // state is read defensively: a snapshot from an older playbook version falls back to a list.
 import { TLS_VERSION_LABEL, type ConfigValue, type TlsVersion } from "@/lib/hosts/evidence";
+import { formatUtc } from "@/lib/time";
 
 type Dword = number | null;
 interface SideValues {
@@ -71,7 +72,7 @@ function SchannelTable({ s }: { s: SchannelView }) {
           {s.os?.productName ?? (s.os?.family ? `Windows Server ${s.os.family}` : "Windows")}
           {s.os?.version ? ` (${s.os.version})` : ""}
           {s.exchange ? `; ${s.exchange.product ?? "Exchange"} ${s.exchange.version ?? ""}` : ""}
-          {s.lastBootAt ? `; last boot ${s.lastBootAt.slice(0, 16).replace("T", " ")} UTC` : ""}
+          {s.lastBootAt ? `; last boot ${formatUtc(s.lastBootAt)}` : ""}
         </p>
       )}
       {s.exchangePrerequisites && <ExchangePrerequisitesView p={s.exchangePrerequisites} dotnetRelease={s.dotnetRelease ?? null} />}

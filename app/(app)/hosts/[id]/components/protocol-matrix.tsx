@@ -1,6 +1,7 @@
 import type { EndpointEvidence } from "@/lib/hosts/detail";
 import { expiryState, TLS_VERSION_LABEL, TLS_VERSIONS, type TlsVersion } from "@/lib/hosts/evidence";
-import { formatDay, formatUtc } from "@/app/(app)/components/format";
+import { formatDay } from "@/app/(app)/components/format";
+import { formatUtc } from "@/lib/time";
 
 const LEGACY: ReadonlySet<TlsVersion> = new Set(["TLSv1", "TLSv1.1"]);
 
