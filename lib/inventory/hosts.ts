@@ -6,6 +6,7 @@ import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { recordAuditInTx } from "../audit/log";
 import { refreshJobState } from "../jobs/tasks";
+import { stampLine } from "../jobs/task-log";
 import { can } from "../auth/roles";
 import { HOST_STATUSES, type HostStatusValue } from "../compliance/status";
 import { outOfScopeMessage, scopeMatch, type ScopedHost } from "../credentials/scope-match";
@@ -184,7 +185,7 @@ async function retireInTx(tx: Tx, hostIds: Prisma.Sql): Promise<string[]> {
   if (open.length) {
     await tx.$executeRaw`
       UPDATE "JobTask" SET state = 'cancelled', "finishedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL, error = ${TASK_CANCELLED_BY_RETIREMENT},
-        log = log || ${`${new Date().toISOString().slice(11, 19)}Z ${TASK_CANCELLED_BY_RETIREMENT}\n`}, "updatedAt" = clock_timestamp()
+        log = log || ${stampLine(TASK_CANCELLED_BY_RETIREMENT)}, "updatedAt" = clock_timestamp()
       WHERE id = ANY(CAST(${open.map((t) => t.id)} AS uuid[]))`;
     for (const jobId of [...new Set(open.map((t) => t.jobId))].sort()) await refreshJobState(tx, jobId);
   }

@@ -30,8 +30,6 @@ export function formatEndpointLine(e: EndpointLineInput): string {
   return `${where}: ${versions.join(", ")} -> ${e.verdict}${tail}`;
 }
 
-export { stampLine } from "./task-log";
-
 export interface TaskOutcomeInput {
   endpointCount: number;
   verdicts: Verdict[];
