@@ -11,7 +11,7 @@ import { can } from "../auth/roles";
 import { HOST_STATUSES, type HostStatusValue } from "../compliance/status";
 import { outOfScopeMessage, scopeMatch, type ScopedHost } from "../credentials/scope-match";
 import { decideCustody, IDENTITY_RESET, type CustodyDecision, type CustodyState } from "./custody";
-import { endpointsFor, type EndpointSpec, type HostInputValue } from "./model";
+import { endpointsFor, type EndpointSpec, type HostInputValue, type HostSummary } from "./model";
 import { decodeCursor, encodeCursor, type BulkHostTargetValue, type HostFilterValue, type HostListParamsValue } from "./filter";
 import { AppError } from "../errors";
 import type { Tx } from "../db";
@@ -290,15 +290,7 @@ export function filterConditions(f: HostFilterValue, withStatus = true): Prisma.
   return Prisma.join(parts, " AND ");
 }
 
-export interface HostListRow {
-  id: string;
-  name: string;
-  address: string;
-  platform: string;
-  roles: string[];
-  tags: string[];
-  group: string | null;
-  owner: string | null;
+export interface HostListRow extends HostSummary {
   status: HostStatusValue;
   explanation: string;
   firstFailingAt: Date | null;

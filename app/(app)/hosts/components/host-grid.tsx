@@ -7,6 +7,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, useTransition } from "react";
 import type { HostStatusValue } from "@/lib/compliance/status";
 import { filterToSearchParams, type HostFilterValue } from "@/lib/inventory/filter";
+import type { HostSummary } from "@/lib/inventory/model";
 import { formatUtc } from "@/lib/time";
 import { StatusBadge } from "@/app/_components/ui/status-badge";
 import { Button } from "@/app/_components/ui/button";
@@ -16,14 +17,8 @@ import { deleteHostsAction } from "../actions";
 import { ConfirmDialog } from "./confirm-dialog";
 import { hostsHref, type ListState } from "./links";
 
-export interface GridRow {
-  id: string;
-  name: string;
-  address: string;
-  platform: string;
-  roles: string[];
-  tags: string[];
-  group: string | null;
+/** A host list row as it reaches the browser: times as ISO strings, no owner column. */
+export interface GridRow extends Omit<HostSummary, "owner"> {
   status: HostStatusValue;
   explanation: string;
   lastScanAt: string | null;
