@@ -21,30 +21,7 @@ export class ExceptionError extends AppError {
   }
 }
 
-
-export interface ExceptionView {
-  id: string;
-  hostId: string;
-  hostName: string;
-  hostRetired: boolean;
-  endpointPort: number | null;
-  version: string | null;
-  scope: string;
-  justification: string;
-  expiresAt: Date;
-  state: ExceptionState;
-  requestedBy: string;
-  requestedById: string;
-  createdAt: Date;
-  approvedBy: string | null;
-  approvedAt: Date | null;
-  rejectedBy: string | null;
-  rejectedAt: Date | null;
-  revokedBy: string | null;
-  revokedAt: Date | null;
-  decisionNote: string | null;
-}
-
+/** An exception as read, with its host's name and the people involved (by email; null for a deleted requester). */
 interface ExceptionRow {
   id: string;
   hostId: string;
@@ -64,6 +41,13 @@ interface ExceptionRow {
   revokedBy: string | null;
   revokedAt: Date | null;
   decisionNote: string | null;
+}
+
+/** What pages and the API show: the row with its scope in words and its state now. */
+export interface ExceptionView extends Omit<ExceptionRow, "requestedBy"> {
+  scope: string;
+  state: ExceptionState;
+  requestedBy: string;
 }
 
 function view(r: ExceptionRow, now: Date): ExceptionView {
