@@ -14,6 +14,7 @@ import { setMaxListeners } from "node:events";
 import type PgBoss from "pg-boss";
 import type { Logger } from "pino";
 import { prisma, type Tx } from "../../lib/db";
+import { StopOnce } from "../../lib/stop-once";
 import { retryTransient } from "../../lib/db/transient";
 import { logger as rootLogger } from "../../lib/log";
 import { recordAuditInTx } from "../../lib/audit/log";
@@ -134,13 +135,8 @@ export async function handleTaskMessage(kind: TaskKind, job: { data: unknown; pr
 
 async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, jobParameters: unknown, ctx: { workerId: string; boss: PgBoss; shutdown: AbortSignal }): Promise<void> {
   const log = rootLogger.child({ kind: kind.kind, task: lease.taskId, job: lease.jobId, host: host.name, attempt: lease.attempt });
-  const stop = new AbortController();
-  let stopReason: StopReason | null = null;
-  const stopWith = (reason: StopReason) => {
-    if (stopReason) return;
-    stopReason = reason;
-    stop.abort(new Error(reason));
-  };
+  const stop = new StopOnce<StopReason>();
+  const stopWith = stop.stop;
   const onShutdown = () => stopWith("shutdown");
   if (ctx.shutdown.aborted) onShutdown();
   else ctx.shutdown.addEventListener("abort", onShutdown, { once: true });
@@ -162,7 +158,7 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
     jobParameters,
     actor: `worker:${ctx.workerId}`,
     signal: stop.signal,
-    stopReason: () => stopReason,
+    stopReason: () => stop.reason,
     log: async (line) => {
       const text = logBudget.take(stampLine(boundedLogLine(line), new Date()));
       // A line whose UPDATE committed just before the connection dropped may appear twice.
@@ -188,7 +184,7 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
 
   try {
     const result = await kind.run(helpers);
-    if (stopReason === "lease-lost") return await lost("lost the lease; this attempt's results are discarded (another worker owns the task, or its host was deleted)");
+    if (stop.reason === "lease-lost") return await lost("lost the lease; this attempt's results are discarded (another worker owns the task, or its host was deleted)");
     if (result.kind === "discard") return await lost(`task discarded: ${result.reason}`);
     if (result.kind === "release") {
       if (await retryTransient(() => releaseTask(lease, result.reason), { onRetry: dbRetryLog(log, "release") })) {
@@ -222,7 +218,7 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
   } catch (err) {
     if (err instanceof LeaseLostError) return await lost("results discarded: the lease was lost before they could be written");
     // Stopping (shutdown, cancel, lease lost): the reaper or the next worker takes it from here.
-    if (stopReason !== null) throw err;
+    if (stop.reason !== null) throw err;
     // A fault in the kind's code or its write (dropped connections were retried above): recorded
     // on the task now, with its message, instead of leaving the task running until its lease
     // expires, which would blame the worker and run the same fault twice more.
