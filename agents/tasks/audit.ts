@@ -11,7 +11,6 @@
 // or pending one is refused before any credential is sent (host.key_mismatch); it is kept as
 // pending only when nothing is pending yet, never swapped in for a pending key.
 import { prisma } from "../../lib/db";
-import { env } from "../../lib/env";
 import { formatUtc } from "../../lib/time";
 import { recordAuditInTx } from "../../lib/audit/log";
 import { notifyDrift, recordDriftInTx, updateHostStatusInTx, type StatusUpdate } from "../../lib/compliance/update";
@@ -25,7 +24,7 @@ import { recordPendingKey } from "../../lib/hosts/host-keys";
 import { CredentialScopeError, openHostSession, PendingKeyMismatchError, TargetRefusedError, type OpenedSession } from "../transport/open-session";
 import { SshHostKeyMismatchError } from "../transport/ssh";
 import { HostKeyMismatchError, HostKeyUnconfirmedError, TransportError, type RemoteSession } from "../transport/types";
-import type { TaskAuditEvent, TaskEnd, TaskHelpers, TaskKind, TaskResult } from "./runner";
+import { sessionTaskConcurrency, type TaskAuditEvent, type TaskEnd, type TaskHelpers, type TaskKind, type TaskResult } from "./runner";
 
 /** Raw command outputs kept with a snapshot for the audit trail; beyond this they are cut. */
 export const MAX_RAW_CHARS = 256 * 1024;
@@ -135,8 +134,7 @@ export function auditTask(opts: { concurrency?: number; connectTimeoutMs?: numbe
   return {
     kind: "audit",
     queue: QUEUES.auditTask,
-    // Remote logins are heavier than probes.
-    concurrency: opts.concurrency ?? Math.max(1, Math.min(env.TLSFLEET_WORKER_CONCURRENCY, 8)),
+    concurrency: sessionTaskConcurrency(opts.concurrency),
     async run(h): Promise<TaskResult> {
       const host = await prisma.host.findUnique({
         where: { id: h.lease.hostId },

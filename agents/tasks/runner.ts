@@ -14,6 +14,7 @@ import { setMaxListeners } from "node:events";
 import type PgBoss from "pg-boss";
 import type { Logger } from "pino";
 import { prisma, type Tx } from "../../lib/db";
+import { env } from "../../lib/env";
 import { StopOnce } from "../../lib/stop-once";
 import { retryTransient } from "../../lib/db/transient";
 import { logger as rootLogger } from "../../lib/log";
@@ -97,6 +98,11 @@ export interface TaskKind {
   /** Tasks of this kind one worker runs at once. */
   concurrency: number;
   run(helpers: TaskHelpers): Promise<TaskResult>;
+}
+
+/** `concurrency` for the kinds that log in to their host (audit, plan, remediate, rollback): SSH and WinRM sessions are heavier than probes, so 8 per worker at most unless asked. */
+export function sessionTaskConcurrency(requested: number | undefined): number {
+  return requested ?? Math.max(1, Math.min(env.TLSFLEET_WORKER_CONCURRENCY, 8));
 }
 
 /** One warning per retry of a database write that hit a dropped connection (lib/db/transient.ts). */
