@@ -9,6 +9,7 @@ import { logger } from "./log";
 import { recordAuditInTx } from "./audit/log";
 import { parseAllowList, AllowListSyntaxError, type AllowList } from "./tls/allowlist";
 import type { Tx } from "./db";
+import type { Actor } from "./auth/actor";
 
 
 // Five cron fields (minute hour day-of-month month day-of-week), as pg-boss schedule() takes them.
@@ -75,13 +76,8 @@ export async function getSetting<K extends SettingKey>(key: K, db: Pick<Tx, "$qu
   return parsed.data as SettingValue<K>;
 }
 
-export interface SettingActor {
-  id: string | null;
-  email: string;
-}
-
 /** Validates and stores a setting, with its audit event in the same transaction. Returns the stored value. */
-export async function setSetting<K extends SettingKey>(actor: SettingActor, key: K, value: unknown, tx?: Tx): Promise<SettingValue<K>> {
+export async function setSetting<K extends SettingKey>(actor: Actor, key: K, value: unknown, tx?: Tx): Promise<SettingValue<K>> {
   const parsed = SETTINGS[key].schema.parse(value) as SettingValue<K>;
   const write = async (t: Tx) => {
     const before = await t.setting.findUnique({ where: { key } });

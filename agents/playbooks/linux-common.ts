@@ -8,6 +8,7 @@ import { quotePosix } from "../transport/quote";
 import type { ExecOptions, RemoteSession } from "../transport/types";
 import type { ConfigSide, Direction } from "../../lib/compliance/status";
 import { keepLine } from "./output-limits";
+import { TLS_VERSION_LABEL as LABEL } from "../../lib/tls/types";
 import { PlaybookError, type ConfigState, type Host, type Playbook, type RawOutput } from "./types";
 
 /** The versions the product reports on, in order (the prober's names, lib/tls/types.ts). */
@@ -15,7 +16,6 @@ export const TLS_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
 export type TlsVersion = (typeof TLS_VERSIONS)[number];
 export const LEGACY_VERSIONS: readonly TlsVersion[] = ["TLSv1", "TLSv1.1"];
 
-const LABEL: Record<TlsVersion, string> = { TLSv1: "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3" };
 export const versionLabel = (v: TlsVersion): string => LABEL[v];
 
 /** "TLS 1.0-1.3", "TLS 1.2, 1.3", "none". */

@@ -11,6 +11,8 @@ import type { ExchangePrerequisites } from "./exchange-prerequisites";
 // Where things live
 
 export const PROTOCOLS_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols";
+// SCHANNEL's own registry key names (Protocols\TLS 1.0\Server), not labels for people: they only
+// look like lib/tls/types.ts TLS_VERSION_LABEL, and must stay as Windows spells them.
 export const TLS_VERSIONS = ["TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"] as const;
 export type TlsVersionName = (typeof TLS_VERSIONS)[number];
 export const SIDES = ["Client", "Server"] as const;

@@ -11,7 +11,7 @@
 // or pending one is refused before any credential is sent (host.key_mismatch); it is kept as
 // pending only when nothing is pending yet, never swapped in for a pending key.
 import { prisma } from "../../lib/db";
-import { env } from "../../lib/env";
+import { formatUtc } from "../../lib/time";
 import { recordAuditInTx } from "../../lib/audit/log";
 import { notifyDrift, recordDriftInTx, updateHostStatusInTx, type StatusUpdate } from "../../lib/compliance/update";
 import { QUEUES } from "../../lib/jobs/queue";
@@ -24,7 +24,7 @@ import { recordPendingKey } from "../../lib/hosts/host-keys";
 import { CredentialScopeError, openHostSession, PendingKeyMismatchError, TargetRefusedError, type OpenedSession } from "../transport/open-session";
 import { SshHostKeyMismatchError } from "../transport/ssh";
 import { HostKeyMismatchError, HostKeyUnconfirmedError, TransportError, type RemoteSession } from "../transport/types";
-import type { TaskAuditEvent, TaskEnd, TaskHelpers, TaskKind, TaskResult } from "./runner";
+import { sessionTaskConcurrency, type TaskAuditEvent, type TaskEnd, type TaskHelpers, type TaskKind, type TaskResult } from "./runner";
 
 /** Raw command outputs kept with a snapshot for the audit trail; beyond this they are cut. */
 export const MAX_RAW_CHARS = 256 * 1024;
@@ -60,7 +60,6 @@ interface AwaitingReboot {
   reason: string;
 }
 
-const fmt = (d: Date) => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 
 /** When a rollout last wrote this playbook's values on the host after `after`, or null. */
 async function rolloutAppliedAt(hostName: string, playbookId: string, after: Date): Promise<Date | null> {
@@ -88,8 +87,8 @@ export async function changeAwaitingRestart(host: { id: string; name: string }, 
     const ambiguous = applied === null && bootedAfter(prev.takenAt);
     const since = applied ?? (ambiguous ? new Date(state.collectedAt) : prev.takenAt);
     if (bootedAfter(since)) return null;
-    const when = applied ? `applied by a rollout at ${fmt(applied)}` : `changed since the audit of ${fmt(prev.takenAt)}`;
-    const order = ambiguous ? ` (the host restarted at ${fmt(boot!)}, before or after the change: a further restart is needed to be sure)` : "";
+    const when = applied ? `applied by a rollout at ${formatUtc(applied)}` : `changed since the audit of ${formatUtc(prev.takenAt)}`;
+    const order = ambiguous ? ` (the host restarted at ${formatUtc(boot!)}, before or after the change: a further restart is needed to be sure)` : "";
     return { since: since.toISOString(), reason: `${tracking.what} ${when}${order}; not effective until the host restarts${unknownBoot}` };
   }
   const carried = before[CHANGE_KEY];
@@ -135,8 +134,7 @@ export function auditTask(opts: { concurrency?: number; connectTimeoutMs?: numbe
   return {
     kind: "audit",
     queue: QUEUES.auditTask,
-    // Remote logins are heavier than probes.
-    concurrency: opts.concurrency ?? Math.max(1, Math.min(env.TLSFLEET_WORKER_CONCURRENCY, 8)),
+    concurrency: sessionTaskConcurrency(opts.concurrency),
     async run(h): Promise<TaskResult> {
       const host = await prisma.host.findUnique({
         where: { id: h.lease.hostId },

@@ -4,7 +4,6 @@
 // be planned is skipped with the reason an operator needs (no credential, unknown key, no
 // playbook, unreachable, already compliant).
 import { prisma } from "../../lib/db";
-import { env } from "../../lib/env";
 import { QUEUES } from "../../lib/jobs/queue";
 import { advanceRolloutSoon } from "../../lib/rollout/controller";
 import { RolloutJobParameters, type HostPlanValue, type PlannedPlaybookValue } from "../../lib/rollout/model";
@@ -16,7 +15,7 @@ import { wireProtocols } from "../../lib/compliance/update";
 import { playbooksFor } from "../playbooks";
 import { openHostSession } from "../transport/open-session";
 import { TransportError } from "../transport/types";
-import type { TaskHelpers, TaskKind, TaskResult } from "./runner";
+import { sessionTaskConcurrency, type TaskHelpers, type TaskKind, type TaskResult } from "./runner";
 
 /** The latest wire evidence per endpoint of a host, as the verification compares it. */
 export async function latestWire(hostId: string): Promise<EndpointWire[]> {
@@ -46,7 +45,7 @@ export function planTask(opts: { concurrency?: number; connectTimeoutMs?: number
   return {
     kind: "plan",
     queue: QUEUES.planTask,
-    concurrency: opts.concurrency ?? Math.max(1, Math.min(env.TLSFLEET_WORKER_CONCURRENCY, 8)),
+    concurrency: sessionTaskConcurrency(opts.concurrency),
     async run(h): Promise<TaskResult> {
       const params = RolloutJobParameters.parse(h.jobParameters);
       const [host, rolloutHost, rollout] = await Promise.all([

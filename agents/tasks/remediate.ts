@@ -11,13 +11,13 @@ import { QUEUES } from "../../lib/jobs/queue";
 import { HostBefore, sameChanges } from "../../lib/rollout/model";
 import { wireMeetsGoals } from "../../lib/rollout/verify";
 import { describeWindow, windowState } from "../../lib/rollout/window";
-import { env } from "../../lib/env";
+import { formatUtc } from "../../lib/time";
 import { playbookById } from "../playbooks";
 import type { ConfigState } from "../playbooks/types";
 import { TransportError, type RemoteSession } from "../transport/types";
 import { restoreHost } from "./rollback";
 import type { TaskHelpers, TaskKind, TaskResult } from "./runner";
-import { endHost, loadRolloutHost, noteRolloutHost, openSessionFor, probeNow, restartAndWait, waitForNewBoot, type LoadedRolloutHost, type RolloutTaskOptions } from "./rollout-steps";
+import { endHost, noteRolloutHost, openSessionFor, probeNow, restartAndWait, rolloutHostTask, waitForNewBoot, type LoadedRolloutHost, type RolloutTaskOptions } from "./rollout-steps";
 
 const stripRaw = (s: ConfigState) => {
   const { raw: _raw, ...rest } = s;
@@ -34,102 +34,95 @@ function identityChanged(loaded: LoadedRolloutHost): string | null {
 }
 
 export function remediateTask(opts: RolloutTaskOptions = {}): TaskKind {
-  return {
-    kind: "remediate",
-    queue: QUEUES.remediateTask,
-    concurrency: opts.concurrency ?? Math.max(1, Math.min(env.TLSFLEET_WORKER_CONCURRENCY, 8)),
-    async run(h): Promise<TaskResult> {
-      const loaded = await loadRolloutHost(h);
-      if (!loaded) return { kind: "discard", reason: "the host, its rollout or its plan is gone" };
-      const changed = identityChanged(loaded);
-      if (changed && !loaded.row.before) return endHost(h, loaded, { task: "skipped", host: "out_of_date", reason: `plan out of date: ${changed}; make a new plan`, line: `not changed: plan out of date (${changed})`, action: "rollout.host_out_of_date" });
+  return rolloutHostTask("remediate", QUEUES.remediateTask, opts, async (h, loaded) => {
+    const changed = identityChanged(loaded);
+    if (changed && !loaded.row.before) return endHost(h, loaded, { task: "skipped", host: "out_of_date", reason: `plan out of date: ${changed}; make a new plan`, line: `not changed: plan out of date (${changed})`, action: "rollout.host_out_of_date" });
 
-      // A takeover of a host that was restarting: only the wait remains.
-      if (loaded.row.state === "rebooting" && loaded.row.bootIdentity) {
-        await h.log(`resuming: ${loaded.host.name} was restarting when the previous attempt stopped`);
-        try {
-          await waitForNewBoot(h, loaded, loaded.row.bootIdentity, opts);
-        } catch (err) {
-          return failHost(h, loaded, err);
-        }
-        return verify(h, loaded, opts, true);
-      }
-
-      let session: RemoteSession;
+    // A takeover of a host that was restarting: only the wait remains.
+    if (loaded.row.state === "rebooting" && loaded.row.bootIdentity) {
+      await h.log(`resuming: ${loaded.host.name} was restarting when the previous attempt stopped`);
       try {
-        session = await openSessionFor(loaded.host, opts);
+        await waitForNewBoot(h, loaded, loaded.row.bootIdentity, opts);
       } catch (err) {
         return failHost(h, loaded, err);
       }
-      let pendingReboot = false;
-      let rebootBy: string | null = null;
-      const before = HostBefore.parse(loaded.row.before ?? {});
-      const after: Record<string, unknown> = (loaded.row.after as Record<string, unknown> | null) ?? {};
-      try {
-        for (const planned of loaded.plan.playbooks) {
-          if (planned.changes.length === 0) continue;
-          const playbook = playbookById(planned.id);
-          if (!playbook) return endHost(h, loaded, { task: "failed", host: "failed", reason: `the plan names a playbook this version does not have: ${planned.id}`, line: "failed: unknown playbook" });
-          if (h.stopReason()) break;
-          const state = await playbook.check(session);
-          const current = loaded.goals.flatMap((g) => playbook.plan(state, g));
-          if (before[planned.id]) {
-            // A previous attempt stored the before-state and may have written some values.
-            if (current.length === 0) {
-              await h.log(`${planned.id}: already at the goal (applied ${loaded.row.state === "waiting_window" ? "before the wait for the maintenance window" : "by the previous attempt"}); nothing written`);
-              pendingReboot ||= planned.rebootNeeded;
-              rebootBy ??= planned.rebootNeeded ? planned.id : null;
-              continue;
-            }
-          } else if (!sameChanges(current, planned.changes)) {
-            const now = current.map((c) => `${c.value}: ${c.from ?? "(absent)"} -> ${c.to ?? "(delete)"}`).join("; ") || "nothing";
-            return endHost(h, loaded, { task: "skipped", host: "out_of_date", reason: `plan out of date: ${planned.id} on the host differs from the plan (it would now change ${now}); make a new plan`, line: `not changed: plan out of date (${planned.id})`, action: "rollout.host_out_of_date" });
-          } else {
-            // The rollback point first: if the worker dies during apply, rollback still knows the prior values.
-            before[planned.id] = stripRaw(state);
-            await h.guardedTx((tx) => tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { before: before as never, state: "applying" } }));
+      return verify(h, loaded, opts, true);
+    }
+
+    let session: RemoteSession;
+    try {
+      session = await openSessionFor(loaded.host, opts);
+    } catch (err) {
+      return failHost(h, loaded, err);
+    }
+    let pendingReboot = false;
+    let rebootBy: string | null = null;
+    const before = HostBefore.parse(loaded.row.before ?? {});
+    const after: Record<string, unknown> = (loaded.row.after as Record<string, unknown> | null) ?? {};
+    try {
+      for (const planned of loaded.plan.playbooks) {
+        if (planned.changes.length === 0) continue;
+        const playbook = playbookById(planned.id);
+        if (!playbook) return endHost(h, loaded, { task: "failed", host: "failed", reason: `the plan names a playbook this version does not have: ${planned.id}`, line: "failed: unknown playbook" });
+        if (h.stopReason()) break;
+        const state = await playbook.check(session);
+        const current = loaded.goals.flatMap((g) => playbook.plan(state, g));
+        if (before[planned.id]) {
+          // A previous attempt stored the before-state and may have written some values.
+          if (current.length === 0) {
+            await h.log(`${planned.id}: already at the goal (applied ${loaded.row.state === "waiting_window" ? "before the wait for the maintenance window" : "by the previous attempt"}); nothing written`);
+            pendingReboot ||= planned.rebootNeeded;
+            rebootBy ??= planned.rebootNeeded ? planned.id : null;
+            continue;
           }
-          // Against the state just read: a second read would cost every host another check.
-          const applied = await playbook.apply(session, current, { before: state });
-          after[planned.id] = stripRaw(applied.after);
-          pendingReboot ||= applied.pendingReboot;
-          if (applied.pendingReboot) rebootBy ??= planned.id;
-          // "applied", never "pending_reboot" here: that state is settled, and a wave must not move
-          // on while this host is about to be restarted; the end of the task sets it when it stays.
-          await h.guardedTx(async (tx) => {
-            await tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { after: after as never, state: "applied" } });
-            await noteRolloutHost(tx, loaded.row.id, `${planned.id}: applied ${applied.changes.length} change(s)${applied.pendingReboot ? "; effective after a restart" : ""}`);
-            await recordAuditInTx(tx, { actor: h.actor, action: "rollout.host_applied", target: `host:${loaded.host.name}`, details: { rolloutId: loaded.rolloutId, playbook: planned.id, changes: applied.changes } });
-          });
-          for (const c of applied.changes) await h.log(`${planned.id}: ${c.path} ${c.value}: ${c.from ?? "(absent)"} -> ${c.to ?? "(deleted)"}`);
+        } else if (!sameChanges(current, planned.changes)) {
+          const now = current.map((c) => `${c.value}: ${c.from ?? "(absent)"} -> ${c.to ?? "(delete)"}`).join("; ") || "nothing";
+          return endHost(h, loaded, { task: "skipped", host: "out_of_date", reason: `plan out of date: ${planned.id} on the host differs from the plan (it would now change ${now}); make a new plan`, line: `not changed: plan out of date (${planned.id})`, action: "rollout.host_out_of_date" });
+        } else {
+          // The rollback point first: if the worker dies during apply, rollback still knows the prior values.
+          before[planned.id] = stripRaw(state);
+          await h.guardedTx((tx) => tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { before: before as never, state: "applying" } }));
         }
-        if (h.stopReason() === "shutdown") return { kind: "release", reason: "worker stopping" };
-        if (pendingReboot && rebootBy) {
-          if (loaded.settings.rebootPolicy === "never") {
+        // Against the state just read: a second read would cost every host another check.
+        const applied = await playbook.apply(session, current, { before: state });
+        after[planned.id] = stripRaw(applied.after);
+        pendingReboot ||= applied.pendingReboot;
+        if (applied.pendingReboot) rebootBy ??= planned.id;
+        // "applied", never "pending_reboot" here: that state is settled, and a wave must not move
+        // on while this host is about to be restarted; the end of the task sets it when it stays.
+        await h.guardedTx(async (tx) => {
+          await tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { after: after as never, state: "applied" } });
+          await noteRolloutHost(tx, loaded.row.id, `${planned.id}: applied ${applied.changes.length} change(s)${applied.pendingReboot ? "; effective after a restart" : ""}`);
+          await recordAuditInTx(tx, { actor: h.actor, action: "rollout.host_applied", target: `host:${loaded.host.name}`, details: { rolloutId: loaded.rolloutId, playbook: planned.id, changes: applied.changes } });
+        });
+        for (const c of applied.changes) await h.log(`${planned.id}: ${c.path} ${c.value}: ${c.from ?? "(absent)"} -> ${c.to ?? "(deleted)"}`);
+      }
+      if (h.stopReason() === "shutdown") return { kind: "release", reason: "worker stopping" };
+      if (pendingReboot && rebootBy) {
+        if (loaded.settings.rebootPolicy === "never") {
+          await session.close();
+          return endHost(h, loaded, { task: "pending_reboot", host: "pending_reboot", reason: "applied; effective after the next restart (reboot policy: never)", line: "-> pending reboot: the change takes effect after the host restarts", action: "rollout.host_pending_reboot" });
+        }
+        if (loaded.settings.rebootPolicy === "window") {
+          const waiting = await untilWindow(h, loaded);
+          if (waiting) {
             await session.close();
-            return endHost(h, loaded, { task: "pending_reboot", host: "pending_reboot", reason: "applied; effective after the next restart (reboot policy: never)", line: "-> pending reboot: the change takes effect after the host restarts", action: "rollout.host_pending_reboot" });
+            return waiting;
           }
-          if (loaded.settings.rebootPolicy === "window") {
-            const waiting = await untilWindow(h, loaded);
-            if (waiting) {
-              await session.close();
-              return waiting;
-            }
-          }
-          await restartAndWait(h, loaded, session, playbookById(rebootBy)!, opts);
-          await h.guardedTx(async (tx) => {
-            await tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { state: "rebooted" } });
-            await recordAuditInTx(tx, { actor: h.actor, action: "rollout.host_rebooted", target: `host:${loaded.host.name}`, details: { rolloutId: loaded.rolloutId } });
-          });
         }
-      } catch (err) {
-        return failHost(h, loaded, err);
-      } finally {
-        await session.close();
+        await restartAndWait(h, loaded, session, playbookById(rebootBy)!, opts);
+        await h.guardedTx(async (tx) => {
+          await tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { state: "rebooted" } });
+          await recordAuditInTx(tx, { actor: h.actor, action: "rollout.host_rebooted", target: `host:${loaded.host.name}`, details: { rolloutId: loaded.rolloutId } });
+        });
       }
-      return verify(h, loaded, opts, pendingReboot);
-    },
-  };
+    } catch (err) {
+      return failHost(h, loaded, err);
+    } finally {
+      await session.close();
+    }
+    return verify(h, loaded, opts, pendingReboot);
+  });
 }
 
 /** Longest a task waiting for its window sleeps in the queue before it looks again. */
@@ -145,10 +138,10 @@ async function untilWindow(h: TaskHelpers, loaded: LoadedRolloutHost): Promise<T
   const now = new Date();
   const state = windowState(window, now);
   if (state.open) {
-    if (loaded.row.state === "waiting_window") await h.log(`the maintenance window is open (until ${formatInstant(state.closesAt)}): restarting`);
+    if (loaded.row.state === "waiting_window") await h.log(`the maintenance window is open (until ${formatUtc(state.closesAt)}): restarting`);
     return null;
   }
-  const opens = formatInstant(state.opensAt);
+  const opens = formatUtc(state.opensAt);
   if (loaded.row.state !== "waiting_window") {
     await h.guardedTx(async (tx) => {
       await tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { state: "waiting_window" } });
@@ -161,7 +154,6 @@ async function untilWindow(h: TaskHelpers, loaded: LoadedRolloutHost): Promise<T
   return { kind: "release", reason: `waiting for the maintenance window (opens ${opens})`, retryAfterSeconds: Math.max(1, Math.min(seconds, WINDOW_RECHECK_SECONDS)) };
 }
 
-const formatInstant = (d: Date) => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 
 async function verify(h: TaskHelpers, loaded: LoadedRolloutHost, opts: RolloutTaskOptions, rebooted: boolean): Promise<TaskResult> {
   await h.guardedTx((tx) => tx.rolloutHost.update({ where: { id: loaded.row.id }, data: { state: "verifying" } }));

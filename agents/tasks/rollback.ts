@@ -3,7 +3,6 @@
 // tools), restart per the rollout's policy, and prove on the wire that the host negotiates what
 // it did before the rollout. Playbooks are restored in reverse order of application.
 import { recordAuditInTx } from "../../lib/audit/log";
-import { env } from "../../lib/env";
 import { QUEUES } from "../../lib/jobs/queue";
 import { advanceRolloutSoon } from "../../lib/rollout/controller";
 import { HostBefore } from "../../lib/rollout/model";
@@ -13,7 +12,7 @@ import { playbookById } from "../playbooks";
 import type { ConfigState } from "../playbooks/types";
 import { TransportError } from "../transport/types";
 import type { TaskHelpers, TaskKind, TaskResult } from "./runner";
-import { endHost, loadRolloutHost, noteRolloutHost, openSessionFor, probeNow, restartAndWait, type LoadedRolloutHost, type RolloutTaskOptions } from "./rollout-steps";
+import { endHost, noteRolloutHost, openSessionFor, probeNow, restartAndWait, rolloutHostTask, type LoadedRolloutHost, type RolloutTaskOptions } from "./rollout-steps";
 
 /** Writes the recorded before-state back; restarts when a restored value needs it (and the policy allows). */
 export async function restoreHost(h: TaskHelpers, loaded: LoadedRolloutHost, opts: RolloutTaskOptions): Promise<{ ok: true; pendingReboot: boolean } | { ok: false; reason: string }> {
@@ -45,31 +44,24 @@ export async function restoreHost(h: TaskHelpers, loaded: LoadedRolloutHost, opt
 }
 
 export function rollbackTask(opts: RolloutTaskOptions = {}): TaskKind {
-  return {
-    kind: "rollback",
-    queue: QUEUES.rollbackTask,
-    concurrency: opts.concurrency ?? Math.max(1, Math.min(env.TLSFLEET_WORKER_CONCURRENCY, 8)),
-    async run(h): Promise<TaskResult> {
-      const loaded = await loadRolloutHost(h);
-      if (!loaded) return { kind: "discard", reason: "the host, its rollout or its plan is gone" };
-      let restored;
-      try {
-        restored = await restoreHost(h, loaded, opts);
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        const unreachable = err instanceof TransportError && (err.code === "connect" || err.code === "timeout");
-        return endHost(h, loaded, { task: unreachable ? "unreachable" : "failed", host: "failed", reason: `rollback failed: ${message}`, line: `-> rollback failed: ${message}`, action: "rollout.host_rollback_failed" });
-      }
-      if (!restored.ok) return endHost(h, loaded, { task: "failed", host: "failed", reason: `rollback failed: ${restored.reason}`, line: `-> rollback failed: ${restored.reason}`, action: "rollout.host_rollback_failed" });
-      if (restored.pendingReboot) {
-        return endHost(h, loaded, { task: "pending_reboot", host: "rolled_back", reason: "prior values restored; effective after the next restart (reboot policy: never)", line: "-> rolled back; effective after the host restarts", action: "rollout.host_rolled_back" });
-      }
-      const wire = await probeNow(h, opts);
-      const check = wireMatchesBefore(loaded.plan.wireBefore as Record<string, TlsVersion[]>, wire.endpoints);
-      const evidence = { write: async (tx: Parameters<NonNullable<Extract<TaskResult, { kind: "finish" }>["write"]>>[0]) => void (await wire.write(tx, h.lease.jobId)), audit: wire.audit };
-      if (!check.ok) return endHost(h, loaded, { task: "failed", host: "failed", reason: `rolled back, but the wire does not match the state before the rollout: ${check.reason}`, line: `-> rollback not verified: ${check.reason}`, action: "rollout.host_rollback_failed" }, evidence);
-      const result = endHost(h, loaded, { task: "succeeded", host: "rolled_back", reason: null, line: `-> rolled back and verified: ${check.summary}`, action: "rollout.host_rolled_back" }, evidence);
-      return { ...result, afterCommit: () => advanceRolloutSoon(loaded.rolloutId) } as TaskResult;
-    },
-  };
+  return rolloutHostTask("rollback", QUEUES.rollbackTask, opts, async (h, loaded) => {
+    let restored;
+    try {
+      restored = await restoreHost(h, loaded, opts);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const unreachable = err instanceof TransportError && (err.code === "connect" || err.code === "timeout");
+      return endHost(h, loaded, { task: unreachable ? "unreachable" : "failed", host: "failed", reason: `rollback failed: ${message}`, line: `-> rollback failed: ${message}`, action: "rollout.host_rollback_failed" });
+    }
+    if (!restored.ok) return endHost(h, loaded, { task: "failed", host: "failed", reason: `rollback failed: ${restored.reason}`, line: `-> rollback failed: ${restored.reason}`, action: "rollout.host_rollback_failed" });
+    if (restored.pendingReboot) {
+      return endHost(h, loaded, { task: "pending_reboot", host: "rolled_back", reason: "prior values restored; effective after the next restart (reboot policy: never)", line: "-> rolled back; effective after the host restarts", action: "rollout.host_rolled_back" });
+    }
+    const wire = await probeNow(h, opts);
+    const check = wireMatchesBefore(loaded.plan.wireBefore as Record<string, TlsVersion[]>, wire.endpoints);
+    const evidence = { write: async (tx: Parameters<NonNullable<Extract<TaskResult, { kind: "finish" }>["write"]>>[0]) => void (await wire.write(tx, h.lease.jobId)), audit: wire.audit };
+    if (!check.ok) return endHost(h, loaded, { task: "failed", host: "failed", reason: `rolled back, but the wire does not match the state before the rollout: ${check.reason}`, line: `-> rollback not verified: ${check.reason}`, action: "rollout.host_rollback_failed" }, evidence);
+    const result = endHost(h, loaded, { task: "succeeded", host: "rolled_back", reason: null, line: `-> rolled back and verified: ${check.summary}`, action: "rollout.host_rolled_back" }, evidence);
+    return { ...result, afterCommit: () => advanceRolloutSoon(loaded.rolloutId) } as TaskResult;
+  });
 }

@@ -2,10 +2,9 @@
 // waiting until it is back (judged by its boot identity, not by a port answering), and proving
 // the result on the wire with the prober (the evidence is stored like a scan's).
 import { recordAuditInTx } from "../../lib/audit/log";
-import { prisma } from "../../lib/db";
+import { prisma, type Tx } from "../../lib/db";
 import { advanceRolloutSoon } from "../../lib/rollout/controller";
 import { updateHostStatusInTx, recordDriftInTx, type StatusUpdate } from "../../lib/compliance/update";
-import type { Tx } from "../../lib/jobs/tasks";
 import { HostPlan, RolloutJobParameters, type HostPlanValue } from "../../lib/rollout/model";
 import { RolloutSettings, type RolloutGoal, type RolloutSettingsValue } from "../../lib/rollout/settings";
 import type { EndpointWire } from "../../lib/rollout/verify";
@@ -15,7 +14,7 @@ import { isNewBoot, readBootIdentity } from "../playbooks/boot-identity";
 import type { Playbook, ConfigState } from "../playbooks/types";
 import { openHostSession, type HostConnection } from "../transport/open-session";
 import type { RemoteSession } from "../transport/types";
-import type { TaskEnd, TaskHelpers, TaskResult } from "./runner";
+import { sessionTaskConcurrency, type TaskEnd, type TaskHelpers, type TaskKind, type TaskResult } from "./runner";
 import { probeHostEndpoints, storeProbeResults } from "./scan";
 
 export interface RolloutTaskOptions {
@@ -47,6 +46,24 @@ export async function loadRolloutHost(h: TaskHelpers): Promise<LoadedRolloutHost
   const plan = HostPlan.safeParse(row.plan);
   if (!plan.success) return null;
   return { rolloutId, goals: rollout.goals as RolloutGoal[], settings: RolloutSettings.parse(rollout.settings), host, row, plan: plan.data };
+}
+
+/**
+ * A task kind that works on one host of a rollout (remediate, rollback): each run starts from the
+ * host's rollout row and frozen plan; when the host, its rollout or its plan is gone there is
+ * nothing left to do and the task is discarded.
+ */
+export function rolloutHostTask(kind: "remediate" | "rollback", queue: string, opts: RolloutTaskOptions, run: (h: TaskHelpers, loaded: LoadedRolloutHost) => Promise<TaskResult>): TaskKind {
+  return {
+    kind,
+    queue,
+    concurrency: sessionTaskConcurrency(opts.concurrency),
+    async run(h): Promise<TaskResult> {
+      const loaded = await loadRolloutHost(h);
+      if (!loaded) return { kind: "discard", reason: "the host, its rollout or its plan is gone" };
+      return run(h, loaded);
+    },
+  };
 }
 
 /** Appends a stamped line to the rollout host's own log (its history across plan, apply and rollback). */

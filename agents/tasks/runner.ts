@@ -13,7 +13,9 @@
 import { setMaxListeners } from "node:events";
 import type PgBoss from "pg-boss";
 import type { Logger } from "pino";
-import { prisma } from "../../lib/db";
+import { prisma, type Tx } from "../../lib/db";
+import { env } from "../../lib/env";
+import { StopOnce } from "../../lib/stop-once";
 import { retryTransient } from "../../lib/db/transient";
 import { logger as rootLogger } from "../../lib/log";
 import { recordAuditInTx } from "../../lib/audit/log";
@@ -38,7 +40,6 @@ import {
   taskMessage,
   type ClaimedHost,
   type TaskLease,
-  type Tx,
 } from "../../lib/jobs/tasks";
 import type { TaskState } from "../../lib/jobs/state";
 
@@ -99,6 +100,11 @@ export interface TaskKind {
   run(helpers: TaskHelpers): Promise<TaskResult>;
 }
 
+/** `concurrency` for the kinds that log in to their host (audit, plan, remediate, rollback): SSH and WinRM sessions are heavier than probes, so 8 per worker at most unless asked. */
+export function sessionTaskConcurrency(requested: number | undefined): number {
+  return requested ?? Math.max(1, Math.min(env.TLSFLEET_WORKER_CONCURRENCY, 8));
+}
+
 /** One warning per retry of a database write that hit a dropped connection (lib/db/transient.ts). */
 function dbRetryLog(log: Pick<Logger, "warn">, what: string) {
   return (err: unknown, attempt: number) => log.warn({ err: err instanceof Error ? err.message : String(err), attempt }, `${what}: the database connection dropped; retrying`);
@@ -135,13 +141,8 @@ export async function handleTaskMessage(kind: TaskKind, job: { data: unknown; pr
 
 async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, jobParameters: unknown, ctx: { workerId: string; boss: PgBoss; shutdown: AbortSignal }): Promise<void> {
   const log = rootLogger.child({ kind: kind.kind, task: lease.taskId, job: lease.jobId, host: host.name, attempt: lease.attempt });
-  const stop = new AbortController();
-  let stopReason: StopReason | null = null;
-  const stopWith = (reason: StopReason) => {
-    if (stopReason) return;
-    stopReason = reason;
-    stop.abort(new Error(reason));
-  };
+  const stop = new StopOnce<StopReason>();
+  const stopWith = stop.stop;
   const onShutdown = () => stopWith("shutdown");
   if (ctx.shutdown.aborted) onShutdown();
   else ctx.shutdown.addEventListener("abort", onShutdown, { once: true });
@@ -163,7 +164,7 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
     jobParameters,
     actor: `worker:${ctx.workerId}`,
     signal: stop.signal,
-    stopReason: () => stopReason,
+    stopReason: () => stop.reason,
     log: async (line) => {
       const text = logBudget.take(stampLine(boundedLogLine(line), new Date()));
       // A line whose UPDATE committed just before the connection dropped may appear twice.
@@ -189,7 +190,7 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
 
   try {
     const result = await kind.run(helpers);
-    if (stopReason === "lease-lost") return await lost("lost the lease; this attempt's results are discarded (another worker owns the task, or its host was deleted)");
+    if (stop.reason === "lease-lost") return await lost("lost the lease; this attempt's results are discarded (another worker owns the task, or its host was deleted)");
     if (result.kind === "discard") return await lost(`task discarded: ${result.reason}`);
     if (result.kind === "release") {
       if (await retryTransient(() => releaseTask(lease, result.reason), { onRetry: dbRetryLog(log, "release") })) {
@@ -223,7 +224,7 @@ async function runClaimed(kind: TaskKind, lease: TaskLease, host: ClaimedHost, j
   } catch (err) {
     if (err instanceof LeaseLostError) return await lost("results discarded: the lease was lost before they could be written");
     // Stopping (shutdown, cancel, lease lost): the reaper or the next worker takes it from here.
-    if (stopReason !== null) throw err;
+    if (stop.reason !== null) throw err;
     // A fault in the kind's code or its write (dropped connections were retried above): recorded
     // on the task now, with its message, instead of leaving the task running until its lease
     // expires, which would blame the worker and run the same fault twice more.

@@ -6,7 +6,7 @@ import { notifyDrift, recordDriftInTx, updateHostStatusInTx, type StatusUpdate }
 import { env } from "../../lib/env";
 import { QUEUES } from "../../lib/jobs/queue";
 import { formatEndpointLine, scanTaskOutcome } from "../../lib/jobs/scan-report";
-import type { Tx } from "../../lib/jobs/tasks";
+import type { Tx } from "../../lib/db";
 import { effectiveAllowList } from "../../lib/settings";
 import { isService, parseAllowList, probeEndpoint, TLS_VERSIONS, type ProbeOptions, type ProbeReport, type Service } from "../../lib/tls";
 import type { TaskHelpers, TaskKind, TaskResult } from "./runner";import { retryTransient } from "../../lib/db/transient";

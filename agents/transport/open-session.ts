@@ -24,9 +24,10 @@ import { checkTransportTarget } from "./target";
 import { HostKeyMismatchError, HostKeyUnconfirmedError, TransportError, type RemoteSession } from "./types";
 import { openWinRmSession } from "./winrm";
 import { isAppError } from "../../lib/errors";
+import type { HostTrust } from "../../lib/inventory/model";
 
 /** What opening a session needs to know about a host (the Prisma Host satisfies it structurally). */
-export interface HostConnection {
+export interface HostConnection extends HostTrust {
   id: string;
   name: string;
   group: string | null;
@@ -35,13 +36,6 @@ export interface HostConnection {
   transport: "ssh" | "winrm" | "none";
   port: number | null;
   credentialId: string | null;
-  pinnedKey: string | null;
-  pinnedKeyPending: string | null;
-  pinnedAt: Date | null;
-  /** Admin flags (lib/hosts/host-keys.ts setHostTrust). */
-  trustOnFirstUse: boolean;
-  allowWinrmHttp: boolean;
-  legacyTls: boolean;
 }
 
 export interface OpenedSession {

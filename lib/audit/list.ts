@@ -8,21 +8,14 @@ import { Prisma } from "../generated/prisma/client";
 import { csvRow } from "../inventory/csv";
 import type { AuditFilter, AuditListParamsValue } from "./filter";
 import { auditChainStatus } from "./verify";
+import type { ChainEvent } from "./chain";
 
 export const AUDIT_PAGE_SIZE = 50;
 const EXPORT_PAGE_SIZE = 2000;
 
-export interface AuditEventRow {
+/** An event as the database returns it: a chain event whose id is the bigint column. */
+export interface AuditEventRow extends ChainEvent {
   id: bigint;
-  seq: bigint;
-  at: Date;
-  actor: string;
-  actorId: string | null;
-  action: string;
-  target: string | null;
-  details: unknown;
-  prevHash: string;
-  hash: string;
 }
 
 export function auditWhere(f: AuditFilter, keyset?: { before?: bigint; after?: bigint }): Prisma.Sql {

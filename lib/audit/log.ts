@@ -4,7 +4,6 @@ import "server-only";
 import { prisma } from "../db";
 import { eventHash, GENESIS_HASH } from "./chain";
 import type { Tx } from "../db";
-export type { Tx };
 
 
 export interface AuditInput {

@@ -3,6 +3,7 @@
 import type { KeyObject } from "node:crypto";
 import { ChainWalker, GENESIS_HASH, type ChainEvent, type ChainPlace, type ProblemKind } from "./chain";
 import { verifyCheckpoints, type SignedCheckpoint } from "./checkpoint";
+import { formatUtc } from "../time";
 
 export interface VerifyProblem {
   kind: ProblemKind | "checkpoint";
@@ -51,8 +52,4 @@ export function describeReport(r: VerifyReport): string {
   const cp = r.checkpoint ? `checkpoint ${r.checkpoint.number} at ${formatUtc(r.checkpoint.at)}` : "no checkpoint yet";
   if (r.ok) return `OK: ${r.checked} events verified up to #${r.head.seq} (${cp})`;
   return `BROKEN (${r.problem!.kind}): ${r.problem!.message}`;
-}
-
-export function formatUtc(d: Date): string {
-  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { prisma } from "../db";
 import { recordAuditInTx } from "../audit/log";
-import type { Actor } from "../users/service";
+import type { UserActor } from "./actor";
 import { can, roleAtLeast, SCOPE_ROLE, TOKEN_SCOPES, tokenRole, type Role, type TokenScope } from "./roles";
 import { AppError } from "../errors";
 
@@ -84,7 +84,7 @@ export const MintApiTokenInput = z.object({
 });
 export const ApiTokenIdInput = z.object({ tokenId: z.uuid() });
 
-export async function mintApiToken(actor: Actor, input: z.output<typeof MintApiTokenInput>): Promise<{ id: string; token: string; prefix: string }> {
+export async function mintApiToken(actor: UserActor & { role: Role }, input: z.output<typeof MintApiTokenInput>): Promise<{ id: string; token: string; prefix: string }> {
   const scope: TokenScope = input.scope;
   if (!roleAtLeast(actor.role, SCOPE_ROLE[scope])) {
     throw new ApiTokenError(`Your role (${actor.role}) cannot give a token the ${scope} scope: a token never has more than its owner.`);
@@ -106,7 +106,7 @@ export async function mintApiToken(actor: Actor, input: z.output<typeof MintApiT
 }
 
 /** Revokes a token: its owner may, and an admin (tokens.manage) may revoke anyone's. */
-export async function revokeApiToken(actor: Actor, input: z.output<typeof ApiTokenIdInput>): Promise<void> {
+export async function revokeApiToken(actor: UserActor & { role: Role }, input: z.output<typeof ApiTokenIdInput>): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const row = await tx.apiToken.findUnique({ where: { id: input.tokenId }, include: { owner: { select: { email: true } } } });
     // Someone else's token is "not found" to a non-admin: ids of other users' tokens are not confirmed.
@@ -138,7 +138,7 @@ export interface ApiTokenRow {
 }
 
 /** Admins see every token, everyone else their own; newest first. */
-export async function listApiTokens(actor: Actor): Promise<ApiTokenRow[]> {
+export async function listApiTokens(actor: UserActor & { role: Role }): Promise<ApiTokenRow[]> {
   const rows = await prisma.apiToken.findMany({
     where: can(actor.role, "tokens.manage") ? {} : { ownerId: actor.id },
     orderBy: { createdAt: "desc" },

@@ -9,14 +9,14 @@
 //   so config evidence decides, until wire evidence for that direction (an outbound check) exists.
 // Evidence of one direction never overrides the other.
 
+import { TLS_VERSION_LABEL, type Outcome, type TlsVersion } from "../tls/types";
+import { formatUtc } from "../time";
+
 export const HOST_STATUSES = ["compliant", "noncompliant", "at_risk", "pending_reboot", "mismatch", "unreachable", "error", "unknown", "excepted"] as const;
 export type HostStatusValue = (typeof HOST_STATUSES)[number];
 
 /** Statuses that mean "this host has a TLS problem" (drives firstFailingAt). */
 export const FAILING_STATUSES: ReadonlySet<HostStatusValue> = new Set(["noncompliant", "at_risk", "mismatch"]);
-
-export type Outcome = "accepted" | "rejected" | "unknown";
-export type WireVersion = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
 
 /** inbound: the host as TLS server (its listeners); outbound: the host as TLS client (its mail to others). */
 export const DIRECTIONS = ["inbound", "outbound"] as const;
@@ -29,7 +29,7 @@ export interface WireEvidence {
   service: string;
   probedAt: Date;
   verdict: "unreachable" | "no-tls" | "error" | "at_risk" | "noncompliant" | "compliant";
-  protocols: Record<WireVersion, Outcome>;
+  protocols: Record<TlsVersion, Outcome>;
   error?: string | null;
   /** Absent: inbound (a probe of the host's listener). Outbound: what the host itself negotiated
    *  as a client (an outbound check). */
@@ -85,12 +85,7 @@ export interface HostStatusResult {
   explanation: string;
 }
 
-const VERSION_LABEL: Record<WireVersion, string> = { TLSv1: "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3" };
-const WIRE_VERSIONS_NEWEST_FIRST: readonly WireVersion[] = ["TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1"];
-
-export function formatUtc(d: Date): string {
-  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
-}
+const WIRE_VERSIONS_NEWEST_FIRST: readonly TlsVersion[] = ["TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1"];
 
 const where = (w: WireEvidence) => `${w.port}/${w.service}`;
 const directionOf = (w: WireEvidence): Direction => w.direction ?? "inbound";
@@ -103,7 +98,7 @@ interface Finding {
   /** The endpoint (wire findings), null for config. */
   port: number | null;
   /** The legacy versions seen (wire); empty when not known (config). */
-  versions: WireVersion[];
+  versions: TlsVersion[];
   text: string;
 }
 
@@ -123,7 +118,7 @@ function wireFindings(wire: WireEvidence[]): Finding[] {
     if (!modern && (w.protocols["TLSv1.2"] === "rejected" || w.protocols["TLSv1.3"] === "rejected")) {
       findings.push({ ...base, kind: "no-tls12", versions: ["TLSv1.2"], text: `TLS 1.2 not accepted ${on}: mail flow with Microsoft 365 fails` });
     }
-    if (legacy.length) findings.push({ ...base, kind: "legacy", versions: legacy, text: `${legacy.map((v) => VERSION_LABEL[v]).join(" and ")} accepted ${on}` });
+    if (legacy.length) findings.push({ ...base, kind: "legacy", versions: legacy, text: `${legacy.map((v) => TLS_VERSION_LABEL[v]).join(" and ")} accepted ${on}` });
   }
   return findings;
 }
@@ -134,7 +129,7 @@ function configFindings(config: ConfigEvidence[], direction: Direction): Finding
     for (const side of c.sides) {
       if (side.direction !== direction) continue;
       const text = `${DIRECTION_LABEL[direction]}: ${side.summary} (${c.playbook} config at ${formatUtc(c.takenAt)})`;
-      const base = { direction, source: "config" as const, port: null, versions: [] as WireVersion[] };
+      const base = { direction, source: "config" as const, port: null, versions: [] as TlsVersion[] };
       if (side.tlsOffered === false) findings.push({ ...base, kind: "no-starttls", text: `${text}; a peer that requires TLS answers 451 5.7.3` });
       else if (side.tls12Enabled === false) findings.push({ ...base, kind: "no-tls12", text });
       if (side.tlsOffered !== false && side.legacyEnabled === true) findings.push({ ...base, kind: "legacy", text });
@@ -323,7 +318,7 @@ export function evaluateHostStatus(ev: StatusEvidence): HostStatusResult {
     const outboundWire = wire.filter((w) => directionOf(w) === "outbound" && isConclusive(w));
     const checked = outboundWire.map((w) => {
       const version = WIRE_VERSIONS_NEWEST_FIRST.find((v) => w.protocols[v] === "accepted");
-      return `outbound via ${where(w)}: ${version ? VERSION_LABEL[version] : "TLS 1.2+"} negotiated at ${formatUtc(w.probedAt)}`;
+      return `outbound via ${where(w)}: ${version ? TLS_VERSION_LABEL[version] : "TLS 1.2+"} negotiated at ${formatUtc(w.probedAt)}`;
     });
     const inbound = sideText(config, "inbound");
     const parts = [inbound, outbound].filter((x): x is string => x !== null);

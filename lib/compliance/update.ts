@@ -7,7 +7,7 @@ import http from "node:http";
 import https from "node:https";
 import { z } from "zod";
 import { outboundWireEvidence } from "../outbound/verdict";
-import { prisma } from "../db";
+import { prisma, type Tx } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { logger } from "../log";
 import { recordAuditInTx } from "../audit/log";
@@ -24,14 +24,10 @@ import {
   type ConfigSide,
   type ExceptionEvidence,
   type HostStatusValue,
-  type Outcome,
   type WireEvidence,
-  type WireVersion,
 } from "./status";
+import { TLS_VERSIONS, type Outcome, type TlsVersion } from "../tls/types";
 
-type Tx = Parameters<Parameters<typeof prisma.$transaction>[0]>[0];
-
-const WIRE_VERSIONS: readonly WireVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 const VERDICTS = ["unreachable", "no-tls", "error", "at_risk", "noncompliant", "compliant"] as const;
 
 // ProbeResult.protocols as written by scans: {"TLSv1": {"outcome": "accepted", "reason": null}, ...}.
@@ -39,10 +35,10 @@ const VERDICTS = ["unreachable", "no-tls", "error", "at_risk", "noncompliant", "
 const OutcomeSchema = z.enum(["accepted", "rejected", "unknown"]);
 const StoredProtocols = z.record(z.string(), z.union([OutcomeSchema, z.object({ outcome: OutcomeSchema, reason: z.string().nullable().optional() })]));
 
-export function wireProtocols(json: unknown): Record<WireVersion, Outcome> {
+export function wireProtocols(json: unknown): Record<TlsVersion, Outcome> {
   const parsed = StoredProtocols.safeParse(json);
-  const out = {} as Record<WireVersion, Outcome>;
-  for (const v of WIRE_VERSIONS) {
+  const out = {} as Record<TlsVersion, Outcome>;
+  for (const v of TLS_VERSIONS) {
     const entry = parsed.success ? parsed.data[v] : undefined;
     out[v] = entry === undefined ? "unknown" : typeof entry === "string" ? entry : entry.outcome;
   }

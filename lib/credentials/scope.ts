@@ -6,6 +6,7 @@ import { prisma } from "../db";
 import { recordAuditInTx } from "../audit/log";
 import { CredentialError } from "./service";
 import { scopeEntryProblems, type CredentialScope } from "./scope-match";
+import type { Actor } from "../auth/actor";
 
 const entries = (max: number) =>
   z.preprocess(
@@ -25,11 +26,6 @@ export const CredentialScopeInput = z
   });
 export type CredentialScopeInputValue = z.output<typeof CredentialScopeInput>;
 
-interface ActorRef {
-  id: string;
-  email: string;
-}
-
 /** The scope of one credential with its name, or null when it no longer exists. */
 export async function credentialScope(credentialId: string): Promise<(CredentialScope & { name: string }) | null> {
   return prisma.credential.findUnique({ where: { id: credentialId }, select: { name: true, scopeHosts: true, scopeGroups: true, scopeCidrs: true } });
@@ -43,7 +39,7 @@ export async function credentialScopes(): Promise<Map<string, CredentialScope>> 
 
 /** Replaces a credential's scope. Hosts already attached outside the new scope keep the
  *  attachment but their sessions are refused until the scope covers them again. */
-export async function setCredentialScope(actor: ActorRef, input: CredentialScopeInputValue): Promise<void> {
+export async function setCredentialScope(actor: Actor, input: CredentialScopeInputValue): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const [c] = await tx.$queryRaw<Array<{ name: string; scopeHosts: string[]; scopeGroups: string[]; scopeCidrs: string[] }>>`
       SELECT name, "scopeHosts", "scopeGroups", "scopeCidrs" FROM "Credential" WHERE id = ${input.credentialId}::uuid FOR UPDATE`;

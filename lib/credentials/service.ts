@@ -12,6 +12,7 @@ import { decryptSecret } from "../crypto/secrets";
 import { openSealedSecret, sealedKeyId, sealSecret, type SealingKey } from "../crypto/sealed-box";
 import { legacyKeys, openingKeys, sealingKey } from "./keys";
 import { AppError } from "../errors";
+import type { Actor } from "../auth/actor";
 
 export const CREDENTIAL_KINDS = ["ssh_key", "ssh_password", "winrm_ntlm", "winrm_basic"] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
@@ -39,11 +40,6 @@ export type CredentialInputValue = z.output<typeof CredentialInput>;
 
 export const CredentialReplaceInput = z.object({ credentialId: z.string().uuid(), secret: z.string().min(1, "The new secret is required").max(64 * 1024) });
 export const CredentialIdInput = z.object({ credentialId: z.string().uuid() });
-
-interface ActorRef {
-  id: string;
-  email: string;
-}
 
 interface SealedRow {
   id: string;
@@ -75,7 +71,7 @@ export async function listCredentials() {
   return rows.map((r) => ({ id: r.id, name: r.name, kind: r.kind as CredentialKind, username: r.username, keyId: r.keyId, updatedAt: r.updatedAt, hostCount: r._count.hosts }));
 }
 
-export async function createCredential(actor: ActorRef, input: CredentialInputValue) {
+export async function createCredential(actor: Actor, input: CredentialInputValue) {
   if (await prisma.credential.findUnique({ where: { name: input.name }, select: { id: true } })) throw new CredentialError(`A credential named ${input.name} already exists`);
   const key = sealingKey();
   const id = randomUUID();
@@ -86,7 +82,7 @@ export async function createCredential(actor: ActorRef, input: CredentialInputVa
   });
 }
 
-export async function replaceCredentialSecret(actor: ActorRef, input: z.output<typeof CredentialReplaceInput>) {
+export async function replaceCredentialSecret(actor: Actor, input: z.output<typeof CredentialReplaceInput>) {
   const key = sealingKey();
   return prisma.$transaction(async (tx) => {
     const c = await tx.credential.findUnique({ where: { id: input.credentialId } });
@@ -97,7 +93,7 @@ export async function replaceCredentialSecret(actor: ActorRef, input: z.output<t
   });
 }
 
-export async function deleteCredential(actor: ActorRef, input: z.output<typeof CredentialIdInput>) {
+export async function deleteCredential(actor: Actor, input: z.output<typeof CredentialIdInput>) {
   return prisma.$transaction(async (tx) => {
     const c = await tx.credential.findUnique({ where: { id: input.credentialId }, include: { _count: { select: { hosts: true } } } });
     if (!c) throw new CredentialError("That credential no longer exists");

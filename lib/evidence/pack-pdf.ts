@@ -4,6 +4,7 @@
 // trend, the PCI DSS mapping, exceptions, the protocol/cipher inventory, per-host evidence.
 import PDFDocument from "pdfkit";
 import type { EvidenceRow } from "./rows";
+import { formatUtc } from "../time";
 
 export interface PackTrendPoint {
   /** UTC day, "2026-11-30": counted at the end of it. */
@@ -79,7 +80,6 @@ const RULE = "#cbd5e1";
 const BAD = "#b91c1c";
 const GOOD = "#15803d";
 
-const utc = (d: Date) => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 
 // The standard fonts encode WinAnsi only: anything else would print as garbage, so the few
 // non-Latin-1 signs our texts use are spelled out and the rest replaced.
@@ -211,7 +211,7 @@ function summaryPage(w: Writer, p: PackData) {
   const d = w.doc;
   d.font("Helvetica").fontSize(10).fillColor(MUTED).text("tlsfleet evidence pack", MARGIN, MARGIN);
   d.font("Helvetica-Bold").fontSize(20).fillColor(INK).text(pdfText(p.title), { width: CONTENT_WIDTH });
-  d.font("Helvetica").fontSize(9.5).fillColor(MUTED).text(pdfText(`Period ${utc(p.periodStart)} to ${utc(p.generatedAt)}. Generated ${utc(p.generatedAt)} for ${p.requestedBy}. Pack ${p.id}.`), { width: CONTENT_WIDTH });
+  d.font("Helvetica").fontSize(9.5).fillColor(MUTED).text(pdfText(`Period ${formatUtc(p.periodStart)} to ${formatUtc(p.generatedAt)}. Generated ${formatUtc(p.generatedAt)} for ${p.requestedBy}. Pack ${p.id}.`), { width: CONTENT_WIDTH });
   d.moveDown(1);
 
   // The answer first: how many hosts accept TLS 1.0/1.1 now vs at the start of the period.
@@ -220,7 +220,7 @@ function summaryPage(w: Writer, p: PackData) {
   d.rect(MARGIN, boxY, CONTENT_WIDTH, 92).lineWidth(1).strokeColor(s.legacyNow > 0 ? BAD : GOOD).stroke();
   d.font("Helvetica-Bold").fontSize(16).fillColor(s.legacyNow > 0 ? BAD : GOOD).text(pdfText(`${s.legacyNow} of ${s.hosts} hosts accept TLS 1.0 or 1.1 now`), MARGIN + 12, boxY + 12, { width: CONTENT_WIDTH - 24 });
   d.font("Helvetica").fontSize(11).fillColor(INK).text(
-    pdfText(`At the start of the period (${utc(p.periodStart)}): ${s.legacyThen} of ${s.hostsThen} hosts that existed then. ${s.legacyNow <= s.legacyThen ? `${s.legacyThen - s.legacyNow} fewer now.` : `${s.legacyNow - s.legacyThen} more now.`}`),
+    pdfText(`At the start of the period (${formatUtc(p.periodStart)}): ${s.legacyThen} of ${s.hostsThen} hosts that existed then. ${s.legacyNow <= s.legacyThen ? `${s.legacyThen - s.legacyNow} fewer now.` : `${s.legacyNow - s.legacyThen} more now.`}`),
     { width: CONTENT_WIDTH - 24 },
   );
   d.font("Helvetica").fontSize(9).fillColor(MUTED).text("Counted from the latest handshake of each endpoint: a host counts when any endpoint completed a TLS 1.0 or 1.1 handshake.", { width: CONTENT_WIDTH - 24 });
@@ -238,13 +238,13 @@ function summaryPage(w: Writer, p: PackData) {
     const r = p.rollout;
     w.para("Rollout", { bold: true });
     w.table(cols(["Rollout", 3], ["Goals", 2], ["State", 1], ["Requested by", 2], ["Approved by", 3], ["Plan hash", 3]), [
-      [r.id, r.goals.join(", "), r.state, r.requestedBy, r.approvedBy ? `${r.approvedBy} at ${r.approvedAt ? utc(r.approvedAt) : "?"}` : "not approved", r.planHash ?? ""],
+      [r.id, r.goals.join(", "), r.state, r.requestedBy, r.approvedBy ? `${r.approvedBy} at ${r.approvedAt ? formatUtc(r.approvedAt) : "?"}` : "not approved", r.planHash ?? ""],
     ]);
   }
   w.para("Audit chain", { bold: true });
   w.para(
     p.chain
-      ? `Cut from the audit ${p.chain.kind === "checkpoint" ? p.chain.label : "chain head"}: event #${p.chain.id} at ${utc(p.chain.at)}, hash ${p.chain.hash}. Every event up to it is covered by this pack; \`tlsfleet audit verify\` ties the hash to the log.`
+      ? `Cut from the audit ${p.chain.kind === "checkpoint" ? p.chain.label : "chain head"}: event #${p.chain.id} at ${formatUtc(p.chain.at)}, hash ${p.chain.hash}. Every event up to it is covered by this pack; \`tlsfleet audit verify\` ties the hash to the log.`
       : "The audit log was empty when the pack was cut.",
     { size: 9 },
   );
@@ -310,7 +310,7 @@ function exceptions(w: Writer, p: PackData) {
   if (p.exceptions.length === 0) return w.para("No exceptions were recorded for these hosts.", { color: MUTED });
   w.table(
     cols(["Host", 2], ["Covers", 1.6], ["Justification", 4], ["Expires", 1.7], ["Requested by", 2], ["Approved by", 2.4], ["State", 1.3]),
-    p.exceptions.map((e) => [e.host, e.scope, e.justification, utc(e.expiresAt), e.requestedBy, e.approvedBy ? `${e.approvedBy}${e.approvedAt ? ` at ${utc(e.approvedAt)}` : ""}` : "-", e.state]),
+    p.exceptions.map((e) => [e.host, e.scope, e.justification, formatUtc(e.expiresAt), e.requestedBy, e.approvedBy ? `${e.approvedBy}${e.approvedAt ? ` at ${formatUtc(e.approvedAt)}` : ""}` : "-", e.state]),
   );
 }
 
@@ -334,13 +334,13 @@ function hostEvidence(w: Writer, h: PackHost) {
   if (probed.length) {
     w.table(
       cols(["Endpoint", 1.3], ["Version", 1], ["Outcome", 1.2], ["Cipher", 3.2], ["Reason", 2.8], ["Probed at", 2]),
-      probed.map((r) => [r.endpoint, r.version, r.outcome, r.cipher, r.reason, r.probedAt ? utc(new Date(r.probedAt)) : "not probed"]),
+      probed.map((r) => [r.endpoint, r.version, r.outcome, r.cipher, r.reason, r.probedAt ? formatUtc(new Date(r.probedAt)) : "not probed"]),
       { size: 7.5, color: (row, col) => outcomeColor(row, col, 2, 1) },
     );
   } else w.para("No endpoints.", { size: 8.5, color: MUTED });
   w.table(cols(["Config at the start of the period", 1], ["Config now", 1]), [[h.configThen ?? "no config snapshot", h.configNow ?? "no config snapshot"]], { size: 7.5 });
   for (const c of h.changes) {
-    w.para(`Change: ${c.rollout} (rollout ${c.rolloutState}; this host ${c.hostState}). Requested by ${c.requestedBy}; approved by ${c.approvedBy ? `${c.approvedBy}${c.approvedAt ? ` at ${utc(c.approvedAt)}` : ""}` : "nobody (not approved)"}.`, { size: 8 });
+    w.para(`Change: ${c.rollout} (rollout ${c.rolloutState}; this host ${c.hostState}). Requested by ${c.requestedBy}; approved by ${c.approvedBy ? `${c.approvedBy}${c.approvedAt ? ` at ${formatUtc(c.approvedAt)}` : ""}` : "nobody (not approved)"}.`, { size: 8 });
     w.table(cols(["Before the change", 1], ["After the change", 1]), [[c.before.join("\n") || "-", c.after.join("\n") || "-"]], { size: 7.5 });
   }
 }

@@ -12,15 +12,17 @@ import { HOST_STATUSES } from "../compliance/status";
 import { flattenState } from "../hosts/evidence";
 import { logger } from "../log";
 import { evidenceCut, evidenceRecords, type ExportScope } from "./export";
-import { evidenceRows, VERSION_LABEL, type EvidenceRow, type HostEvidenceRecordValue } from "./rows";
+import { evidenceRows, type EvidenceRow, type HostEvidenceRecordValue } from "./rows";
+import { protocolLabel, TLS_VERSION_LABEL } from "../tls/types";
 import { renderPackPdf, type PackChange, type PackData, type PackException, type PackInventoryRow, type PackTrendPoint } from "./pack-pdf";
 import { packHostIds, PackScope, type PackScopeValue } from "./packs";
 import { trendDays } from "./trend-days";
+import { formatUtc } from "../time";
 
 // How often progress is written at most: a 5,000-host pack must not cost 10,000 row updates.
 const PROGRESS_EVERY_MS = 500;
 
-const LEGACY = new Set([VERSION_LABEL.TLSv1, VERSION_LABEL["TLSv1.1"]]);
+const LEGACY = new Set([TLS_VERSION_LABEL.TLSv1, TLS_VERSION_LABEL["TLSv1.1"]]);
 const acceptsLegacy = (rows: EvidenceRow[]) => rows.some((r) => LEGACY.has(r.version) && r.outcome === "accepted");
 
 function progress(packId: string) {
@@ -95,7 +97,7 @@ async function trend(hostIds: string[], days: string[], now: Date): Promise<Pack
 }
 
 function exceptionScope(port: number | null, version: string | null): string {
-  const v = version && version in VERSION_LABEL ? VERSION_LABEL[version as keyof typeof VERSION_LABEL] : version;
+  const v = version === null ? null : protocolLabel(version);
   return `${port === null ? "all endpoints" : `port ${port}`}, ${v ?? "all versions"}`;
 }
 
@@ -158,7 +160,7 @@ function inventoryOf(hostRows: Array<{ host: string; rows: EvidenceRow[] }>): Pa
         endpoint,
         accepted: eps[0].probedAt ? accepted.map((r) => r.version).join(", ") || "none" : "not probed",
         ciphers: accepted.map((r) => `${r.version}: ${r.cipher || "?"}`).join("\n"),
-        probedAt: eps[0].probedAt ? `${eps[0].probedAt.slice(0, 16).replace("T", " ")} UTC` : "",
+        probedAt: formatUtc(eps[0].probedAt, ""),
       });
     }
   }

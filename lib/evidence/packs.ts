@@ -9,8 +9,9 @@ import { recordAuditInTx } from "../audit/log";
 import { HostFilter, isEmptyFilter } from "../inventory/filter";
 import { hostIdsMatching } from "../inventory/hosts";
 import { bossDbForTx, getBoss, QUEUES } from "../jobs/queue";
-import { formatUtc } from "../compliance/status";
+import { formatUtc } from "../time";
 import { AppError } from "../errors";
+import type { Actor } from "../auth/actor";
 
 /** Most hosts one pack covers: each gets its own evidence block, so a pack stays readable. */
 export const MAX_PACK_HOSTS = 5000;
@@ -36,11 +37,6 @@ export class PackError extends AppError {
     super(message);
     this.name = "PackError";
   }
-}
-
-interface Actor {
-  id: string | null;
-  email: string;
 }
 
 /** The hosts a scope covers, in name order: the filter's matches, or the rollout's hosts that still exist. */

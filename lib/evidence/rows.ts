@@ -2,9 +2,7 @@
 // about ("was TLS 1.0 accepted on mx3:25, when was that seen, and why is it allowed?"). Pure: the
 // export and the PDF pack read the stored evidence as one JSON record per host (lib/evidence/
 // export.ts builds it in SQL) and expand it here, so both say exactly the same thing.
-import { parseProtocols, TLS_VERSIONS, type TlsVersion } from "../hosts/evidence";
-
-export const VERSION_LABEL: Record<TlsVersion, string> = { TLSv1: "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3" };
+import { parseProtocols, TLS_VERSION_LABEL, TLS_VERSIONS, type TlsVersion } from "../hosts/evidence";
 
 export const EVIDENCE_COLUMNS = [
   "host",
@@ -80,7 +78,7 @@ export function evidenceCells(rec: HostEvidenceRecordValue): string[][] {
         rec.address,
         group,
         endpoint,
-        VERSION_LABEL[v],
+        TLS_VERSION_LABEL[v],
         cell ? cell.outcome : "unknown",
         cell ? (cell.reason ?? (cell.outcome === "unknown" && ep.error ? ep.error : "")) : "not probed",
         cell && cell.outcome === "accepted" ? (cell.cipher ?? "") : "",

@@ -2,10 +2,7 @@
 // (docs/exceptions.md). PCI DSS 2.2.5 asks for a justification for every insecure protocol kept,
 // InSpec waivers carry one and an expiry date; an exception here needs both.
 import { z } from "zod";
-
-/** The wire names ProbeResult.protocols and the status evaluation use. */
-export const EXCEPTION_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
-export const VERSION_LABELS: Record<(typeof EXCEPTION_VERSIONS)[number], string> = { TLSv1: "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3" };
+import { protocolLabel, TLS_VERSIONS } from "../tls/types";
 
 /** Longest an exception may run: a waiver is re-justified at least once a year. */
 export const MAX_EXCEPTION_DAYS = 365;
@@ -17,7 +14,7 @@ const blankAsUndefined = (v: unknown) => (v === "" || v === null ? undefined : v
 export const ExceptionRequestInput = z.object({
   hostId: z.uuid("Choose a host"),
   endpointPort: z.preprocess(blankAsUndefined, z.coerce.number().int().min(1).max(65535).optional()),
-  version: z.preprocess(blankAsUndefined, z.enum(EXCEPTION_VERSIONS, "Choose TLS 1.0, 1.1, 1.2 or 1.3, or every version").optional()),
+  version: z.preprocess(blankAsUndefined, z.enum(TLS_VERSIONS, "Choose TLS 1.0, 1.1, 1.2 or 1.3, or every version").optional()),
   justification: z.string().trim().min(10, "Write a justification (at least 10 characters): why this host may keep the finding").max(2000, "Keep the justification under 2,000 characters"),
   expiresAt: z.coerce.date("Choose an expiry date"),
 });
@@ -73,6 +70,6 @@ export function revokeProblem(e: ExceptionRecord, now: Date): string | null {
 
 /** "TLS 1.0 on port 25", "every version on every endpoint": what the exception names. */
 export function exceptionScope(e: { endpointPort: number | null; version: string | null }): string {
-  const version = e.version ? (VERSION_LABELS[e.version as keyof typeof VERSION_LABELS] ?? e.version) : "every version";
+  const version = e.version ? protocolLabel(e.version) : "every version";
   return `${version} on ${e.endpointPort === null ? "every endpoint" : `port ${e.endpointPort}`}`;
 }

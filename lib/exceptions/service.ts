@@ -12,6 +12,7 @@ import { notifyDrift, updateHostStatusInTx, type StatusUpdate } from "../complia
 import { decisionProblem, exceptionScope, exceptionState, expiryProblem, revokeProblem, type ExceptionRequestValue, type ExceptionState } from "./model";
 import { AppError } from "../errors";
 import type { Tx } from "../db";
+import type { UserActor } from "../auth/actor";
 
 export class ExceptionError extends AppError {
   constructor(message: string, readonly status: 400 | 403 | 404 = 400) {
@@ -20,35 +21,7 @@ export class ExceptionError extends AppError {
   }
 }
 
-interface ActorRef {
-  id: string;
-  email: string;
-}
-
-
-export interface ExceptionView {
-  id: string;
-  hostId: string;
-  hostName: string;
-  hostRetired: boolean;
-  endpointPort: number | null;
-  version: string | null;
-  scope: string;
-  justification: string;
-  expiresAt: Date;
-  state: ExceptionState;
-  requestedBy: string;
-  requestedById: string;
-  createdAt: Date;
-  approvedBy: string | null;
-  approvedAt: Date | null;
-  rejectedBy: string | null;
-  rejectedAt: Date | null;
-  revokedBy: string | null;
-  revokedAt: Date | null;
-  decisionNote: string | null;
-}
-
+/** An exception as read, with its host's name and the people involved (by email; null for a deleted requester). */
 interface ExceptionRow {
   id: string;
   hostId: string;
@@ -68,6 +41,13 @@ interface ExceptionRow {
   revokedBy: string | null;
   revokedAt: Date | null;
   decisionNote: string | null;
+}
+
+/** What pages and the API show: the row with its scope in words and its state now. */
+export interface ExceptionView extends Omit<ExceptionRow, "requestedBy"> {
+  scope: string;
+  state: ExceptionState;
+  requestedBy: string;
 }
 
 function view(r: ExceptionRow, now: Date): ExceptionView {
@@ -120,7 +100,7 @@ export async function getException(id: string, now = new Date()): Promise<Except
   return row ? view(row, now) : null;
 }
 
-export async function requestException(actor: ActorRef, input: ExceptionRequestValue, now = new Date()): Promise<ExceptionView> {
+export async function requestException(actor: UserActor, input: ExceptionRequestValue, now = new Date()): Promise<ExceptionView> {
   const problem = expiryProblem(input.expiresAt, now);
   if (problem) throw new ExceptionError(problem);
   const id = await prisma.$transaction(async (tx) => {
@@ -153,7 +133,7 @@ async function lockException(tx: Tx, id: string) {
   return row;
 }
 
-async function decide(actor: ActorRef, id: string, how: "approve" | "reject" | "revoke", note: string | undefined, now: Date): Promise<ExceptionView> {
+async function decide(actor: UserActor, id: string, how: "approve" | "reject" | "revoke", note: string | undefined, now: Date): Promise<ExceptionView> {
   let update: StatusUpdate | null = null;
   await prisma.$transaction(async (tx) => {
     const x = await lockException(tx, id);
@@ -183,15 +163,15 @@ async function decide(actor: ActorRef, id: string, how: "approve" | "reject" | "
   return (await getException(id, now))!;
 }
 
-export function approveException(actor: ActorRef, id: string, now = new Date()) {
+export function approveException(actor: UserActor, id: string, now = new Date()) {
   return decide(actor, id, "approve", undefined, now);
 }
 
-export function rejectException(actor: ActorRef, id: string, note?: string, now = new Date()) {
+export function rejectException(actor: UserActor, id: string, note?: string, now = new Date()) {
   return decide(actor, id, "reject", note, now);
 }
 
-export function revokeException(actor: ActorRef, id: string, note?: string, now = new Date()) {
+export function revokeException(actor: UserActor, id: string, note?: string, now = new Date()) {
   return decide(actor, id, "revoke", note, now);
 }
 

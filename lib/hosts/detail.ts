@@ -9,6 +9,7 @@ import { configEvidence, wireEvidence } from "../compliance/update";
 import type { StartTlsState, Verdict } from "../tls/types";
 import { flattenState, parseCertificate, parseProtocols, type CertificateView, type ConfigValue, type ProtocolMatrix } from "./evidence";
 import type { Tx } from "../db";
+import type { HostSummary, HostTrust } from "../inventory/model";
 
 export interface EndpointEvidence {
   id: string;
@@ -44,26 +45,10 @@ export type TimelineEntry =
   | { kind: "task"; at: Date; jobId: string; jobKind: string; jobState: string; taskState: string; error: string | null; finishedAt: Date | null };
 
 export interface HostDetail {
-  host: {
-    id: string;
-    name: string;
-    address: string;
-    platform: string;
-    roles: string[];
-    tags: string[];
-    group: string | null;
-    owner: string | null;
+  host: HostSummary & HostTrust & {
     transport: string;
     port: number | null;
     credential: { name: string; kind: string } | null;
-    pinnedKey: string | null;
-    /** Presented at a first contact or after a key change, waiting for an admin. */
-    pinnedKeyPending: string | null;
-    pinnedAt: Date | null;
-    /** Admin decisions (lib/hosts/host-keys.ts setHostTrust). */
-    trustOnFirstUse: boolean;
-    allowWinrmHttp: boolean;
-    legacyTls: boolean;
     osName: string | null;
     osBuild: string | null;
     createdAt: Date;

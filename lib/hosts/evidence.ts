@@ -2,10 +2,10 @@
 // scan and audit workers; these parsers accept every shape those writers have used (an outcome
 // string, or {outcome, reason}) and never throw, so one odd row cannot break a host page.
 import { z } from "zod";
-import { TLS_VERSIONS, type Outcome, type TlsVersion } from "../tls/types";
+import { TLS_VERSION_LABEL, TLS_VERSIONS, type Outcome, type TlsVersion } from "../tls/types";
 
 // Re-exported for app/, which may not import lib/tls (the lint rule keeps TLS code out of routes).
-export { TLS_VERSIONS, type TlsVersion };
+export { TLS_VERSION_LABEL, TLS_VERSIONS, type TlsVersion };
 
 export interface ProtocolCell {
   outcome: Outcome;

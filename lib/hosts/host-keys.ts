@@ -8,6 +8,7 @@ import { z } from "zod";
 import { prisma } from "../db";
 import { recordAuditInTx } from "../audit/log";
 import { AppError } from "../errors";
+import type { Actor } from "../auth/actor";
 
 export class HostKeyError extends AppError {
   constructor(message: string) {
@@ -23,13 +24,8 @@ export const ConfirmHostKeyInput = z.object({
 });
 export const HostIdInput = z.object({ hostId: z.uuid() });
 
-interface ActorRef {
-  id: string;
-  email: string;
-}
-
 /** Pins the pending key (pinnedKeyPending -> pinnedKey, pinnedAt now). */
-export async function confirmHostKey(actor: ActorRef, input: z.output<typeof ConfirmHostKeyInput>): Promise<{ pinnedKey: string }> {
+export async function confirmHostKey(actor: Actor, input: z.output<typeof ConfirmHostKeyInput>): Promise<{ pinnedKey: string }> {
   return prisma.$transaction(async (tx) => {
     const [host] = await tx.$queryRaw<Array<{ name: string; pinnedKey: string | null; pinnedKeyPending: string | null }>>`
       SELECT name, "pinnedKey", "pinnedKeyPending" FROM "Host" WHERE id = ${input.hostId}::uuid FOR UPDATE`;
@@ -43,7 +39,7 @@ export async function confirmHostKey(actor: ActorRef, input: z.output<typeof Con
 }
 
 /** Drops the pinned and the pending key: the next contact is a first contact again. */
-export async function forgetHostKey(actor: ActorRef, input: z.output<typeof HostIdInput>): Promise<void> {
+export async function forgetHostKey(actor: Actor, input: z.output<typeof HostIdInput>): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const [host] = await tx.$queryRaw<Array<{ name: string; pinnedKey: string | null; pinnedKeyPending: string | null }>>`
       SELECT name, "pinnedKey", "pinnedKeyPending" FROM "Host" WHERE id = ${input.hostId}::uuid FOR UPDATE`;
@@ -86,7 +82,7 @@ export const HostTrustInput = z.object({
 const TRUST_ACTIONS = { trustOnFirstUse: "host.trust_on_first_use", allowWinrmHttp: "host.allow_winrm_http", legacyTls: "host.legacy_tls" } as const;
 
 /** Sets one of the host's identity flags (trust on first use, WinRM over HTTP, legacy TLS). */
-export async function setHostTrust(actor: ActorRef, input: z.output<typeof HostTrustInput>): Promise<void> {
+export async function setHostTrust(actor: Actor, input: z.output<typeof HostTrustInput>): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const host = await tx.host.findUnique({ where: { id: input.hostId }, select: { name: true, trustOnFirstUse: true, allowWinrmHttp: true, legacyTls: true } });
     if (!host) throw new HostKeyError("That host no longer exists");

@@ -13,7 +13,8 @@ import { endpointSpec, serviceForPort, type EndpointSpec } from "./model";
 import { SERVICES, type Service } from "../tls/types";
 import { isTargetAllowed, parseAllowList } from "../tls/allowlist";
 import { effectiveAllowList, setSetting } from "../settings";
-import { can, type Role } from "../auth/roles";
+import { can } from "../auth/roles";
+import { SYSTEM_ACTOR, type Actor } from "../auth/actor";
 import { setCredentialScope } from "../credentials/scope";
 import { createCredential } from "../credentials/service";
 import { isAppError } from "../errors";
@@ -118,7 +119,7 @@ export const LAB_CREDENTIAL = "lab-root-ssh";
  * Null when the key file is unreadable or no encryption key is configured: the demo then works
  * for scans only, and says so.
  */
-async function labCredential(ssh: { user: string; keyPath: string } | null, prefix: string, actor: { id: string | null; email: string }): Promise<{ id: string } | null> {
+async function labCredential(ssh: { user: string; keyPath: string } | null, prefix: string, actor: Actor): Promise<{ id: string } | null> {
   if (!ssh) return null;
   const existing = await prisma.credential.findUnique({ where: { name: LAB_CREDENTIAL }, select: { id: true } });
   if (existing) return existing;
@@ -130,9 +131,9 @@ async function labCredential(ssh: { user: string; keyPath: string } | null, pref
   }
   try {
     // `tlsfleet start --demo` acts as "system", which has no user id; the audit event takes null.
-    const created = await createCredential(actor as { id: string; email: string }, { name: LAB_CREDENTIAL, kind: "ssh_key", username: ssh.user, secret });
+    const created = await createCredential(actor, { name: LAB_CREDENTIAL, kind: "ssh_key", username: ssh.user, secret });
     // Usable for the lab's own range only (docs/security.md "Credential scope"), audited.
-    await setCredentialScope(actor as { id: string; email: string }, { credentialId: created.id, hosts: [], groups: [], cidrs: isLabPrefix(prefix) ? [prefix] : [] });
+    await setCredentialScope(actor, { credentialId: created.id, hosts: [], groups: [], cidrs: isLabPrefix(prefix) ? [prefix] : [] });
     return created;
   } catch (err) {
     if (isAppError(err)) return null;
@@ -154,7 +155,7 @@ export const DEFAULT_LAB_MANIFEST = path.join(process.cwd(), "tests", "lab", ".s
 // One demo seeding at a time: two clicks on "Load demo inventory" must not both see an empty table.
 const DEMO_LOCK_KEY = 7_351_002;
 
-export async function seedDemoInventory(opts: { actor?: { id: string; email: string; role?: Role }; labManifest?: string } = {}): Promise<DemoSeedResult> {
+export async function seedDemoInventory(opts: { actor?: Actor; labManifest?: string } = {}): Promise<DemoSeedResult> {
   const lab = labDemoHosts(opts.labManifest ?? DEFAULT_LAB_MANIFEST);
   const hosts = lab?.hosts ?? EXAMPLE_HOSTS;
   // Loading demo hosts is an operator's action (hosts.write), but the allowed targets and the
@@ -172,7 +173,7 @@ export async function seedDemoInventory(opts: { actor?: { id: string; email: str
   // Checked again under the lock below; this early look keeps a refused request free of side effects.
   const before = await prisma.host.count({ where: { retiredAt: null } });
   if (before > 0) return refusal(before);
-  const actor = opts.actor ?? { id: null, email: "system" };
+  const actor = opts.actor ?? SYSTEM_ACTOR;
   const credential = lab && mayCreateCredential ? await labCredential(lab.ssh, lab.prefix, actor) : null;
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${DEMO_LOCK_KEY})`;
@@ -200,11 +201,11 @@ export async function seedDemoInventory(opts: { actor?: { id: string; email: str
         },
       });
     }
-    if (widenTo) await setSetting({ id: opts.actor?.id ?? null, email: opts.actor?.email ?? "system" }, "allowedTargets", widenTo, tx);
+    if (widenTo) await setSetting(actor, "allowedTargets", widenTo, tx);
     const endpoints = hosts.reduce((n, h) => n + h.endpoints.length, 0);
     await recordAuditInTx(tx, {
-      actor: opts.actor?.email ?? "system",
-      actorId: opts.actor?.id ?? null,
+      actor: actor.email,
+      actorId: actor.id,
       action: "inventory.demo_seed",
       target: `hosts:${hosts.length}`,
       details: { lab: Boolean(lab), names: hosts.map((h) => h.name) },

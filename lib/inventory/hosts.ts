@@ -6,14 +6,16 @@ import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { recordAuditInTx } from "../audit/log";
 import { refreshJobState } from "../jobs/tasks";
-import { can, type Role } from "../auth/roles";
+import { stampLine } from "../jobs/task-log";
+import { can } from "../auth/roles";
 import { HOST_STATUSES, type HostStatusValue } from "../compliance/status";
 import { outOfScopeMessage, scopeMatch, type ScopedHost } from "../credentials/scope-match";
 import { decideCustody, IDENTITY_RESET, type CustodyDecision, type CustodyState } from "./custody";
-import { endpointsFor, type EndpointSpec, type HostInputValue } from "./model";
+import { endpointsFor, type EndpointSpec, type HostInputValue, type HostSummary } from "./model";
 import { decodeCursor, encodeCursor, type BulkHostTargetValue, type HostFilterValue, type HostListParamsValue } from "./filter";
 import { AppError } from "../errors";
 import type { Tx } from "../db";
+import type { Actor } from "../auth/actor";
 
 export class InventoryError extends AppError {
   constructor(message: string) {
@@ -22,14 +24,7 @@ export class InventoryError extends AppError {
   }
 }
 
-interface ActorRef {
-  id: string;
-  email: string;
-  /** Decides who may attach credentials (lib/inventory/custody.ts); absent counts as no admin. */
-  role?: Role;
-}
-
-export const isCredentialAdmin = (actor: { role?: Role }) => can(actor.role, "credentials.manage");
+export const isCredentialAdmin = (actor: Pick<Actor, "role">) => can(actor.role, "credentials.manage");
 
 
 async function credentialIdByName(tx: Tx, name: string | null): Promise<string | null> {
@@ -47,7 +42,7 @@ export async function assertCredentialInScope(tx: Tx, credentialId: string, host
 }
 
 /** Decides the credential for a create or an update by `actor`, refusing what it may not do. */
-async function custodyFor(tx: Tx, actor: ActorRef, before: CustodyState | null, input: HostInputValue): Promise<CustodyDecision> {
+async function custodyFor(tx: Tx, actor: Actor, before: CustodyState | null, input: HostInputValue): Promise<CustodyDecision> {
   const wanted = { address: input.address, transport: input.transport, port: input.port ?? null, credentialId: await credentialIdByName(tx, input.credentialName) };
   const decision = decideCustody(before, wanted, isCredentialAdmin(actor));
   if (decision.refusal) throw new InventoryError(decision.refusal);
@@ -103,13 +98,13 @@ function nameClash(name: string) {
   };
 }
 
-export async function createHost(actor: ActorRef, input: HostInputValue) {
+export async function createHost(actor: Actor, input: HostInputValue) {
   const host = await createHostTx(actor, input).catch(nameClash(input.name));
   forgetTagAndGroupChoices();
   return host;
 }
 
-async function createHostTx(actor: ActorRef, input: HostInputValue) {
+async function createHostTx(actor: Actor, input: HostInputValue) {
   return prisma.$transaction(async (tx) => {
     if (await activeHostNamed(tx, input.name)) throw new InventoryError(`A host named ${input.name} already exists`);
     const custody = await custodyFor(tx, actor, null, input);
@@ -126,13 +121,13 @@ async function createHostTx(actor: ActorRef, input: HostInputValue) {
   });
 }
 
-export async function updateHost(actor: ActorRef, hostId: string, input: HostInputValue) {
+export async function updateHost(actor: Actor, hostId: string, input: HostInputValue) {
   const host = await updateHostTx(actor, hostId, input).catch(nameClash(input.name));
   forgetTagAndGroupChoices();
   return host;
 }
 
-async function updateHostTx(actor: ActorRef, hostId: string, input: HostInputValue) {
+async function updateHostTx(actor: Actor, hostId: string, input: HostInputValue) {
   return prisma.$transaction(async (tx) => {
     const [before] = await tx.$queryRaw<Array<{ name: string; address: string; transport: string; port: number | null; credentialId: string | null; credentialName: string | null; retiredAt: Date | null }>>`
       SELECT h.name, h.address, h.transport::text AS transport, h.port, h."credentialId"::text AS "credentialId", c.name AS "credentialName", h."retiredAt"
@@ -190,7 +185,7 @@ async function retireInTx(tx: Tx, hostIds: Prisma.Sql): Promise<string[]> {
   if (open.length) {
     await tx.$executeRaw`
       UPDATE "JobTask" SET state = 'cancelled', "finishedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL, error = ${TASK_CANCELLED_BY_RETIREMENT},
-        log = log || ${`${new Date().toISOString().slice(11, 19)}Z ${TASK_CANCELLED_BY_RETIREMENT}\n`}, "updatedAt" = clock_timestamp()
+        log = log || ${stampLine(TASK_CANCELLED_BY_RETIREMENT)}, "updatedAt" = clock_timestamp()
       WHERE id = ANY(CAST(${open.map((t) => t.id)} AS uuid[]))`;
     for (const jobId of [...new Set(open.map((t) => t.jobId))].sort()) await refreshJobState(tx, jobId);
   }
@@ -201,7 +196,7 @@ async function retireInTx(tx: Tx, hostIds: Prisma.Sql): Promise<string[]> {
  * Deletes (retires) hosts in one statement: "select all matching" can mean 50,000 ids, more than
  * Postgres' 65,535 bind parameters as an IN list.
  */
-export async function deleteHosts(actor: ActorRef, hostIds: string[]) {
+export async function deleteHosts(actor: Actor, hostIds: string[]) {
   if (!hostIds.length) return 0;
   return prisma.$transaction(
     async (tx) => {
@@ -214,7 +209,7 @@ export async function deleteHosts(actor: ActorRef, hostIds: string[]) {
 }
 
 /** Deletes (retires) every host matching a filter (bulk "Delete" after "select all N matching"). */
-export async function deleteHostsMatching(actor: ActorRef, filter: HostFilterValue) {
+export async function deleteHostsMatching(actor: Actor, filter: HostFilterValue) {
   return prisma.$transaction(
     async (tx) => {
       const names = await retireInTx(tx, Prisma.sql`SELECT h."id" FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h."id" WHERE ${filterConditions(filter)}`);
@@ -226,12 +221,12 @@ export async function deleteHostsMatching(actor: ActorRef, filter: HostFilterVal
 }
 
 /** Bulk delete for the grid: ticked ids, a filter, or all hosts. */
-export async function deleteHostTargets(actor: ActorRef, target: BulkHostTargetValue): Promise<number> {
+export async function deleteHostTargets(actor: Actor, target: BulkHostTargetValue): Promise<number> {
   if (target.hostIds) return deleteHosts(actor, target.hostIds);
   return deleteHostsMatching(actor, target.filter ?? {});
 }
 
-async function recordDeletion(tx: Tx, actor: ActorRef, names: string[], filter: HostFilterValue | null) {
+async function recordDeletion(tx: Tx, actor: Actor, names: string[], filter: HostFilterValue | null) {
   if (!names.length) return;
   forgetTagAndGroupChoices();
   names.sort();
@@ -295,15 +290,7 @@ export function filterConditions(f: HostFilterValue, withStatus = true): Prisma.
   return Prisma.join(parts, " AND ");
 }
 
-export interface HostListRow {
-  id: string;
-  name: string;
-  address: string;
-  platform: string;
-  roles: string[];
-  tags: string[];
-  group: string | null;
-  owner: string | null;
+export interface HostListRow extends HostSummary {
   status: HostStatusValue;
   explanation: string;
   firstFailingAt: Date | null;

@@ -8,7 +8,6 @@ import "server-only";
 import { createHash } from "node:crypto";
 import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
-import type { Role } from "../auth/roles";
 import { IDENTITY_RESET } from "./custody";
 import { isCredentialAdmin } from "./hosts";
 import { rowCustody, type RowCustody } from "./import-custody";
@@ -17,6 +16,7 @@ import { logger } from "../log";
 import { CSV_MAX_BYTES, CsvSyntaxError, decodeCsvBytes } from "./csv";
 import { parseImportCsv, type ImportColumn, type ImportIssue, type ImportRow } from "./import-rows";
 import { forgetTagAndGroupChoices, InventoryError } from "./hosts";
+import type { Actor } from "../auth/actor";
 
 export type { ImportIssue } from "./import-rows";
 export type { CustodyChange } from "./import-custody";
@@ -75,13 +75,6 @@ export class ImportRejectedError extends InventoryError {
   constructor(readonly preview: ImportPreview) {
     super(`Nothing was imported: the file has ${preview.issueCount} problem${preview.issueCount === 1 ? "" : "s"} in ${preview.badRowCount || 1} row${preview.badRowCount > 1 ? "s" : ""}. Fix them and upload the file again.`);
   }
-}
-
-interface Actor {
-  id: string;
-  email: string;
-  /** Only an admin attaches credentials (lib/inventory/custody.ts); absent counts as no admin. */
-  role?: Role;
 }
 
 /** At most this many hosts are listed by name in the import's audit event (each also has its own). */

@@ -7,6 +7,29 @@ export type HostRole = (typeof HOST_ROLES)[number];
 export const PLATFORMS = ["windows", "linux", "other"] as const;
 export const TRANSPORTS = ["ssh", "winrm", "none"] as const;
 
+/** What every view of a host shows it by: the host list and its grid, the host page. */
+export interface HostSummary {
+  id: string;
+  name: string;
+  address: string;
+  platform: string;
+  roles: string[];
+  tags: string[];
+  group: string | null;
+  owner: string | null;
+}
+
+/** Whether a worker may trust what the host's transport presents: its pinned key and the admin's decisions (lib/hosts/host-keys.ts setHostTrust). */
+export interface HostTrust {
+  pinnedKey: string | null;
+  /** Presented at a first contact or after a key change, waiting for an admin. */
+  pinnedKeyPending: string | null;
+  pinnedAt: Date | null;
+  trustOnFirstUse: boolean;
+  allowWinrmHttp: boolean;
+  legacyTls: boolean;
+}
+
 export interface EndpointSpec {
   port: number;
   service: Service;

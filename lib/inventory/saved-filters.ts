@@ -9,6 +9,7 @@ import { prisma } from "../db";
 import { recordAuditInTx } from "../audit/log";
 import { filterToSearchParams, parseHostListParams } from "./filter";
 import { InventoryError } from "./hosts";
+import type { UserActor } from "../auth/actor";
 
 const MAX_SAVED_FILTERS = 50;
 
@@ -20,11 +21,6 @@ export const SaveFilterInput = z.object({
   query: z.string().max(1000).transform((q) => q.replace(/^\?/, "")),
 });
 export const DeleteSavedFilterInput = z.object({ id: z.string().min(1).max(64) });
-
-interface Actor {
-  id: string;
-  email: string;
-}
 
 const keyFor = (userId: string) => `savedFilters:${userId}`;
 
@@ -49,7 +45,7 @@ export async function listSavedFilters(userId: string): Promise<SavedFilter[]> {
   return parseStored(row?.value);
 }
 
-async function mutate(actor: Actor, change: (list: SavedFilter[]) => SavedFilter[], audit: () => { action: string; target: string }) {
+async function mutate(actor: UserActor, change: (list: SavedFilter[]) => SavedFilter[], audit: () => { action: string; target: string }) {
   const key = keyFor(actor.id);
   return prisma.$transaction(async (tx) => {
     // Two tabs saving at once must not drop each other's filter.
@@ -63,7 +59,7 @@ async function mutate(actor: Actor, change: (list: SavedFilter[]) => SavedFilter
 }
 
 /** Saves (or, under an existing name, replaces) a filter of the current user. */
-export async function saveFilter(actor: Actor, input: z.output<typeof SaveFilterInput>): Promise<SavedFilter> {
+export async function saveFilter(actor: UserActor, input: z.output<typeof SaveFilterInput>): Promise<SavedFilter> {
   const query = normaliseFilterQuery(input.query);
   const saved: SavedFilter = { id: randomUUID(), name: input.name, query };
   await mutate(
@@ -78,7 +74,7 @@ export async function saveFilter(actor: Actor, input: z.output<typeof SaveFilter
   return saved;
 }
 
-export async function deleteSavedFilter(actor: Actor, id: string): Promise<void> {
+export async function deleteSavedFilter(actor: UserActor, id: string): Promise<void> {
   let name = id;
   await mutate(
     actor,

@@ -1,24 +1,20 @@
 import "server-only";
-// What every host-by-host job kind (scan, audit) shares when it is created: the target the user
-// chose (a selection, a host-list filter, or every host), its resolution to host ids, and the one
-// transaction that writes the Job, one JobTask per host, their queue messages and the audit event.
+// What every host-by-host job kind (scan, audit, outbound check, rollout steps) shares when it is
+// created: the target the user chose (a selection, a host-list filter, or every host), its
+// resolution to host ids, and the one transaction that writes the Job, one JobTask per host, their
+// queue messages and the audit event.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { prisma } from "../db";
+import { prisma, type Tx } from "../db";
 import { recordAuditInTx } from "../audit/log";
 import { HostFilter, isEmptyFilter, type HostFilterValue } from "../inventory/filter";
 import { hostIdsMatching } from "../inventory/hosts";
 import { bossDbForTx, getBoss, QUEUES } from "./queue";
-import { taskMessage, fairnessPriority, type Tx } from "./tasks";
+import { taskMessage, fairnessPriority } from "./tasks";
+import type { Actor } from "../auth/actor";
 
 /** Most hosts one job may cover; hostIdsMatching() caps a filter at the same number. */
 export const MAX_JOB_HOSTS = 100_000;
-
-/** Who asked: a user, an API token's owner, or the system (schedule). */
-export interface JobActor {
-  id: string | null;
-  email: string;
-}
 
 /** What to act on: exactly one of a host selection, a host-list filter, or every host. */
 export const JobTargetInput = z
@@ -99,7 +95,7 @@ export async function resumeJobInTx(tx: Tx, jobId: string, queue: string) {
 export async function createJobWithTasks(opts: {
   kind: "scan" | "audit" | "plan" | "remediate" | "rollback" | "outbound_check";
   queue: string;
-  actor: JobActor;
+  actor: Actor;
   hostIds: string[];
   stored: StoredTarget;
   parameters: { maxConcurrency: number } & Record<string, string | number | boolean | null>;
@@ -127,4 +123,37 @@ export async function createJobWithTasks(opts: {
   // 100,000 tasks and messages take a while; Prisma's 5 s default would abort the transaction.
   else await prisma.$transaction(body, { timeout: 300_000, maxWait: 10_000 });
   return { jobId, taskCount: tasks.length };
+}
+
+/** The options a user-requested host job takes: hosts of the job worked on at once, across workers, and where the request came from. */
+export function hostJobOptions(limits: { defaultConcurrency: number; maxConcurrency: number }) {
+  return z.object({
+    maxConcurrency: z.number().int().min(1).max(limits.maxConcurrency).default(limits.defaultConcurrency),
+    /** Shown as "requested by" for the schedule. */
+    origin: z.enum(["ui", "api", "schedule"]).default("ui"),
+  });
+}
+export type HostJobOptions = ReturnType<typeof hostJobOptions>;
+
+/**
+ * The one way a user (or the schedule) starts a job over a target: resolve it to hosts, then write
+ * the job, its tasks, their messages and the `<kind>.create` audit event together.
+ */
+export async function createTargetedJob(
+  spec: { kind: "scan" | "audit" | "outbound_check"; queue: string; options: HostJobOptions; verb: string; fail: ErrorFactory },
+  actor: Actor,
+  target: JobTargetValue,
+  options: z.input<HostJobOptions>,
+): Promise<{ jobId: string; taskCount: number }> {
+  const opts = spec.options.parse(options);
+  const { hostIds, stored, summary } = await resolveJobHosts(target, spec.fail, { verb: spec.verb });
+  return createJobWithTasks({
+    kind: spec.kind,
+    queue: spec.queue,
+    actor,
+    hostIds,
+    stored,
+    parameters: { maxConcurrency: opts.maxConcurrency, origin: opts.origin },
+    audit: { action: `${spec.kind}.create`, details: { target: summary, maxConcurrency: opts.maxConcurrency, origin: opts.origin } },
+  });
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatEndpointLine, scanTaskOutcome, stampLine, type EndpointLineInput } from "./scan-report";
+import { formatEndpointLine, scanTaskOutcome, type EndpointLineInput } from "./scan-report";
+import { stampLine } from "./task-log";
 
 const all = (o: "accepted" | "rejected" | "unknown") => ({ TLSv1: o, "TLSv1.1": o, "TLSv1.2": o, "TLSv1.3": o });
 

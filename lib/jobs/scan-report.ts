@@ -1,10 +1,7 @@
 // Pure pieces of a scan task: the human log line per endpoint and the task's outcome from its
 // endpoints' verdicts. Table-tested in scan-report.test.ts.
-import type { Outcome, TlsVersion, Verdict } from "../tls/types";
+import { TLS_VERSION_LABEL, TLS_VERSIONS, type Outcome, type TlsVersion, type Verdict } from "../tls/types";
 import type { TaskState } from "./state";
-
-const LABEL: Record<TlsVersion, string> = { TLSv1: "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3" };
-const ORDER: readonly TlsVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 
 export interface EndpointLineInput {
   port: number;
@@ -24,16 +21,14 @@ export function formatEndpointLine(e: EndpointLineInput): string {
   const where = `${e.port}/${e.service}`;
   if (e.verdict === "unreachable") return `${where}: unreachable${e.error ? ` (${e.error})` : ""} -> unreachable`;
   if (e.verdict === "no-tls") return `${where}: STARTTLS not offered (peers that require TLS get 451 5.7.3) -> no-tls`;
-  const versions = ORDER.map((v) => {
+  const versions = TLS_VERSIONS.map((v) => {
     const outcome = e.protocols[v];
     const reason = outcome === "unknown" ? e.reasons?.[v] : null;
-    return `${LABEL[v]} ${outcome}${reason ? ` (${reason})` : ""}`;
+    return `${TLS_VERSION_LABEL[v]} ${outcome}${reason ? ` (${reason})` : ""}`;
   });
   const tail = e.verdict === "error" && e.error ? ` (${e.error})` : "";
   return `${where}: ${versions.join(", ")} -> ${e.verdict}${tail}`;
 }
-
-export { stampLine } from "./task-log";
 
 export interface TaskOutcomeInput {
   endpointCount: number;

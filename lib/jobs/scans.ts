@@ -2,12 +2,13 @@ import "server-only";
 // Scan jobs: one Job, one JobTask per host, one queue message per task. The web app (or the
 // API, or the schedule) creates them; worker processes execute them (agents/tasks/scan.ts, through the host-task runner in agents/tasks/runner.ts).
 import { z } from "zod";
-import { prisma } from "../db";
+import { prisma, type Tx } from "../db";
 import { recordAuditInTx } from "../audit/log";
-import { createJobWithTasks, enqueueTasksInTx, JobTargetInput, MAX_JOB_HOSTS, resolveJobHosts, taskQueueFor, type JobActor, type JobTargetValue } from "./create";
+import { createTargetedJob, enqueueTasksInTx, hostJobOptions, JobTargetInput, MAX_JOB_HOSTS, taskQueueFor, type JobTargetValue } from "./create";
+import type { Actor } from "../auth/actor";
 import { deleteWaitingMessages, getBoss, QUEUES } from "./queue";
 import { canCancel, canRetryFailed, RETRYABLE_TASK_STATES } from "./state";
-import { lockJob, refreshJobState, taskCounts, fairnessPriority, type Tx } from "./tasks";
+import { lockJob, refreshJobState, taskCounts, fairnessPriority } from "./tasks";
 import { AppError } from "../errors";
 import { stampLine } from "./task-log";
 
@@ -22,37 +23,20 @@ export class ScanError extends AppError {
   }
 }
 
-export type { JobActor };
-export const SYSTEM_ACTOR: JobActor = { id: null, email: "system" };
-
 /** What to scan: exactly one of a host selection, a host-list filter, or every host. */
 export const ScanTargetInput = JobTargetInput;
 export type ScanTargetValue = JobTargetValue;
 
-export const ScanOptions = z.object({
-  /** Hosts of this job probed at the same time, across all workers. */
-  maxConcurrency: z.number().int().min(1).max(256).default(DEFAULT_SCAN_CONCURRENCY),
-  /** Where the request came from; shown as "requested by" for the schedule. */
-  origin: z.enum(["ui", "api", "schedule"]).default("ui"),
-});
+/** Hosts of a scan job are probed `maxConcurrency` at a time, across all workers. */
+export const ScanOptions = hostJobOptions({ defaultConcurrency: DEFAULT_SCAN_CONCURRENCY, maxConcurrency: 256 });
 export type ScanOptionsValue = z.input<typeof ScanOptions>;
 
 /**
  * Creates a scan job and queues one task per host. The job, its tasks, their queue messages and
  * the audit event commit together: a crash in between leaves nothing half-created.
  */
-export async function createScanJob(actor: JobActor, target: ScanTargetValue, options: ScanOptionsValue = {}): Promise<{ jobId: string; taskCount: number }> {
-  const opts = ScanOptions.parse(options);
-  const { hostIds, stored, summary } = await resolveJobHosts(target, (m) => new ScanError(m), { verb: "scan" });
-  return createJobWithTasks({
-    kind: "scan",
-    queue: QUEUES.scanTask,
-    actor,
-    hostIds,
-    stored,
-    parameters: { maxConcurrency: opts.maxConcurrency, origin: opts.origin },
-    audit: { action: "scan.create", details: { target: summary, maxConcurrency: opts.maxConcurrency, origin: opts.origin } },
-  });
+export async function createScanJob(actor: Actor, target: ScanTargetValue, options: ScanOptionsValue = {}): Promise<{ jobId: string; taskCount: number }> {
+  return createTargetedJob({ kind: "scan", queue: QUEUES.scanTask, options: ScanOptions, verb: "scan", fail: (m) => new ScanError(m) }, actor, target, options);
 }
 
 async function lockedJob(tx: Tx, jobId: string) {
@@ -66,7 +50,7 @@ async function lockedJob(tx: Tx, jobId: string) {
  * Cancels a job: tasks that have not started become cancelled at once; running ones stop at
  * their next check (lease renewal, every few seconds) and end cancelled too.
  */
-export async function cancelJob(actor: JobActor, jobId: string): Promise<{ cancelledTasks: number }> {
+export async function cancelJob(actor: Actor, jobId: string): Promise<{ cancelledTasks: number }> {
   return prisma.$transaction(async (tx) => {
     const job = await lockedJob(tx, jobId);
     if (!canCancel(job.state)) throw new ScanError(`This job has already ${job.state === "cancelled" ? "been cancelled" : "finished"}`);
@@ -86,7 +70,7 @@ export async function cancelJob(actor: JobActor, jobId: string): Promise<{ cance
 }
 
 /** "Retry failed hosts only": a new attempt for failed and unreachable tasks; the rest stay as they are. */
-export async function retryFailedTasks(actor: JobActor, jobId: string): Promise<{ retried: number }> {
+export async function retryFailedTasks(actor: Actor, jobId: string): Promise<{ retried: number }> {
   await getBoss();
   return prisma.$transaction(
     async (tx) => {

@@ -4,9 +4,10 @@ import "server-only";
 // per tick for the whole cluster; any worker picks it up and creates a scan of every host.
 import { z } from "zod";
 import { logger } from "../log";
-import { AllowedTargets, cronForSchedule, DriftWebhookUrl, getSetting, RescanSchedule, setSetting, type RescanScheduleValue, type SettingActor } from "../settings";
+import { AllowedTargets, cronForSchedule, DriftWebhookUrl, getSetting, RescanSchedule, setSetting, type RescanScheduleValue } from "../settings";
+import { SYSTEM_ACTOR, type Actor } from "../auth/actor";
 import { getBoss, QUEUES } from "./queue";
-import { createScanJob, scheduledScanInProgress, SYSTEM_ACTOR, ScanError } from "./scans";
+import { createScanJob, scheduledScanInProgress, ScanError } from "./scans";
 
 /** Makes pg-boss's schedule match the setting. Returns the cron applied (null: off). */
 export async function applyRescanSchedule(schedule?: RescanScheduleValue): Promise<string | null> {
@@ -30,7 +31,7 @@ export async function applyRescanSchedule(schedule?: RescanScheduleValue): Promi
  * Applies the schedule to pg-boss first (its cron parser is the judge of a custom expression),
  * then stores it with its audit event; a refused expression leaves schedule and setting as they were.
  */
-export async function setRescanSchedule(actor: SettingActor, schedule: unknown): Promise<string | null> {
+export async function setRescanSchedule(actor: Actor, schedule: unknown): Promise<string | null> {
   const value = RescanSchedule.parse(schedule);
   const previous = await getSetting("rescanSchedule");
   const cron = await applyRescanSchedule(value);
@@ -72,7 +73,7 @@ export const ScanSettingsInput = z.object({
 });
 
 /** Saves what changed (one audit event per changed setting) and applies the schedule to pg-boss. */
-export async function updateScanSettings(actor: SettingActor, raw: z.input<typeof ScanSettingsInput>): Promise<{ changed: string[]; cron: string | null }> {
+export async function updateScanSettings(actor: Actor, raw: z.input<typeof ScanSettingsInput>): Promise<{ changed: string[]; cron: string | null }> {
   const input = ScanSettingsInput.parse(raw);
   const changed: string[] = [];
   const [schedule, webhook, targets] = await Promise.all([getSetting("rescanSchedule"), getSetting("driftWebhookUrl"), getSetting("allowedTargets")]);

@@ -26,7 +26,6 @@ import { env } from "../env";
 import { decideClaim, deriveJobState, emptyTaskCounts, isTerminalJob, type ClaimDecision, type JobState, type TaskCounts, type TaskState } from "./state";
 import type { Tx } from "../db";
 import { stampLine } from "./task-log";
-export type { Tx };
 
 
 /** How long a claim holds without renewal (TLSFLEET_LEASE_SECONDS, default 20; tests shorten it).

@@ -4,8 +4,9 @@
 // - STARTTLS with a refused handshake: it offered only older versions (the 421 4.4.2 NDR);
 // - no STARTTLS at all: it sends in the clear, which Microsoft 365 refuses (451 5.7.3);
 // - no connection: the check proves nothing either way.
-import { formatUtc, type WireEvidence } from "../compliance/status";
-import type { TlsVersion } from "../tls/types";
+import type { WireEvidence } from "../compliance/status";
+import { formatUtc } from "../time";
+import { protocolLabel, type TlsVersion } from "../tls/types";
 
 export type OutboundOutcome = "negotiated" | "refused" | "no_starttls" | "no_connection";
 
@@ -27,12 +28,9 @@ export interface OutboundVerdict {
   detail: string;
 }
 
-const LABEL: Record<string, string> = { SSLv3: "SSL 3.0", TLSv1: "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3" };
-const label = (v: string) => LABEL[v] ?? v;
-
 function describeOffer(c: ObservedConnection): string {
-  if (c.offeredListed && c.offeredVersions.length > 0) return `only ${c.offeredVersions.map(label).join(", ")}`;
-  return c.offeredHighest ? `nothing above ${label(c.offeredHighest)}` : "no readable ClientHello";
+  if (c.offeredListed && c.offeredVersions.length > 0) return `only ${c.offeredVersions.map(protocolLabel).join(", ")}`;
+  return c.offeredHighest ? `nothing above ${protocolLabel(c.offeredHighest)}` : "no readable ClientHello";
 }
 
 /** Postfix's reasons for not connecting; a Windows check passes what the host itself reported. */
@@ -43,7 +41,7 @@ export function outboundVerdict(connections: readonly ObservedConnection[], sink
   if (tls.length > 0) {
     const best = tls.reduce((a, b) => ((a.negotiated ?? "") >= (b.negotiated ?? "") ? a : b));
     const version = best.negotiated as TlsVersion;
-    return { outcome: "negotiated", negotiated: version, offered: best.offeredVersions, detail: `outbound ${label(version)} negotiated with the check sink ${sink} at ${formatUtc(best.at)}` };
+    return { outcome: "negotiated", negotiated: version, offered: best.offeredVersions, detail: `outbound ${protocolLabel(version)} negotiated with the check sink ${sink} at ${formatUtc(best.at)}` };
   }
   const refused = connections.find((c) => c.startTls);
   const clear = connections.find((c) => !c.startTls);

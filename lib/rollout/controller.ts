@@ -7,10 +7,9 @@ import "server-only";
 // every worker's sweep and after every task without double-starting a wave; a crashed worker or a
 // restarted database only delays it until the next sweep.
 import { recordAuditInTx } from "../audit/log";
-import { prisma } from "../db";
+import { prisma, type Tx } from "../db";
 import { createJobWithTasks } from "../jobs/create";
 import { QUEUES } from "../jobs/queue";
-import type { Tx } from "../jobs/tasks";
 import { logger } from "../log";
 import { getSetting } from "../settings";
 import { approvalRule, countsAgainstBudget, decideAfterWave, finishedRolloutState, planHash, type RolloutHostState } from "./rules";

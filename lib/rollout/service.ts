@@ -6,16 +6,16 @@ import "server-only";
 // depends on who requested, is checked here.
 import { recordAuditInTx } from "../audit/log";
 import type { Role } from "../auth/roles";
-import { prisma } from "../db";
+import { prisma, type Tx } from "../db";
 import { Prisma } from "../generated/prisma/client";
-import { createJobWithTasks, resolveJobHosts, resumeJobInTx, type JobActor, type JobTargetValue } from "../jobs/create";
+import { createJobWithTasks, resolveJobHosts, resumeJobInTx, type JobTargetValue } from "../jobs/create";
 import { QUEUES } from "../jobs/queue";
-import type { Tx } from "../jobs/tasks";
 import { getSetting } from "../settings";
 import { advanceRollout, frozenPlan, lockRollout, waveJobId } from "./controller";
 import { approvalExpired, decideApproval, planHash, planWaves } from "./rules";
 import { RolloutGoals, RolloutSettings, type RolloutGoal, type RolloutSettingsInput } from "./settings";
 import { AppError } from "../errors";
+import type { Actor } from "../auth/actor";
 
 export class RolloutError extends AppError {
   constructor(
@@ -27,14 +27,10 @@ export class RolloutError extends AppError {
   }
 }
 
-export interface RolloutActor extends JobActor {
-  role: Role;
-}
-
 const TX = { timeout: 120_000, maxWait: 15_000 };
 
 /** Creates a rollout and its plan job (read-only checks on every host). Nothing on any host changes. */
-export async function requestRollout(actor: JobActor, input: { target: JobTargetValue; goals: string[]; settings?: RolloutSettingsInput }): Promise<{ rolloutId: string; planJobId: string; hosts: number }> {
+export async function requestRollout(actor: Actor, input: { target: JobTargetValue; goals: string[]; settings?: RolloutSettingsInput }): Promise<{ rolloutId: string; planJobId: string; hosts: number }> {
   const goals = RolloutGoals.safeParse(input.goals);
   if (!goals.success) throw new RolloutError(goals.error.issues[0]?.message ?? "Invalid goals", 400);
   const settings = RolloutSettings.safeParse(input.settings ?? {});
@@ -71,7 +67,7 @@ async function lockedRollout(tx: Tx, rolloutId: string) {
 }
 
 /** Approves the frozen plan whose hash the approver saw. Four eyes where the plan's rule says so. */
-export async function approveRollout(actor: RolloutActor, rolloutId: string, seenHash: string): Promise<void> {
+export async function approveRollout(actor: Actor & { role: Role }, rolloutId: string, seenHash: string): Promise<void> {
   const refused = await prisma.$transaction(async (tx): Promise<string | null> => {
     const r = await lockedRollout(tx, rolloutId);
     // The hash is recomputed from the rows, not trusted from the column: a plan edited in the
@@ -101,7 +97,7 @@ export async function approveRollout(actor: RolloutActor, rolloutId: string, see
 }
 
 /** Starts an approved rollout: assigns the waves (canary first) and lets the controller start wave 0. */
-export async function startRollout(actor: JobActor, rolloutId: string, now = new Date()): Promise<void> {
+export async function startRollout(actor: Actor, rolloutId: string, now = new Date()): Promise<void> {
   const refused = await prisma.$transaction(async (tx): Promise<string | null> => {
     const r = await lockedRollout(tx, rolloutId);
     if (r.state !== "approved") throw new RolloutError(r.state === "planned" ? "This rollout is not approved yet" : `A ${r.state} rollout cannot be started`);
@@ -134,7 +130,7 @@ export async function startRollout(actor: JobActor, rolloutId: string, now = new
 }
 
 /** Pause: the current wave runs to its end; no further wave starts until resumed. */
-export async function pauseRollout(actor: JobActor, rolloutId: string): Promise<void> {
+export async function pauseRollout(actor: Actor, rolloutId: string): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const r = await lockedRollout(tx, rolloutId);
     if (r.state !== "running") throw new RolloutError(`Only a running rollout can be paused (this one is ${r.state})`);
@@ -147,7 +143,7 @@ export async function pauseRollout(actor: JobActor, rolloutId: string): Promise<
   }, TX);
 }
 
-export async function resumeRollout(actor: JobActor, rolloutId: string): Promise<void> {
+export async function resumeRollout(actor: Actor, rolloutId: string): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const r = await lockedRollout(tx, rolloutId);
     if (r.state !== "paused") throw new RolloutError(`Only a paused rollout can be resumed (this one is ${r.state})`);
@@ -160,7 +156,7 @@ export async function resumeRollout(actor: JobActor, rolloutId: string): Promise
 }
 
 /** Cancel: hosts not started are never started; a host being changed finishes its step. */
-export async function cancelRollout(actor: JobActor, rolloutId: string): Promise<void> {
+export async function cancelRollout(actor: Actor, rolloutId: string): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const r = await lockedRollout(tx, rolloutId);
     if (["cancelled", "succeeded", "failed"].includes(r.state)) throw new RolloutError(`This rollout is already ${r.state}`);
@@ -175,7 +171,7 @@ export async function cancelRollout(actor: JobActor, rolloutId: string): Promise
 }
 
 /** Rolls back hosts (all the rollout changed, or the given ones): exact prior values, then verified on the wire. */
-export async function rollbackRollout(actor: JobActor, rolloutId: string, hostIds?: string[]): Promise<{ jobId: string; hosts: number }> {
+export async function rollbackRollout(actor: Actor, rolloutId: string, hostIds?: string[]): Promise<{ jobId: string; hosts: number }> {
   return prisma.$transaction(async (tx) => {
     const r = await lockedRollout(tx, rolloutId);
     if (r.state === "running") throw new RolloutError("Pause or cancel the rollout before rolling hosts back, so no wave changes them meanwhile");

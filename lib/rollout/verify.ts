@@ -1,7 +1,7 @@
 // Is the goal met on the wire? Pure: a host is verified only by what every one of its endpoints
 // negotiated just now, never by its configuration. "unknown" is not "rejected" (docs/architecture.md "The probe's verdict"): an
 // endpoint that could not be told is not verified, and says why.
-import type { Outcome, TlsVersion } from "../tls/types";
+import { TLS_VERSION_LABEL, type Outcome, type TlsVersion } from "../tls/types";
 import { GOAL_LABEL, type RolloutGoal } from "./settings";
 
 export interface EndpointWire {
@@ -12,8 +12,6 @@ export interface EndpointWire {
 }
 
 export type WireCheck = { ok: true; summary: string } | { ok: false; reason: string };
-
-const LABEL: Record<TlsVersion, string> = { TLSv1: "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3" };
 
 /** Checks every endpoint against every goal; the first problem names the endpoint and the version. */
 export function wireMeetsGoals(goals: readonly RolloutGoal[], endpoints: readonly EndpointWire[]): WireCheck {
@@ -26,8 +24,8 @@ export function wireMeetsGoals(goals: readonly RolloutGoal[], endpoints: readonl
       for (const [version, want] of expected) {
         const seen = e.protocols[version];
         if (seen === want) continue;
-        if (seen === "unknown") return { ok: false, reason: `${LABEL[version]} on ${e.label} could not be determined (${GOAL_LABEL[goal]} not proven)` };
-        return { ok: false, reason: `${LABEL[version]} still ${seen} on ${e.label} (${GOAL_LABEL[goal]} not met)` };
+        if (seen === "unknown") return { ok: false, reason: `${TLS_VERSION_LABEL[version]} on ${e.label} could not be determined (${GOAL_LABEL[goal]} not proven)` };
+        return { ok: false, reason: `${TLS_VERSION_LABEL[version]} still ${seen} on ${e.label} (${GOAL_LABEL[goal]} not met)` };
       }
     }
   }
@@ -51,7 +49,7 @@ export function wireMatchesBefore(before: Record<string, TlsVersion[]>, now: rea
     for (const v of Object.keys(e.protocols) as TlsVersion[]) {
       const seen = e.protocols[v];
       if (seen === "unknown") continue;
-      if ((seen === "accepted") !== was.includes(v)) return { ok: false, reason: `${LABEL[v]} ${seen} on ${e.label}, but ${was.includes(v) ? "accepted" : "not accepted"} before the rollout` };
+      if ((seen === "accepted") !== was.includes(v)) return { ok: false, reason: `${TLS_VERSION_LABEL[v]} ${seen} on ${e.label}, but ${was.includes(v) ? "accepted" : "not accepted"} before the rollout` };
     }
   }
   return { ok: true, summary: `the wire matches the state before the rollout on ${now.map((e) => e.label).join(", ")}` };

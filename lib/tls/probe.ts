@@ -18,6 +18,7 @@ import type { ProbeReport, ProbeTarget, Service, TlsVersion } from "./types";
 import { VersionSchedule, type AttemptKind, type AttemptResult, type StopReason } from "./version-schedule";
 import { DeadlineBudget } from "./deadline-budget";
 import { endpointReport, failedReport, type ReportBase } from "./endpoint-report";
+import { StopOnce } from "../stop-once";
 
 export { NOT_TESTABLE } from "./endpoint-report";
 
@@ -99,7 +100,7 @@ interface EndpointRun {
   gate: ConnectionGate;
   /** This endpoint's place in the gate's line, shared by all its connections. */
   ticket: number;
-  stop: AbortController;
+  stop: StopOnce<StopReason>;
   stopReason: () => StopReason;
   budget: DeadlineBudget;
   /** The service answered; `serverName` is who it says it is (an SMTP greeting's domain). */
@@ -183,13 +184,8 @@ async function probeResolved(p: {
   let startTlsAccepted = false;
   let certificateClaimed = false;
 
-  const stop = new AbortController();
-  let stopReason: StopReason | null = null;
-  const stopWith = (reason: StopReason) => {
-    if (stopReason) return;
-    stopReason = reason;
-    stop.abort(new Error(reason));
-  };
+  const stop = new StopOnce<StopReason>();
+  const stopWith = stop.stop;
   const budget = new DeadlineBudget(p.deadlineMs, () => stopWith("deadline"));
   const onCancel = () => stopWith("cancelled");
   if (p.signal?.aborted) stopWith("cancelled");
@@ -207,7 +203,7 @@ async function probeResolved(p: {
     gate: p.gate,
     ticket: p.gate.ticket(),
     stop,
-    stopReason: () => stopReason ?? "cancelled",
+    stopReason: () => stop.reason ?? "cancelled",
     budget,
     markReachable: (serverName) => {
       reachable = true;
@@ -238,7 +234,7 @@ async function probeResolved(p: {
   const findings = await schedule.run();
   budget.dispose();
   p.signal?.removeEventListener("abort", onCancel);
-  return endpointReport(p.base, p.address, findings, { stopReason, reachable, startTlsAccepted, dialog });
+  return endpointReport(p.base, p.address, findings, { stopReason: stop.reason, reachable, startTlsAccepted, dialog });
 }
 
 /** One connection: connect, dialog, handshake for `version`. Never throws. */

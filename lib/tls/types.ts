@@ -7,6 +7,16 @@ export type Service = (typeof SERVICES)[number];
 export const TLS_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
 export type TlsVersion = (typeof TLS_VERSIONS)[number];
 
+/** How a version is written for people; TlsVersion is OpenSSL's name for it. */
+export const TLS_VERSION_LABEL: Record<TlsVersion, string> = { TLSv1: "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3" };
+
+const PROTOCOL_LABEL: Readonly<Record<string, string>> = { SSLv3: "SSL 3.0", ...TLS_VERSION_LABEL };
+
+/** The label of a protocol name a peer reported (an outbound client may offer SSLv3 too); a name it does not know, as it is. */
+export function protocolLabel(name: string): string {
+  return Object.hasOwn(PROTOCOL_LABEL, name) ? PROTOCOL_LABEL[name]! : name;
+}
+
 export type Outcome = "accepted" | "rejected" | "unknown";
 export type StartTlsState = "offered" | "not-offered" | "not-applicable";
 export type Verdict = "unreachable" | "no-tls" | "error" | "at_risk" | "noncompliant" | "compliant";

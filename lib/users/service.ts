@@ -8,12 +8,7 @@ import { WorkLimiterBusy } from "../auth/work-limiter";
 import { ROLES, type Role } from "../auth/roles";
 import { AppError } from "../errors";
 import type { Tx } from "../db";
-
-export interface Actor {
-  id: string;
-  email: string;
-  role: Role;
-}
+import type { UserActor } from "../auth/actor";
 
 export class UserError extends AppError {
   constructor(message: string) {
@@ -139,7 +134,7 @@ async function endSessionsInTx(tx: Tx, userId: string, reason: string, keepSessi
  * (same counters, same limited bcrypt), so a borrowed session cannot guess it without limit.
  * Every other session of the user ends; the one making the change stays.
  */
-export async function changeOwnPassword(actor: Actor & { sessionId?: string }, input: z.infer<typeof ChangeOwnPasswordInput>, address: string): Promise<{ endedSessions: number }> {
+export async function changeOwnPassword(actor: UserActor & { sessionId?: string }, input: z.infer<typeof ChangeOwnPasswordInput>, address: string): Promise<{ endedSessions: number }> {
   const throttle = await countSignInAttempt(actor.email, address);
   if (throttle.locked) {
     await recordAudit({ actor: actor.email, actorId: actor.id, action: "user.password_change_throttled", target: `user:${actor.email}`, details: { address } });
@@ -171,7 +166,7 @@ export async function changeOwnPassword(actor: Actor & { sessionId?: string }, i
 }
 
 /** An admin sets a new password for another user; every session of that user ends. */
-export async function resetPassword(actor: Actor, input: z.infer<typeof ResetPasswordInput>): Promise<{ endedSessions: number }> {
+export async function resetPassword(actor: UserActor, input: z.infer<typeof ResetPasswordInput>): Promise<{ endedSessions: number }> {
   if (input.userId === actor.id) throw new UserError("Change your own password under Settings > Your account (it asks for the current one)");
   const target = await prisma.user.findUnique({ where: { id: input.userId } });
   if (!target) throw new UserError("That user no longer exists");
@@ -199,7 +194,7 @@ export async function listUsers() {
   });
 }
 
-export async function createUser(actor: Actor, input: z.infer<typeof CreateUserInput>) {
+export async function createUser(actor: UserActor, input: z.infer<typeof CreateUserInput>) {
   const existing = await prisma.user.findUnique({ where: { email: input.email } });
   if (existing) throw new UserError(`A user with e-mail ${input.email} already exists`);
   const passwordHash = await hashPassword(input.password);
@@ -214,7 +209,7 @@ async function otherActiveAdmins(tx: Tx, excludeId: string) {
   return tx.user.count({ where: { role: "admin", disabledAt: null, id: { not: excludeId } } });
 }
 
-export async function changeRole(actor: Actor, input: z.infer<typeof ChangeRoleInput>) {
+export async function changeRole(actor: UserActor, input: z.infer<typeof ChangeRoleInput>) {
   return prisma.$transaction(async (tx) => {
     const user = await tx.user.findUnique({ where: { id: input.userId } });
     if (!user) throw new UserError("That user no longer exists");
@@ -227,7 +222,7 @@ export async function changeRole(actor: Actor, input: z.infer<typeof ChangeRoleI
   });
 }
 
-export async function setUserDisabled(actor: Actor, input: z.infer<typeof UserIdInput>, disabled: boolean) {
+export async function setUserDisabled(actor: UserActor, input: z.infer<typeof UserIdInput>, disabled: boolean) {
   return prisma.$transaction(async (tx) => {
     const user = await tx.user.findUnique({ where: { id: input.userId } });
     if (!user) throw new UserError("That user no longer exists");
@@ -243,7 +238,7 @@ export async function setUserDisabled(actor: Actor, input: z.infer<typeof UserId
   });
 }
 
-export async function forceSignOut(actor: Actor, input: z.infer<typeof UserIdInput>) {
+export async function forceSignOut(actor: UserActor, input: z.infer<typeof UserIdInput>) {
   return prisma.$transaction(async (tx) => {
     const user = await tx.user.findUnique({ where: { id: input.userId } });
     if (!user) throw new UserError("That user no longer exists");

@@ -4,10 +4,10 @@
 // As root the server runs as `postgres`, as PostgreSQL requires.
 import { execFile } from "node:child_process";
 import { chownSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { anyFreePort } from "../../lib/db/database";
 
 const BIN = "/usr/lib/postgresql/15/bin";
 const run = promisify(execFile);
@@ -19,17 +19,6 @@ export interface OwnCluster {
   /** pg_ctl restart -m fast: every open connection is terminated. */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function ids(): Promise<{ uid?: number; gid?: number }> {
@@ -47,7 +36,7 @@ export async function startOwnCluster(): Promise<OwnCluster> {
   const log = path.join(dir, "postgres.log");
   const pg = (tool: string, args: string[]) => run(path.join(BIN, tool), args, { ...as, cwd: dir, env: { ...process.env, LC_ALL: "C" } });
   await pg("initdb", [`--pgdata=${data}`, "--username=postgres", "--auth=trust", "--encoding=UTF8", "--no-locale"]);
-  const port = await freePort();
+  const port = await anyFreePort();
   appendFileSync(path.join(data, "postgresql.conf"), `\nlisten_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = ''\nfsync = off\n`);
   writeFileSync(log, "");
   if (as.uid !== undefined) chownSync(log, as.uid, as.gid!);

@@ -85,31 +85,17 @@ const ENCRYPTED_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted";
 
 type ConnectCallback = (err: Error | null, socket: Duplex) => void;
 
-/** Agents whose connections are made (and verified) by us before the HTTP layer may write. */
-class CallbackHttpAgent extends http.Agent {
-  constructor(
-    private readonly open: (cb: ConnectCallback) => void,
-    opts: http.AgentOptions,
-  ) {
-    super(opts);
-  }
-  override createConnection(_o: http.ClientRequestArgs, cb?: ConnectCallback): Duplex | null | undefined {
-    this.open(cb!);
+/**
+ * Makes `agent` get every connection from `open`, which makes (and verifies) it before the HTTP
+ * layer may write. The agent itself stays an http or an https one: https.request refuses an agent
+ * of the other protocol.
+ */
+function connectingThrough<A extends http.Agent>(agent: A, open: (cb: ConnectCallback) => void): A {
+  agent.createConnection = (_o: unknown, cb?: ConnectCallback): Duplex | null | undefined => {
+    open(cb!);
     return undefined;
-  }
-}
-
-class CallbackHttpsAgent extends https.Agent {
-  constructor(
-    private readonly open: (cb: ConnectCallback) => void,
-    opts: https.AgentOptions,
-  ) {
-    super(opts);
-  }
-  override createConnection(_o: http.ClientRequestArgs, cb?: ConnectCallback): Duplex | null | undefined {
-    this.open(cb!);
-    return undefined;
-  }
+  };
+  return agent;
 }
 
 export class WsmanHttp {
@@ -139,9 +125,9 @@ export class WsmanHttp {
       if (opts.tls?.caFile) ca = [readFileSync(opts.tls.caFile)];
       if (opts.tls?.ca) ca = [...(ca ?? []), ...(Array.isArray(opts.tls.ca) ? opts.tls.ca : [opts.tls.ca])];
       const minVersion = opts.tls?.minVersion ?? "TLSv1.2";
-      this.agent = new CallbackHttpsAgent((cb) => this.connectTls(ca, minVersion, connectTimeoutMs, cb), agentOpts);
+      this.agent = connectingThrough(new https.Agent(agentOpts), (cb) => this.connectTls(ca, minVersion, connectTimeoutMs, cb));
     } else {
-      this.agent = new CallbackHttpAgent((cb) => this.connectPlain(connectTimeoutMs, cb), agentOpts);
+      this.agent = connectingThrough(new http.Agent(agentOpts), (cb) => this.connectPlain(connectTimeoutMs, cb));
     }
   }
 

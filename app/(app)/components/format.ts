@@ -1,9 +1,5 @@
-// Display helpers shared by the Overview and the host page. Times are shown in UTC, the same way
-// status explanations name them ("at 2026-11-28 10:02 UTC"), so the two never disagree.
-
-export function formatUtc(d: Date): string {
-  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
-}
+// Display helpers shared by the Overview and the host page. Times: lib/time.ts formatUtc, the form
+// status explanations name them in ("at 2026-11-28 10:02 UTC"), so the two never disagree.
 
 export function formatDay(d: Date): string {
   return d.toLocaleDateString("en-US", { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });

@@ -4,7 +4,7 @@ import { requirePageUser } from "@/lib/auth/guard";
 import { listEvidencePacks } from "@/lib/evidence/packs";
 import { Card, EmptyState } from "@/app/_components/ui/card";
 import { TableHead } from "@/app/_components/ui/table";
-import { formatUtc } from "../jobs/components/format";
+import { formatUtc } from "@/lib/time";
 
 export const metadata: Metadata = { title: "Evidence packs" };
 

@@ -4,7 +4,8 @@
 import { z } from "zod";
 import { authorizedAction } from "@/lib/auth/guard";
 import type { Action } from "@/lib/auth/roles";
-import { JobTargetInput, type JobActor, type JobTargetValue } from "@/lib/jobs/create";
+import type { Actor } from "@/lib/auth/actor";
+import { JobTargetInput, type JobTargetValue } from "@/lib/jobs/create";
 import { cancelJob, createScanJob, retryFailedTasks } from "@/lib/jobs/scans";
 import { createAuditJob } from "@/lib/jobs/audits";
 import { createOutboundCheckJob } from "@/lib/jobs/outbound";
@@ -19,7 +20,7 @@ const JobIdInput = z.object({ jobId: z.uuid() });
  */
 function startJobAction(
   action: Action,
-  create: (actor: JobActor, target: JobTargetValue, options: { origin: "ui" }) => Promise<{ jobId: string; taskCount: number }>,
+  create: (actor: Actor, target: JobTargetValue, options: { origin: "ui" }) => Promise<{ jobId: string; taskCount: number }>,
   success: string,
 ) {
   return authorizedAction(action, JobTargetInput, (target, user) => create(user, target, { origin: "ui" }), { revalidate: ["/jobs"], success });

@@ -8,7 +8,7 @@ import { TableHead } from "@/app/_components/ui/table";
 import { JobStateBadge } from "./components/job-badges";
 import { ProgressBar } from "./components/progress-bar";
 import { ScanAllButton } from "./components/scan-all-button";
-import { formatUtc } from "./components/format";
+import { formatUtc } from "@/lib/time";
 
 export const metadata: Metadata = { title: "Jobs" };
 

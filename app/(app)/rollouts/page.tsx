@@ -5,7 +5,7 @@ import { can } from "@/lib/auth/roles";
 import { listRollouts } from "@/lib/rollout/views";
 import { Card, EmptyState } from "@/app/_components/ui/card";
 import { TableHead } from "@/app/_components/ui/table";
-import { formatUtc } from "../jobs/components/format";
+import { formatUtc } from "@/lib/time";
 import { RolloutStateBadge } from "./components/rollout-badges";
 import { goalsLabel, plural } from "./components/format";
 

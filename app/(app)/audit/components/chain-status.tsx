@@ -1,5 +1,5 @@
 import type { AuditChainStatus } from "@/lib/audit/verify";
-import { formatUtc } from "@/lib/audit/verify-core";
+import { formatUtc } from "@/lib/time";
 
 /** The answer first: is the trail intact, up to where, and since when has it not been checked. */
 export function ChainStatus({ status }: { status: AuditChainStatus }) {

@@ -4,7 +4,7 @@ import { notFound } from "next/navigation";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getEvidencePack } from "@/lib/evidence/packs";
 import { Card } from "@/app/_components/ui/card";
-import { formatUtc } from "../../jobs/components/format";
+import { formatUtc } from "@/lib/time";
 import { PackProgress } from "../components/pack-progress";
 
 export const metadata: Metadata = { title: "Evidence pack" };

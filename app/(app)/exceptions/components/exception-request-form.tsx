@@ -4,14 +4,8 @@ import { useRouter } from "next/navigation";
 import { Button } from "@/app/_components/ui/button";
 import { Alert } from "@/app/_components/ui/alert";
 import { SelectField, TextField } from "@/app/_components/ui/field";
+import { TLS_VERSION_LABEL, TLS_VERSIONS } from "@/lib/hosts/evidence";
 import { requestExceptionAction } from "../actions";
-
-const VERSIONS = [
-  ["TLSv1", "TLS 1.0"],
-  ["TLSv1.1", "TLS 1.1"],
-  ["TLSv1.2", "TLS 1.2"],
-  ["TLSv1.3", "TLS 1.3"],
-] as const;
 
 /** Operator+: ask for an exception on this host (the server checks the role, the dates and the endpoint). */
 export function ExceptionRequestForm({ hostId, ports, minDate, maxDate }: { hostId: string; ports: number[]; minDate: string; maxDate: string }) {
@@ -47,8 +41,8 @@ export function ExceptionRequestForm({ hostId, ports, minDate, maxDate }: { host
         </SelectField>
         <SelectField label="TLS version" id="exception-version" name="version" defaultValue="">
           <option value="">Every version</option>
-          {VERSIONS.map(([v, label]) => (
-            <option key={v} value={v}>{label}</option>
+          {TLS_VERSIONS.map((v) => (
+            <option key={v} value={v}>{TLS_VERSION_LABEL[v]}</option>
           ))}
         </SelectField>
         <TextField label="Expires (UTC day, at most a year ahead)" id="exception-expires" name="expiresAt" type="date" min={minDate} max={maxDate} required error={result?.fields?.expiresAt?.[0]} />

@@ -1,6 +1,6 @@
 import Link from "next/link";
 import type { ExceptionView } from "@/lib/exceptions/service";
-import { formatUtc } from "@/app/(app)/components/format";
+import { formatUtc } from "@/lib/time";
 import { ExceptionDecisionButtons } from "./exception-decision-buttons";
 
 const STATE_STYLE: Record<ExceptionView["state"], string> = {

@@ -16,7 +16,8 @@ import { ExceptionRequestForm } from "@/app/(app)/exceptions/components/exceptio
 import { Card } from "@/app/_components/ui/card";
 import { DetailField } from "@/app/_components/ui/detail-field";
 import { StatusBadge } from "@/app/_components/ui/status-badge";
-import { durationSince, formatDay, formatUtc } from "@/app/(app)/components/format";
+import { durationSince, formatDay } from "@/app/(app)/components/format";
+import { formatUtc } from "@/lib/time";
 import { ProtocolMatrix } from "./components/protocol-matrix";
 import { ConfigEvidence } from "./components/config-evidence";
 import { MailDirections } from "./components/mail-directions";

@@ -7,6 +7,8 @@ import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, useTransition } from "react";
 import type { HostStatusValue } from "@/lib/compliance/status";
 import { filterToSearchParams, type HostFilterValue } from "@/lib/inventory/filter";
+import type { HostSummary } from "@/lib/inventory/model";
+import { formatUtc } from "@/lib/time";
 import { StatusBadge } from "@/app/_components/ui/status-badge";
 import { Button } from "@/app/_components/ui/button";
 import { Alert } from "@/app/_components/ui/alert";
@@ -15,14 +17,8 @@ import { deleteHostsAction } from "../actions";
 import { ConfirmDialog } from "./confirm-dialog";
 import { hostsHref, type ListState } from "./links";
 
-export interface GridRow {
-  id: string;
-  name: string;
-  address: string;
-  platform: string;
-  roles: string[];
-  tags: string[];
-  group: string | null;
+/** A host list row as it reaches the browser: times as ISO strings, no owner column. */
+export interface GridRow extends Omit<HostSummary, "owner"> {
   status: HostStatusValue;
   explanation: string;
   lastScanAt: string | null;
@@ -37,10 +33,6 @@ type SortKey = NonNullable<ListState["sort"]>;
 const MAX_IDS_IN_URL = 200;
 
 const plural = (n: number, word: string) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
-
-function when(iso: string | null): string {
-  return iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : "—";
-}
 
 function SortHeader({ label, sortKey, state, className = "" }: { label: string; sortKey: SortKey; state: ListState; className?: string }) {
   const active = (state.sort ?? "name") === sortKey;
@@ -267,8 +259,8 @@ export function HostGrid({
                         ))}
                       </div>
                     </td>
-                    <td className="whitespace-nowrap px-3 py-2 text-xs text-slate-600">{when(r.lastScanAt)}</td>
-                    <td className="whitespace-nowrap px-3 py-2 text-xs text-slate-600">{when(r.firstFailingAt)}</td>
+                    <td className="whitespace-nowrap px-3 py-2 text-xs text-slate-600">{formatUtc(r.lastScanAt)}</td>
+                    <td className="whitespace-nowrap px-3 py-2 text-xs text-slate-600">{formatUtc(r.firstFailingAt)}</td>
                     {canWrite && (
                       <td className="px-3 py-2 text-right">
                         <Link href={`/hosts/${r.id}/edit`} className="text-xs text-slate-600 hover:text-slate-900 hover:underline" aria-label={`Edit ${r.name}`}>

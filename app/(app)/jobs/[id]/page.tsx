@@ -6,7 +6,7 @@ import { requirePageUser } from "@/lib/auth/guard";
 import { can } from "@/lib/auth/roles";
 import { getJobSummary, listTasks } from "@/lib/jobs/views";
 import { JobLive } from "../components/job-live";
-import { formatUtc } from "../components/format";
+import { formatUtc } from "@/lib/time";
 
 export const metadata: Metadata = { title: "Job" };
 

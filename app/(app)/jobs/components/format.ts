@@ -1,9 +1,3 @@
-// Dates in UTC, the same text on the server and in the browser (no hydration mismatch, and the
-// task log's times are UTC too).
-export function formatUtc(iso: string | null): string {
-  return iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : "—";
-}
-
 export function formatDuration(fromIso: string | null, toIso: string | null): string {
   if (!fromIso) return "—";
   const ms = (toIso ? Date.parse(toIso) : Date.now()) - Date.parse(fromIso);

@@ -11,7 +11,8 @@ import { Card } from "@/app/_components/ui/card";
 import { cancelJobAction, retryFailedAction } from "../actions";
 import { JobStateBadge, TaskStateBadge } from "./job-badges";
 import { ProgressBar } from "./progress-bar";
-import { formatDuration, formatUtc } from "./format";
+import { formatDuration } from "./format";
+import { formatUtc } from "@/lib/time";
 
 interface Live {
   state: JobState;

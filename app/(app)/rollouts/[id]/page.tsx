@@ -10,7 +10,7 @@ import { describeWindow } from "@/lib/rollout/window";
 import { Alert } from "@/app/_components/ui/alert";
 import { Card } from "@/app/_components/ui/card";
 import { DetailField } from "@/app/_components/ui/detail-field";
-import { formatUtc } from "../../jobs/components/format";
+import { formatUtc } from "@/lib/time";
 import { ApproveButton } from "../components/approve-button";
 import { HostPlanDiff } from "../components/host-plan";
 import { HostRollbackButton } from "../components/host-rollback-button";

@@ -1,6 +1,6 @@
 import Link from "next/link";
 import type { ConfigEvidenceView } from "@/lib/hosts/detail";
-import { formatUtc } from "@/app/(app)/components/format";
+import { formatUtc } from "@/lib/time";
 import { ConfigStateView, rebootReason } from "./config-state-view";
 
 /**

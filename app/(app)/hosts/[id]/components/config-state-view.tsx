@@ -2,7 +2,8 @@
 // HealthChecker's reading; Postfix parameters, nginx ssl_protocols per server block, Dovecot
 // ssl_min_protocol, each with its value, where it comes from and what it enables. The stored
 // state is read defensively: a snapshot from an older playbook version falls back to a list.
-import type { ConfigValue } from "@/lib/hosts/evidence";
+import { TLS_VERSION_LABEL, type ConfigValue, type TlsVersion } from "@/lib/hosts/evidence";
+import { formatUtc } from "@/lib/time";
 
 type Dword = number | null;
 interface SideValues {
@@ -43,12 +44,13 @@ function asSettings(state: unknown): Setting[] | null {
   return (state.settings as unknown[]).filter((s): s is Setting => isObject(s) && typeof s.setting === "string" && typeof s.scope === "string");
 }
 
-const VERSION_LABEL: Record<string, string> = { TLSv1: "1.0", "TLSv1.1": "1.1", "TLSv1.2": "1.2", "TLSv1.3": "1.3" };
+// "TLS 1.0, 1.1": the list says "TLS" once.
+const shortLabel = (v: string) => (Object.hasOwn(TLS_VERSION_LABEL, v) ? TLS_VERSION_LABEL[v as TlsVersion].replace("TLS ", "") : v);
 
 function enablesText(enabled: string[] | null): { text: string; bad: boolean } {
   if (enabled === null) return { text: "cannot tell", bad: false };
   const legacy = enabled.filter((v) => v === "TLSv1" || v === "TLSv1.1");
-  const list = enabled.length ? `TLS ${enabled.map((v) => VERSION_LABEL[v] ?? v).join(", ")}` : "no TLS version";
+  const list = enabled.length ? `TLS ${enabled.map(shortLabel).join(", ")}` : "no TLS version";
   return { text: list, bad: legacy.length > 0 || !enabled.includes("TLSv1.2") };
 }
 
@@ -70,7 +72,7 @@ function SchannelTable({ s }: { s: SchannelView }) {
           {s.os?.productName ?? (s.os?.family ? `Windows Server ${s.os.family}` : "Windows")}
           {s.os?.version ? ` (${s.os.version})` : ""}
           {s.exchange ? `; ${s.exchange.product ?? "Exchange"} ${s.exchange.version ?? ""}` : ""}
-          {s.lastBootAt ? `; last boot ${s.lastBootAt.slice(0, 16).replace("T", " ")} UTC` : ""}
+          {s.lastBootAt ? `; last boot ${formatUtc(s.lastBootAt)}` : ""}
         </p>
       )}
       {s.exchangePrerequisites && <ExchangePrerequisitesView p={s.exchangePrerequisites} dotnetRelease={s.dotnetRelease ?? null} />}

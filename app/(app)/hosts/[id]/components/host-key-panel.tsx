@@ -1,4 +1,4 @@
-import { formatUtc } from "@/app/(app)/components/format";
+import { formatUtc } from "@/lib/time";
 import { HostKeyButtons } from "./host-key-buttons";
 import { HostTrustControls } from "./host-trust-controls";
 

@@ -1,8 +1,8 @@
 import type { EndpointEvidence } from "@/lib/hosts/detail";
-import { expiryState, TLS_VERSIONS, type TlsVersion } from "@/lib/hosts/evidence";
-import { formatDay, formatUtc } from "@/app/(app)/components/format";
+import { expiryState, TLS_VERSION_LABEL, TLS_VERSIONS, type TlsVersion } from "@/lib/hosts/evidence";
+import { formatDay } from "@/app/(app)/components/format";
+import { formatUtc } from "@/lib/time";
 
-const VERSION_LABEL: Record<TlsVersion, string> = { TLSv1: "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3" };
 const LEGACY: ReadonlySet<TlsVersion> = new Set(["TLSv1", "TLSv1.1"]);
 
 // Accepting TLS 1.0/1.1 is the finding (red); accepting 1.2/1.3 is what we want (green); a rejected
@@ -52,7 +52,7 @@ export function ProtocolMatrix({ endpoints, now }: { endpoints: EndpointEvidence
           <tr className="text-left text-xs uppercase tracking-wide text-slate-500">
             <th scope="col" className="border-b border-slate-200 py-2 pr-3 font-medium">Endpoint</th>
             {TLS_VERSIONS.map((v) => (
-              <th key={v} scope="col" className="border-b border-slate-200 px-1 py-2 text-center font-medium">{VERSION_LABEL[v]}</th>
+              <th key={v} scope="col" className="border-b border-slate-200 px-1 py-2 text-center font-medium">{TLS_VERSION_LABEL[v]}</th>
             ))}
             <th scope="col" className="border-b border-slate-200 px-2 py-2 font-medium">STARTTLS</th>
             <th scope="col" className="border-b border-slate-200 py-2 pl-2 font-medium">Probed</th>
@@ -73,7 +73,7 @@ export function ProtocolMatrix({ endpoints, now }: { endpoints: EndpointEvidence
                 {TLS_VERSIONS.map((v) => {
                   if (!p) return <td key={v} className={`${edge} px-1 py-2 text-center text-xs text-slate-400`}>–</td>;
                   const c = p.protocols[v];
-                  const why = c.reason ? `${VERSION_LABEL[v]} ${c.outcome}: ${c.reason}` : `${VERSION_LABEL[v]} ${c.outcome}${c.cipher ? ` with ${c.cipher}` : ""}`;
+                  const why = c.reason ? `${TLS_VERSION_LABEL[v]} ${c.outcome}: ${c.reason}` : `${TLS_VERSION_LABEL[v]} ${c.outcome}${c.cipher ? ` with ${c.cipher}` : ""}`;
                   return (
                     <td key={v} className={`${edge} px-1 py-1 text-center`}>
                       <div className={`rounded px-1.5 py-1 ${cellStyle(v, c.outcome)}`} title={why} data-outcome={c.outcome}>

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import type { RolloutGoal } from "@/lib/rollout/settings";
 import type { RolloutHostState } from "@/lib/rollout/rules";
-import { formatUtc } from "@/app/(app)/jobs/components/format";
+import { formatUtc } from "@/lib/time";
 import { TableHead } from "@/app/_components/ui/table";
 import { RolloutHostStateBadge, RolloutStateBadge } from "@/app/(app)/rollouts/components/rollout-badges";
 import { goalsLabel } from "@/app/(app)/rollouts/components/format";

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import type { TimelineEntry } from "@/lib/hosts/detail";
 import { StatusBadge } from "@/app/_components/ui/status-badge";
-import { formatUtc } from "@/app/(app)/components/format";
+import { formatUtc } from "@/lib/time";
 
 const TASK_STATE_STYLE: Record<string, string> = {
   succeeded: "text-green-800",

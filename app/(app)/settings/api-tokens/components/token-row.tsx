@@ -1,11 +1,10 @@
 "use client";
 import { useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
+import { formatUtc } from "@/lib/time";
 import { revokeApiTokenAction } from "../actions";
 
 type Row = { id: string; name: string; prefix: string; scope: string; ownerEmail: string; actsAs: string | null; createdAt: string; expiresAt: string | null; lastUsedAt: string | null; revokedAt: string | null };
-
-const utc = (iso: string | null, none: string) => (iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : none);
 
 export function TokenRow({ token: t, showOwner }: { token: Row; showOwner: boolean }) {
   const [pending, startTransition] = useTransition();
@@ -19,7 +18,7 @@ export function TokenRow({ token: t, showOwner }: { token: Row; showOwner: boole
     });
   }
 
-  const state = t.revokedAt ? `revoked ${utc(t.revokedAt, "")}` : t.actsAs ?? "not usable (expired or owner disabled)";
+  const state = t.revokedAt ? `revoked ${formatUtc(t.revokedAt, "")}` : t.actsAs ?? "not usable (expired or owner disabled)";
   return (
     <tr className="border-t border-slate-100 align-top" data-testid={`token-row-${t.name}`}>
       <td className="py-2">
@@ -29,9 +28,9 @@ export function TokenRow({ token: t, showOwner }: { token: Row; showOwner: boole
       {showOwner && <td className="text-slate-700">{t.ownerEmail}</td>}
       <td>{t.scope}</td>
       <td data-testid="token-state">{state}</td>
-      <td className="text-slate-600">{utc(t.createdAt, "")}</td>
-      <td className="text-slate-600">{utc(t.expiresAt, "never")}</td>
-      <td className="text-slate-600">{utc(t.lastUsedAt, "never used")}</td>
+      <td className="text-slate-600">{formatUtc(t.createdAt, "")}</td>
+      <td className="text-slate-600">{formatUtc(t.expiresAt, "never")}</td>
+      <td className="text-slate-600">{formatUtc(t.lastUsedAt, "never used")}</td>
       <td className="py-2 text-right">
         {!t.revokedAt && (
           <Button variant="danger" disabled={pending} onClick={onRevoke} aria-label={`Revoke ${t.name}`}>Revoke</Button>

@@ -1,6 +1,7 @@
 "use client";
 import { useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
+import { formatUtc } from "@/lib/time";
 import { deleteCredentialAction, replaceCredentialSecretAction } from "../actions";
 import { ScopeEditor, scopeSummary, type ScopeValue } from "./scope-editor";
 
@@ -41,7 +42,7 @@ export function CredentialRow({ credential: c }: { credential: Row }) {
       <td className={`max-w-xs break-words px-3 text-xs ${unscoped ? "font-medium text-amber-800" : ""}`} data-testid="credential-scope">
         {scopeSummary(c.scope)}
       </td>
-      <td className="text-slate-600">{c.updatedAt.slice(0, 16).replace("T", " ")} UTC</td>
+      <td className="text-slate-600">{formatUtc(c.updatedAt)}</td>
       <td className="py-2 text-right">
         <div className="flex justify-end gap-2">
           <Button variant="secondary" disabled={pending} onClick={() => setScoping((v) => !v)} aria-expanded={scoping}>Edit scope</Button>
