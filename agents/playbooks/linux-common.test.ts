@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs, { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -81,6 +81,37 @@ describe("runBatch", () => {
     const ran = await runBatch(s, [["echo", "value"]]);
     expect(ran).toHaveLength(1);
     expect(ran[0]!.stdout).toBe("value\n");
+  });
+
+  it("encodes every step's output with one base64 for the whole batch, not one per step (host CPU per check)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tlsfleet-batch-"));
+    const counter = path.join(dir, "count");
+    const wrapper = path.join(dir, "base64");
+    const real = spawnSync("sh", ["-c", "command -v base64"], { encoding: "utf8" }).stdout.trim();
+    fs.writeFileSync(wrapper, `#!/bin/sh\necho x >> ${quotePosix([counter])}\nexec ${quotePosix([real])} "$@"\n`, { mode: 0o755 });
+    const previous = process.env.PATH;
+    process.env.PATH = `${dir}:${previous}`;
+    try {
+      const steps = Array.from({ length: 11 }, (_, i) => ["printf", "%s\\n", `step ${i + 1} \u00e9`]);
+      const ran = await runBatch(localSession(), steps);
+      expect(ran.map((r) => r.stdout)).toEqual(steps.map((_, i) => `step ${i + 1} \u00e9\n`));
+      expect(fs.readFileSync(counter, "utf8").trim().split("\n")).toHaveLength(1);
+    } finally {
+      process.env.PATH = previous;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("returns the outputs of the steps that ran up to a failing gate, byte for byte, even empty and binary ones", async () => {
+    const ran = await runBatch(
+      localSession(),
+      [["printf", "a\\000b\\377"], ["printf", ""], ["sh", "-c", "printf 'no\\n' >&2; exit 4"], ["printf", "never"]],
+      { stopOnFailure: true },
+    );
+    expect(ran.map((r) => r.exitCode)).toEqual([0, 0, 4]);
+    expect(Buffer.from(ran[0]!.stdout, "utf8").includes(Buffer.from("a\u0000b"))).toBe(true);
+    expect(ran[1]).toMatchObject({ stdout: "", stderr: "" });
+    expect(ran[2]).toMatchObject({ stdout: "", stderr: "no\n" });
   });
 
   it("says how far it got when the shell itself dies midway", async () => {

@@ -146,22 +146,37 @@ export function checkedOutput(hostLabel: string, out: RawOutput, okCodes: readon
 // the login user's shell, which on a real server reads its rc files (measured on the lab with a
 // pyenv-initialising ~/.bashrc: 90 ms of CPU per start, against 4 ms with an empty home); a check
 // that runs seven postconf queries one by one pays that seven times. The script below runs the
-// steps in one shell and frames each step's exit code, stdout and stderr as base64 on a line of
-// its own, marked with a nonce of the batch, so a noisy rc file printing to stdout cannot be
-// mistaken for a step's output. The steps are argv arrays quoted with quotePosix, as the
-// transport quotes a single command; the nonce is hex.
+// steps in one shell, each writing its stdout and stderr to files of its own, and prints each
+// step's exit code on a line as the step ends, marked with a nonce of the batch, so a noisy rc
+// file printing to stdout cannot be mistaken for the script's output. When the shell exits
+// (after the last step, or at a failing gate) it prints every file's size (one `wc -c`) and all
+// of them concatenated as one base64 line (one `cat`, `base64`, `tr`): six helper processes per
+// batch whatever its length. Framing each step on its own (two base64 and two tr per step) cost
+// the 11-step Postfix check 0.13 s of the host's CPU instead of 0.09 s (measured in a lab
+// namespace, 30 runs each), which counts when a rollout runs two such checks on every host of a
+// fleet. The steps are argv arrays quoted with quotePosix, as the transport quotes a single
+// command; the nonce is hex.
 const batchScript = (mark: string) => `d=$(mktemp -d) || exit 125
-trap 'rm -rf -- "$d"' EXIT
 n=0
+dump() {
+  set --
+  i=1
+  while [ "$i" -le "$n" ]; do set -- "$@" "$d/o$i" "$d/e$i"; i=$((i+1)); done
+  if [ "$#" -gt 0 ]; then
+    printf '\n${mark}-sizes\n'
+    wc -c -- "$@"
+    printf '\n${mark}-data '
+    cat -- "$@" | base64 | tr -d '\n'
+    printf '\n'
+  fi
+  rm -rf -- "$d"
+}
+trap dump EXIT
 step() {
   n=$((n+1))
-  "$@" >"$d/o" 2>"$d/e"
+  "$@" >"$d/o$n" 2>"$d/e$n"
   rc=$?
-  printf '\\n${mark} %s %s ' "$n" "$rc"
-  base64 <"$d/o" | tr -d '\\n'
-  printf ' '
-  base64 <"$d/e" | tr -d '\\n'
-  printf '\\n'
+  printf '\n${mark} %s %s\n' "$n" "$rc"
   return "$rc"
 }`;
 
@@ -173,11 +188,42 @@ export interface BatchOptions {
   maxOutputBytes?: number;
 }
 
+/** The exit codes the script printed, in step order, until a line breaks the order. */
+function exitCodes(lines: string[], mark: string, steps: number): number[] {
+  const codes: number[] = [];
+  for (const line of lines) {
+    if (!line.startsWith(`${mark} `)) continue;
+    const [, n, rc] = line.split(" ");
+    // Steps report in order; anything else is not our script's output.
+    if (Number(n) - 1 !== codes.length || codes.length >= steps || !/^\d+$/.test(rc ?? "")) break;
+    codes.push(Number(rc));
+  }
+  return codes;
+}
+
+/** Each step's stdout and stderr from the dump at exit, or null when there is none or it does not add up. */
+function dumpedOutputs(lines: string[], mark: string, count: number): Array<{ stdout: string; stderr: string }> | null {
+  const sizesAt = lines.lastIndexOf(`${mark}-sizes`);
+  const dataLine = lines.findLast((l) => l.startsWith(`${mark}-data `));
+  if (sizesAt < 0 || dataLine === undefined) return null;
+  // wc -c prints "SIZE NAME" per file in argument order (and a total line after two or more).
+  const sizes = lines.slice(sizesAt + 1, sizesAt + 1 + 2 * count).map((l) => /^\s*(\d+)\s/.exec(l)?.[1]);
+  if (sizes.length !== 2 * count || sizes.some((x) => x === undefined)) return null;
+  const data = Buffer.from(dataLine.slice(mark.length + 6), "base64");
+  const total = sizes.reduce((sum, x) => sum + Number(x), 0);
+  if (total !== data.length) return null;
+  const out: Array<{ stdout: string; stderr: string }> = [];
+  let at = 0;
+  const take = (size: number) => data.subarray(at, (at += size)).toString("utf8");
+  for (let i = 0; i < count; i++) out.push({ stdout: take(Number(sizes[2 * i])), stderr: take(Number(sizes[2 * i + 1])) });
+  return out;
+}
+
 /**
  * Runs `steps` in order in one remote shell and returns the output of each step that ran, in
  * order: all of them, or with `stopOnFailure` up to and including the first that failed. A
  * step's exit code is its own (127: not installed). Throws a PlaybookError when the shell itself
- * failed (no mktemp, output cut off), naming how far it got.
+ * failed (no mktemp, killed, output cut off), naming how far it got.
  */
 export async function runBatch(s: RemoteSession, steps: readonly string[][], opts: BatchOptions = {}): Promise<RawOutput[]> {
   const gates = opts.stopOnFailure === true ? steps.length : opts.stopOnFailure || 0;
@@ -187,27 +233,22 @@ export async function runBatch(s: RemoteSession, steps: readonly string[][], opt
     timeoutMs: opts.timeoutMs ?? 60_000,
     maxOutputBytes: opts.maxOutputBytes ?? 16 * 1024 * 1024,
   });
-  const decode = (b64: string | undefined) => Buffer.from(b64 ?? "", "base64").toString("utf8");
-  const ran: RawOutput[] = [];
-  for (const line of r.stdout.split("\n")) {
-    if (!line.startsWith(`${mark} `)) continue;
-    const [, n, rc, out, err] = line.split(" ");
-    const index = Number(n) - 1;
-    // Steps report in order; anything else is not our script's output.
-    if (index !== ran.length || index >= steps.length || !/^\d+$/.test(rc ?? "")) break;
-    ran.push({ argv: [...steps[index]!], exitCode: Number(rc), stdout: decode(out), stderr: decode(err) });
-  }
-  const stoppedAt = ran.findIndex((x) => x.exitCode !== 0);
-  const finished = ran.length === steps.length || (stoppedAt >= 0 && stoppedAt < gates && stoppedAt === ran.length - 1);
-  if (!finished || r.truncated) {
-    const next = steps[ran.length];
+  const printed = r.stdout.split("\n");
+  const codes = exitCodes(printed, mark, steps.length);
+  const outputs = codes.length > 0 ? dumpedOutputs(printed, mark, codes.length) : [];
+  const stoppedAt = codes.findIndex((rc) => rc !== 0);
+  const complete = codes.length === steps.length || (stoppedAt >= 0 && stoppedAt < gates && stoppedAt === codes.length - 1);
+  if (!complete || outputs === null || r.truncated) {
+    // Without the dump (the shell was killed) the steps that ran have no output to show.
+    const ran = codes.length;
+    const next = steps[ran];
     const detail = (r.stderr.trim() || "no message").slice(0, 300);
     throw new PlaybookError(
       s.hostLabel,
-      `A batch of ${steps.length} commands on ${s.hostLabel} stopped after ${ran.length}${next ? ` (next: \`${next.slice(0, 3).join(" ")}\`)` : ""}${r.truncated ? ": its output was cut off" : ""} (exit code ${r.exitCode ?? "none"}): ${detail}`,
+      `A batch of ${steps.length} commands on ${s.hostLabel} stopped after ${ran}${next ? ` (next: \`${next.slice(0, 3).join(" ")}\`)` : ""}${r.truncated ? ": its output was cut off" : ""} (exit code ${r.exitCode ?? "none"}): ${detail}`,
     );
   }
-  return ran;
+  return codes.map((rc, i) => ({ argv: [...steps[i]!], exitCode: rc, ...outputs[i]! }));
 }
 
 /** A configuration file as read from the host: exact bytes (base64 keeps any encoding intact). */
