@@ -89,6 +89,9 @@ const tooManyRows = (maxRows: number, line: number) => new CsvSyntaxError(`more 
  */
 export class CsvStreamParser {
   private pending = "";
+  /** Length of the record held back at the last parse, and of the text pushed since. */
+  private held = 0;
+  private unparsed = 0;
   private line = 1;
   private records = 0;
   private started = false;
@@ -109,6 +112,11 @@ export class CsvStreamParser {
       chunk = stripBom(chunk);
     }
     this.pending = this.pending.length ? this.pending + chunk : chunk;
+    this.unparsed += chunk.length;
+    // A held-back record is parsed again from its start, so it waits until at least as much
+    // text again has arrived: linear work overall, also when an upload trickles in byte by byte
+    // under a long record (each byte would otherwise re-read up to CSV_MAX_RECORD_CHARS).
+    if (this.unparsed < this.held && this.pending.length <= CSV_MAX_RECORD_CHARS) return [];
     return this.parse(false);
   }
 
@@ -212,6 +220,8 @@ export class CsvStreamParser {
     }
     this.line = line;
     this.pending = heldAt < 0 ? "" : text.slice(heldAt);
+    this.held = this.pending.length;
+    this.unparsed = 0;
     if (this.pending.length > CSV_MAX_RECORD_CHARS) {
       if (openQuoteLine) throw new CsvSyntaxError(`a quoted field is never closed (a missing " ?): the record is longer than ${formatBytes(CSV_MAX_RECORD_CHARS)}`, openQuoteLine);
       throw new CsvSyntaxError(`a record is longer than ${formatBytes(CSV_MAX_RECORD_CHARS)}`, this.line);
@@ -226,7 +236,8 @@ export class CsvStreamParser {
  * BOM removed, size capped as the bytes come in.
  */
 export class CsvByteStream {
-  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
+  // ignoreBOM: the BOM is left to the text parser, which removes one, as parseCsv does.
+  private readonly decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   private readonly parser: CsvStreamParser;
   private readonly maxBytes: number;
   bytes = 0;

@@ -9,7 +9,7 @@
 //   --rows N     rows in the generated file (default 500000; ~2 endpoints each)
 //   --runs N     runs (default 3)
 //   --path P     http (default) or cli: `tlsfleet hosts import FILE --as ...` instead of the web server
-//   --port N     port for the web server (default 3212)
+//   --port N     port for the web server (default 3297; refused when something already listens there)
 //   --write      replace the "Import of 500,000 hosts (issue 12)" section of BENCHMARKS.md
 //
 // Database: `tlsfleet_bench_import` on DATABASE_URL's server, or on the embedded PostgreSQL;
@@ -34,7 +34,7 @@ const TARGET_S = 300;
 const WEB_SERVER = path.join(ROOT, "bin", "web-server.js");
 
 const o = benchOptions();
-const opts = { rows: o.number("--rows", 500_000), runs: o.number("--runs", 3), path: o.value("--path") ?? "http", port: o.number("--port", 3212), write: o.has("--write") };
+const opts = { rows: o.number("--rows", 500_000), runs: o.number("--runs", 3), path: o.value("--path") ?? "http", port: o.number("--port", 3297), write: o.has("--write") };
 const log = (s: string) => console.log(`bench:import ${s}`);
 const n = (x: number) => x.toLocaleString("en");
 const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" ");
@@ -105,7 +105,17 @@ interface Run {
   endpoints: number;
 }
 
+/** Something else on the port would answer the health check in place of our server (it happened: an old build on 3212). */
+async function assertPortFree(port: number) {
+  const inUse = await fetch(`http://127.0.0.1:${port}/api/health`).then(
+    () => true,
+    () => false,
+  );
+  if (inUse) throw new Error(`something already listens on port ${port}: choose another with --port`);
+}
+
 async function runHttp(url: string, file: string, digest: string): Promise<Run> {
+  await assertPortFree(opts.port);
   let output = "";
   const web: ChildProcess = await startWebServer({
     entry: [WEB_SERVER],
