@@ -282,25 +282,18 @@ function chunkedCsv(input: string, r: Rng, asBytes: boolean): CsvRecord[] {
   // Tiny chunks put a boundary everywhere in a small input; a big one (the mutations repeat
   // pieces thousands of times) gets upload-sized chunks, or the fuzz would spend its time on calls.
   const size = () => pick(r, input.length > 65_536 ? [64, 1000, 65_536] : [1, 2, 3, 7, 64, 1000, 65_536]);
+  const bytes = Buffer.from(input, "utf8");
+  const bytesParser = new CsvByteStream();
+  const textParser = new CsvStreamParser();
+  const length = asBytes ? bytes.length : input.length;
+  const push = (from: number, to: number) => (asBytes ? bytesParser.push(bytes.subarray(from, to)) : textParser.push(input.slice(from, to)));
   const out: CsvRecord[] = [];
-  if (asBytes) {
-    const bytes = Buffer.from(input, "utf8");
-    const s = new CsvByteStream();
-    for (let at = 0; at < bytes.length; ) {
-      const to = at + size();
-      out.push(...s.push(bytes.subarray(at, to)));
-      at = to;
-    }
-    out.push(...s.end());
-  } else {
-    const p = new CsvStreamParser();
-    for (let at = 0; at < input.length; ) {
-      const to = at + size();
-      out.push(...p.push(input.slice(at, to)));
-      at = to;
-    }
-    out.push(...p.end());
+  for (let at = 0; at < length; ) {
+    const to = at + size();
+    out.push(...push(at, to));
+    at = to;
   }
+  out.push(...(asBytes ? bytesParser.end() : textParser.end()));
   return out;
 }
 
