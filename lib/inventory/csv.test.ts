@@ -166,6 +166,18 @@ describe("incremental parsing (CsvStreamParser, CsvByteStream)", () => {
     expect((caught as Error).message).toMatch(/never closed/);
   });
 
+  it("stays linear when a long record arrives one character at a time", () => {
+    // Parsing the held-back record again at every push made this quadratic: minutes, not milliseconds.
+    const text = `h\r\n"${"x".repeat(200_000)}"\r\n`;
+    const p = new CsvStreamParser();
+    const t0 = performance.now();
+    const recs: CsvRecord[] = [];
+    for (const c of text) recs.push(...p.push(c));
+    recs.push(...p.end());
+    expect(recs.map((r) => r.fields[0].length)).toEqual([1, 200_000]);
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+
   it("refuses bytes that are not UTF-8 with the line they are on", () => {
     const s = new CsvByteStream();
     s.push(new TextEncoder().encode("h\r\na\r\nb\r\n"));
