@@ -34,15 +34,17 @@ function parse(argv: string[]): Parsed | string {
 }
 
 const n = (x: number) => x.toLocaleString("en");
+const plural = (x: number, word: string) => `${n(x)} ${word}${x === 1 ? "" : "s"}`;
 
 function describeProgress(p: ImportProgress, size: number): string {
   if (p.phase === "writing") return `writing: ${n(p.written)} of ${n(p.toWrite)} hosts`;
-  if (p.phase === "checking") return `checking ${n(p.rows)} rows for repeated names`;
+  if (p.phase === "checking") return `checking ${plural(p.rows, "row")} for repeated names`;
   return `reading: ${n(p.rows)} rows (${Math.round((100 * p.bytes) / Math.max(size, 1))}% of the file), ${n(p.validated)} checked, ${n(p.problems)} problems`;
 }
 
 function printProblems(preview: ImportPreview) {
-  console.log(`${n(preview.issueCount)} problems in ${n(Math.max(preview.badRowCount, 1))} rows; nothing imported. The first ${n(preview.issues.length)}:`);
+  const rows = Math.max(preview.badRowCount, 1);
+  console.log(`${plural(preview.issueCount, "problem")} in ${plural(rows, "row")}; nothing imported. ${preview.issues.length < preview.issueCount ? `The first ${n(preview.issues.length)}:` : "Each:"}`);
   for (const i of preview.issues) console.log(`  line ${i.line}${i.column ? ` (${i.column})` : ""}: ${i.reason}`);
 }
 
