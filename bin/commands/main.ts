@@ -8,6 +8,7 @@ const commands: Record<string, Command> = {
   start: { summary: "migrate, seed the admin, build if needed, run web + worker", load: () => import("./start") },
   credentials: { summary: "credentials rotate [--new-key]: re-seal stored credentials to the current key", load: () => import("./credentials") },
   audit: { summary: "audit verify [--file F] | checkpoint | export: the signed audit trail", load: () => import("./audit") },
+  hosts: { summary: "hosts import FILE --as EMAIL [--preview]: the CSV import, with progress", load: () => import("./hosts") },
   worker: { summary: "run the job worker alone", load: () => import("./worker") },
 };
 

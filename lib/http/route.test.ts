@@ -97,6 +97,17 @@ describe("route()", () => {
     expect((await csv(cut, ctx())).status).toBe(413);
   });
 
+  it("hands a streamed raw body over unread, refusing a Content-Length over its limit with 413", async () => {
+    const csv = route({ action: "hosts.write", summary: "s", rawBody: { contentType: "text/csv", maxBytes: 8, tooLarge: "The file is too large", stream: true }, responses: {} }, async ({ raw, bodyStream }) =>
+      Response.json({ raw: raw.byteLength, streamed: bodyStream ? await new Response(bodyStream).text() : null }),
+    );
+    expect(await (await csv(post("a,b\r\n"), ctx())).json()).toEqual({ raw: 0, streamed: "a,b\r\n" });
+    const declared = new Request("http://localhost/x", { method: "POST", headers: { "content-length": "9" }, body: "0123456789" });
+    const big = await csv(declared, ctx());
+    expect(big.status).toBe(413);
+    expect((await big.json()).error).toBe("The file is too large");
+  });
+
   it("answers a user-facing error with its message (400) and anything else with an error id (500)", async () => {
     const failing = (err: Error) => route({ action: "read", summary: "s", responses: {} }, async () => Promise.reject(err));
     const user = await failing(new UserFacingError("Host key for mx1 changed"))(new Request("http://localhost/x"), ctx());

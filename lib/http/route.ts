@@ -38,8 +38,12 @@ export interface RouteSpec<P extends Schema = undefined, Q extends Schema = unde
   body?: B;
   /** An empty body is read as `{}`. */
   bodyOptional?: boolean;
-  /** A body that is not JSON (the CSV import): handed to the handler as bytes, refused above `maxBytes`. */
-  rawBody?: { contentType: string; maxBytes: number; tooLarge: string };
+  /**
+   * A body that is not JSON (the CSV import): handed to the handler as bytes, refused above
+   * `maxBytes`. `stream`: handed over unread as `bodyStream` (a Content-Length above `maxBytes` is
+   * still refused here; the handler caps what actually arrives).
+   */
+  rawBody?: { contentType: string; maxBytes: number; tooLarge: string; stream?: boolean };
   /** Bodies this route accepts, for the API document; the OpenAPI test sends each one through the route. */
   examples?: unknown[];
   /** Success answers, for the API document. */
@@ -58,6 +62,8 @@ export interface RouteInput<P extends Schema, Q extends Schema, B extends Schema
   json: unknown;
   /** The bytes of a `rawBody` route. */
   raw: Uint8Array;
+  /** The body of a `rawBody: { stream: true }` route, unread (null when there is none). */
+  bodyStream: ReadableStream<Uint8Array> | null;
 }
 
 type RouteContext = { params: Promise<Record<string, string | string[]>> };
@@ -115,6 +121,15 @@ async function readJsonBody(req: Request, optional: boolean): Promise<{ json: un
   }
 }
 
+/** How a route answers an error its handler threw (a streamed answer uses it for its last line too). */
+export function errorResponse(err: unknown, action: Action): Response {
+  // A message written for the user is a 400 whatever status its error carries: what the API has always answered.
+  if (isUserFacing(err)) return problem(400, err.message);
+  const id = randomUUID().slice(0, 8);
+  logger.error({ err, action, errorId: id }, "route handler failed");
+  return problem(500, `Internal error (id ${id})`, { type: PROBLEM_TYPES.internal, extensions: { errorId: id } });
+}
+
 export function route<P extends Schema = undefined, Q extends Schema = undefined, B extends Schema = undefined>(
   spec: RouteSpec<P, Q, B>,
   handler: (input: RouteInput<P, Q, B>) => Promise<Response>,
@@ -139,6 +154,7 @@ export function route<P extends Schema = undefined, Q extends Schema = undefined
       let json: unknown = undefined;
       let body: unknown = undefined;
       let raw: Uint8Array = new Uint8Array(0);
+      let bodyStream: ReadableStream<Uint8Array> | null = null;
       if (spec.body) {
         const read = await readJsonBody(req, spec.bodyOptional ?? false);
         if (read instanceof Response) return read;
@@ -146,18 +162,18 @@ export function route<P extends Schema = undefined, Q extends Schema = undefined
         const parsed = spec.body.safeParse(json);
         if (!parsed.success) return invalidInput(parsed.error, "body");
         body = parsed.data;
+      } else if (spec.rawBody?.stream) {
+        const declared = Number(req.headers.get("content-length") ?? NaN);
+        if (Number.isFinite(declared) && declared > spec.rawBody.maxBytes) return tooLargeFor(spec.rawBody.tooLarge);
+        bodyStream = req.body;
       } else if (spec.rawBody) {
         const bytes = await readBody(req, spec.rawBody.maxBytes, spec.rawBody.tooLarge);
         if (bytes instanceof Response) return bytes;
         raw = bytes;
       }
-      return await handler({ req, user: principal.user, principal, params, query, body, json, raw } as RouteInput<P, Q, B>);
+      return await handler({ req, user: principal.user, principal, params, query, body, json, raw, bodyStream } as RouteInput<P, Q, B>);
     } catch (err) {
-      // A message written for the user is a 400 whatever status its error carries: what the API has always answered.
-      if (isUserFacing(err)) return problem(400, err.message);
-      const id = randomUUID().slice(0, 8);
-      logger.error({ err, action: spec.action, errorId: id }, "route handler failed");
-      return problem(500, `Internal error (id ${id})`, { type: PROBLEM_TYPES.internal, extensions: { errorId: id } });
+      return errorResponse(err, spec.action);
     }
   };
   return Object.assign(guarded, { action: spec.action, spec: spec as RouteSpec<Schema, Schema, Schema> });

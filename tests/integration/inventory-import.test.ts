@@ -1,13 +1,18 @@
 // CSV import against the real database: preview writes nothing, a commit is all or nothing,
-// re-imports update by name, and 50,000 rows import (and export) well inside their budgets.
+// re-imports update by name, 50,000 rows import (and export) well inside their budgets, and a
+// file past the old 100,000-row cap streams through the API route with its progress.
 import { randomUUID } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { prisma, disconnectPrisma } from "@/lib/db";
 import { purgeHosts } from "../support/purge-hosts";
-import { commitImport, ImportRejectedError, previewImport, sha256Hex } from "@/lib/inventory/import";
+import { commitImport, ImportRejectedError, previewImport, sha256Hex, type ImportProgress } from "@/lib/inventory/import";
 import { hostsCsvStream } from "@/lib/inventory/export";
+import type { SessionUser } from "@/lib/auth/session";
 
 const actor = { id: randomUUID(), email: "importer@example.test" };
+// The API route's caller: a signed-in operator (the session lookup is the only part replaced).
+const operator: SessionUser = { id: actor.id, email: actor.email, name: null, role: "operator", via: "session" };
+vi.mock("@/lib/auth/session", () => ({ getCurrentUser: async () => operator }));
 // Every name in this file starts with a per-run prefix, so the assertions only see our hosts.
 const P = `imp${Date.now().toString(36)}`;
 const HEADER = "name,address,platform,roles,tags,group,owner,transport,port,credential,endpoints";
@@ -27,6 +32,23 @@ async function importAuditEvents() {
 
 async function commit(text: string) {
   return commitImport(actor, text, sha256Hex(Buffer.from(text)));
+}
+
+/** The file as an upload arrives: a stream of 64 KiB chunks, cut wherever the bytes fall. */
+function uploadStream(text: string): ReadableStream<Uint8Array> {
+  const bytes = Buffer.from(text, "utf8");
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.byteLength) return controller.close();
+      controller.enqueue(new Uint8Array(bytes.subarray(at, (at += 65_536))));
+    },
+  });
+}
+
+function bigRow(i: number, prefix: string): string {
+  const n = String(i).padStart(6, "0");
+  return `${prefix}${n}.example.test,10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255},${i % 3 ? "linux" : "windows"},${i % 3 ? "postfix" : "exchange"},prod;batch${i % 10},Site ${i % 7},"Team ${i % 13}, ops",ssh,22,,${i % 5 === 0 ? "25/smtp;443/https" : ""}`;
 }
 
 afterAll(async () => {
@@ -164,6 +186,66 @@ describe("CSV import", () => {
     expect(after.endpoints.map((e) => e.port)).toEqual([25, 443, 587, 8443]);
   });
 
+  it("streams 120,000 rows (past the old 100,000 cap) through the API with progress; a bad last row imports nothing", async () => {
+    const { POST } = await import("@/app/api/v1/hosts/import/route");
+    const lines = Array.from({ length: 120_000 }, (_, i) => bigRow(i, `${P}-huge`));
+    lines[119_999] = lines[119_999].replace(/,10\.[0-9.]+,/, ",not an address,");
+    const text = csv(lines);
+    const eventsBefore = await prisma.auditEvent.count();
+    const req = new Request(`http://localhost/api/v1/hosts/import?mode=commit&sha256=${sha256Hex(Buffer.from(text))}`, {
+      method: "POST",
+      body: uploadStream(text),
+      headers: { "content-type": "text/csv", accept: "application/x-ndjson" },
+      duplex: "half",
+    } as RequestInit);
+    const res = await POST(req, { params: Promise.resolve({}) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/x-ndjson");
+    const messages = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { progress?: ImportProgress; done?: true; status: number; body: { error: string; preview: { rowCount: number; validCount: number; issueCount: number; issues: unknown[] } } });
+    const last = messages.at(-1)!;
+    expect(last).toMatchObject({ done: true, status: 422 });
+    expect(last.body.error).toMatch(/Nothing was imported: the file has 1 problem in 1 row/);
+    expect(last.body.preview).toMatchObject({ rowCount: 120_000, validCount: 119_999, issueCount: 1 });
+    expect(last.body.preview.issues).toEqual([{ line: 120_001, column: "address", reason: "Address must be a host name or an IP address" }]);
+    // Progress while reading: rows counted up past the old cap, then the whole-file check; no writing.
+    const progress = messages.flatMap((m) => (m.progress ? [m.progress] : []));
+    const reading = progress.filter((p) => p.phase === "reading");
+    expect(reading.length).toBeGreaterThanOrEqual(20);
+    expect(reading.map((p) => p.rows)).toEqual([...reading.map((p) => p.rows)].sort((a, b) => a - b));
+    expect(reading.at(-1)!.rows).toBeGreaterThan(100_000);
+    expect(reading.at(-1)!.bytes).toBeGreaterThan(0);
+    expect(progress.map((p) => p.phase)).toContain("checking");
+    expect(progress.map((p) => p.phase)).not.toContain("writing");
+    // All or nothing: not one of the 119,999 good rows, and no audit event.
+    expect(await prisma.host.count({ where: { name: { startsWith: `${P}-huge` } } })).toBe(0);
+    expect(await prisma.auditEvent.count()).toBe(eventsBefore);
+  });
+
+  it("finds names repeated across staging batches, as the one-string parser did, and lists every problem", async () => {
+    const lines = Array.from({ length: 12_000 }, (_, i) => `${P}-rep${i}.example.test,192.0.2.1`);
+    lines[7_000] = `${P}-rep2.example.test,192.0.2.1`; // line 7002 repeats line 4
+    lines[11_000] = `${P}-REP3.example.test,192.0.2.1`; // line 11002 differs from line 5 only in case
+    lines[9_000] = `${P}-rep9000x.example.test,192.0.2.1,extra`; // a bad row whose name a later row repeats
+    lines[11_500] = `${P}-rep9000x.example.test,192.0.2.1`;
+    const preview = await previewImport(actor, uploadStream(["name,address", ...lines].join("\n")));
+    expect(preview.issues).toEqual([
+      { line: 7_002, column: "name", reason: `Duplicate name ${P}-rep2.example.test: already on line 4` },
+      { line: 9_002, column: null, reason: expect.stringMatching(/3 fields, the header has 2/) },
+      { line: 11_002, column: "name", reason: `Duplicate name ${P}-REP3.example.test: ${P}-rep3.example.test on line 5 differs only in case` },
+      { line: 11_502, column: "name", reason: `Duplicate name ${P}-rep9000x.example.test: already on line 9002` },
+    ]);
+    expect(preview).toMatchObject({ rowCount: 12_000, validCount: 11_996, issueCount: 4, badRowCount: 4 });
+    expect(preview.rows.slice(0, 4).map((r) => [r.line, r.action])).toEqual([
+      [7_002, null],
+      [9_002, null],
+      [11_002, null],
+      [11_502, null],
+    ]);
+  });
+
   it("imports 50,000 rows in one transaction in under 30 seconds", async () => {
     const lines: string[] = [];
     for (let i = 0; i < 50_000; i++) {
@@ -176,10 +258,14 @@ describe("CSV import", () => {
     const previewMs = performance.now() - t0;
     expect(preview).toMatchObject({ rowCount: 50_000, validCount: 50_000, issueCount: 0, creates: 50_000 });
     const t1 = performance.now();
-    const result = await commitImport(actor, text, preview.sha256);
+    const progress: ImportProgress[] = [];
+    const result = await commitImport(actor, text, preview.sha256, { onProgress: (p) => progress.push(p) });
     const commitMs = performance.now() - t1;
     console.log(`50,000-row import: preview ${Math.round(previewMs)} ms, commit ${Math.round(commitMs)} ms (${(Buffer.byteLength(text) / 1024 / 1024).toFixed(1)} MiB)`);
     expect(result).toMatchObject({ rows: 50_000, created: 50_000 });
+    const writing = progress.filter((p) => p.phase === "writing");
+    expect(writing.map((p) => p.written)).toEqual([0, 50_000]);
+    expect(writing[0].toWrite).toBe(50_000);
     expect(commitMs).toBeLessThan(30_000);
     expect(await prisma.host.count({ where: { name: { startsWith: `${P}-big` } } })).toBe(50_000);
     expect(await prisma.hostStatus.count({ where: { host: { name: { startsWith: `${P}-big` } } } })).toBe(50_000);

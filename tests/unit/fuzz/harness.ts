@@ -15,6 +15,8 @@ import { OUTPUT_LIMITS, OutputLimitError } from "../../../agents/playbooks/outpu
 import { interpretPostfix, planPostfix, postfixPlaybook } from "../../../agents/playbooks/postfix";
 import { parseRegQuery, RegistrySnapshot } from "../../../agents/playbooks/reg-exe";
 import { extractFault, extractReceive, NS, parseXml, XmlError } from "../../../agents/transport/winrm";
+import { CsvByteStream, CsvStreamParser, CsvSyntaxError, parseCsv, type CsvRecord } from "../../../lib/inventory/csv";
+import { parseImportCsv } from "../../../lib/inventory/import-rows";
 
 // ---- a seeded generator -------------------------------------------------------------------
 
@@ -264,7 +266,67 @@ export const globTarget: FuzzTarget = {
   ],
 };
 
-export const TARGETS: readonly FuzzTarget[] = [regTarget, postconfTarget, nginxTarget, doveconfTarget, winrmTarget, globTarget];
+// The CSV import's parser reads what a user uploads, not what a host answers, but it is as exposed:
+// one string or chunks as they arrive must give the same records or the same error (message and
+// line), wherever the chunks are cut; a difference is reported as a crash.
+const csvOutcome = (parse: () => CsvRecord[]) => {
+  try {
+    return JSON.stringify(parse());
+  } catch (err) {
+    if (err instanceof CsvSyntaxError) return `error ${err.message}`;
+    throw err;
+  }
+};
+
+function chunkedCsv(input: string, r: Rng, asBytes: boolean): CsvRecord[] {
+  // Tiny chunks put a boundary everywhere in a small input; a big one (the mutations repeat
+  // pieces thousands of times) gets upload-sized chunks, or the fuzz would spend its time on calls.
+  const size = () => pick(r, input.length > 65_536 ? [64, 1000, 65_536] : [1, 2, 3, 7, 64, 1000, 65_536]);
+  const bytes = Buffer.from(input, "utf8");
+  const bytesParser = new CsvByteStream();
+  const textParser = new CsvStreamParser();
+  const length = asBytes ? bytes.length : input.length;
+  const push = (from: number, to: number) => (asBytes ? bytesParser.push(bytes.subarray(from, to)) : textParser.push(input.slice(from, to)));
+  const out: CsvRecord[] = [];
+  for (let at = 0; at < length; ) {
+    const to = at + size();
+    out.push(...push(at, to));
+    at = to;
+  }
+  out.push(...(asBytes ? bytesParser.end() : textParser.end()));
+  return out;
+}
+
+export const csvTarget: FuzzTarget = {
+  name: "CSV (import upload)",
+  seeds: [
+    'name,address,platform,roles,tags,group,owner,transport,port,credential,endpoints\r\nmx1.example.com,192.0.2.10,linux,postfix,prod;eu,Frankfurt,mail-team@example.com,ssh,22,,\r\nexch01.example.com,192.0.2.20,windows,exchange,prod,HQ,"Windows team, ops",winrm,5986,,25/smtp;587/submission;443/https\r\n',
+    '\uFEFFname,address,owner\r\n"mx ""one""",192.0.2.1,"Jürgen\r\nMüller"\r\n\r\nmx2,192.0.2.2,😀\n',
+    "name,address\rmx1,192.0.2.1\rmx2,192.0.2.2\r",
+  ],
+  tokens: [",", '"', '""', "\r\n", "\n", "\r", "\uFEFF", "ü", "😀", "name", "address", " "],
+  run(input) {
+    // The chunk sizes follow from the input, so a failure replays.
+    const r = seeded(input.length * 2654435761);
+    for (const asBytes of input.length > 65_536 ? [true] : [false, true]) {
+      // As bytes, the text is what survives UTF-8 (a lone surrogate of a mutation becomes U+FFFD).
+      const whole = csvOutcome(() => parseCsv(asBytes ? Buffer.from(input, "utf8").toString("utf8") : input));
+      const chunked = csvOutcome(() => chunkedCsv(input, r, asBytes));
+      // Streaming refuses a record held open past CSV_MAX_RECORD_CHARS, which one string has no need to.
+      if (chunked !== whole && !chunked.includes("is longer than")) throw new Error(`chunked ${asBytes ? "bytes" : "text"} differ: ${chunked.slice(0, 200)} vs ${whole.slice(0, 200)}`);
+    }
+    if (input.length <= 65_536) parseImportCsv(input);
+  },
+  expected: (e) => e instanceof CsvSyntaxError,
+  pathological: [
+    { label: "100,000 empty fields in one record", input: () => `${",".repeat(100_000)}\r\n` },
+    { label: "20,000 doubled quotes in one field", input: () => `"${'""'.repeat(20_000)}"\r\n` },
+    { label: "a quote never closed over 2 MiB", heavy: true, input: () => `name\r\n"${"x\r\n".repeat(700_000)}` },
+    { label: "200,000 blank lines", heavy: true, input: () => "\r\n".repeat(200_000) },
+  ],
+};
+
+export const TARGETS: readonly FuzzTarget[] = [regTarget, postconfTarget, nginxTarget, doveconfTarget, winrmTarget, globTarget, csvTarget];
 
 // ---- running --------------------------------------------------------------------------------
 

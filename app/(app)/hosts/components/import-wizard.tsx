@@ -1,10 +1,13 @@
 "use client";
-// Upload -> preview (nothing written) -> commit (all rows or none). The bytes read for the
-// preview are the bytes sent for the commit, with the hash the server computed for them, so the
-// server imports exactly the file the user looked at and re-validates it from scratch.
+// Upload -> preview (nothing written) -> commit (all rows or none). The file chosen for the
+// preview is sent again for the commit, with the hash the server computed for it, so the server
+// imports exactly the file the user looked at (a file changed on disk since is refused) and
+// re-validates it from scratch. Both requests show their progress: the upload's from XHR, the
+// server's (rows read, checked, written) from the NDJSON lines it streams back
+// (lib/http/progress-stream.ts). The file is sent as the File itself, never read into the page.
 import Link from "next/link";
 import { useRef, useState } from "react";
-import type { ImportIssue, ImportPreview, ImportResult } from "@/lib/inventory/import";
+import type { ImportIssue, ImportPreview, ImportProgress, ImportResult } from "@/lib/inventory/import";
 import { IMPORT_COLUMNS } from "@/lib/inventory/import-rows";
 import { Button } from "@/app/_components/ui/button";
 import { Alert } from "@/app/_components/ui/alert";
@@ -13,20 +16,50 @@ const ENDPOINT = "/api/v1/hosts/import";
 const n = (x: number) => x.toLocaleString("en");
 const plural = (x: number, word: string) => `${n(x)} ${word}${x === 1 ? "" : "s"}`;
 
-async function post(url: string, body: ArrayBuffer): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(url, { method: "POST", body, headers: { "content-type": "text/csv" } });
-  let json: Record<string, unknown> = {};
-  try {
-    json = await res.json();
-  } catch {
-    json = { error: `The server answered ${res.status} without details` };
-  }
-  return { status: res.status, json };
+type Progress = { sent: number; size: number; server: ImportProgress | null };
+
+/** POSTs the file and follows the server's progress lines; resolves with the answer the last line carries. */
+function post(url: string, file: File, onProgress: (p: Progress) => void): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    const progress: Progress = { sent: 0, size: file.size, server: null };
+    let read = 0;
+    let done: { status: number; body: Record<string, unknown> | null } | null = null;
+    const drain = () => {
+      const text = xhr.responseText;
+      for (let nl = text.indexOf("\n", read); nl >= 0; nl = text.indexOf("\n", read)) {
+        const line = text.slice(read, nl);
+        read = nl + 1;
+        if (!line || !(xhr.getResponseHeader("content-type") ?? "").startsWith("application/x-ndjson")) continue;
+        const msg = JSON.parse(line) as { progress?: ImportProgress; done?: true; status: number; body: Record<string, unknown> | null };
+        if (msg.done) done = msg;
+        else if (msg.progress) onProgress({ ...progress, server: (progress.server = msg.progress) });
+      }
+    };
+    xhr.open("POST", url);
+    xhr.setRequestHeader("content-type", "text/csv");
+    xhr.setRequestHeader("accept", "application/x-ndjson");
+    xhr.upload.onprogress = (e) => onProgress({ ...progress, sent: (progress.sent = e.loaded) });
+    xhr.onprogress = drain;
+    xhr.onload = () => {
+      drain();
+      if (done) return resolve({ status: done.status, json: done.body ?? {} });
+      // Answered before any streaming (signed out, too large): a plain problem+json.
+      try {
+        resolve({ status: xhr.status, json: JSON.parse(xhr.responseText) });
+      } catch {
+        resolve({ status: xhr.status, json: { error: `The server answered ${xhr.status} without details` } });
+      }
+    };
+    xhr.onerror = () => reject(new Error("network"));
+    xhr.send(file);
+  });
 }
 
 export function ImportWizard() {
   const input = useRef<HTMLInputElement>(null);
-  const [file, setFile] = useState<{ name: string; bytes: ArrayBuffer } | null>(null);
+  const [file, setFile] = useState<File | null>(null);
+  const [progress, setProgress] = useState<Progress | null>(null);
   const [preview, setPreview] = useState<ImportPreview | null>(null);
   const [result, setResult] = useState<ImportResult | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -41,16 +74,17 @@ export function ImportWizard() {
     setResult(null);
     setError(null);
     setBusy("preview");
+    setProgress(null);
     try {
-      const bytes = await f.arrayBuffer();
-      setFile({ name: f.name, bytes });
-      const { status, json } = await post(`${ENDPOINT}?mode=preview`, bytes);
+      setFile(f);
+      const { status, json } = await post(`${ENDPOINT}?mode=preview`, f, setProgress);
       if (status !== 200) setError(String(json.error ?? `Preview failed (${status})`));
       else setPreview(json as unknown as ImportPreview);
     } catch {
       setError("The file could not be read or sent. Check the connection and choose it again.");
     } finally {
       setBusy(null);
+      setProgress(null);
     }
   }
 
@@ -58,8 +92,9 @@ export function ImportWizard() {
     if (!file || !preview) return;
     setBusy("commit");
     setError(null);
+    setProgress(null);
     try {
-      const { status, json } = await post(`${ENDPOINT}?mode=commit&sha256=${preview.sha256}`, file.bytes);
+      const { status, json } = await post(`${ENDPOINT}?mode=commit&sha256=${preview.sha256}`, file, setProgress);
       if (status === 200) {
         setResult(json as unknown as ImportResult);
         setPreview(null);
@@ -71,6 +106,7 @@ export function ImportWizard() {
       setError("The import could not be sent. Nothing was imported; try again.");
     } finally {
       setBusy(null);
+      setProgress(null);
     }
   }
 
@@ -97,6 +133,8 @@ export function ImportWizard() {
         <p className="basis-full text-xs text-slate-600">Nothing is imported until you confirm the preview. Choose the file again after fixing it.</p>
       </div>
 
+      {busy && progress && <ImportProgressView progress={progress} busy={busy} />}
+
       {error && <Alert kind="error">{error}</Alert>}
 
       {result && (
@@ -119,7 +157,7 @@ export function ImportWizard() {
         </div>
       )}
 
-      {preview && file && <PreviewView preview={preview} fileName={file.name} />}
+      {preview && file && !busy && <PreviewView preview={preview} fileName={file.name} />}
 
       {preview && (
         <div className="flex flex-wrap items-center gap-3">
@@ -131,6 +169,34 @@ export function ImportWizard() {
           </span>
         </div>
       )}
+    </div>
+  );
+}
+
+/** Upload, then the server's reading, checking and writing, as one bar with the step in words. */
+function ImportProgressView({ progress, busy }: { progress: Progress; busy: "preview" | "commit" }) {
+  const p = progress.server;
+  const uploaded = progress.size ? progress.sent / progress.size : 0;
+  // The bytes the server has read bound the reading phase; writing has its own count.
+  const fraction = p?.phase === "writing" ? (p.toWrite ? p.written / p.toWrite : 1) : p ? Math.min(p.bytes / Math.max(progress.size, 1), uploaded || 1) : uploaded;
+  const words = !p
+    ? `Uploading ${(progress.sent / 2 ** 20).toFixed(1)} of ${(progress.size / 2 ** 20).toFixed(1)} MiB`
+    : p.phase === "reading"
+      ? `Reading and checking: ${plural(p.rows, "row")} read, ${n(p.validated)} checked, ${plural(p.problems, "problem")}`
+      : p.phase === "checking"
+        ? `Checking the whole file (${plural(p.rows, "row")}) for repeated names`
+        : `Writing: ${n(p.written)} of ${plural(p.toWrite, "host")}`;
+  const percent = Math.round(Math.min(fraction, 1) * 100);
+  return (
+    <div role="status" className="flex flex-col gap-2 rounded-lg border border-slate-200 bg-white p-4 text-sm shadow-sm" data-testid="import-progress">
+      <span>
+        <span className="font-medium">{busy === "commit" ? "Importing" : "Checking"}</span>
+        <span className="text-slate-600"> · {words}</span>
+      </span>
+      <div role="progressbar" aria-label="Import progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent} aria-valuetext={words} className="h-3 w-full overflow-hidden rounded-full bg-slate-100">
+        <div className="h-full bg-blue-500" style={{ width: `${percent}%` }} />
+      </div>
+      {busy === "commit" && <p className="text-xs text-slate-600">All rows are written together at the end, or none are: leaving this page now does not leave half an import.</p>}
     </div>
   );
 }

@@ -31,7 +31,7 @@ export default async function ImportHostsPage() {
         <div className="mt-3 flex flex-col gap-2 text-slate-700">
           <p>
             UTF-8 CSV (Excel: &ldquo;CSV UTF-8&rdquo;), first line the column names in any order and case. Only <code>name</code> and <code>address</code> are required; a column left out keeps the
-            stored value when a host is updated. Up to 10 MiB (about 80,000 hosts) per file.{" "}
+            stored value when a host is updated. Up to 1,000,000 hosts (200 MiB) per file; a file with a problem in any row imports nothing, and every problem is listed with its line.{" "}
             <a href="/api/v1/hosts/import" download className="text-brand-600 underline">
               Download a template
             </a>
