@@ -45,7 +45,11 @@ export async function beat(workerId: string, gate: ConnectionGate): Promise<{ wo
   const now = Date.now();
   for (const b of budgets) gate.learn(b.server, b.limit, now + b.remainingMs, now);
   const view = presenceView(live, workerId);
+  const before = gate.currentShare();
   gate.setShare(view.share);
+  if (before.workers !== view.share.workers || before.rank !== view.share.rank) {
+    logger.info({ worker: workerId, workers: view.share.workers, rank: view.share.rank, serverBudget: gate.perServer }, "share of every server's connection budget changed");
+  }
   const fits = gate.withinShares();
   await prisma.$executeRaw`
     INSERT INTO "WorkerPresence" ("workerId", "registeredAt", "heartbeatAt", sees, "fitsShare")

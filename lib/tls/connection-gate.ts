@@ -148,6 +148,10 @@ export class ConnectionGate {
     this.grantWaiting();
   }
 
+  currentShare(): WorkerShare {
+    return { ...this.share };
+  }
+
   /** True when no server has more connections open from this process than its share allows now. */
   withinShares(now = Date.now()): boolean {
     for (const [server, open] of this.openServers) if (open > this.serverLimit(server, now)) return false;
