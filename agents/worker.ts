@@ -19,6 +19,8 @@ import { remediateTask } from "./tasks/remediate";
 import { rollbackTask } from "./tasks/rollback";
 import { startHostTaskRunner, type TaskKind } from "./tasks/runner";
 import { scanTask } from "./tasks/scan";
+import { sharedConnectionGate } from "../lib/tls";
+import { startWorkerPresence } from "../lib/jobs/worker-presence";
 
 export const WORKER_ID = `${hostname()}:${process.pid}`;
 
@@ -63,6 +65,11 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
   const workerId = opts.workerId ?? WORKER_ID;
   const kinds = opts.kinds ?? defaultTaskKinds();
   const sink = await startConfiguredSink();
+  // Probes share every server's budget with the other live workers (docs/domain.md "Pacing per
+  // server"): this worker registers first and starts its tasks only once the others made room.
+  if (env.TLSFLEET_PROBE_SERVER_BUDGET) sharedConnectionGate.setServerBudget(env.TLSFLEET_PROBE_SERVER_BUDGET);
+  const presence = await startWorkerPresence(workerId, sharedConnectionGate);
+  if (!(await presence.ready())) logger.warn({ worker: workerId, workers: presence.workers() }, "other workers did not confirm this one's share of the server budgets in time; starting anyway");
   const runner = startHostTaskRunner(boss, { workerId, kinds, pollIntervalMs: opts.pollIntervalMs });
   const stopSweep = everyWithoutOverlap(ROLLOUT_SWEEP_MS, () => sweepRollouts(), (err) => logger.error({ err }, "rollout sweep failed"));
   const stopExceptionSweep = everyWithoutOverlap(EXCEPTION_SWEEP_MS, () => sweepExpiredExceptions(), (err) => logger.error({ err }, "exception expiry sweep failed"));
@@ -75,7 +82,7 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
   const packs = await startEvidencePackWorker(boss);
   await applyRescanSchedule().catch((err: unknown) => logger.error({ err }, "could not apply the rescan schedule"));
 
-  logger.info({ worker: workerId, kinds: kinds.map((k) => k.kind) }, "worker started");
+  logger.info({ worker: workerId, kinds: kinds.map((k) => k.kind), workers: presence.workers().length }, "worker started");
   return {
     async stop() {
       logger.info({ worker: workerId }, "worker stopping");
@@ -86,6 +93,8 @@ export async function startWorker(opts: { workerId?: string; kinds?: TaskKind[];
       await packs.stop().catch((err: unknown) => logger.error({ err }, "could not stop the evidence-pack handler"));
       // Before pg-boss stops: running tasks hand unfinished work back while they still can.
       await runner.stop().catch((err: unknown) => logger.error({ err }, "the task runner failed to stop cleanly"));
+      // After the probes stopped: the others may take this worker's share at their next beat.
+      await presence.stop().catch((err: unknown) => logger.error({ err }, "could not remove this worker's presence"));
       await sink?.close();
       await stopBoss();
     },

@@ -61,6 +61,9 @@ const EnvSchema = z.object({
   TLSFLEET_AUDIT_CHECKPOINT_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   TLSFLEET_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
+  // Connections to one server (all its addresses) from all workers together; lib/tls/connection-gate.ts
+  // DEFAULT_PER_SERVER (40) when unset. Lower it for servers that allow fewer sessions per client.
+  TLSFLEET_PROBE_SERVER_BUDGET: z.coerce.number().int().min(1).max(1000).optional(),
   // Connections each process keeps to PostgreSQL (the pg pool under Prisma). A worker running
   // many host tasks at once needs more than pg's default of 10: every task writes its steps in
   // short transactions (measured: 50 rollout hosts at once on 10 connections starved the pool).

@@ -10,6 +10,10 @@
  *   "too many", its budget drops to the sessions it had accepted from us (`refused`), for
  *   `learnedForMs`;
  * - at most `maxTotal` overall, across every endpoint probed by this process.
+ * When several worker processes probe the same servers, each takes only its share of every
+ * server's budget (`setShare`, `serverShare`), and a budget learned by one of them is honoured by
+ * all (`learn`, `onLearned`): the sum over the workers stays within the budget
+ * (lib/jobs/worker-presence.ts keeps the shares and the learned budgets in step).
  * docs/domain.md "Pacing per server" says where the numbers come from.
  */
 export class ConnectionGate {
@@ -26,14 +30,30 @@ export class ConnectionGate {
   private readonly slowedUntil = new Map<string, number>();
   private total = 0;
   private tickets = 0;
+  /** This process's place among the processes sharing the servers' budgets (alone by default). */
+  private share: WorkerShare = { workers: 1, rank: 0 };
+  /** Called when this process learns a budget from a refusal, so other workers can honour it. */
+  onLearned: ((server: string, limit: number, until: number) => void) | null = null;
 
   constructor(
     readonly perHost = 2,
     readonly maxTotal = 256,
-    readonly perServer = DEFAULT_PER_SERVER,
+    private serverBudget = DEFAULT_PER_SERVER,
     readonly learnedForMs = 10 * 60_000,
   ) {
-    if (!(perHost >= 1) || !(maxTotal >= 1) || !(perServer >= 1)) throw new RangeError("connection limits must be at least 1");
+    if (!(perHost >= 1) || !(maxTotal >= 1) || !(serverBudget >= 1)) throw new RangeError("connection limits must be at least 1");
+  }
+
+  /** A server's budget unless one was learned (DEFAULT_PER_SERVER unless configured), for all workers together. */
+  get perServer(): number {
+    return this.serverBudget;
+  }
+
+  /** Changes the default server budget (a worker's TLSFLEET_PROBE_SERVER_BUDGET). */
+  setServerBudget(budget: number): void {
+    if (!(budget >= 1)) throw new RangeError("connection limits must be at least 1");
+    this.serverBudget = Math.floor(budget);
+    this.grantWaiting();
   }
 
   /**
@@ -103,6 +123,39 @@ export class ConnectionGate {
     const known = this.learned.get(server);
     const lower = known && known.until > now ? Math.min(known.limit, limit) : limit;
     this.learned.set(server, { limit: lower, until: now + this.learnedForMs });
+    this.onLearned?.(server, lower, now + this.learnedForMs);
+  }
+
+  /**
+   * A budget for `server` (a key as `onLearned` gave it) that another worker learned: honoured
+   * until `until`, only ever lowering a budget already learned here meanwhile.
+   */
+  learn(server: string, limit: number, until: number, now = Date.now()): void {
+    if (!(until > now) || !(limit >= 1)) return;
+    const known = this.learned.get(server);
+    if (known && known.until > now && known.limit <= limit) return;
+    this.learned.set(server, { limit: Math.floor(limit), until });
+  }
+
+  /**
+   * This process is one of `workers` sharing every server, at `rank` (0-based, the same order in
+   * every worker): from now on it opens at most serverShare(budget, workers, rank) connections to
+   * each server. A larger share lets waiting connections in at once.
+   */
+  setShare(share: WorkerShare): void {
+    if (!(share.workers >= 1) || !(share.rank >= 0)) throw new RangeError("a share needs at least one worker and a rank from 0");
+    this.share = { workers: Math.floor(share.workers), rank: Math.floor(share.rank) };
+    this.grantWaiting();
+  }
+
+  currentShare(): WorkerShare {
+    return { ...this.share };
+  }
+
+  /** True when no server has more connections open from this process than its share allows now. */
+  withinShares(now = Date.now()): boolean {
+    for (const [server, open] of this.openServers) if (open > this.serverLimit(server, now)) return false;
+    return true;
   }
 
   /**
@@ -149,8 +202,8 @@ export class ConnectionGate {
     else if (slowed !== undefined) return 1;
     const known = this.learned.get(server);
     if (known && known.until <= now) this.learned.delete(server);
-    else if (known) return Math.min(known.limit, this.perServer);
-    return this.perServer;
+    const budget = known && known.until > now ? Math.min(known.limit, this.serverBudget) : this.serverBudget;
+    return serverShare(budget, this.share.workers, this.share.rank);
   }
 
   private fits(host: string): boolean {
@@ -200,6 +253,27 @@ export class ConnectionGate {
       waiter!.grant(this.take(waiter!.host));
     }
   }
+}
+
+/** Where a process stands among the worker processes sharing every server's budget. */
+export interface WorkerShare {
+  /** Live workers, this one included. */
+  workers: number;
+  /** This worker's place among them, 0-based. */
+  rank: number;
+}
+
+/**
+ * The connections worker `rank` of `workers` may open to a server with `budget`: an even split,
+ * the remainder going to the lowest ranks, so the shares add up to the budget exactly. Never
+ * below 1: a worker with no share at all would wait on that server until its budget expires (a
+ * learned one: 10 minutes) and time its probes out, so with fewer connections in the budget than
+ * there are workers the sum is the number of workers instead (the server refuses the extra ones
+ * as "too many", and try-later slows every worker down to one connection to it).
+ */
+export function serverShare(budget: number, workers: number, rank: number): number {
+  const even = Math.floor(budget / workers);
+  return Math.max(1, even + (rank < budget % workers ? 1 : 0));
 }
 
 /** A held connection slot: call it to release the slot (once the socket is gone). */
