@@ -6,7 +6,7 @@ import { z } from "zod";
 import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { isEmptyFilter, type HostFilterValue } from "../inventory/filter";
-import { emptyTaskCounts, progressCounts, type JobState, type ProgressCounts, type TaskState } from "./state";
+import { emptyTaskCounts, progressCounts, TASK_FILTERS, type JobState, type ProgressCounts, type TaskFilter, type TaskState } from "./state";
 
 export interface JobSummary {
   id: string;
@@ -143,17 +143,6 @@ export async function listTasks(jobId: string, opts: { cursor?: string | null; l
 }
 
 // ---- the job page's list: numbered pages of one filter ------------------------------------
-
-/** The job page's host filters; each is one or more task states. */
-export const TASK_FILTERS = {
-  all: null,
-  running: ["running"],
-  failed: ["failed", "unreachable"],
-  queued: ["queued", "not_started"],
-  done: ["succeeded", "pending_reboot"],
-  cancelled: ["cancelled", "skipped"],
-} as const satisfies Record<string, readonly TaskState[] | null>;
-export type TaskFilter = keyof typeof TASK_FILTERS;
 
 export interface TaskPage {
   rows: TaskRow[];
