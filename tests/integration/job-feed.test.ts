@@ -109,7 +109,11 @@ describe("the shared feed over real reads", () => {
       onUpdate: (u) => {
         const stamped = { ...u, at: performance.now() };
         updates.push(stamped);
-        for (const w of [...waiters]) if (w.test(u)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(stamped));
+        for (const w of [...waiters]) {
+          if (!w.test(u)) continue;
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(stamped);
+        }
       },
       onGone: () => undefined,
       onFailure: () => undefined,
