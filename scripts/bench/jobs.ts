@@ -29,6 +29,7 @@ import { benchDatabase, prepareSeededDatabase } from "./database";
 import { benchOptions, machineDescription, median, percentile, ROOT, signInAsAdmin, startWebServer, stopWebServer, writeBenchmarkSection } from "./support";
 import type { Session } from "./ui-http";
 import { WEB_NODE_ARGS } from "../../bin/commands/start";
+import { forEachEvent, type ParsedEvent } from "../../tests/support/event-stream";
 
 const WEB_SERVER = path.join(ROOT, "bin", "web-server.js");
 const DB = "tlsfleet_bench_jobs";
@@ -84,11 +85,7 @@ function startWeb(dbUrl: string): Promise<ChildProcess> {
   });
 }
 
-interface StreamEvent {
-  event: string;
-  id?: string;
-  data: { counts: { total: number; done: number }; tasks: Array<{ id: string; state: string }> };
-}
+type StreamEvent = ParsedEvent<{ counts: { total: number; done: number }; tasks: Array<{ id: string; state: string }> }>;
 
 /** An EventSource-like reader of the event stream (Node 20 has no EventSource): fetch, parse blocks. */
 function openStream(base: string, session: Session, query: string, onEvent: (e: StreamEvent, at: number) => void): { opened: Promise<void>; close: () => void } {
@@ -99,23 +96,10 @@ function openStream(base: string, session: Session, query: string, onEvent: (e: 
   void (async () => {
     const res = await fetch(`${base}${query}`, { headers: { cookie: session.cookieHeader, accept: "text/event-stream" }, signal: abort.signal });
     if (res.status !== 200) throw new Error(`event stream answered HTTP ${res.status}`);
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      const at = performance.now();
-      buffer += value;
-      for (let i = buffer.indexOf("\n\n"); i >= 0; i = buffer.indexOf("\n\n")) {
-        const block = buffer.slice(0, i);
-        buffer = buffer.slice(i + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (!event || !data) continue;
-        markOpened();
-        onEvent({ event, id: /^id: (.*)$/m.exec(block)?.[1], data: JSON.parse(data) as StreamEvent["data"] }, at);
-      }
-    }
+    await forEachEvent<StreamEvent["data"]>(res.body!, (e, at) => {
+      markOpened();
+      onEvent(e, at);
+    });
   })().catch((err: unknown) => {
     if (!abort.signal.aborted) failed(err);
   });

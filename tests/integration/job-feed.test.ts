@@ -10,6 +10,7 @@ import { newApiToken } from "@/lib/auth/api-tokens";
 import { createJobFeedHub, JOB_CHANGES_CHANNEL, type FeedStore, type FeedUpdate } from "@/lib/jobs/feed";
 import { listen, listenerBackendPid } from "@/lib/db/notifications";
 import { readChangedTaskKeys, readJobProgress, readTasksByIds } from "@/lib/jobs/views";
+import { forEachEvent } from "../support/event-stream";
 import { ownDatabaseForFile } from "../support/own-database";
 
 // Outside a Next request there is no session cookie: the signed-out caller is a request without a token.
@@ -187,29 +188,18 @@ describe("GET /api/v1/jobs/:id/events", () => {
   }
   /** The stream's events until `enough` says so; then the client goes away. */
   async function readUntil(res: Response, abort: AbortController, enough: (events: Event[]) => boolean): Promise<Event[]> {
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     const events: Event[] = [];
-    let buffer = "";
     const timeout = setTimeout(() => abort.abort(), 10_000);
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return events;
-        buffer += value;
-        for (let i = buffer.indexOf("\n\n"); i >= 0; i = buffer.indexOf("\n\n")) {
-          const block = buffer.slice(0, i);
-          buffer = buffer.slice(i + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, id: /^id: (.*)$/m.exec(block)?.[1], data: JSON.parse(data) as Event["data"] });
-        }
-        if (enough(events)) return events;
-      }
+      await forEachEvent<Event["data"]>(res.body!, (e) => {
+        events.push(e);
+        return enough(events);
+      });
     } finally {
       clearTimeout(timeout);
       abort.abort();
-      await reader.cancel().catch(() => undefined);
     }
+    return events;
   }
 
   it("lets a viewer follow a job, and refuses a caller without a credential", async () => {
