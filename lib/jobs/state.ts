@@ -17,6 +17,22 @@ export const TERMINAL_JOB_STATES: ReadonlySet<JobState> = new Set(["succeeded", 
 /** What "Retry failed hosts only" re-runs. Cancelled and never-started hosts are not failures. */
 export const RETRYABLE_TASK_STATES: readonly TaskState[] = ["failed", "unreachable"];
 
+/** The job page's host filters (`?state=`); each is one or more task states. */
+export const TASK_FILTERS = {
+  all: null,
+  running: ["running"],
+  failed: ["failed", "unreachable"],
+  queued: ["queued", "not_started"],
+  done: ["succeeded", "pending_reboot"],
+  cancelled: ["cancelled", "skipped"],
+} as const satisfies Record<string, readonly TaskState[] | null>;
+export type TaskFilter = keyof typeof TASK_FILTERS;
+
+export function inTaskFilter(filter: TaskFilter, state: TaskState): boolean {
+  const states: readonly TaskState[] | null = TASK_FILTERS[filter];
+  return states === null || states.includes(state);
+}
+
 export type TaskCounts = Record<TaskState, number>;
 
 export function emptyTaskCounts(): TaskCounts {

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { isEmptyFilter, type HostFilterValue } from "../inventory/filter";
-import { emptyTaskCounts, progressCounts, type JobState, type ProgressCounts, type TaskState } from "./state";
+import { emptyTaskCounts, progressCounts, TASK_FILTERS, type JobState, type ProgressCounts, type TaskFilter, type TaskState } from "./state";
 
 export interface JobSummary {
   id: string;
@@ -142,61 +142,80 @@ export async function listTasks(jobId: string, opts: { cursor?: string | null; l
   return { rows: page.map(toTaskRow), nextCursor: rows.length > limit && last ? Buffer.from(last.hostName).toString("base64url") : null };
 }
 
-// ---- change feed (the SSE stream polls this once a second) ---------------------------------
+// ---- the job page's list: numbered pages of one filter ------------------------------------
 
-/** Rows read per tick at most; a backlog is sent over the following ticks. */
-const FEED_BATCH = 1000;
+export interface TaskPage {
+  rows: TaskRow[];
+  /** Tasks matching the filter, across all pages. */
+  total: number;
+  page: number;
+  pageSize: number;
+  /** The database's clock when the page was read: the event stream resumes from here (ms). */
+  readAt: number;
+}
+
 /**
- * A task's updatedAt is set by its statement, which may commit a moment later than a tick that
- * read past it; re-reading the last few seconds each tick (deduplicated) catches those rows.
+ * One numbered page of a job's tasks by host name. Numbered (OFFSET) rather than keyset, so the
+ * page can link to any page; a job has at most one task per host, and sorting 10,000 of them is
+ * a few milliseconds. The count runs beside the page query.
  */
-const FEED_OVERLAP_MS = 5_000;
+export async function listTaskPage(jobId: string, opts: { page?: number; filter?: TaskFilter; pageSize?: number } = {}): Promise<TaskPage> {
+  const pageSize = Math.min(Math.max(opts.pageSize ?? 100, 1), 500);
+  const states = TASK_FILTERS[opts.filter ?? "all"];
+  const where = Prisma.sql`t."jobId" = ${jobId}::uuid ${states ? Prisma.sql`AND t.state::text = ANY(${[...states]})` : Prisma.empty}`;
+  const [[counted], [{ now }]] = await Promise.all([
+    prisma.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM "JobTask" t WHERE ${where}`,
+    prisma.$queryRaw<Array<{ now: Date }>>`SELECT now() AS now`,
+  ]);
+  const total = counted?.n ?? 0;
+  const lastPage = Math.max(1, Math.ceil(total / pageSize));
+  const page = Math.min(Math.max(Math.trunc(opts.page ?? 1), 1), lastPage);
+  const rows = total === 0 ? [] : await prisma.$queryRaw<TaskSqlRow[]>`
+    SELECT ${taskColumns} FROM "JobTask" t JOIN "Host" h ON h.id = t."hostId"
+    WHERE ${where} ORDER BY h.name, t.id LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`;
+  return { rows: rows.map(toTaskRow), total, page, pageSize, readAt: now.getTime() };
+}
 
-export interface JobFeedUpdate {
+// ---- reads behind the shared live feed (lib/jobs/feed.ts) ----------------------------------
+
+export interface JobProgress {
+  /** The database's clock at the read. */
+  readAt: Date;
   state: JobState;
   cancelRequested: boolean;
   counts: ProgressCounts;
-  /** Tasks changed since the previous update (all of them on the first). */
-  tasks: TaskRow[];
-  /** False while a backlog of changed tasks is still being sent. */
-  caughtUp: boolean;
 }
 
-/** One stream's view of a job: remembers what it sent, hands out only what changed. */
-export function createJobFeed(jobId: string) {
-  let cursor: { at: Date; id: string } = { at: new Date(0), id: "00000000-0000-0000-0000-000000000000" };
-  const sent = new Map<string, string>();
-  let lastCounts = "";
-  let lastState = "";
+/** The job's state and task counts in one statement (one snapshot), or null when it is gone. */
+export async function readJobProgress(jobId: string): Promise<JobProgress | null> {
+  const rows = await prisma.$queryRaw<Array<{ readAt: Date; state: JobState; cancelRequested: boolean; taskState: TaskState | null; n: number }>>`
+    SELECT now() AS "readAt", j.state::text AS state, (j."cancelledAt" IS NOT NULL) AS "cancelRequested", t.state::text AS "taskState", count(t.id)::int AS n
+    FROM "Job" j LEFT JOIN "JobTask" t ON t."jobId" = j.id WHERE j.id = ${jobId}::uuid GROUP BY j.id, t.state`;
+  const first = rows[0];
+  if (!first) return null;
+  const counts = emptyTaskCounts();
+  for (const r of rows) if (r.taskState) counts[r.taskState] = r.n;
+  return { readAt: first.readAt, state: first.state, cancelRequested: first.cancelRequested, counts: progressCounts(counts) };
+}
 
-  return {
-    /** Null when the job no longer exists. `changed` false: nothing new since the last call. */
-    async next(): Promise<(JobFeedUpdate & { changed: boolean }) | null> {
-      // Job first, tasks second: once the job reads terminal, every task change that made it so
-      // has committed and the task query below sees it.
-      const summary = await getJobSummary(jobId);
-      if (!summary) return null;
-      const [{ now }] = await prisma.$queryRaw<Array<{ now: Date }>>`SELECT now() AS now`;
-      const rows = await prisma.$queryRaw<TaskSqlRow[]>`
-        SELECT ${taskColumns} FROM "JobTask" t JOIN "Host" h ON h.id = t."hostId"
-        WHERE t."jobId" = ${jobId}::uuid AND (t."updatedAt", t.id) > (CAST(${cursor.at.toISOString()} AS timestamptz) AT TIME ZONE 'UTC', ${cursor.id}::uuid)
-        ORDER BY t."updatedAt", t.id LIMIT ${FEED_BATCH}`;
-      const caughtUp = rows.length < FEED_BATCH;
-      const last = rows[rows.length - 1];
-      cursor = !caughtUp && last ? { at: last.updatedAt, id: last.id } : { at: new Date(now.getTime() - FEED_OVERLAP_MS), id: "00000000-0000-0000-0000-000000000000" };
-      const tasks: TaskRow[] = [];
-      for (const r of rows) {
-        const version = `${r.updatedAt.toISOString()}|${r.state}|${r.log.length}`;
-        if (sent.get(r.id) === version) continue;
-        sent.set(r.id, version);
-        tasks.push(toTaskRow(r));
-      }
-      const counts = JSON.stringify(summary.counts);
-      const state = `${summary.state}|${summary.cancelRequested}`;
-      const changed = tasks.length > 0 || counts !== lastCounts || state !== lastState;
-      lastCounts = counts;
-      lastState = state;
-      return { state: summary.state, cancelRequested: summary.cancelRequested, counts: summary.counts, tasks, caughtUp, changed };
-    },
-  };
+export interface TaskKey {
+  id: string;
+  updatedAt: Date;
+}
+
+/** Tasks changed after a (updatedAt, id) keyset position, oldest first: an index-only scan. */
+export async function readChangedTaskKeys(jobId: string, after: TaskKey, limit: number): Promise<TaskKey[]> {
+  return prisma.$queryRaw<TaskKey[]>`
+    SELECT id::text AS id, "updatedAt" FROM "JobTask"
+    WHERE "jobId" = ${jobId}::uuid AND ("updatedAt", id) > (CAST(${after.updatedAt.toISOString()} AS timestamptz) AT TIME ZONE 'UTC', ${after.id}::uuid)
+    ORDER BY "updatedAt", id LIMIT ${limit}`;
+}
+
+/** Whole rows (logs included) of the given tasks of one job. */
+export async function readTasksByIds(jobId: string, ids: readonly string[]): Promise<TaskRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await prisma.$queryRaw<TaskSqlRow[]>`
+    SELECT ${taskColumns} FROM "JobTask" t JOIN "Host" h ON h.id = t."hostId"
+    WHERE t."jobId" = ${jobId}::uuid AND t.id = ANY(CAST(${[...ids]} AS uuid[]))`;
+  return rows.map(toTaskRow);
 }

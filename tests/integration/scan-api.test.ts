@@ -9,6 +9,7 @@ import type { SessionUser } from "@/lib/auth/session";
 import { getBoss, QUEUES } from "@/lib/jobs/queue";
 import { runScheduledRescan, updateScanSettings } from "@/lib/jobs/schedule";
 import { getSetting } from "@/lib/settings";
+import { forEachEvent, type ParsedEvent } from "../support/event-stream";
 import { jobWhenTerminal, makeHost, scanDatabase, startSmtp, startTestWorker, testActor, type LoopbackSmtp } from "./scan-support";
 
 const current: { user: SessionUser | null } = { user: null };
@@ -54,35 +55,16 @@ function request(method: string, url: string, role: keyof typeof tokens | null, 
 
 const ctx = (id: string) => ({ params: Promise.resolve({ id }) });
 
-interface SseEvent {
-  event: string;
-  data: { state: string; counts: Record<string, number>; tasks: Array<{ id: string; hostName: string; state: string; log: string }> };
-}
+type SseEvent = ParsedEvent<{ state: string; counts: Record<string, number>; tasks: Array<{ id: string; hostName: string; state: string; log: string }> }>;
 
 /** Reads a text/event-stream body to its end (or until `stopAfter` returns true). */
 async function readEvents(res: Response, stopAfter?: (e: SseEvent) => boolean): Promise<SseEvent[]> {
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   const events: SseEvent[] = [];
-  let buffer = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return events;
-    buffer += value;
-    for (let i = buffer.indexOf("\n\n"); i >= 0; i = buffer.indexOf("\n\n")) {
-      const block = buffer.slice(0, i);
-      buffer = buffer.slice(i + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) {
-        const e = { event, data: JSON.parse(data) as SseEvent["data"] };
-        events.push(e);
-        if (stopAfter?.(e)) {
-          await reader.cancel();
-          return events;
-        }
-      }
-    }
-  }
+  await forEachEvent<SseEvent["data"]>(res.body!, (e) => {
+    events.push(e);
+    return stopAfter?.(e) === true;
+  });
+  return events;
 }
 
 describe("POST /api/v1/jobs and the event stream", () => {

@@ -1,13 +1,17 @@
 "use client";
-// The job page's live part: progress bar, per-host rows with their logs, Cancel and Retry. Fed by
-// /api/v1/jobs/<id>/events (Server-Sent Events) until the job finishes.
+// The job page's live part: progress bar, one page of per-host rows with their logs, Cancel and
+// Retry. The server renders the counts and the page; /api/v1/jobs/<id>/events (Server-Sent
+// Events) then sends the counts and changes to the rows on this page only (watch=), resuming from
+// the render (since=) so nothing between render and connect is lost. A 10,000-host job costs the
+// browser 100 rows, and the database one shared read per change (lib/jobs/feed.ts).
 import Link from "next/link";
-import { useEffect, useMemo, useState, useTransition } from "react";
-import { canCancel, isTerminalJob, type JobState, type ProgressCounts, type TaskState } from "@/lib/jobs/state";
-import type { JobSummary, TaskRow } from "@/lib/jobs/views";
+import { useRouter } from "next/navigation";
+import { useEffect, useMemo, useRef, useState, useTransition } from "react";
+import { canCancel, inTaskFilter, isTerminalJob, type JobState, type ProgressCounts, type TaskFilter } from "@/lib/jobs/state";
+import type { JobSummary, TaskPage, TaskRow } from "@/lib/jobs/views";
 import { Alert } from "@/app/_components/ui/alert";
 import { Button } from "@/app/_components/ui/button";
-import { Card } from "@/app/_components/ui/card";
+import { Card, EmptyState } from "@/app/_components/ui/card";
 import { cancelJobAction, retryFailedAction } from "../actions";
 import { JobStateBadge, TaskStateBadge } from "./job-badges";
 import { ProgressBar } from "./progress-bar";
@@ -22,40 +26,69 @@ interface Live {
 
 type StreamUpdate = Live & { tasks: TaskRow[] };
 
-const FILTERS: Array<{ key: string; label: string; states: TaskState[] | null }> = [
-  { key: "all", label: "All", states: null },
-  { key: "running", label: "Running", states: ["running"] },
-  { key: "failed", label: "Failed / unreachable", states: ["failed", "unreachable"] },
-  { key: "queued", label: "Queued", states: ["queued", "not_started"] },
-  { key: "done", label: "Done", states: ["succeeded", "pending_reboot"] },
-  { key: "cancelled", label: "Cancelled", states: ["cancelled", "skipped"] },
+const FILTERS: Array<{ key: TaskFilter; label: string }> = [
+  { key: "all", label: "All" },
+  { key: "running", label: "Running" },
+  { key: "failed", label: "Failed / unreachable" },
+  { key: "queued", label: "Queued" },
+  { key: "done", label: "Done" },
+  { key: "cancelled", label: "Cancelled" },
 ];
 
-const PAGE = 200;
+/** `?state=&page=` of this job page, without the defaults. */
+function pageHref(jobId: string, filter: TaskFilter, page: number): string {
+  const q = new URLSearchParams();
+  if (filter !== "all") q.set("state", filter);
+  if (page > 1) q.set("page", String(page));
+  const qs = q.toString();
+  return `/jobs/${jobId}${qs ? `?${qs}` : ""}`;
+}
 
-export function JobLive({ initialJob, initialTasks, mayCancel, mayRetry }: { initialJob: JobSummary; initialTasks: TaskRow[]; mayCancel: boolean; mayRetry: boolean }) {
+/** First, last, and the two either side of the current page; gaps as null. */
+function pageNumbers(current: number, last: number): Array<number | null> {
+  const keep = new Set([1, last, current - 2, current - 1, current, current + 1, current + 2].filter((n) => n >= 1 && n <= last));
+  const sorted = [...keep].sort((a, b) => a - b);
+  const out: Array<number | null> = [];
+  sorted.forEach((n, i) => {
+    if (i > 0 && n - sorted[i - 1]! > 1) out.push(null);
+    out.push(n);
+  });
+  return out;
+}
+
+export function JobLive({ initialJob, page, filter, mayCancel, mayRetry }: { initialJob: JobSummary; page: TaskPage; filter: TaskFilter; mayCancel: boolean; mayRetry: boolean }) {
+  const router = useRouter();
   const [live, setLive] = useState<Live>({ state: initialJob.state, cancelRequested: initialJob.cancelRequested, counts: initialJob.counts });
-  const [tasks, setTasks] = useState<Map<string, TaskRow>>(() => new Map(initialTasks.map((t) => [t.id, t])));
-  // Finished before the page opened and every task is on the page: nothing will change, no stream.
-  const finishedAtLoad = isTerminalJob(initialJob.state) && initialTasks.length >= initialJob.counts.total;
+  const [tasks, setTasks] = useState<Map<string, TaskRow>>(() => new Map(page.rows.map((t) => [t.id, t])));
+  // Finished before the page was read: nothing will change, no stream.
+  const finishedAtLoad = isTerminalJob(initialJob.state);
   const [stream, setStream] = useState<"connecting" | "live" | "reconnecting" | "closed" | "failed">(finishedAtLoad ? "closed" : "connecting");
   // Bumped after a retry: the stream of a finished job has closed and must be opened again.
   const [generation, setGeneration] = useState(0);
-  const [filter, setFilter] = useState("all");
-  const [shown, setShown] = useState(PAGE);
+  // The last event's id: a stream opened again (after a retry) resumes from there.
+  const resumeFrom = useRef(page.readAt);
+  const [stale, setStale] = useState(false);
+  const loadedCounts = useRef(JSON.stringify(initialJob.counts));
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [pending, startTransition] = useTransition();
+  const watch = useMemo(() => page.rows.map((t) => t.id).join(","), [page.rows]);
 
   useEffect(() => {
     if (finishedAtLoad && generation === 0) return;
-    const source = new EventSource(`/api/v1/jobs/${initialJob.id}/events`);
+    const q = new URLSearchParams({ since: String(resumeFrom.current) });
+    if (watch) q.set("watch", watch);
+    const source = new EventSource(`/api/v1/jobs/${initialJob.id}/events?${q}`);
     const apply = (e: MessageEvent<string>) => {
+      if (e.lastEventId) resumeFrom.current = Number(e.lastEventId);
       const update = JSON.parse(e.data) as StreamUpdate;
+      // Under a filter, a count that moved means hosts came into or left the list.
+      const counts = JSON.stringify(update.counts);
+      if (filter !== "all" && counts !== loadedCounts.current) setStale(true);
       setLive({ state: update.state, cancelRequested: update.cancelRequested, counts: update.counts });
       if (update.tasks.length) {
         setTasks((prev) => {
           const next = new Map(prev);
-          for (const t of update.tasks) next.set(t.id, t);
+          for (const t of update.tasks) if (next.has(t.id)) next.set(t.id, t);
           return next;
         });
       }
@@ -78,16 +111,18 @@ export function JobLive({ initialJob, initialTasks, mayCancel, mayRetry }: { ini
       setStream("failed");
       source.close();
     });
-    // EventSource reconnects by itself after a network error, but not after an HTTP error
-    // (signed out, job deleted): then it is CLOSED and only a reload helps.
+    // EventSource reconnects by itself after a network error (sending Last-Event-ID, so the
+    // stream resumes), but not after an HTTP error (signed out, job deleted): then it is CLOSED
+    // and only a reload helps.
     source.onerror = () => setStream((s) => (s === "closed" || s === "failed" ? s : source.readyState === EventSource.CLOSED ? "failed" : "reconnecting"));
     return () => source.close();
-  }, [initialJob.id, generation, finishedAtLoad]);
+  }, [initialJob.id, generation, finishedAtLoad, watch, filter]);
 
-  const rows = useMemo(() => {
-    const states = FILTERS.find((f) => f.key === filter)?.states ?? null;
-    return [...tasks.values()].filter((t) => !states || states.includes(t.state)).sort((a, b) => a.hostName.localeCompare(b.hostName));
-  }, [tasks, filter]);
+  // The page's rows in the server's order (host name); a row keeps its place when its state moves.
+  const rows = useMemo(() => page.rows.map((t) => tasks.get(t.id) ?? t), [page.rows, tasks]);
+  const leftFilter = rows.some((t) => !inTaskFilter(filter, t.state));
+  const lastPage = Math.max(1, Math.ceil(page.total / page.pageSize));
+  const firstRow = (page.page - 1) * page.pageSize + 1;
 
   const showCancel = mayCancel && canCancel(live.state) && !live.cancelRequested;
   const showRetry = mayRetry && (live.state === "succeeded" || live.state === "failed") && live.counts.failed + live.counts.unreachable > 0;
@@ -147,24 +182,34 @@ export function JobLive({ initialJob, initialTasks, mayCancel, mayRetry }: { ini
       </Card>
 
       <Card title={`Hosts (${live.counts.total})`}>
-        <div className="mb-3 flex flex-wrap gap-1" role="group" aria-label="Show hosts">
+        <nav className="mb-3 flex flex-wrap gap-1" aria-label="Show hosts">
           {FILTERS.map((f) => (
-            <button
+            <Link
               key={f.key}
-              type="button"
-              aria-pressed={filter === f.key}
-              onClick={() => {
-                setFilter(f.key);
-                setShown(PAGE);
-              }}
+              href={pageHref(initialJob.id, f.key, 1)}
+              aria-current={filter === f.key ? "page" : undefined}
               className={`rounded-md px-2 py-1 text-xs ${filter === f.key ? "bg-slate-800 text-white" : "bg-slate-100 text-slate-700 hover:bg-slate-200"}`}
             >
               {f.label}
-            </button>
+            </Link>
           ))}
-        </div>
+        </nav>
+        {(stale || leftFilter) && (
+          <p className="mb-3 text-xs text-slate-700" role="status">
+            Hosts moved into or out of this list since it was loaded.{" "}
+            <button type="button" className="text-brand-600 underline" onClick={() => startTransition(() => router.refresh())}>
+              Refresh the list
+            </button>
+          </p>
+        )}
         {rows.length === 0 ? (
-          <p className="text-sm text-slate-600">No hosts in this state{tasks.size < live.counts.total ? " yet (still loading)" : ""}.</p>
+          live.counts.total === 0 ? (
+            <EmptyState title="This job has no hosts">Its selection matched no hosts when it was created. Start a new one from the Hosts page.</EmptyState>
+          ) : (
+            <EmptyState title={`No hosts are ${FILTERS.find((f) => f.key === filter)?.label.toLowerCase() ?? "in this state"} yet`}>
+              <Link className="text-brand-600 underline" href={pageHref(initialJob.id, "all", 1)}>Show all {live.counts.total} hosts</Link>
+            </EmptyState>
+          )
         ) : (
           <table className="w-full text-left text-sm">
             <thead className="text-xs uppercase text-slate-500">
@@ -178,7 +223,7 @@ export function JobLive({ initialJob, initialTasks, mayCancel, mayRetry }: { ini
               </tr>
             </thead>
             <tbody>
-              {rows.slice(0, shown).map((t) => (
+              {rows.map((t) => (
                 <tr key={t.id} className="border-t border-slate-100 align-top" data-task-host={t.hostName}>
                   <td className="py-2 pr-3">
                     <Link className="font-medium text-brand-600 underline" href={`/hosts/${t.hostId}`}>{t.hostName}</Link>
@@ -204,10 +249,37 @@ export function JobLive({ initialJob, initialTasks, mayCancel, mayRetry }: { ini
             </tbody>
           </table>
         )}
-        {rows.length > shown && (
-          <div className="mt-3">
-            <Button variant="secondary" onClick={() => setShown((n) => n + PAGE)}>Show {Math.min(PAGE, rows.length - shown)} more of {rows.length - shown}</Button>
-          </div>
+        {lastPage > 1 && (
+          <nav className="mt-3 flex flex-wrap items-center gap-1 text-xs text-slate-700" aria-label="Pages of hosts" data-testid="task-pager">
+            <span className="mr-2">
+              Hosts {firstRow}–{firstRow + rows.length - 1} of {page.total}
+            </span>
+            {page.page > 1 && (
+              <Link className="rounded px-2 py-1 text-brand-600 underline" href={pageHref(initialJob.id, filter, page.page - 1)} rel="prev">
+                Previous
+              </Link>
+            )}
+            {pageNumbers(page.page, lastPage).map((n, i) =>
+              n === null ? (
+                <span key={`gap-${i}`} aria-hidden>…</span>
+              ) : (
+                <Link
+                  key={n}
+                  href={pageHref(initialJob.id, filter, n)}
+                  aria-label={`Page ${n}`}
+                  aria-current={n === page.page ? "page" : undefined}
+                  className={`rounded px-2 py-1 tabular-nums ${n === page.page ? "bg-slate-800 text-white" : "text-brand-600 underline"}`}
+                >
+                  {n}
+                </Link>
+              ),
+            )}
+            {page.page < lastPage && (
+              <Link className="rounded px-2 py-1 text-brand-600 underline" href={pageHref(initialJob.id, filter, page.page + 1)} rel="next">
+                Next
+              </Link>
+            )}
+          </nav>
         )}
       </Card>
     </div>
