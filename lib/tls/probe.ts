@@ -9,7 +9,7 @@ import { ConnectionGate, sharedConnectionGate, type Slot } from "./connection-ga
 import { DialogFailure, PlaintextChannel, negotiateStartTls } from "./dialog";
 import { classifyHandshakeError } from "./handshake-errors";
 import { buildClientHello } from "./client-hello";
-import { FirstFlightReader, judgeFirstFlight } from "./first-flight";
+import { CERTIFICATE_FLIGHT_CAP, DEFAULT_FIRST_FLIGHT_CAP, FirstFlightReader, judgeFirstFlight, type FirstFlight } from "./first-flight";
 import { isService, serviceForPort, startTlsDialogFor, type StartTlsDialog } from "./services";
 import { printable } from "./dialog-parsing";
 import { pause, TryLater } from "./try-later";
@@ -415,12 +415,14 @@ function handshake(
 
 /**
  * Hello mode: our ClientHello for `version`, then the server's first records, then we hang up.
- * We do no key exchange and no certificate work; the server does what its first flight needs
- * (for TLS 1.0/1.1, whose hellos put plain RSA first, usually no signature).
+ * We do no key exchange; the server does what its first flight needs (our <=1.2 hellos put plain
+ * RSA first, so usually no signature). For TLS 1.0-1.2 the reader goes on to the Certificate
+ * message of the same flight (in clear there, RFC 5246 7.4.2), which costs no extra round trip.
  */
 function helloExchange(version: TlsVersion, socket: Socket, run: EndpointRun): Promise<AttemptResult> {
   return new Promise<AttemptResult>((resolve) => {
-    const reader = new FirstFlightReader();
+    const readCertificate = version !== "TLSv1.3";
+    const reader = new FirstFlightReader(readCertificate ? CERTIFICATE_FLIGHT_CAP : DEFAULT_FIRST_FLIGHT_CAP, readCertificate);
     let done = false;
     const finish = (result: AttemptResult, politely: boolean) => {
       if (done) return;
@@ -442,14 +444,22 @@ function helloExchange(version: TlsVersion, socket: Socket, run: EndpointRun): P
       socket.end();
       setTimeout(() => socket.destroy(), 1000).unref();
     };
+    const judged = (flight: FirstFlight, politely: boolean) => finish(helloResult(version, flight), politely);
+    // A ServerHello that came before the flight was cut short still answers for the version.
+    const cutShort = (why: string) => {
+      const flight = reader.cutShort(why);
+      if (flight) judged(flight, false);
+      return flight !== null;
+    };
     const hungUp = (reason: "closed" | "reset") => {
       if (run.stop.signal.aborted) return finish({ kind: "version", outcome: "unknown", reason: run.stopReason() }, false);
+      if (cutShort(`connection ${reason}`)) return;
       // A partial record before the close is an answer we could not read, not silence.
       finish({ kind: "version", outcome: "unknown", reason, silentClose: reader.bytesReceived === 0 }, false);
     };
     const onData = (chunk: Buffer) => {
       const flight = reader.push(chunk);
-      if (flight) finish({ kind: "version", ...judgeFirstFlight(version, flight) }, true);
+      if (flight) judged(flight, true);
     };
     const onEnd = () => hungUp("closed");
     const onClose = () => hungUp("closed");
@@ -457,7 +467,7 @@ function helloExchange(version: TlsVersion, socket: Socket, run: EndpointRun): P
       if (error.code === "ECONNRESET" || error.code === "EPIPE") return hungUp("reset");
       finish({ kind: "version", outcome: "unknown", reason: errorText(error).toLowerCase() }, false);
     };
-    const timer = setTimeout(() => finish({ kind: "version", outcome: "unknown", reason: "timeout" }, false), run.timeoutMs);
+    const timer = setTimeout(() => cutShort("timeout") || finish({ kind: "version", outcome: "unknown", reason: "timeout" }, false), run.timeoutMs);
     socket.on("data", onData);
     socket.once("end", onEnd);
     socket.once("close", onClose);
@@ -466,6 +476,18 @@ function helloExchange(version: TlsVersion, socket: Socket, run: EndpointRun): P
     socket.resume();
     socket.write(buildClientHello(version, { servername: run.servername }));
   });
+}
+
+function helloResult(version: TlsVersion, flight: FirstFlight): AttemptResult {
+  const { outcome, reason, cipher, certificate, downgradeSentinel } = judgeFirstFlight(version, flight);
+  const result: AttemptResult = { kind: "version", outcome, reason };
+  if (cipher !== undefined) result.cipher = cipher;
+  // A ServerHello we could read, for our version or another, is the server speaking TLS here.
+  if (flight.kind === "server-hello" && outcome !== "unknown") result.serverHelloRead = true;
+  // Absent when the flight could not give it: then the schedule asks a full handshake.
+  if (certificate !== undefined) result.certificate = certificate;
+  if (version === "TLSv1.2" && downgradeSentinel === "TLSv1.3") result.tls13Sentinel = true;
+  return result;
 }
 
 /** Runs `start` and waits for `event` on `emitter`; rejects on error, close or timeout. */
