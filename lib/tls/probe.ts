@@ -24,10 +24,13 @@ export { NOT_TESTABLE } from "./endpoint-report";
 
 /**
  * How each version is tested (README "hello or full: the trade-off").
- * - "hello": TLS 1.0-1.2 by a hand-built ClientHello offering only that version, judged by the
- *   server's first answer (ServerHello or alert), as sslscan and testssl.sh do; TLS 1.3 by a full
- *   handshake that also reads the certificate. When 1.3 is not accepted, one full handshake at the
- *   highest accepted version reads the certificate. Cheaper on both ends.
+ * - "hello": every version by a hand-built ClientHello offering only that version, judged by the
+ *   server's first flight, as sslscan and testssl.sh do; no handshake is finished. TLS 1.2 goes
+ *   first: its flight carries the certificate in clear (so do 1.0/1.1 ones), and a DOWNGRD\x01
+ *   sentinel in its ServerHello (RFC 8446 4.1.3) proves TLS 1.3, which then costs no connection.
+ *   Without the sentinel a 1.3 hello asks (the absence proves nothing). A full handshake is made
+ *   only to read the certificate when no <=1.2 flight gave it (a 1.3-only server, flights cut
+ *   short). 3 connections against a typical OpenSSL server, no signature for plain-RSA-first hellos.
  * - "full": per version a complete Node/OpenSSL handshake pinned to that version.
  */
 export type ProbeMode = "hello" | "full";
