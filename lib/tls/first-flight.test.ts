@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { FirstFlightReader, judgeFirstFlight, type FirstFlight } from "./first-flight";
+import { CERTIFICATE_FLIGHT_CAP, FirstFlightReader, judgeFirstFlight, type FirstFlight } from "./first-flight";
 import type { TlsVersion } from "./types";
 
 // Builders for what servers send, byte for byte (RFC 5246 6.2, 7.4.1.3; RFC 8446 4.1.3).
@@ -227,5 +227,167 @@ describe("fuzzing the first-flight reader", () => {
     // The inputs do reach every branch: answers of every kind, some of them accepted.
     expect(answered).toBeGreaterThan(3000);
     expect(accepted).toBeGreaterThan(0);
+  });
+});
+
+// A fixed self-signed P-256 certificate (valid 2026-2126) standing for a server's leaf.
+const LEAF_PEM = `-----BEGIN CERTIFICATE-----
+MIIBrTCCAVKgAwIBAgIBATAKBggqhkjOPQQDAjAqMRAwDgYDVQQDDAdteDEubGFi
+MRYwFAYDVQQKDA10bHNmbGVldCB0ZXN0MCAXDTI2MTIwODAwMTMxM1oYDzIxMjYx
+MTE0MDAxMzEzWjAqMRAwDgYDVQQDDAdteDEubGFiMRYwFAYDVQQKDA10bHNmbGVl
+dCB0ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAESwVJnUdBzcJfuo0Nzzzk
+glGKCeG5H3ujC2eQ1Oo/o2tmNGwkxHawT52ReBGpHl88/ikd4SpXlCPbwPh4XXU1
+TaNnMGUwHQYDVR0OBBYEFBkrIdG+PYCk/2J3h2s7sI5UXhEYMB8GA1UdIwQYMBaA
+FBkrIdG+PYCk/2J3h2s7sI5UXhEYMA8GA1UdEwEB/wQFMAMBAf8wEgYDVR0RBAsw
+CYIHbXgxLmxhYjAKBggqhkjOPQQDAgNJADBGAiEAuRCnTM8BalQcp6bFTC2pzB1V
+4/EwxzSMfEHQCfhoUOYCIQDKix/Q6J73qTiA+Bjv6H3SkvY5yvZJpgCx/xKAVIO8
+Ow==
+-----END CERTIFICATE-----`;
+const LEAF = new X509Certificate(LEAF_PEM).raw;
+const LEAF_SUMMARY = { subject: "CN=mx1.lab, O=tlsfleet test", issuer: "CN=mx1.lab, O=tlsfleet test", san: ["DNS:mx1.lab"], notBefore: "2026-12-08T00:13:13Z", notAfter: "2126-11-14T00:13:13Z" };
+
+const u24 = (n: number) => Buffer.from([(n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+/** A Certificate message (RFC 5246 7.4.2) carrying `chain`, leaf first. */
+function certificateMessage(chain: Buffer[]): Buffer {
+  const list = Buffer.concat(chain.map((der) => Buffer.concat([u24(der.length), der])));
+  return handshakeMessage(11, Buffer.concat([u24(list.length), list]));
+}
+/** A server random ending in RFC 8446 4.1.3's sentinel. */
+const sentinelRandom = (last: number) => Buffer.concat([randomBytes(24), Buffer.from("DOWNGRD", "latin1"), Buffer.from([last])]);
+const serverKeyExchange = handshakeMessage(12, randomBytes(300));
+const serverHelloDone = handshakeMessage(14, Buffer.alloc(0));
+
+/** A TLS 1.0-1.2 server flight: ServerHello, Certificate, ServerKeyExchange, ServerHelloDone, all in one record. */
+function flight(o: { version?: number; suite?: number; random?: Buffer; chain?: Buffer[] } = {}): Buffer {
+  const version = o.version ?? 0x0303;
+  const messages = [handshakeMessage(2, serverHelloBody({ version, suite: o.suite ?? 0x009c, random: o.random })), certificateMessage(o.chain ?? [LEAF, randomBytes(900)]), serverKeyExchange, serverHelloDone];
+  return record(22, Buffer.concat(messages), version);
+}
+
+/** Feeds `bytes` to a certificate-reading reader in the given chunk sizes; the answer, or what cutShort() says at the end. */
+function readFlight(bytes: Buffer, chunkSizes: number[] = [bytes.length], cap = CERTIFICATE_FLIGHT_CAP): FirstFlight | null {
+  const reader = new FirstFlightReader(cap, true);
+  let answer: FirstFlight | null = null;
+  for (let at = 0, i = 0; at < bytes.length && !answer; i++) {
+    const size = Math.max(1, chunkSizes[i % chunkSizes.length]!);
+    answer = reader.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return answer ?? reader.cutShort("connection closed");
+}
+
+describe("reading the certificate and the downgrade sentinel from a TLS 1.0-1.2 flight", () => {
+  const segmentations = [[1], [3, 7], [5], [64], [1500], [100_000]];
+
+  it("reads the leaf from a flight in one record, whatever the TCP segmentation", () => {
+    const bytes = flight();
+    for (const sizes of segmentations) {
+      expect(judgeFirstFlight("TLSv1.2", readFlight(bytes, sizes)!), `chunks ${sizes.join(",")}`).toEqual({ outcome: "accepted", reason: null, cipher: "AES128-GCM-SHA256", certificate: LEAF_SUMMARY });
+    }
+  });
+
+  it("reads the leaf when every handshake message has its own record, and when the Certificate spans records", () => {
+    const hello = handshakeMessage(2, serverHelloBody({ version: 0x0303, suite: 0x009c }));
+    const certificate = certificateMessage([LEAF, randomBytes(20_000)]);
+    const split = [hello, certificate.subarray(0, 100), certificate.subarray(100, 16_000), certificate.subarray(16_000), serverKeyExchange, serverHelloDone];
+    const bytes = Buffer.concat(split.map((part) => record(22, part)));
+    for (const sizes of segmentations) {
+      expect(judgeFirstFlight("TLSv1.2", readFlight(bytes, sizes)!).certificate, `chunks ${sizes.join(",")}`).toEqual(LEAF_SUMMARY);
+    }
+  });
+
+  it("takes DOWNGRD\\x01 in a TLS 1.2 ServerHello as TLS 1.3 support, and its absence as nothing", () => {
+    expect(judgeFirstFlight("TLSv1.2", readFlight(flight({ random: sentinelRandom(1) }))!)).toMatchObject({ outcome: "accepted", downgradeSentinel: "TLSv1.3", certificate: LEAF_SUMMARY });
+    expect(judgeFirstFlight("TLSv1.2", readFlight(flight())!)).not.toHaveProperty("downgradeSentinel");
+    // DOWNGRD\x00 belongs in a 1.0/1.1 ServerHello (a server of 1.2 or later); in a 1.2 one it means nothing.
+    expect(judgeFirstFlight("TLSv1.2", readFlight(flight({ random: sentinelRandom(0) }))!)).not.toHaveProperty("downgradeSentinel");
+    expect(judgeFirstFlight("TLSv1", readFlight(flight({ version: 0x0301, suite: 0x002f, random: sentinelRandom(0) }))!)).toMatchObject({ downgradeSentinel: "TLSv1.2", certificate: LEAF_SUMMARY });
+    // ... and DOWNGRD\x01 in a 1.0 ServerHello breaks the RFC: no conclusion from it.
+    expect(judgeFirstFlight("TLSv1", readFlight(flight({ version: 0x0301, suite: 0x002f, random: sentinelRandom(1) }))!)).not.toHaveProperty("downgradeSentinel");
+    // The sentinel of a ServerHello that answers another version than ours counts for nothing either.
+    expect(judgeFirstFlight("TLSv1.1", readFlight(flight({ random: sentinelRandom(1) }))!)).toEqual({ outcome: "rejected", reason: "unsupported_protocol" });
+  });
+
+  it("answers a TLS 1.3 ServerHello or HelloRetryRequest at once: nothing after it is in clear", () => {
+    const reader = new FirstFlightReader(CERTIFICATE_FLIGHT_CAP, true);
+    expect(reader.push(tls13Hello)).toMatchObject({ kind: "server-hello", versionCode: 0x0304 });
+    const retry = new FirstFlightReader(CERTIFICATE_FLIGHT_CAP, true).push(serverHello({ version: 0x0303, suite: 0x1301, supportedVersion: 0x0304, random: HRR_RANDOM }));
+    expect(judgeFirstFlight("TLSv1.3", retry!)).toEqual({ outcome: "accepted", reason: null, cipher: "TLS_AES_128_GCM_SHA256" });
+  });
+
+  it("an alert instead of the ServerHello is the version's answer; an alert after it costs only the certificate", () => {
+    expect(judgeFirstFlight("TLSv1.2", readFlight(alert(2, 70))!)).toEqual({ outcome: "rejected", reason: "protocol_version" });
+    const hello = record(22, handshakeMessage(2, serverHelloBody({ version: 0x0303, suite: 0x009c })));
+    expect(judgeFirstFlight("TLSv1.2", readFlight(Buffer.concat([hello, alert(2, 80)]))!)).toEqual({
+      outcome: "accepted",
+      reason: null,
+      cipher: "AES128-GCM-SHA256",
+      certificateUnreadable: "alert internal_error after the ServerHello",
+    });
+    // A warning unrecognized_name between them is skipped, as before the ServerHello.
+    expect(judgeFirstFlight("TLSv1.2", readFlight(Buffer.concat([hello, alert(1, 112), record(22, certificateMessage([LEAF]))]))!).certificate).toEqual(LEAF_SUMMARY);
+  });
+
+  it("a flight cut short inside the Certificate gives the version and no certificate (a full handshake fetches it)", () => {
+    const whole = flight();
+    const truncated = whole.subarray(0, 300);
+    for (const sizes of segmentations) {
+      expect(judgeFirstFlight("TLSv1.2", readFlight(truncated, sizes)!), `chunks ${sizes.join(",")}`).toEqual({
+        outcome: "accepted",
+        reason: null,
+        cipher: "AES128-GCM-SHA256",
+        certificateUnreadable: "connection closed before the Certificate message was complete",
+      });
+    }
+    // Nothing at all before the close: not even a ServerHello to judge.
+    expect(new FirstFlightReader(CERTIFICATE_FLIGHT_CAP, true).cutShort("timeout")).toBeNull();
+  });
+
+  it("a chain over the byte cap gives the version and no certificate, and stops buffering", () => {
+    // Records of at most 2^14 bytes, as a server must cut them (RFC 5246 6.2.1).
+    const messages = Buffer.concat([handshakeMessage(2, serverHelloBody({ version: 0x0303, suite: 0x009c })), certificateMessage([LEAF, randomBytes(15_000), randomBytes(15_000)])]);
+    const records: Buffer[] = [];
+    for (let at = 0; at < messages.length; at += 16_384) records.push(record(22, messages.subarray(at, at + 16_384)));
+    const big = Buffer.concat(records);
+    expect(judgeFirstFlight("TLSv1.2", readFlight(big)!).certificate).toEqual(LEAF_SUMMARY);
+    const judged = judgeFirstFlight("TLSv1.2", readFlight(big, [1000], 8 * 1024)!);
+    expect(judged).toMatchObject({ outcome: "accepted", cipher: "AES128-GCM-SHA256" });
+    expect(judged.certificateUnreadable).toMatch(/^(Certificate message of \d+ bytes|no whole Certificate message within 8192 bytes)$/);
+    expect(judged.certificate).toBeUndefined();
+  });
+
+  it("an anonymous suite's flight has no Certificate: the server has none to show", () => {
+    const bytes = record(22, Buffer.concat([handshakeMessage(2, serverHelloBody({ version: 0x0303, suite: 0x0034 })), serverKeyExchange, serverHelloDone]));
+    expect(judgeFirstFlight("TLSv1.2", readFlight(bytes)!)).toEqual({ outcome: "accepted", reason: null, cipher: "ADH-AES128-SHA", certificate: null });
+  });
+
+  it("garbage in place of the certificate costs only the certificate", () => {
+    const hello = record(22, handshakeMessage(2, serverHelloBody({ version: 0x0303, suite: 0x009c })));
+    const cases: [Buffer, string][] = [
+      [Buffer.concat([hello, Buffer.from("HTTP/1.1 400\r\n")]), 'not a TLS record: "HTTP/"'],
+      [Buffer.concat([hello, record(22, handshakeMessage(4, Buffer.alloc(10)))]), "handshake message 4 where a Certificate belongs"],
+      [Buffer.concat([hello, record(22, handshakeMessage(11, Buffer.from([0, 0, 9, 0, 0, 1, 0])))]), "malformed Certificate message (list length)"],
+      [Buffer.concat([hello, record(22, handshakeMessage(11, Buffer.from([0, 0, 0])))]), "malformed Certificate message (no certificate in it)"],
+      [Buffer.concat([hello, record(22, certificateMessage([Buffer.from("not DER at all")]))]), "the leaf certificate does not parse"],
+    ];
+    for (const [bytes, detail] of cases) {
+      const judged = judgeFirstFlight("TLSv1.2", readFlight(bytes)!);
+      expect(judged.outcome, detail).toBe("accepted");
+      expect(judged.certificateUnreadable, detail).toContain(detail);
+    }
+  });
+
+  it("the certificate-reading reader never throws on hostile input either", () => {
+    const base = flight({ random: sentinelRandom(1) });
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Buffer.from(base);
+      for (let j = 0; j < 1 + Math.floor(random() * 6); j++) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      const cut = bytes.subarray(0, Math.floor(random() * bytes.length) + 1);
+      const whole = readFlight(cut);
+      expect(JSON.stringify(readFlight(cut, [1 + Math.floor(random() * 50)]))).toBe(JSON.stringify(whole));
+      if (whole) expect(["accepted", "rejected", "unknown"]).toContain(judgeFirstFlight("TLSv1.2", whole).outcome);
+    }
   });
 });

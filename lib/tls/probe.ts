@@ -9,7 +9,7 @@ import { ConnectionGate, sharedConnectionGate, type Slot } from "./connection-ga
 import { DialogFailure, PlaintextChannel, negotiateStartTls } from "./dialog";
 import { classifyHandshakeError } from "./handshake-errors";
 import { buildClientHello } from "./client-hello";
-import { FirstFlightReader, judgeFirstFlight } from "./first-flight";
+import { CERTIFICATE_FLIGHT_CAP, DEFAULT_FIRST_FLIGHT_CAP, FirstFlightReader, judgeFirstFlight, type FirstFlight } from "./first-flight";
 import { isService, serviceForPort, startTlsDialogFor, type StartTlsDialog } from "./services";
 import { printable } from "./dialog-parsing";
 import { pause, TryLater } from "./try-later";
@@ -24,10 +24,13 @@ export { NOT_TESTABLE } from "./endpoint-report";
 
 /**
  * How each version is tested (README "hello or full: the trade-off").
- * - "hello": TLS 1.0-1.2 by a hand-built ClientHello offering only that version, judged by the
- *   server's first answer (ServerHello or alert), as sslscan and testssl.sh do; TLS 1.3 by a full
- *   handshake that also reads the certificate. When 1.3 is not accepted, one full handshake at the
- *   highest accepted version reads the certificate. Cheaper on both ends.
+ * - "hello": every version by a hand-built ClientHello offering only that version, judged by the
+ *   server's first flight, as sslscan and testssl.sh do; no handshake is finished. TLS 1.2 goes
+ *   first: its flight carries the certificate in clear (so do 1.0/1.1 ones), and a DOWNGRD\x01
+ *   sentinel in its ServerHello (RFC 8446 4.1.3) proves TLS 1.3, which then costs no connection.
+ *   Without the sentinel a 1.3 hello asks (the absence proves nothing). A full handshake is made
+ *   only to read the certificate when no <=1.2 flight gave it (a 1.3-only server, flights cut
+ *   short). 3 connections against a typical OpenSSL server, no signature for plain-RSA-first hellos.
  * - "full": per version a complete Node/OpenSSL handshake pinned to that version.
  */
 export type ProbeMode = "hello" | "full";
@@ -415,12 +418,14 @@ function handshake(
 
 /**
  * Hello mode: our ClientHello for `version`, then the server's first records, then we hang up.
- * We do no key exchange and no certificate work; the server does what its first flight needs
- * (for TLS 1.0/1.1, whose hellos put plain RSA first, usually no signature).
+ * We do no key exchange; the server does what its first flight needs (our <=1.2 hellos put plain
+ * RSA first, so usually no signature). For TLS 1.0-1.2 the reader goes on to the Certificate
+ * message of the same flight (in clear there, RFC 5246 7.4.2), which costs no extra round trip.
  */
 function helloExchange(version: TlsVersion, socket: Socket, run: EndpointRun): Promise<AttemptResult> {
   return new Promise<AttemptResult>((resolve) => {
-    const reader = new FirstFlightReader();
+    const readCertificate = version !== "TLSv1.3";
+    const reader = new FirstFlightReader(readCertificate ? CERTIFICATE_FLIGHT_CAP : DEFAULT_FIRST_FLIGHT_CAP, readCertificate);
     let done = false;
     const finish = (result: AttemptResult, politely: boolean) => {
       if (done) return;
@@ -442,14 +447,22 @@ function helloExchange(version: TlsVersion, socket: Socket, run: EndpointRun): P
       socket.end();
       setTimeout(() => socket.destroy(), 1000).unref();
     };
+    const judged = (flight: FirstFlight, politely: boolean) => finish(helloResult(version, flight), politely);
+    // A ServerHello that came before the flight was cut short still answers for the version.
+    const cutShort = (why: string) => {
+      const flight = reader.cutShort(why);
+      if (flight) judged(flight, false);
+      return flight !== null;
+    };
     const hungUp = (reason: "closed" | "reset") => {
       if (run.stop.signal.aborted) return finish({ kind: "version", outcome: "unknown", reason: run.stopReason() }, false);
+      if (cutShort(`connection ${reason}`)) return;
       // A partial record before the close is an answer we could not read, not silence.
       finish({ kind: "version", outcome: "unknown", reason, silentClose: reader.bytesReceived === 0 }, false);
     };
     const onData = (chunk: Buffer) => {
       const flight = reader.push(chunk);
-      if (flight) finish({ kind: "version", ...judgeFirstFlight(version, flight) }, true);
+      if (flight) judged(flight, true);
     };
     const onEnd = () => hungUp("closed");
     const onClose = () => hungUp("closed");
@@ -457,7 +470,7 @@ function helloExchange(version: TlsVersion, socket: Socket, run: EndpointRun): P
       if (error.code === "ECONNRESET" || error.code === "EPIPE") return hungUp("reset");
       finish({ kind: "version", outcome: "unknown", reason: errorText(error).toLowerCase() }, false);
     };
-    const timer = setTimeout(() => finish({ kind: "version", outcome: "unknown", reason: "timeout" }, false), run.timeoutMs);
+    const timer = setTimeout(() => cutShort("timeout") || finish({ kind: "version", outcome: "unknown", reason: "timeout" }, false), run.timeoutMs);
     socket.on("data", onData);
     socket.once("end", onEnd);
     socket.once("close", onClose);
@@ -466,6 +479,18 @@ function helloExchange(version: TlsVersion, socket: Socket, run: EndpointRun): P
     socket.resume();
     socket.write(buildClientHello(version, { servername: run.servername }));
   });
+}
+
+function helloResult(version: TlsVersion, flight: FirstFlight): AttemptResult {
+  const { outcome, reason, cipher, certificate, downgradeSentinel } = judgeFirstFlight(version, flight);
+  const result: AttemptResult = { kind: "version", outcome, reason };
+  if (cipher !== undefined) result.cipher = cipher;
+  // A ServerHello we could read, for our version or another, is the server speaking TLS here.
+  if (flight.kind === "server-hello" && outcome !== "unknown") result.serverHelloRead = true;
+  // Absent when the flight could not give it: then the schedule asks a full handshake.
+  if (certificate !== undefined) result.certificate = certificate;
+  if (version === "TLSv1.2" && downgradeSentinel === "TLSv1.3") result.tls13Sentinel = true;
+  return result;
 }
 
 /** Runs `start` and waits for `event` on `emitter`; rejects on error, close or timeout. */

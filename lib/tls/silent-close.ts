@@ -17,13 +17,14 @@ export const SILENT_CLOSE_REASON = "closed without alert after ClientHello";
  * Dovecot 2.3 (ssl_min_protocol) and other OpenSSL servers that fail SSL_accept() on a version
  * they do not allow hang up without a protocol_version alert (Dovecot logs "SSL_accept() failed:
  * ... unsupported protocol"). testssl.sh, sslyze, nmap and sslscan read that close as "not
- * offered" (docs/domain.md "Probing what a server really negotiates"). A close is only evidence when the same endpoint completed a handshake with
- * another version in this probe: then the server demonstrably speaks TLS right there, and
+ * offered" (docs/domain.md "Probing what a server really negotiates"). A close is only evidence when the same endpoint spoke TLS at
+ * another version in this probe (a completed handshake, or in hello mode a well-formed ServerHello
+ * for the version a hello offered): then the server demonstrably speaks TLS right there, and
  * hanging up on this version (twice, after the retry) is its answer. Without that, a close is what
  * a broken STARTTLS implementation, a middlebox or a crashing server does too, and it stays
  * unknown (docs/architecture.md "The probe's verdict": a close or stall after STARTTLS gives unknown).
  *
- * `handshakeCompleted` lists the versions whose handshake ran to the end in this probe.
+ * `handshakeCompleted` lists the versions at which the server spoke TLS so in this probe.
  */
 export function applySilentCloseRule(
   findings: ReadonlyMap<TlsVersion, VersionFinding>,

@@ -43,12 +43,15 @@ export interface ProbeReport {
   /**
    * Why each outcome was reached (null when accepted): a TLS alert name ("protocol_version",
    * "handshake_failure"), "unsupported_protocol" (ServerHello of another version), "reset",
-   * "closed", "timeout", "deadline", "garbage (...)", or the dialog step that failed.
+   * "closed", "timeout", "deadline", "garbage (...)", or the dialog step that failed. One
+   * accepted outcome has a reason: TLS 1.3 proven in hello mode by the TLS 1.2 ServerHello's
+   * downgrade sentinel, with no 1.3 connection (version-schedule.ts TLS13_FROM_SENTINEL).
    */
   reasons: Record<TlsVersion, string | null>;
   /** Node's OpenSSL cannot offer these at all: never "rejected", always "not tested". */
   notTested: string[];
   verdict: Verdict;
+  /** OpenSSL's name of the suite negotiated per accepted version; none for a TLS 1.3 proven by the sentinel. */
   cipher: Partial<Record<TlsVersion, string>>;
   certificate: CertificateSummary | null;
   error: string | null;

@@ -1,8 +1,10 @@
 // Which connection an endpoint's probe makes next, in which order, and what their results add up
 // to. The connections themselves (connect, dialog, handshake) are probe.ts's; this is the plan
-// around them: each version once in PROBE_ORDER, an unknown one once more, a certificate
-// handshake in hello mode, a pause when the server says "try again later", and a stop as soon as
-// one result decides the whole endpoint. At most `perHost` connections run at once ("lanes").
+// around them: each version once in PROBE_ORDER, an unknown one once more, in hello mode TLS 1.3
+// only when the TLS 1.2 answer did not already prove it and a certificate handshake only when no
+// hello's flight carried the certificate, a pause when the server says "try again later", and a
+// stop as soon as one result decides the whole endpoint. At most `perHost` connections run at once
+// ("lanes").
 
 import type { ProbeMode } from "./probe";
 import type { VersionFinding } from "./silent-close";
@@ -27,6 +29,10 @@ export type AttemptResult =
       silentClose?: boolean;
       /** The handshake ran to the end (whatever version the server then picked). */
       completed?: boolean;
+      /** A hello got a well-formed ServerHello for the version it offered: the server speaks TLS here. */
+      serverHelloRead?: boolean;
+      /** A TLS 1.2 ServerHello carried RFC 8446 4.1.3's downgrade sentinel: the server speaks TLS 1.3. */
+      tls13Sentinel?: boolean;
       /** The server refused this connection as temporary (SMTP 4yz before TLS): ask again later. */
       tryLater?: boolean;
     }
@@ -43,9 +49,12 @@ export type Conclusion = Exclude<AttemptResult, { kind: "version" }>;
 export const PROBE_ORDER: readonly TlsVersion[] = ["TLSv1.2", "TLSv1.3", "TLSv1", "TLSv1.1"];
 const NEWEST_FIRST: readonly TlsVersion[] = [...TLS_VERSIONS].reverse();
 
-// Hello mode: when no full handshake got through yet, the certificate (and the cipher, end to
-// end) come from one at the highest accepted version, queued as soon as that version is known
-// to be the highest. A second attempt goes one version down when there is one.
+/** The reason shown for TLS 1.3 when no 1.3 connection was made because the 1.2 answer proved it. */
+export const TLS13_FROM_SENTINEL = "accepted: downgrade sentinel in the TLS 1.2 ServerHello (RFC 8446 4.1.3)";
+
+// Hello mode: when no hello's flight carried the certificate (TLS 1.3 only, or flights cut
+// short), it comes from one full handshake at the highest accepted version, queued once every
+// version is settled. A second attempt goes one version down when there is one.
 const MAX_CERTIFICATE_ATTEMPTS = 2;
 
 export interface VersionScheduleOptions {
@@ -72,7 +81,10 @@ export interface VersionScheduleOptions {
 export interface VersionFindings {
   /** Per version, the last answer that counts (a certificate handshake never overrides one). */
   outcomes: Map<TlsVersion, VersionFinding>;
-  /** Versions for which some handshake ran to the end (for the silent-close rule). */
+  /**
+   * Versions at which the server demonstrably spoke TLS (for the silent-close rule): a handshake
+   * ran to the end, or a hello got a well-formed ServerHello for the version it offered.
+   */
   handshakeCompleted: Set<TlsVersion>;
   /** Negotiated cipher per accepted version, where a full handshake told it. */
   cipher: Partial<Record<TlsVersion, string>>;
@@ -93,7 +105,9 @@ export class VersionSchedule {
   /** Versions whose outcome will not change any more (decided, or unknown after its retry). */
   private readonly settledVersions = new Set<TlsVersion>();
   private certificateAttempts: number;
-  private fullHandshakeAccepted = false;
+  private tls13Queued = false;
+  /** Some accepted answer carried the certificate (a full handshake, or a <=1.2 hello's flight). */
+  private certificateKnown = false;
   private certificatePending = false;
   private readonly findings: VersionFindings = {
     outcomes: new Map(),
@@ -104,14 +118,13 @@ export class VersionSchedule {
   };
 
   constructor(private readonly o: VersionScheduleOptions) {
-    // Hello mode tests TLS 1.3 with the full handshake that also reads the certificate: 1.3 is the
-    // highest version, so whenever it is accepted that handshake would be made at 1.3 anyway, and a
-    // separate 1.3 hello would only cost both sides another connection (20-25% of the CPU on the
-    // bench layout). Its retry, and every other version, is a hello.
-    this.queue = PROBE_ORDER.map((version) => ({
+    // Hello mode queues TLS 1.3 only once the first TLS 1.2 answer is in (see settleTls13From): a
+    // 1.2 ServerHello with the downgrade sentinel already proves 1.3, saving a connection on
+    // every modern server; without it, a 1.3 hello asks.
+    this.queue = PROBE_ORDER.filter((version) => o.mode === "full" || version !== "TLSv1.3").map((version) => ({
       version,
       retry: false,
-      kind: o.mode === "full" || version === "TLSv1.3" ? "full" : "hello",
+      kind: o.mode === "full" ? "full" : "hello",
     }));
     this.retryKind = o.mode === "hello" ? "hello" : "full";
     this.certificateAttempts = o.mode === "hello" ? 0 : MAX_CERTIFICATE_ATTEMPTS;
@@ -150,11 +163,13 @@ export class VersionSchedule {
         this.record(job.version, result, job.kind);
         if (result.outcome === "unknown" && !job.retry && this.o.retryUnknown) this.queue.push({ version: job.version, retry: true, kind: this.retryKind });
         else this.settledVersions.add(job.version);
+        if (job.version === "TLSv1.2") this.settleTls13From(result);
       } else if (result.kind === "unreachable" && this.o.isReachable()) {
         // Another connection got through, so this one failing says nothing about the endpoint.
         this.findings.outcomes.set(job.version, { outcome: "unknown", reason: result.reason });
         if (!job.retry && this.o.retryUnknown) this.queue.push({ version: job.version, retry: true, kind: this.retryKind });
         else this.settledVersions.add(job.version);
+        if (job.version === "TLSv1.2") this.settleTls13From(null);
       } else {
         this.findings.conclusion ??= result;
         this.o.conclude();
@@ -163,21 +178,50 @@ export class VersionSchedule {
     }
   }
 
+  /**
+   * Hello mode, after a TLS 1.2 answer (null: no answer at all): the downgrade sentinel settles
+   * TLS 1.3 as accepted without a connection; anything else, its absence included, proves nothing
+   * about 1.3 (a 1.3 server behind a 1.2-only terminator, or one that ignores the MUST, sends no
+   * sentinel), so a 1.3 hello asks, ahead of the legacy versions. Only the first 1.2 answer
+   * queues it; a sentinel in the retry's answer still fills in a 1.3 that is unknown by then.
+   */
+  private settleTls13From(result: Extract<AttemptResult, { kind: "version" }> | null): void {
+    if (this.o.mode !== "hello") return;
+    const f = this.findings;
+    if (result?.outcome === "accepted" && result.tls13Sentinel) {
+      const before = f.outcomes.get("TLSv1.3")?.outcome;
+      if (before === undefined || before === "unknown") f.outcomes.set("TLSv1.3", { outcome: "accepted", reason: TLS13_FROM_SENTINEL });
+      if (!this.tls13Queued) this.settledVersions.add("TLSv1.3");
+      this.tls13Queued = true;
+      return;
+    }
+    if (!this.tls13Queued) {
+      this.tls13Queued = true;
+      this.queue.unshift({ version: "TLSv1.3", retry: false, kind: "hello" });
+    }
+  }
+
   private record(version: TlsVersion, result: Extract<AttemptResult, { kind: "version" }>, kind: AttemptKind): void {
     const f = this.findings;
-    if (result.completed) f.handshakeCompleted.add(version);
-    if (result.completed && result.outcome === "accepted") this.fullHandshakeAccepted = true;
+    if (result.completed || result.serverHelloRead) f.handshakeCompleted.add(version);
     if (result.outcome === "accepted") {
       if (result.cipher) f.cipher[version] = result.cipher;
-      if (result.certificate !== undefined) f.certificate ??= result.certificate;
+      if (result.certificate !== undefined) {
+        f.certificate ??= result.certificate;
+        this.certificateKnown = true;
+      }
     }
     // The certificate handshake never overrides what the ServerHello said: that was the
-    // server's commitment to the version.
-    if (kind !== "certificate") f.outcomes.set(version, { outcome: result.outcome, reason: result.reason, silentClose: result.silentClose });
+    // server's commitment to the version. Nor does a 1.3 hello that got no answer override the
+    // sentinel's proof.
+    const provenByTls12 = version === "TLSv1.3" && result.outcome === "unknown" && f.outcomes.get(version)?.reason === TLS13_FROM_SENTINEL;
+    if (kind !== "certificate" && !provenByTls12) f.outcomes.set(version, { outcome: result.outcome, reason: result.reason, silentClose: result.silentClose });
   }
 
   private queueCertificateHandshake(): void {
-    if (this.fullHandshakeAccepted || this.certificatePending || this.certificateAttempts >= MAX_CERTIFICATE_ATTEMPTS) return;
+    if (this.certificateKnown || this.certificatePending || this.certificateAttempts >= MAX_CERTIFICATE_ATTEMPTS) return;
+    // Any TLS 1.0-1.2 hello still to come may yet bring the certificate in its flight.
+    if (TLS_VERSIONS.some((version) => !this.settledVersions.has(version))) return;
     const accepted: TlsVersion[] = [];
     for (const version of NEWEST_FIRST) {
       if (!this.settledVersions.has(version)) {

@@ -158,6 +158,12 @@ for round in $(seq 1 "$repeat"); do
   done
 done
 
+# Connections per endpoint and the time of one connection, for the bounds in the report.
+for p in $paths; do
+  prioritized node --conditions=react-server --import tsx scripts/bench/connection-time.ts "$out/$p.targets" "$( [ "$p" = direct ] && echo direct || echo '50 ms RTT')" 5 >> "$results" \
+    || echo "bench:probe: connection-time.ts failed for $p" >&2
+done
+
 node scripts/bench/probe-helper.mjs meta "$startup_cpu" "$concurrency" "$sslscan_parallel" "$repeat" "$nice_level" "$modes" >> "$results"
 
 bench_md=""

@@ -5,6 +5,7 @@ import { connect as connectTcp, createServer as createTcpServer, type AddressInf
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeEndpoint, probeMany, type ProbeOptions } from "../../lib/tls";
 import type { ProbeMode } from "../../lib/tls/probe";
+import { TLS13_FROM_SENTINEL } from "../../lib/tls/version-schedule";
 import type { ProbeReport, ProbeTarget, TlsVersion } from "../../lib/tls/types";
 import { selfSignedCertificate, type PeerCertificate } from "../lab/peers/common";
 import { startPeer, type RunningPeer } from "../lab/peers/spawn";
@@ -24,10 +25,14 @@ async function peer(script: string, args: string[] = []): Promise<RunningPeer> {
   return running;
 }
 
-/** A Node TLS server accepting exactly [min, max]; returns its port and a live connection count. */
+/**
+ * A Node TLS server accepting exactly [min, max]; returns its port, a live connection count, and
+ * how many handshakes it finished (`secureConnection`) and at which versions.
+ */
 async function tlsServer(minVersion: SecureVersion, maxVersion: SecureVersion, host = "127.0.0.1") {
-  const stats = { open: 0, maxOpen: 0, total: 0 };
+  const stats = { open: 0, maxOpen: 0, total: 0, finished: [] as string[] };
   const server = quietTlsServer({ minVersion, maxVersion, ciphers: "ALL:@SECLEVEL=0" });
+  server.on("secureConnection", (socket) => stats.finished.push(String(socket.getProtocol())));
   server.on("connection", (socket) => {
     stats.total++;
     stats.maxOpen = Math.max(stats.maxOpen, ++stats.open);
@@ -65,8 +70,12 @@ async function listenForFile(server: Server, host = "127.0.0.1"): Promise<number
  * A quiet TLS server behind a TCP front that reads each connection's first bytes (the ClientHello):
  * `intercept` may deal with the connection itself and return true; otherwise it is passed through.
  */
-async function behindHelloFront(options: TlsOptions, intercept: (hello: Buffer, socket: Socket) => boolean): Promise<number> {
-  const innerPort = await listenForFile(quietTlsServer(options));
+async function behindHelloFront(options: TlsOptions, intercept: (hello: Buffer, socket: Socket) => boolean, o: { stripSentinel?: boolean } = {}): Promise<number> {
+  return behindHelloFrontOf(await listenForFile(quietTlsServer(options)), intercept, o);
+}
+
+/** The same front for a server already listening on `innerPort`. */
+async function behindHelloFrontOf(innerPort: number, intercept: (hello: Buffer, socket: Socket) => boolean, o: { stripSentinel?: boolean } = {}): Promise<number> {
   const front = createTcpServer((socket) => {
     socket.on("error", () => {});
     socket.once("data", (hello: Buffer) => {
@@ -74,7 +83,16 @@ async function behindHelloFront(options: TlsOptions, intercept: (hello: Buffer, 
       const upstream = connectTcp(innerPort, "127.0.0.1");
       upstream.write(hello);
       upstream.on("error", () => socket.destroy());
-      socket.pipe(upstream).pipe(socket);
+      socket.pipe(upstream);
+      let first = true;
+      upstream.on("data", (chunk: Buffer) => {
+        // Record header (5), handshake header (4), legacy_version (2), then the random: its last
+        // 8 bytes are where RFC 8446 4.1.3 puts "DOWNGRD\x01".
+        if (first && o.stripSentinel && chunk.length >= 43 && chunk[0] === 22 && chunk[5] === 2) chunk.fill(0, 35, 43);
+        first = false;
+        socket.write(chunk);
+      });
+      upstream.on("end", () => socket.end());
     });
   });
   return listenForFile(front);
@@ -110,7 +128,9 @@ describe.each(MODES)("real TLS servers limited to particular versions (%s mode)"
     expect(report.verdict).toBe(verdict);
     expect(report.notTested).toEqual(["SSLv3"]);
     for (const version of VERSIONS) {
-      if (protocols[version] === "accepted") expect(report.cipher[version], version).toMatch(/^[A-Z0-9_-]+$/);
+      // TLS 1.3 proven by the 1.2 ServerHello's downgrade sentinel had no 1.3 connection, so no 1.3 cipher.
+      const bySentinel = report.reasons[version] === TLS13_FROM_SENTINEL;
+      if (protocols[version] === "accepted" && !bySentinel) expect(report.cipher[version], version).toMatch(/^[A-Z0-9_-]+$/);
       else expect(report.cipher[version]).toBeUndefined();
     }
     expect(report.certificate).toMatchObject({ subject: "CN=server.lab, O=tlsfleet lab", issuer: "CN=server.lab, O=tlsfleet lab" });
@@ -163,22 +183,55 @@ describe.each(MODES)("real TLS servers limited to particular versions (%s mode)"
     })();
     const [reports, single] = await Promise.all([many, probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode })]);
     expect([...reports, single].map((r) => r.verdict)).toEqual(Array(7).fill("noncompliant"));
-    expect(stats.total).toBe(7 * 4);
+    // Hello mode: 1.2 (its sentinel settles 1.3), 1.0, 1.1.
+    expect(stats.total).toBe(7 * (mode === "hello" ? 3 : 4));
     expect(stats.maxOpen).toBeLessThanOrEqual(2);
   });
 });
 
 describe("hello mode", () => {
-  it("without TLS 1.3 the certificate comes from one more, full handshake at the highest accepted version", async () => {
-    const { port, stats } = await tlsServer("TLSv1", "TLSv1.2");
+  it("an OpenSSL server accepting TLS 1.0-1.3: 3 connections, no finished handshake, and the certificate a full handshake sees", async () => {
+    const { port, stats } = await tlsServer("TLSv1", "TLSv1.3");
     const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode: "hello" });
-    expect(report.protocols).toEqual({ TLSv1: "accepted", "TLSv1.1": "accepted", "TLSv1.2": "accepted", "TLSv1.3": "rejected" });
-    expect(report.certificate).toMatchObject({ subject: "CN=server.lab, O=tlsfleet lab" });
-    // TLS 1.3 (full, rejected), hellos for 1.2, 1.0, 1.1, then the certificate handshake at 1.2.
-    expect(stats.total).toBe(5);
-    // The 1.2 cipher is the one Node itself negotiates end to end, as in full mode.
+    expect(report.protocols).toEqual({ TLSv1: "accepted", "TLSv1.1": "accepted", "TLSv1.2": "accepted", "TLSv1.3": "accepted" });
+    expect(report.reasons["TLSv1.3"]).toBe(TLS13_FROM_SENTINEL);
+    expect(stats.total).toBe(3);
+    expect(stats.finished).toEqual([]);
+    // Each from its version's ServerHello (this Node server picks by its own order); none for 1.3.
+    expect(Object.keys(report.cipher).sort()).toEqual(["TLSv1", "TLSv1.1", "TLSv1.2"]);
     const full = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode: "full" });
-    expect(report.cipher["TLSv1.2"]).toBe(full.cipher["TLSv1.2"]);
+    expect(report.certificate).not.toBeNull();
+    expect(report.certificate).toEqual(full.certificate);
+  });
+
+  it("TLS 1.3 disabled: the 1.3 answer comes from a real 1.3 hello, never from the missing sentinel; the certificate from the 1.2 flight", async () => {
+    const { port, stats } = await tlsServer("TLSv1", "TLSv1.2");
+    let offered13 = 0;
+    const front = await behindHelloFrontOf(port, (hello) => {
+      if (offersTls13(hello)) offered13++;
+      return false;
+    });
+    const report = await probeEndpoint({ host: "127.0.0.1", port: front, service: "tls" }, { mode: "hello" });
+    expect(report.protocols).toEqual({ TLSv1: "accepted", "TLSv1.1": "accepted", "TLSv1.2": "accepted", "TLSv1.3": "rejected" });
+    // The server's own alert to our 1.3 hello.
+    expect(report.reasons["TLSv1.3"]).toBe("protocol_version");
+    expect(offered13).toBe(1);
+    // 1.2, 1.3, 1.0, 1.1 hellos and no certificate handshake: none finished.
+    expect(stats.total).toBe(4);
+    expect(stats.finished).toEqual([]);
+    expect(report.certificate).toMatchObject({ subject: "CN=server.lab, O=tlsfleet lab" });
+    const full = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode: "full" });
+    expect(report.certificate).toEqual(full.certificate);
+  });
+
+  it("a TLS 1.3-only server: the certificate from one full handshake at 1.3, the only one finished", async () => {
+    const { port, stats } = await tlsServer("TLSv1.3", "TLSv1.3");
+    const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode: "hello" });
+    expect(report.protocols).toEqual({ TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "rejected", "TLSv1.3": "accepted" });
+    expect(report.certificate).toMatchObject({ subject: "CN=server.lab, O=tlsfleet lab" });
+    expect(stats.total).toBe(5);
+    // The server counts a handshake finished once our Finished arrives, a moment after we do.
+    await expect.poll(() => stats.finished).toEqual(["TLSv1.3"]);
   });
 
   /** True when a ClientHello record offers TLS 1.3 (a supported_versions extension, RFC 8446 4.2.1). */
@@ -199,17 +252,22 @@ describe("hello mode", () => {
   it("retries a TLS 1.3 handshake that failed as a 1.3 hello; a HelloRetryRequest counts as accepted", async () => {
     // The server only does P-384, so our hello's X25519 key share gets a HelloRetryRequest.
     // In front: the first connection that offers TLS 1.3 is hung up on, the rest pass.
+    // The front also blanks the 1.2 ServerHello's downgrade sentinel, or no 1.3 hello would be needed.
     let dropped = 0;
-    const port = await behindHelloFront({ minVersion: "TLSv1.2", ecdhCurve: "P-384" }, (hello, socket) => {
-      if (!offersTls13(hello) || dropped++ !== 0) return false;
-      socket.destroy();
-      return true;
-    });
+    const port = await behindHelloFront(
+      { minVersion: "TLSv1.2", ecdhCurve: "P-384" },
+      (hello, socket) => {
+        if (!offersTls13(hello) || dropped++ !== 0) return false;
+        socket.destroy();
+        return true;
+      },
+      { stripSentinel: true },
+    );
     const report = await probeEndpoint({ host: "127.0.0.1", port, service: "tls" }, { mode: "hello" });
     expect(dropped).toBeGreaterThanOrEqual(2);
     expect(report.protocols, JSON.stringify(report.reasons)).toEqual({ TLSv1: "rejected", "TLSv1.1": "rejected", "TLSv1.2": "accepted", "TLSv1.3": "accepted" });
     expect(report.cipher["TLSv1.3"]).toMatch(/^TLS_AES_|^TLS_CHACHA20_/);
-    // The certificate still comes from a full handshake, made after the retry.
+    // The certificate comes from the 1.2 hello's flight.
     expect(report.certificate).toMatchObject({ subject: "CN=server.lab, O=tlsfleet lab" });
   });
 
