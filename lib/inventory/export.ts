@@ -3,11 +3,10 @@ import "server-only";
 // same keyset as the grid and written as they arrive, so 50,000 hosts never sit in memory at
 // once and the download starts before the last page is read. The stream is pull-based: a slow
 // client slows the queries down instead of letting them pile up in memory.
-import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { csvRow } from "./csv";
 import { encodeCursor, type HostListParamsValue } from "./filter";
-import { filterConditions, keysetPageSql, pageClauses } from "./hosts";
+import { filterConditions, keysetPage, pageClauses } from "./hosts";
 import { IMPORT_COLUMNS } from "./import-rows";
 
 const EXPORT_PAGE_SIZE = 2000;
@@ -32,23 +31,21 @@ const iso = (column: Prisma.Sql) => Prisma.sql`to_char(${column}, 'YYYY-MM-DD"T"
 async function exportPage(params: ExportParams, cursor: string | undefined, pageSize: number): Promise<ExportRow[]> {
   const { cursorValue } = pageClauses({ sort: params.sort, dir: params.dir });
   // The array's order is EXPORT_COLUMNS' order.
-  return prisma.$queryRaw<ExportRow[]>(
-    keysetPageSql(
-      { sort: params.sort, dir: params.dir, cursor },
-      Prisma.sql`
-        SELECT h."id"::text AS "id", ${cursorValue} AS sort_value,
-               json_build_array(
-                 h."name", h."address", h."platform", array_to_string(h."roles", ';'), array_to_string(h."tags", ';'), h."group", h."owner",
-                 h."transport", h."port", c."name",
-                 (SELECT string_agg(e."port"::text || '/' || e."service", ';' ORDER BY e."port") FROM "Endpoint" e WHERE e."hostId" = h."id" AND e."removedAt" IS NULL),
-                 s."status", s."explanation", ${iso(Prisma.sql`s."firstFailingAt"`)}, ${iso(Prisma.sql`s."lastScanAt"`)}
-               )::text AS "cells"
-        FROM "Host" h
-        JOIN "HostStatus" s ON s."hostId" = h."id"
-        LEFT JOIN "Credential" c ON c."id" = h."credentialId"
-        WHERE ${filterConditions(params)}`,
-      pageSize,
-    ),
+  return keysetPage<ExportRow>(
+    { sort: params.sort, dir: params.dir, cursor },
+    Prisma.sql`
+      SELECT h."id"::text AS "id", ${cursorValue} AS sort_value,
+             json_build_array(
+               h."name", h."address", h."platform", array_to_string(h."roles", ';'), array_to_string(h."tags", ';'), h."group", h."owner",
+               h."transport", h."port", c."name",
+               (SELECT string_agg(e."port"::text || '/' || e."service", ';' ORDER BY e."port") FROM "Endpoint" e WHERE e."hostId" = h."id" AND e."removedAt" IS NULL),
+               s."status", s."explanation", ${iso(Prisma.sql`s."firstFailingAt"`)}, ${iso(Prisma.sql`s."lastScanAt"`)}
+             )::text AS "cells"
+      FROM "Host" h
+      JOIN "HostStatus" s ON s."hostId" = h."id"
+      LEFT JOIN "Credential" c ON c."id" = h."credentialId"
+      WHERE ${filterConditions(params)}`,
+    pageSize,
   );
 }
 

@@ -332,37 +332,36 @@ export function pageClauses(params: Pick<HostListParamsValue, "sort" | "dir" | "
 }
 
 /**
- * The same page as pageClauses' `WHERE ... ORDER BY ... LIMIT`, as SQL that an index can serve
- * for a nullable sort in both directions. "NULLs last" in a descending order is DESC NULLS LAST,
- * which a btree index scanned backwards does not give (it gives NULLS FIRST), so Postgres sorted
- * every matching row: at 500,000 hosts "tag=prod, sort by last scan desc" top-N sorted 333,000
- * joined rows. Split into the non-NULL rows (any direction walks an index on the column) and then
- * the NULL block in id order, each limited, the page is two short index walks.
- * `select` is `SELECT <columns, with sort_value and id> FROM ... WHERE <filter>`; the branches add
- * `AND <keyset>`. With two branches the outer query orders by sort_value (the sort value as text,
- * which orders like the value: see SORTS) and id, so those column names must be there.
+ * One page in pageClauses' order, read so that an index can serve a nullable sort in both
+ * directions. "NULLs last" in a descending order is DESC NULLS LAST, which a btree index scanned
+ * backwards does not give (it gives NULLS FIRST), so Postgres sorted every matching row: at
+ * 500,000 hosts "tag=prod, sort by last scan desc" top-N sorted 333,000 joined rows (630 ms).
+ * Read as the non-NULL rows first (either direction walks an index on the column) and then, only
+ * when those run out before the page is full, the NULL block in id order.
+ * `select` is `SELECT <columns, with sort_value and id> FROM ... WHERE <filter>`; the page adds
+ * `AND <keyset> ORDER BY ... LIMIT`.
  */
-export function keysetPageSql(params: Pick<HostListParamsValue, "sort" | "dir" | "cursor">, select: Prisma.Sql, limit: number): Prisma.Sql {
+export async function keysetPage<T>(params: Pick<HostListParamsValue, "sort" | "dir" | "cursor">, select: Prisma.Sql, limit: number): Promise<T[]> {
   const sort = SORTS[params.sort];
   if (!sort.nullable) {
     const { keyset, order } = pageClauses(params);
-    return Prisma.sql`${select} ${keyset} ORDER BY ${order} LIMIT ${Prisma.raw(String(limit))}`;
+    return prisma.$queryRaw<T[]>`${select} ${keyset} ORDER BY ${order} LIMIT ${limit}`;
   }
   const desc = params.dir === "desc";
   const cursor = params.cursor ? decodeCursor(params.cursor) : null;
   if (params.cursor && !cursor) throw new InventoryError("That page link is no longer valid; start from the first page");
   const after = desc ? Prisma.raw("<") : Prisma.raw(">");
   const dir = desc ? Prisma.raw("DESC") : Prisma.raw("ASC");
-  const n = Prisma.raw(String(limit));
-  const nullBlock = Prisma.sql`${select} AND ${sort.expr} IS NULL ${cursor?.sortValue === null ? Prisma.sql`AND h."id" ${after} CAST(${cursor.id} AS uuid)` : Prisma.empty} ORDER BY h."id" ${dir} LIMIT ${n}`;
-  if (cursor && cursor.sortValue === null) return nullBlock;
-  const past = cursor ? Prisma.sql`AND (${sort.expr}, h."id") ${after} (${sort.fromText(cursor.sortValue!)}, CAST(${cursor.id} AS uuid))` : Prisma.empty;
-  // No NULLS LAST here: there are no NULLs in this branch, and the default placement is the one
-  // an index walk gives in either direction.
-  const values = Prisma.sql`${select} AND ${sort.expr} IS NOT NULL ${past} ORDER BY ${sort.expr} ${dir}, h."id" ${dir} LIMIT ${n}`;
-  return Prisma.sql`
-    SELECT * FROM (SELECT 0 AS "nullBlock", v.* FROM (${values}) v UNION ALL SELECT 1, b.* FROM (${nullBlock}) b) page
-    ORDER BY "nullBlock", sort_value ${dir}, "id" ${dir} LIMIT ${n}`;
+  let rows: T[] = [];
+  if (!cursor || cursor.sortValue !== null) {
+    const past = cursor ? Prisma.sql`AND (${sort.expr}, h."id") ${after} (${sort.fromText(cursor.sortValue!)}, CAST(${cursor.id} AS uuid))` : Prisma.empty;
+    // No NULLS LAST: there are no NULLs here, and the default is what an index walk gives either way.
+    rows = await prisma.$queryRaw<T[]>`${select} AND ${sort.expr} IS NOT NULL ${past} ORDER BY ${sort.expr} ${dir}, h."id" ${dir} LIMIT ${limit}`;
+    if (rows.length === limit) return rows;
+  }
+  const nullsAfter = cursor?.sortValue === null ? Prisma.sql`AND h."id" ${after} CAST(${cursor.id} AS uuid)` : Prisma.empty;
+  const nulls = await prisma.$queryRaw<T[]>`${select} AND ${sort.expr} IS NULL ${nullsAfter} ORDER BY h."id" ${dir} LIMIT ${limit - rows.length}`;
+  return rows.concat(nulls);
 }
 
 export async function listHosts(params: HostListParamsValue, opts: { exactCounts?: boolean } = {}): Promise<HostListPage> {
@@ -370,17 +369,15 @@ export async function listHosts(params: HostListParamsValue, opts: { exactCounts
   const { cursorValue } = pageClauses({ sort: params.sort, dir: params.dir });
 
   const [rows, { counts, approximate }] = await Promise.all([
-    prisma.$queryRaw<Array<HostListRow & { sort_value: string | null; nullBlock?: number }>>(
-      keysetPageSql(
-        params,
-        Prisma.sql`
-          SELECT h."id", h."name", h."address", h."platform"::text AS "platform", h."roles", h."tags", h."group", h."owner",
-                 s."status"::text AS "status", s."explanation", s."firstFailingAt", s."lastScanAt", s."lastChangedAt",
-                 ${cursorValue} AS sort_value
-          FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h."id"
-          WHERE ${where}`,
-        params.limit + 1,
-      ),
+    keysetPage<HostListRow & { sort_value: string | null }>(
+      params,
+      Prisma.sql`
+        SELECT h."id", h."name", h."address", h."platform"::text AS "platform", h."roles", h."tags", h."group", h."owner",
+               s."status"::text AS "status", s."explanation", s."firstFailingAt", s."lastScanAt", s."lastChangedAt",
+               ${cursorValue} AS sort_value
+        FROM "Host" h JOIN "HostStatus" s ON s."hostId" = h."id"
+        WHERE ${where}`,
+      params.limit + 1,
     ),
     opts.exactCounts ? countByStatus(params).then((counts) => ({ counts, approximate: false })) : countsForList(params),
   ]);
@@ -390,7 +387,7 @@ export async function listHosts(params: HostListParamsValue, opts: { exactCounts
   const statusFilter = params.status?.length ? new Set(params.status) : null;
   const total = Object.entries(counts).reduce((n, [s, c]) => n + (statusFilter && !statusFilter.has(s as HostStatusValue) ? 0 : c), 0);
   return {
-    rows: page.map(({ sort_value: _sv, nullBlock: _nb, ...r }) => r),
+    rows: page.map(({ sort_value: _sv, ...r }) => r),
     nextCursor: more && last ? encodeCursor(last.sort_value, last.id) : null,
     counts,
     total,
