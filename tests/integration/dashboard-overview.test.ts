@@ -227,3 +227,25 @@ describe("overview of a large inventory", () => {
     expect(o.byGroup.groups).toEqual([{ group: "g1", failing: 1, total: 1 }]);
   });
 });
+
+describe("overview lists of hosts without a failing time", () => {
+  beforeEach(async () => {
+    await reset();
+    forgetGroupBreakdown();
+  });
+
+  it("lists excepted hosts failing-time first, then by name, whichever way the previous visit's counts say to read them", async () => {
+    await seed([
+      { name: "x-c", status: "excepted" },
+      { name: "x-a", status: "excepted" },
+      { name: "x-old", status: "excepted", firstFailingAt: new Date(Date.UTC(2026, 0, 1)) },
+      { name: "x-b", status: "excepted" },
+      { name: "ok", status: "compliant" },
+    ]);
+    // First visit: no previous counts (the rare-status read); second: excepted is 80% of the hosts (the name walk).
+    const first = await getOverview({ listLimit: 3 });
+    const second = await getOverview({ listLimit: 3 });
+    expect(first.excepted.map((h) => h.name)).toEqual(["x-old", "x-a", "x-b"]);
+    expect(second.excepted.map((h) => h.name)).toEqual(["x-old", "x-a", "x-b"]);
+  });
+});
