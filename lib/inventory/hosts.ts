@@ -429,21 +429,30 @@ export const EXACT_COUNT_LIMIT = 50_000;
 const COUNT_SAMPLE_HOSTS = 5_000;
 
 /**
- * The list's counts per status: countByStatus's, or estimates (`approximate: true`) when a
- * host-side filter matches more than EXACT_COUNT_LIMIT hosts. The estimate reads a fixed sample of
+ * The list's counts per status: countByStatus's, or estimates (`approximate: true`) when the
+ * inventory has more than EXACT_COUNT_LIMIT hosts and the filter is by status only, or a
+ * host-side filter matches more than that many. The estimate reads a fixed sample of
  * Host's pages (TABLESAMPLE SYSTEM ... REPEATABLE, so reloading the page shows the same numbers
  * while the table is unchanged) and scales by HostStatus' row count from the last ANALYZE.
  */
 export async function countsForList(f: HostFilterValue, opts: { exactCountLimit?: number } = {}): Promise<{ counts: Record<HostStatusValue, number>; approximate: boolean }> {
   const limit = opts.exactCountLimit ?? EXACT_COUNT_LIMIT;
   const exact = async () => ({ counts: await countByStatus(f), approximate: false });
-  if (!hasHostSideFilter(f)) return exact();
   const [size] = await prisma.$queryRaw<Array<{ hosts: number; statuses: number }>>`
     SELECT (SELECT reltuples FROM pg_class WHERE oid = '"Host"'::regclass)::float8 AS hosts,
            (SELECT reltuples FROM pg_class WHERE oid = '"HostStatus"'::regclass)::float8 AS statuses`;
   // reltuples is -1 before the first ANALYZE of a table, 0 for a new one.
   if (!size || size.hosts <= limit || size.statuses <= limit) return exact();
   const percent = Math.min(100, (100 * COUNT_SAMPLE_HOSTS) / size.hosts);
+  if (!hasHostSideFilter(f)) {
+    // Every host, by status: the exact count is an index-only scan of all HostStatus rows (70-100
+    // ms at 500,000 hosts); a sample of its pages needs no lookups at all.
+    const sample = await prisma.$queryRaw<Array<{ status: HostStatusValue; n: bigint }>>`
+      SELECT s."status"::text AS "status", count(*) AS n FROM "HostStatus" s TABLESAMPLE SYSTEM (CAST(${percent} AS real)) REPEATABLE (12) GROUP BY 1`;
+    const sampled = sample.reduce((a, r) => a + Number(r.n), 0);
+    if (sampled === 0) return exact();
+    return { counts: countsFrom(sample.map((r) => ({ status: r.status, n: Math.round((Number(r.n) * size.statuses) / sampled) }))), approximate: true };
+  }
   // The status is looked up per sampled host (LIMIT 1 keeps the lateral subquery from becoming a
   // join, for which Postgres hashed all of HostStatus: 100 ms instead of a few thousand
   // primary-key probes).

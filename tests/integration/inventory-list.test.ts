@@ -185,12 +185,20 @@ describe("listHosts", () => {
     expect(page.counts).toEqual(exact);
   });
 
-  it("counts exactly when a filter matches fewer hosts than the exact-count limit, or has no host-side part", async () => {
+  it("counts exactly when a host-side filter matches fewer hosts than the exact-count limit, or the inventory is small", async () => {
     await prisma.$executeRawUnsafe(`ANALYZE "Host", "HostStatus"`);
     const few = await countsForList({ q: `${P}-h0001` }, { exactCountLimit: 100 });
     expect(few.approximate).toBe(false);
     expect(Object.values(few.counts).reduce((a, b) => a + b, 0)).toBe(fixtures.filter((f) => f.name.startsWith(`${P}-h0001`)).length);
-    expect((await countsForList({ status: ["compliant"] }, { exactCountLimit: 0 })).approximate).toBe(false);
+    expect((await countsForList({ status: ["compliant"] })).approximate).toBe(false);
+  });
+
+  it("estimates the counts of a status-only filter from a sample of HostStatus above the exact-count limit", async () => {
+    await prisma.$executeRawUnsafe(`ANALYZE "Host", "HostStatus"`);
+    const estimated = await countsForList({ status: ["compliant"] }, { exactCountLimit: 100 });
+    expect(estimated.approximate).toBe(true);
+    // Fewer hosts than the sample size: the sample is the whole table.
+    expect(estimated.counts).toEqual(await countByStatus({}));
   });
 
   it("takes repeated status parameters from a GET form as a list", () => {
