@@ -11,6 +11,7 @@ import { HostRankList } from "./components/host-rank-list";
 import { GroupTable } from "./components/group-table";
 import { LoadDemoButton } from "./components/load-demo-button";
 import { number } from "./components/format";
+import { formatUtc } from "@/lib/time";
 
 export const dynamic = "force-dynamic";
 
@@ -107,6 +108,11 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
       <div className="grid items-start gap-4 xl:grid-cols-5">
         <Card title="Non-compliance by group" className="xl:col-span-2">
           <GroupTable groups={overview.byGroup.groups} groupCount={overview.byGroup.groupCount} />
+          {overview.byGroup.asOf && (
+            <p className="mt-2 text-xs text-slate-600" data-testid="groups-as-of">
+              As of {formatUtc(overview.byGroup.asOf)}: with {number(total)} hosts this table is recomputed at most every 30 seconds.
+            </p>
+          )}
         </Card>
         <Card title="Compliance trend (hosts per status at the end of each UTC day)" className="xl:col-span-3">
           {overview.trend.length > 0 ? (

@@ -3,11 +3,10 @@ import "server-only";
 // same keyset as the grid and written as they arrive, so 50,000 hosts never sit in memory at
 // once and the download starts before the last page is read. The stream is pull-based: a slow
 // client slows the queries down instead of letting them pile up in memory.
-import { prisma } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import { csvRow } from "./csv";
 import { encodeCursor, type HostListParamsValue } from "./filter";
-import { filterConditions, pageClauses } from "./hosts";
+import { filterConditions, keysetPage, pageClauses } from "./hosts";
 import { IMPORT_COLUMNS } from "./import-rows";
 
 const EXPORT_PAGE_SIZE = 2000;
@@ -30,22 +29,24 @@ type ExportParams = Pick<HostListParamsValue, "sort" | "dir"> & Omit<Partial<Hos
 const iso = (column: Prisma.Sql) => Prisma.sql`to_char(${column}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 async function exportPage(params: ExportParams, cursor: string | undefined, pageSize: number): Promise<ExportRow[]> {
-  const { cursorValue, keyset, order } = pageClauses({ sort: params.sort, dir: params.dir, cursor });
+  const { cursorValue } = pageClauses({ sort: params.sort, dir: params.dir });
   // The array's order is EXPORT_COLUMNS' order.
-  return prisma.$queryRaw<ExportRow[]>`
-    SELECT h."id"::text AS "id", ${cursorValue} AS sort_value,
-           json_build_array(
-             h."name", h."address", h."platform", array_to_string(h."roles", ';'), array_to_string(h."tags", ';'), h."group", h."owner",
-             h."transport", h."port", c."name",
-             (SELECT string_agg(e."port"::text || '/' || e."service", ';' ORDER BY e."port") FROM "Endpoint" e WHERE e."hostId" = h."id" AND e."removedAt" IS NULL),
-             s."status", s."explanation", ${iso(Prisma.sql`s."firstFailingAt"`)}, ${iso(Prisma.sql`s."lastScanAt"`)}
-           )::text AS "cells"
-    FROM "Host" h
-    JOIN "HostStatus" s ON s."hostId" = h."id"
-    LEFT JOIN "Credential" c ON c."id" = h."credentialId"
-    WHERE ${filterConditions(params)} ${keyset}
-    ORDER BY ${order}
-    LIMIT ${Prisma.raw(String(pageSize))}`;
+  return keysetPage<ExportRow>(
+    { sort: params.sort, dir: params.dir, cursor },
+    Prisma.sql`
+      SELECT h."id"::text AS "id", ${cursorValue} AS sort_value,
+             json_build_array(
+               h."name", h."address", h."platform", array_to_string(h."roles", ';'), array_to_string(h."tags", ';'), h."group", h."owner",
+               h."transport", h."port", c."name",
+               (SELECT string_agg(e."port"::text || '/' || e."service", ';' ORDER BY e."port") FROM "Endpoint" e WHERE e."hostId" = h."id" AND e."removedAt" IS NULL),
+               s."status", s."explanation", ${iso(Prisma.sql`s."firstFailingAt"`)}, ${iso(Prisma.sql`s."lastScanAt"`)}
+             )::text AS "cells"
+      FROM "Host" h
+      JOIN "HostStatus" s ON s."hostId" = h."id"
+      LEFT JOIN "Credential" c ON c."id" = h."credentialId"
+      WHERE ${filterConditions(params)}`,
+    pageSize,
+  );
 }
 
 /** The CSV file as a byte stream: header, then one row per host in the list's order. */

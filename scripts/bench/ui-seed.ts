@@ -28,8 +28,28 @@ export async function seedBench(client: pg.Client, size: SeedSize, adminEmail: s
     const r = await client.query(sql, params);
     log(`  ${label}: ${r.rowCount ?? 0} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   };
-  // Bulk load: no need to wait for each commit's WAL flush.
+  // Bulk load: no need to wait for each commit's WAL flush; index builds get room to sort.
   await client.query("SET synchronous_commit = off");
+  await client.query("SET maintenance_work_mem = '512MB'");
+  // Loads the big table without its secondary indexes and without a foreign-key trigger call per
+  // row (the rows reference endpoints inserted just before), then builds the indexes once: at
+  // 500,000 hosts (10,000,000 probe results) that is minutes instead of most of an hour.
+  const bulkLoad = async (table: string, label: string, sql: string, params: unknown[]) => {
+    const indexes = (await client.query<{ name: string; def: string }>(
+      `SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i
+       WHERE i.schemaname = current_schema() AND i.tablename = $1
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`,
+      [table],
+    )).rows;
+    for (const ix of indexes) await client.query(`DROP INDEX "${ix.name}"`);
+    await client.query("SET session_replication_role = replica");
+    try {
+      await step(label, sql, params);
+    } finally {
+      await client.query("SET session_replication_role = DEFAULT");
+    }
+    for (const ix of indexes) await step(`index ${ix.name}`, ix.def);
+  };
 
   await step(
     "hosts",
@@ -81,7 +101,8 @@ export async function seedBench(client: pg.Client, size: SeedSize, adminEmail: s
   );
 
   // 10 scans per endpoint over the last month; the newest matches the host's status.
-  await step(
+  await bulkLoad(
+    "ProbeResult",
     "probe results",
     `INSERT INTO "ProbeResult" ("endpointId", "probedAt", starttls, protocols, ciphers, certificate, verdict, error, "durationMs")
      SELECT e.id,

@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { prisma } from "@/lib/db";
 import { purgeHosts } from "../support/purge-hosts";
-import { getOverview } from "@/lib/dashboard/overview";
+import { forgetGroupBreakdown, getOverview } from "@/lib/dashboard/overview";
 import { complianceTrend } from "@/lib/dashboard/trend";
 import { deleteHosts } from "@/lib/inventory/hosts";
 import type { HostStatusValue } from "@/lib/compliance/status";
@@ -185,5 +185,67 @@ describe("compliance trend", () => {
     const trend = await complianceTrend({ now: NOW, days: 5 });
     expect(trend.map((d) => d.counts.noncompliant)).toEqual([0, 1, 1, 1, 1]);
     expect(trend.map((d) => d.counts.unknown)).toEqual([1, 0, 0, 0, 0]);
+  });
+});
+
+describe("overview of a large inventory", () => {
+  beforeEach(async () => {
+    await reset();
+    forgetGroupBreakdown();
+  });
+
+  it("reuses the group breakdown for a while and says when it was computed; the status counts stay current", async () => {
+    const ids = await seed([
+      { name: "a", status: "noncompliant", group: "g1" },
+      { name: "b", status: "compliant", group: "g1" },
+    ]);
+    // A threshold of 1 host makes this two-host inventory "large".
+    const first = await getOverview({ groupsReuseAbove: 1 });
+    expect(first.byGroup.asOf).toBeUndefined();
+    const second = await getOverview({ groupsReuseAbove: 1 });
+    expect(second.byGroup.asOf).toBeInstanceOf(Date);
+    expect(second.byGroup.groups).toEqual([{ group: "g1", failing: 1, total: 2 }]);
+
+    await prisma.hostStatus.update({ where: { hostId: ids.b }, data: { status: "noncompliant" } });
+    const third = await getOverview({ groupsReuseAbove: 1 });
+    expect(third.counts.noncompliant).toBe(2);
+    expect(third.byGroup.groups).toEqual([{ group: "g1", failing: 1, total: 2 }]);
+    expect(third.byGroup.asOf).toEqual(second.byGroup.asOf);
+
+    forgetGroupBreakdown();
+    const fresh = await getOverview({ groupsReuseAbove: 1 });
+    expect(fresh.byGroup.groups).toEqual([{ group: "g1", failing: 2, total: 2 }]);
+    expect(fresh.byGroup.asOf).toBeUndefined();
+  });
+
+  it("computes the breakdown on every visit at or below the threshold", async () => {
+    const ids = await seed([{ name: "a", status: "compliant", group: "g1" }]);
+    await getOverview({ groupsReuseAbove: 1 });
+    await prisma.hostStatus.update({ where: { hostId: ids.a }, data: { status: "at_risk" } });
+    const o = await getOverview({ groupsReuseAbove: 1 });
+    expect(o.byGroup.asOf).toBeUndefined();
+    expect(o.byGroup.groups).toEqual([{ group: "g1", failing: 1, total: 1 }]);
+  });
+});
+
+describe("overview lists of hosts without a failing time", () => {
+  beforeEach(async () => {
+    await reset();
+    forgetGroupBreakdown();
+  });
+
+  it("lists excepted hosts failing-time first, then by name, whichever way the previous visit's counts say to read them", async () => {
+    await seed([
+      { name: "x-c", status: "excepted" },
+      { name: "x-a", status: "excepted" },
+      { name: "x-old", status: "excepted", firstFailingAt: new Date(Date.UTC(2026, 0, 1)) },
+      { name: "x-b", status: "excepted" },
+      { name: "ok", status: "compliant" },
+    ]);
+    // First visit: no previous counts (the rare-status read); second: excepted is 80% of the hosts (the name walk).
+    const first = await getOverview({ listLimit: 3 });
+    const second = await getOverview({ listLimit: 3 });
+    expect(first.excepted.map((h) => h.name)).toEqual(["x-old", "x-a", "x-b"]);
+    expect(second.excepted.map((h) => h.name)).toEqual(["x-old", "x-a", "x-b"]);
   });
 });

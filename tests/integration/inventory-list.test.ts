@@ -7,7 +7,7 @@ import { prisma, disconnectPrisma } from "@/lib/db";
 import { purgeHosts } from "../support/purge-hosts";
 import { HOST_STATUSES, type HostStatusValue } from "@/lib/compliance/status";
 import { parseHostListParams, SORT_KEYS, type HostListParamsValue } from "@/lib/inventory/filter";
-import { countByStatus, deleteHosts, deleteHostsMatching, hostIdsMatching, InventoryError, listHosts } from "@/lib/inventory/hosts";
+import { countByStatus, countsForList, deleteHosts, deleteHostsMatching, hostIdsMatching, InventoryError, listHosts } from "@/lib/inventory/hosts";
 import { commitImport, sha256Hex } from "@/lib/inventory/import";
 import { EXPORT_COLUMNS, hostsCsvStream } from "@/lib/inventory/export";
 import { parseCsv } from "@/lib/inventory/csv";
@@ -170,6 +170,35 @@ describe("listHosts", () => {
   it("counts per status agree with the fixtures", async () => {
     const counts = await countByStatus({ q: P });
     for (const s of HOST_STATUSES) expect(counts[s]).toBe(fixtures.filter((f) => f.status === s).length);
+  });
+
+  it("estimates the counts of a host-side filter matching more hosts than the exact-count limit, and says so", async () => {
+    // The estimate scales a sample by the row counts of the last ANALYZE; with fewer hosts than
+    // the sample size the sample is the whole table, so it must come out exact.
+    await prisma.$executeRawUnsafe(`ANALYZE "Host", "HostStatus"`);
+    const estimated = await countsForList({ q: P }, { exactCountLimit: 100 });
+    expect(estimated.approximate).toBe(true);
+    const exact = await countByStatus({ q: P });
+    for (const s of HOST_STATUSES) expect(estimated.counts[s]).toBe(exact[s]);
+    const page = await listHosts(params({}));
+    expect(page.approximate).toBe(false);
+    expect(page.counts).toEqual(exact);
+  });
+
+  it("counts exactly when a host-side filter matches fewer hosts than the exact-count limit, or the inventory is small", async () => {
+    await prisma.$executeRawUnsafe(`ANALYZE "Host", "HostStatus"`);
+    const few = await countsForList({ q: `${P}-h0001` }, { exactCountLimit: 100 });
+    expect(few.approximate).toBe(false);
+    expect(Object.values(few.counts).reduce((a, b) => a + b, 0)).toBe(fixtures.filter((f) => f.name.startsWith(`${P}-h0001`)).length);
+    expect((await countsForList({ status: ["compliant"] })).approximate).toBe(false);
+  });
+
+  it("estimates the counts of a status-only filter from a sample of HostStatus above the exact-count limit", async () => {
+    await prisma.$executeRawUnsafe(`ANALYZE "Host", "HostStatus"`);
+    const estimated = await countsForList({ status: ["compliant"] }, { exactCountLimit: 100 });
+    expect(estimated.approximate).toBe(true);
+    // Fewer hosts than the sample size: the sample is the whole table.
+    expect(estimated.counts).toEqual(await countByStatus({}));
   });
 
   it("takes repeated status parameters from a GET form as a list", () => {

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { requirePageUser } from "@/lib/auth/guard";
 import { can } from "@/lib/auth/roles";
+import { countLabel } from "@/lib/inventory/count-label";
 import { HostListParams, isEmptyFilter, parseHostListParams, type HostListParamsValue } from "@/lib/inventory/filter";
 import { distinctTagsAndGroups, InventoryError, listHosts, type HostListPage } from "@/lib/inventory/hosts";
 import { listSavedFilters } from "@/lib/inventory/saved-filters";
@@ -47,8 +48,9 @@ export default async function HostsPage({ searchParams }: { searchParams: Promis
         <div>
           <h1 className="text-2xl font-semibold">Hosts</h1>
           {page && (
-            <p className="text-sm text-slate-600">
-              {page.total.toLocaleString("en")} {filtered ? "matching this filter" : page.total === 1 ? "host" : "hosts"}
+            <p className="text-sm text-slate-600" data-testid="host-total">
+              {countLabel(page.total, page.approximate)} {filtered ? "matching this filter" : page.total === 1 ? "host" : "hosts"}
+              {page.approximate && <span title="Estimated from a sample of the inventory: counting every matching host exactly takes too long at this size. Bulk actions on the whole filter act on every matching host."> (estimated)</span>}
             </p>
           )}
         </div>
@@ -82,7 +84,7 @@ export default async function HostsPage({ searchParams }: { searchParams: Promis
       {/* An empty inventory shows only what to do next; filters appear once there is something to filter. */}
       {!(page && page.total === 0 && !filtered) && (
         <>
-          {page && <StatusChips state={stateWithoutCursor} counts={page.counts} />}
+          {page && <StatusChips state={stateWithoutCursor} counts={page.counts} approximate={page.approximate} />}
           {/* Keyed by the query: after a client-side navigation (chips, saved filters) the form's
               uncontrolled fields must show the new filter, not the one it was first rendered with. */}
           <FilterForm key={listQuery(stateWithoutCursor)} state={params} tags={choices.tags} groups={choices.groups} />
@@ -109,6 +111,7 @@ export default async function HostsPage({ searchParams }: { searchParams: Promis
               firstFailingAt: r.firstFailingAt?.toISOString() ?? null,
             }))}
             total={page.total}
+            approximate={page.approximate}
             state={stateWithoutCursor}
             filter={{ status: params.status, tag: params.tag, group: params.group, platform: params.platform, role: params.role, q: params.q }}
             canWrite={canWrite}
@@ -144,7 +147,7 @@ export default async function HostsPage({ searchParams }: { searchParams: Promis
           {page.rows.length > 0 && (
             <nav aria-label="Pages" className="flex items-center justify-between text-sm">
               <span className="text-slate-600">
-                Showing {page.rows.length.toLocaleString("en")} of {page.total.toLocaleString("en")}
+                Showing {page.rows.length.toLocaleString("en")} of {countLabel(page.total, page.approximate)}
               </span>
               <div className="flex gap-2">
                 {params.cursor && (

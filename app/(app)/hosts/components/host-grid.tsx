@@ -6,6 +6,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, useTransition } from "react";
 import type { HostStatusValue } from "@/lib/compliance/status";
+import { countLabel } from "@/lib/inventory/count-label";
 import { filterToSearchParams, type HostFilterValue } from "@/lib/inventory/filter";
 import type { HostSummary } from "@/lib/inventory/model";
 import { formatUtc } from "@/lib/time";
@@ -54,6 +55,7 @@ function SortHeader({ label, sortKey, state, className = "" }: { label: string; 
 export function HostGrid({
   rows,
   total,
+  approximate = false,
   state,
   filter,
   canWrite,
@@ -63,6 +65,8 @@ export function HostGrid({
 }: {
   rows: GridRow[];
   total: number;
+  /** `total` is an estimate (a large host-side filter): said so wherever it is shown. */
+  approximate?: boolean;
   state: ListState;
   filter: HostFilterValue;
   canWrite: boolean;
@@ -110,7 +114,7 @@ export function HostGrid({
   }
 
   const target = () => (allMatching ? (noFilter ? { all: true as const } : { filter }) : { hostIds: [...selected] });
-  const hostsLabel = plural(count, "host");
+  const hostsLabel = allMatching && approximate ? `${countLabel(count, true)} hosts` : plural(count, "host");
 
   // The whole page ticked and the page holds every matching host: the same hosts as the filter.
   const wholeFilter = allMatching || (pageAll && total === rows.length && selected.size > MAX_IDS_IN_URL);
@@ -162,7 +166,7 @@ export function HostGrid({
           </span>
           {!allMatching && pageAll && total > rows.length && (
             <button type="button" onClick={() => setAllMatching(true)} className="font-medium text-brand-600 underline">
-              Select all {total.toLocaleString("en")} hosts matching this filter
+              Select all {countLabel(total, approximate)} hosts matching this filter
             </button>
           )}
           <button type="button" onClick={clear} className="text-slate-700 underline">

@@ -77,7 +77,7 @@ export default async function NewRolloutPage({ searchParams }: { searchParams: P
     label = `${plural(target.hostIds.length, "selected host")}`;
     back = { href: "/hosts", text: "← Hosts" };
   } else {
-    const { total } = await listHosts(HostListParams.parse({ ...filter, limit: 1 }));
+    const { total } = await listHosts(HostListParams.parse({ ...filter, limit: 1 }), { exactCounts: true });
     missing = total === 0;
     label = target.all ? `every host (${plural(total, "host")})` : `${plural(total, "host")} matching ${describeFilter(filter!)}`;
     back = { href: hostsHref(filter ?? {}), text: "← Hosts" };
