@@ -19,7 +19,9 @@ import { StopOnce } from "../../lib/stop-once";
 import { retryTransient } from "../../lib/db/transient";
 import { logger as rootLogger } from "../../lib/log";
 import { recordAuditInTx } from "../../lib/audit/log";
+import { listen } from "../../lib/db/notifications";
 import { everyWithoutOverlap } from "../../lib/jobs/interval";
+import { TASKS_CHANNEL } from "../../lib/jobs/queue";
 import { startPool, type Pool, type PoolOutcome } from "../../lib/jobs/pool";
 import { stampLine } from "../../lib/jobs/task-log";
 import { boundedLogLine, TaskLogBudget } from "../../lib/jobs/task-log";
@@ -301,10 +303,21 @@ export function startHostTaskRunner(boss: PgBoss, opts: { workerId: string; kind
       ),
     ]),
   );
+  // Woken when a transaction enqueues messages of one of these queues (lib/jobs/queue.ts
+  // TASKS_CHANNEL); after a lost LISTEN connection every pool fetches once.
+  const listening = listen(TASKS_CHANNEL, {
+    onNotify: (queue) => {
+      for (const kind of opts.kinds) if (kind.queue === queue) pools.get(kind.kind)?.kick();
+    },
+    onResync: () => {
+      for (const pool of pools.values()) pool.kick();
+    },
+  });
   const stopReaper = everyWithoutOverlap(REAPER_INTERVAL_MS, (tick) => reapOnce(boss, opts.kinds, tick), (err) => rootLogger.error({ err }, "task reaper failed"));
   return {
     pool: (kind) => pools.get(kind),
     async stop() {
+      listening.close();
       stopReaper();
       shutdown.abort();
       await Promise.all([...pools.values()].map((p) => p.stop()));

@@ -1,7 +1,7 @@
 import "server-only";
-// PostgreSQL LISTEN for the web process: one dedicated connection, shared by every channel and
-// every listener in the process, opened on the first listen() and closed when the last listener
-// leaves. It is not a pool connection: a LISTEN holds its session for as long as it listens, and
+// PostgreSQL LISTEN for a process (the web app's live job feeds, a worker's task wake-ups): one
+// dedicated connection, shared by every channel and every listener in the process, opened on the
+// first listen() and closed when the last listener leaves. It is not a pool connection: a LISTEN holds its session for as long as it listens, and
 // Prisma's pool hands sessions out per query.
 //
 // NOTIFY is fire-and-forget: what is sent while the connection is down is lost. So after a

@@ -9,7 +9,7 @@ import { prisma, type Tx } from "../db";
 import { recordAuditInTx } from "../audit/log";
 import { HostFilter, isEmptyFilter, type HostFilterValue } from "../inventory/filter";
 import { hostIdsMatching } from "../inventory/hosts";
-import { bossDbForTx, getBoss, QUEUES } from "./queue";
+import { bossDbForTx, getBoss, notifyQueueInTx, QUEUES } from "./queue";
 import { taskMessage, fairnessPriority } from "./tasks";
 import type { Actor } from "../auth/actor";
 
@@ -77,6 +77,7 @@ export async function enqueueTasksInTx(tx: Tx, queue: string, items: Array<{ tas
       { db },
     );
   }
+  if (items.length > 0) await notifyQueueInTx(tx, queue);
 }
 
 /** Un-pauses a job and re-sends the messages of its queued tasks (a paused job's claims dropped them). */

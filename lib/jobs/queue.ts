@@ -2,6 +2,7 @@
 // number of worker processes (which execute). One pg-boss job per host task, so retries and
 // crash recovery are per host.
 import PgBoss from "pg-boss";
+import type { Tx } from "../db";
 import { env } from "../env";
 
 export const QUEUES = {
@@ -16,6 +17,18 @@ export const QUEUES = {
 } as const;
 
 type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/**
+ * NOTIFY channel whose payload is a queue name: sent in the transaction that enqueues task
+ * messages, so it is delivered when they commit, and workers fetch at once instead of at their
+ * next poll (1 s by default: a scan, and every rollout wave, started up to a second late). The
+ * poll stays: a notification missed while a worker's LISTEN connection is down costs only that.
+ */
+export const TASKS_CHANNEL = "tlsfleet_tasks";
+
+export async function notifyQueueInTx(tx: Tx, queue: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_notify(${TASKS_CHANNEL}, ${queue})`;
+}
 
 // Per-queue options, applied when the queue is first created (pg-boss 10 cannot change a queue's
 // policy afterwards). scan-task uses the "short" policy: at most one *waiting* message per
