@@ -70,6 +70,29 @@ function treeCpuSeconds(pid: number): number {
 }
 
 /**
+ * CPU seconds so far of the bench namespace's processes by kind: Postfix (master with its reaped
+ * children, smtpd, tlsmgr, anvil, ...), nginx, and node (the delay relay). Summed over the
+ * processes alive now, each with its reaped children, so an smtpd that exited between two
+ * readings still counts (in master's cutime) and the difference of two readings is the CPU used.
+ */
+function benchNamespaceCpu(): { postfix: number; nginx: number; relay: number } {
+  const r = spawnSync("ip", ["netns", "pids", BENCH_NS], { encoding: "utf8" });
+  const out = { postfix: 0, nginx: 0, relay: 0 };
+  for (const pid of r.stdout.split("\n").filter(Boolean)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const seconds = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+      out[comm === "nginx" ? "nginx" : comm === "node" ? "relay" : "postfix"] += seconds;
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+/**
  * Established connections in the bench namespace whose local port is in `ports` (the servers'
  * side), and for port 25 the most on any one local address (one listener, in distinct-servers one
  * server).
@@ -111,6 +134,12 @@ interface Run {
   lastEndS: number;
   /** CPU seconds of the worker processes over the run, divided by the wall time: cores they used. */
   workerCores: number;
+  /** The same for the bench servers' side: Postfix, nginx, the delay relay. */
+  serverCores: { postfix: number; nginx: number; relay: number };
+  /** Host tasks running at once (from their startedAt/finishedAt): most, and on average over the run; a task's mean duration. */
+  tasksAtOnceMax: number;
+  tasksAtOnceMean: number;
+  taskMeanS: number;
   maxNginx: number;
   tasksPerWorker: number[];
 }
@@ -193,6 +222,7 @@ async function main() {
       const load = load1();
       const [b0, t0] = cpuJiffies();
       const cpu0 = procs.reduce((sum, p) => sum + treeCpuSeconds(p.child.pid!), 0);
+      const ns0 = benchNamespaceCpu();
       let maxPostfix = 0;
       let maxPostfixPerAddress = 0;
       let maxRelaySmtp = 0;
@@ -219,10 +249,17 @@ async function main() {
       await sampler;
       const [b1, t1] = cpuJiffies();
       const cpu1 = procs.reduce((sum, p) => sum + treeCpuSeconds(p.child.pid!), 0);
+      const ns1 = benchNamespaceCpu();
       const tasks = await prisma.jobTask.findMany({ where: { jobId }, select: { state: true, log: true, startedAt: true, finishedAt: true } });
       const created = job.createdAt.getTime();
       const starts = tasks.flatMap((t) => (t.startedAt ? [t.startedAt.getTime()] : []));
       const ends = tasks.flatMap((t) => (t.finishedAt ? [t.finishedAt.getTime()] : []));
+      const spans = tasks.flatMap((t) => (t.startedAt && t.finishedAt ? [[t.startedAt.getTime(), t.finishedAt.getTime()] as const] : []));
+      const events = spans.flatMap(([a, b]) => [[a, 1], [b, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      let atOnce = 0;
+      let tasksAtOnceMax = 0;
+      for (const [, d] of events) tasksAtOnceMax = Math.max(tasksAtOnceMax, (atOnce += d));
+      const busyMs = spans.reduce((sum, [a, b]) => sum + (b - a), 0);
       const results = await prisma.probeResult.findMany({ where: { jobId }, select: { protocols: true } });
       const versions = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
       const outcomes = results.map((r) => versions.map((v) => (r.protocols as Record<string, { outcome: string }>)[v]?.outcome));
@@ -249,11 +286,15 @@ async function main() {
         firstStartS: (Math.min(...starts) - created) / 1000,
         lastEndS: (Math.max(...ends) - created) / 1000,
         workerCores: (cpu1 - cpu0) / wallS,
+        tasksAtOnceMax,
+        tasksAtOnceMean: busyMs / (Math.max(...ends) - Math.min(...starts)),
+        taskMeanS: busyMs / spans.length / 1000,
+        serverCores: { postfix: (ns1.postfix - ns0.postfix) / wallS, nginx: (ns1.nginx - ns0.nginx) / wallS, relay: (ns1.relay - ns0.relay) / wallS },
         maxNginx,
         tasksPerWorker: [...perWorker.values()].sort((a, b) => b - a),
       };
       runs.push(run);
-      log(`${fleet}, round ${round}, ${workers} worker(s): ${wallS.toFixed(1)} s (first task started at ${run.firstStartS.toFixed(2)} s, last ended at ${run.lastEndS.toFixed(2)} s), job ${job.state}, ${run.succeeded}/${run.tasks} tasks, ${run.asConfigured}/${endpointCount} endpoints as configured, ${run.unknownCells} unknown cells, max Postfix sessions ${maxPostfix} (most on one address ${maxPostfixPerAddress}; relay side ${maxRelaySmtp}), nginx ${maxNginx}, tasks per worker ${run.tasksPerWorker.join("/")}, workers used ${run.workerCores.toFixed(2)} cores, load ${load}, machine ${run.machineBusy.toFixed(0)}% busy`);
+      log(`${fleet}, round ${round}, ${workers} worker(s): ${wallS.toFixed(1)} s (first task started at ${run.firstStartS.toFixed(2)} s, last ended at ${run.lastEndS.toFixed(2)} s), job ${job.state}, ${run.succeeded}/${run.tasks} tasks, ${run.asConfigured}/${endpointCount} endpoints as configured, ${run.unknownCells} unknown cells, max Postfix sessions ${maxPostfix} (most on one address ${maxPostfixPerAddress}; relay side ${maxRelaySmtp}), nginx ${maxNginx}, tasks per worker ${run.tasksPerWorker.join("/")}, tasks at once max ${tasksAtOnceMax} mean ${run.tasksAtOnceMean.toFixed(1)}, task mean ${run.taskMeanS.toFixed(2)} s, workers used ${run.workerCores.toFixed(2)} cores (servers: Postfix ${run.serverCores.postfix.toFixed(2)}, nginx ${run.serverCores.nginx.toFixed(2)}, relay ${run.serverCores.relay.toFixed(2)}), load ${load}, machine ${run.machineBusy.toFixed(0)}% busy`);
     } finally {
       await Promise.all(procs.map((p) => new Promise<void>((resolve) => {
         if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve();
@@ -283,7 +324,7 @@ async function main() {
     const rows = [1, 2].map((n) => {
       const rs = of(n);
       const walls = rs.map((r) => r.wallS);
-      return `| ${n} | ${range(walls)} | ${fmt(hostCount / median(walls))} | ${range(rs.map((r) => r.firstStartS), 2)} | ${Math.min(...rs.map((r) => r.asConfigured))}/${endpointCount}, ${Math.max(...rs.map((r) => r.unknownCells))} | ${Math.max(...rs.map((r) => r.maxPostfix))} / ${Math.max(...rs.map((r) => r.maxPostfixPerAddress))} | ${Math.max(...rs.map((r) => r.maxNginx))} | ${rs.map((r) => r.tasksPerWorker.join("/")).join(", ")} | ${range(rs.map((r) => r.workerCores), 2)} | ${fmt(median(rs.map((r) => r.machineBusy)), 0)}% / ${rs.map((r) => fmt(r.load1, 2)).join(", ")} |`;
+      return `| ${n} | ${range(walls)} | ${fmt(hostCount / median(walls))} | ${range(rs.map((r) => r.firstStartS), 2)} | ${Math.min(...rs.map((r) => r.asConfigured))}/${endpointCount}, ${Math.max(...rs.map((r) => r.unknownCells))} | ${Math.max(...rs.map((r) => r.maxPostfix))} / ${Math.max(...rs.map((r) => r.maxPostfixPerAddress))} | ${Math.max(...rs.map((r) => r.maxNginx))} | ${rs.map((r) => r.tasksPerWorker.join("/")).join(", ")} | ${Math.max(...rs.map((r) => r.tasksAtOnceMax))} / ${fmt(median(rs.map((r) => r.tasksAtOnceMean)))} | ${fmt(median(rs.map((r) => r.taskMeanS)), 2)} | ${range(rs.map((r) => r.workerCores), 2)} | ${fmt(median(rs.map((r) => r.serverCores.postfix)), 2)} / ${fmt(median(rs.map((r) => r.serverCores.nginx)), 2)} / ${fmt(median(rs.map((r) => r.serverCores.relay)), 2)} | ${fmt(median(rs.map((r) => r.machineBusy)), 0)}% / ${rs.map((r) => fmt(r.load1, 2)).join(", ")} |`;
     });
     const what =
       fleet === "distinct-servers"
@@ -294,8 +335,8 @@ async function main() {
       "",
       what,
       "",
-      "| workers | wall s | hosts/s | first task started, s after the job | endpoints as configured, unknown cells (worst run) | Postfix sessions max: all / on one address | nginx connections, max | tasks per worker | cores used by the workers | machine busy / load at start |",
-      "|---|---|---|---|---|---|---|---|---|---|",
+      "| workers | wall s | hosts/s | first task started, s after the job | endpoints as configured, unknown cells (worst run) | Postfix sessions max: all / on one address | nginx connections, max | tasks per worker | host tasks at once: max / mean | task mean s | cores used by the workers | cores used by Postfix / nginx / relay | machine busy / load at start |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
       ...rows,
       "",
       `Two workers against one: ${fmt(ratio, 2)}x${fleet === "distinct-servers" ? ` (${ratio >= TARGET_RATIO ? "meets" : "misses"} the >= ${TARGET_RATIO}x target)` : " (the shared budget: about 1x expected)"}${complete ? "; every run answered every endpoint as configured" : "; NOT every run was complete (see the table)"}.`,
@@ -307,7 +348,7 @@ async function main() {
     "",
     `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machineDescription()}; ${ROUNDS} rounds per fleet, 1 and 2 workers interleaved, medians (min-max).`,
     "",
-    `Command: \`${fleets.length === FLEETS.length ? COMMAND : `npm run bench:workers -- --fleet ${fleets[0]} --write`}\` (scripts/bench/workers.ts) through /work/notes/lab-run.sh, under flock /work/notes/quiet.lock. It brings up the lab's bench layout, creates a fresh database with one host per bench address (${hostCount} hosts, ${endpointCount} endpoints: 10443/https and 10025/smtp, the ${2 * manifest.delay.perDirectionMs} ms RTT delay relay in front of nginx and Postfix), then per run starts 1 or 2 \`node bin/tlsfleet worker\` processes (TLSFLEET_WORKER_CONCURRENCY=${WORKER_CONCURRENCY} each), waits until they registered, and times one scan job of every host (maxConcurrency 256) from its creation to its end. "Postfix sessions" is the most established connections to Postfix's port 25 in the bench namespace at any 100 ms sample, in all and on the one listener address that had the most (from the relay, one per probe connection, each held 25 ms longer than the client held it). nginx sends no greeting: each of its addresses is a server of its own in both layouts (2 connections per address). "Cores used by the workers": the worker processes' CPU seconds over the run / its wall time.`,
+    `Command: \`${fleets.length === FLEETS.length ? COMMAND : `npm run bench:workers -- --fleet ${fleets[0]} --write`}\` (scripts/bench/workers.ts) through /work/notes/lab-run.sh, under flock /work/notes/quiet.lock. It brings up the lab's bench layout, creates a fresh database with one host per bench address (${hostCount} hosts, ${endpointCount} endpoints: 10443/https and 10025/smtp, the ${2 * manifest.delay.perDirectionMs} ms RTT delay relay in front of nginx and Postfix), then per run starts 1 or 2 \`node bin/tlsfleet worker\` processes (TLSFLEET_WORKER_CONCURRENCY=${WORKER_CONCURRENCY} each), waits until they registered, and times one scan job of every host (maxConcurrency 256) from its creation to its end. "Postfix sessions" is the most established connections to Postfix's port 25 in the bench namespace at any 100 ms sample, in all and on the one listener address that had the most (from the relay, one per probe connection, each held 25 ms longer than the client held it). nginx sends no greeting: each of its addresses is a server of its own in both layouts (2 connections per address). "Cores used": CPU seconds over the run / its wall time, of the worker processes, and of the bench namespace's Postfix (master with its reaped smtpd children), nginx and delay relay processes; the rest of "machine busy" is PostgreSQL, this script and whatever else the shared machine runs.`,
     "",
     ...tables,
   ].join("\n").trimEnd();
