@@ -24,6 +24,7 @@ import os from "node:os";
 import path from "node:path";
 import { benchDatabase, recreateDatabase } from "./database";
 import { benchOptions, machineDescription, median, ROOT, writeBenchmarkSection } from "./support";
+import { loadBenchLayout } from "../../tests/lab/fleet";
 
 const SECTION = "## Two workers (issue 12)";
 const DB_NAME = "bench_workers";
@@ -41,8 +42,6 @@ const fleets: Fleet[] = FLEET_ARG === "both" ? [...FLEETS] : FLEETS.includes(FLE
 if (fleets.length === 0) throw new Error(`--fleet ${FLEET_ARG}: one of ${FLEETS.join(", ")}, both`);
 const log = (line: string) => console.error(`bench:workers: ${line}`);
 
-const BenchManifest = (m: unknown) =>
-  m as { layout?: Fleet; smtpServerNames?: string[]; delayedEndpoints: Array<{ address: string; port: number; service: string }>; delay: { perDirectionMs: number } };
 
 function load1(): number {
   return Number(fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
@@ -171,8 +170,8 @@ function benchUp(fleet: Fleet) {
   const args = fleet === "distinct-servers" ? ["bench-up", "--distinct-servers"] : ["bench-up"];
   const lab = spawnSync("bash", [path.join(ROOT, "tests", "lab", "lab.sh"), ...args], { stdio: ["ignore", "inherit", "inherit"] });
   if (lab.status !== 0) throw new Error(`npm run lab -- ${args.join(" ")} failed`);
-  const manifest = BenchManifest(JSON.parse(fs.readFileSync(path.join(ROOT, "tests", "lab", ".state", "bench.json"), "utf8")));
-  if ((manifest.layout ?? "one-server") !== fleet) throw new Error(`bench.json says layout ${manifest.layout ?? "one-server"}, wanted ${fleet}`);
+  const manifest = loadBenchLayout();
+  if (manifest.layout !== fleet) throw new Error(`bench.json says layout ${manifest.layout}, wanted ${fleet}`);
   return manifest;
 }
 
