@@ -82,6 +82,10 @@ export const BenchLayout = z.object({
   namespace: z.string(),
   rootAddress: z.ipv4(),
   addresses: z.array(z.ipv4()).min(250),
+  // `bench-up --distinct-servers`: every Postfix address greets with a name of its own (manifests
+  // from before the option are the one-server layout).
+  layout: z.enum(["one-server", "distinct-servers"]).default("one-server"),
+  smtpServerNames: z.array(z.string()).optional(),
   expected: ExpectedProtocols,
   expectedVerdict: Verdict,
   config: z.object({ postfix: z.string(), nginx: z.string() }),

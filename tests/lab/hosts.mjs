@@ -201,6 +201,11 @@ export const BENCH = {
   // real port on the address the client connected to.
   delayedPorts: { 10443: 443, 10025: 25 },
   delayMs: 25,
+  // `bench-up --distinct-servers`: the same Postfix, but every address has a master.cf service of
+  // its own that greets with its own name, so the prober sees 250 servers with a budget each
+  // instead of one server with one budget (scripts/bench/workers.ts measures worker scaling on it).
+  layouts: ["one-server", "distinct-servers"],
+  serverName: (i) => `bench-mx-${String(i + 1).padStart(3, "0")}.lab.invalid`,
 };
 
 /**
