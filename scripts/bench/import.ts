@@ -14,7 +14,7 @@
 //
 // Database: `tlsfleet_bench_import` on DATABASE_URL's server, or on the embedded PostgreSQL;
 // dropped and created again for every run. The http path needs a production build (`npx next build`).
-// Run it under the quiet lock: `flock /work/notes/quiet.lock npm run bench:import -- --write`.
+// Run it while no other benchmark loads the machine: `npm run bench:import -- --write`.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createReadStream, createWriteStream, existsSync, statSync } from "node:fs";
 import { once } from "node:events";
@@ -219,7 +219,7 @@ async function main() {
   );
   const section = `${SECTION}
 
-Command: \`flock /work/notes/quiet.lock npm run bench:import -- --write${opts.path === "http" ? "" : ` --path ${opts.path}`}${opts.rows === 500_000 ? "" : ` --rows ${opts.rows}`}\` (scripts/bench/import.ts), ${new Date().toISOString().slice(0, 10)}.
+Command: \`npm run bench:import -- --write${opts.path === "http" ? "" : ` --path ${opts.path}`}${opts.rows === 500_000 ? "" : ` --rows ${opts.rows}`}\` (scripts/bench/import.ts), ${new Date().toISOString().slice(0, 10)}.
 ${machineDescription(`PostgreSQL on DATABASE_URL's server`)}.
 
 What is timed: ${n(opts.rows)} rows (${(size / 2 ** 20).toFixed(1)} MiB; a fifth list 2 endpoints, the rest get 2 role defaults) into a freshly

@@ -486,7 +486,7 @@ async function main() {
       }
     });
     const applyCalls: Array<{ argv: string; ms: number }> = [];
-    await time("its apply of the disable-legacy plan against a check just made (one shell: 4 x postconf -e, postfix reload, read-back) on 50 hosts at once over open sessions", async () => {
+    await time("its apply of the disable-legacy plan against a check just made (one shell: one postconf -e for the 4 parameters, postfix reload, read-back) on 50 hosts at once over open sessions", async () => {
       const sessions = await Promise.all(layout.hosts.map((h) => session(h)));
       try {
         await Promise.all(

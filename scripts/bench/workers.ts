@@ -11,8 +11,8 @@
 // workers share: the budget check (two workers cannot be faster there, and must not open more).
 // "both" runs distinct-servers and then one-server and writes both tables.
 //
-// Needs root (the lab) and PostgreSQL (DATABASE_URL's server, or the embedded one). Run it through
-// /work/notes/lab-run.sh and under flock /work/notes/quiet.lock on the shared machine. Per run:
+// Needs root (the lab) and PostgreSQL (DATABASE_URL's server, or the embedded one). Run it when no
+// other checkout uses the lab and nothing else loads the machine (it shares the cores). Per run:
 // a fresh scan job (maxConcurrency 256, so the job's cap is not what limits the workers), real
 // `node bin/tlsfleet worker` processes that are started and registered before the job is created,
 // wall time from the job's creation to its end, every endpoint's answer checked (no unknown cell,
@@ -347,7 +347,7 @@ async function main() {
     "",
     `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machineDescription()}; ${ROUNDS} rounds per fleet, 1 and 2 workers interleaved, medians (min-max).`,
     "",
-    `Command: \`${fleets.length === FLEETS.length ? COMMAND : `npm run bench:workers -- --fleet ${fleets[0]} --write`}\` (scripts/bench/workers.ts) through /work/notes/lab-run.sh, under flock /work/notes/quiet.lock. It brings up the lab's bench layout, creates a fresh database with one host per bench address (${hostCount} hosts, ${endpointCount} endpoints: 10443/https and 10025/smtp, the ${2 * manifest.delay.perDirectionMs} ms RTT delay relay in front of nginx and Postfix), then per run starts 1 or 2 \`node bin/tlsfleet worker\` processes (TLSFLEET_WORKER_CONCURRENCY=${WORKER_CONCURRENCY} each), waits until they registered, and times one scan job of every host (maxConcurrency 256) from its creation to its end. "Postfix sessions" is the most established connections to Postfix's port 25 in the bench namespace at any 100 ms sample, in all and on the one listener address that had the most (from the relay, one per probe connection, each held 25 ms longer than the client held it). nginx sends no greeting: each of its addresses is a server of its own in both layouts (2 connections per address). "Cores used": CPU seconds over the run / its wall time, of the worker processes, and of the bench namespace's Postfix (master with its reaped smtpd children), nginx and delay relay processes; the rest of "machine busy" is PostgreSQL, this script and whatever else the shared machine runs.`,
+    `Command: \`${fleets.length === FLEETS.length ? COMMAND : `npm run bench:workers -- --fleet ${fleets[0]} --write`}\` (scripts/bench/workers.ts), with no other benchmark running. It brings up the lab's bench layout, creates a fresh database with one host per bench address (${hostCount} hosts, ${endpointCount} endpoints: 10443/https and 10025/smtp, the ${2 * manifest.delay.perDirectionMs} ms RTT delay relay in front of nginx and Postfix), then per run starts 1 or 2 \`node bin/tlsfleet worker\` processes (TLSFLEET_WORKER_CONCURRENCY=${WORKER_CONCURRENCY} each), waits until they registered, and times one scan job of every host (maxConcurrency 256) from its creation to its end. "Postfix sessions" is the most established connections to Postfix's port 25 in the bench namespace at any 100 ms sample, in all and on the one listener address that had the most (from the relay, one per probe connection, each held 25 ms longer than the client held it). nginx sends no greeting: each of its addresses is a server of its own in both layouts (2 connections per address). "Cores used": CPU seconds over the run / its wall time, of the worker processes, and of the bench namespace's Postfix (master with its reaped smtpd children), nginx and delay relay processes; the rest of "machine busy" is PostgreSQL, this script and whatever else the shared machine runs.`,
     "",
     ...tables,
   ].join("\n").trimEnd();
