@@ -25,6 +25,7 @@ import path from "node:path";
 import { benchDatabase, recreateDatabase } from "./database";
 import { benchOptions, machineDescription, median, ROOT, writeBenchmarkSection } from "./support";
 import { loadBenchLayout } from "../../tests/lab/fleet";
+import { waitFor } from "../../tests/support/wait";
 
 const SECTION = "## Two workers (issue 12)";
 const DB_NAME = "bench_workers";
@@ -155,15 +156,6 @@ function startWorkerProcess(databaseUrl: string, name: string): { child: ChildPr
   return { child, output: () => `--- ${name} ---\n${output.split("\n").slice(-20).join("\n")}` };
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | false | undefined> | T | null | false | undefined, timeoutMs: number, everyMs = 100): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 /** Brings up the bench layout of `fleet` (lab.mjs rebuilds it when the other one is up) and reads its manifest. */
 function benchUp(fleet: Fleet) {

@@ -15,6 +15,7 @@ import { scanTask } from "@/agents/tasks/scan";
 import { createMailServer } from "../lab/peers/mail-server";
 import { selfSignedCertificate, type PeerCertificate } from "../lab/peers/common";
 import { ownDatabaseForFile } from "../support/own-database";
+import { waitFor } from "../support/wait";
 
 export const testActor = { id: null, email: "scan-tests@example.test" };
 
@@ -140,15 +141,7 @@ export function runKindForFile(workerId: string, kind: TaskKind): void {
   });
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { waitFor };
 
 export async function jobWhenTerminal(jobId: string, timeoutMs = 60_000) {
   return waitFor(
