@@ -17,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { benchDatabase, dropDatabase, recreateDatabase } from "./database";
-import { benchOptions, machineDescription, median, ROOT, timed, writeBenchmarkSection } from "./support";
+import { benchOptions, machineDescription, median, ROOT, timed, writeBenchmarkSection, runBench } from "./support";
 
 const DB = "tlsfleet_bench_audit";
 const SECTION = "## Audit chain verification (issue 11)";
@@ -132,7 +132,4 @@ async function main() {
   await stop();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

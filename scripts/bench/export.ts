@@ -24,7 +24,7 @@ import path from "node:path";
 import type pg from "pg";
 import { benchDatabase, prepareSeededDatabase } from "./database";
 import { sampleRss, treeHwmMb, treeRssMb } from "./ui-http";
-import { benchOptions, machineDescription, percentile, ROOT, signInAsAdmin, startWebServer, stopWebServer, writeBenchmarkSection } from "./support";
+import { benchOptions, machineDescription, percentile, ROOT, signInAsAdmin, startWebServer, stopWebServer, writeBenchmarkSection, runBench } from "./support";
 import { WEB_NODE_ARGS } from "../../bin/commands/start";
 
 const WEB_SERVER = path.join(ROOT, "bin", "web-server.js");
@@ -132,8 +132,4 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  if (webOutput) console.error(`web server output (last part):\n${webOutput}`);
-  process.exit(1);
-});
+runBench(main, () => webOutput);

@@ -25,7 +25,7 @@ import { Readable } from "node:stream";
 import bcrypt from "bcryptjs";
 import { benchDatabase, recreateDatabase, withClient } from "./database";
 import { sampleRss, treeHwmMb } from "./ui-http";
-import { BENCH_ADMIN, benchOptions, machineDescription, median, ROOT, signInAsAdmin, startWebServer, stopWebServer, writeBenchmarkSection } from "./support";
+import { BENCH_ADMIN, benchOptions, machineDescription, median, ROOT, signInAsAdmin, startWebServer, stopWebServer, writeBenchmarkSection, runBench } from "./support";
 import { WEB_NODE_ARGS } from "../../bin/commands/start";
 
 const DB = "tlsfleet_bench_import";
@@ -235,7 +235,4 @@ Median total ${total.median.toFixed(1)} s (range ${total.min.toFixed(1)}–${tot
   else console.log(`\n${section}`);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

@@ -26,7 +26,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { benchDatabase, prepareSeededDatabase } from "./database";
-import { benchOptions, machineDescription, median, percentile, ROOT, signInAsAdmin, startWebServer, stopWebServer, writeBenchmarkSection } from "./support";
+import { benchOptions, machineDescription, median, percentile, ROOT, signInAsAdmin, startWebServer, stopWebServer, writeBenchmarkSection, runBench } from "./support";
 import type { Session } from "./ui-http";
 import { WEB_NODE_ARGS } from "../../bin/commands/start";
 import { forEachEvent, type ParsedEvent } from "../../tests/support/event-stream";
@@ -273,8 +273,4 @@ ${rounds.map((r) => `- ${r.load}`).join("\n")}
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  if (webOutput) console.error(`web server output (last part):\n${webOutput}`);
-  process.exit(1);
-});
+runBench(main, () => webOutput);

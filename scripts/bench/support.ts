@@ -85,6 +85,17 @@ export async function startWebServer(o: WebServerOptions): Promise<ChildProcess>
   throw new Error(`${what} did not answer /api/health within 120 s:\n${output}`);
 }
 
+/** Runs a bench's main; on failure prints the error (and the web server's last output, when the
+ *  bench kept it) and exits 1. */
+export function runBench(main: () => Promise<void>, webOutput: () => string = () => ""): void {
+  main().catch((err: unknown) => {
+    console.error(err);
+    const output = webOutput();
+    if (output) console.error(`web server output (last part):\n${output}`);
+    process.exit(1);
+  });
+}
+
 /** SIGTERM, and resolves when the server has exited. */
 export async function stopWebServer(server: ChildProcess): Promise<void> {
   if (server.exitCode !== null || server.signalCode !== null) return;

@@ -23,7 +23,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { benchDatabase, recreateDatabase } from "./database";
-import { benchOptions, machineDescription, median, ROOT, writeBenchmarkSection } from "./support";
+import { benchOptions, machineDescription, median, ROOT, writeBenchmarkSection, runBench } from "./support";
 import { loadBenchLayout } from "../../tests/lab/fleet";
 import { waitFor } from "../../tests/support/wait";
 
@@ -352,7 +352,4 @@ async function main() {
   await db.stop();
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);
