@@ -10,7 +10,7 @@ import { recordAuditInTx } from "../audit/log";
 import { HostFilter, isEmptyFilter, type HostFilterValue } from "../inventory/filter";
 import { hostIdsMatching } from "../inventory/hosts";
 import { bossDbForTx, getBoss, notifyQueueInTx, QUEUES } from "./queue";
-import { taskMessage, fairnessPriority } from "./tasks";
+import { lockJob, taskMessage, fairnessPriority } from "./tasks";
 import type { Actor } from "../auth/actor";
 
 /** Most hosts one job may cover; hostIdsMatching() caps a filter at the same number. */
@@ -78,6 +78,18 @@ export async function enqueueTasksInTx(tx: Tx, queue: string, items: Array<{ tas
     );
   }
   if (items.length > 0) await notifyQueueInTx(tx, queue);
+}
+
+/**
+ * Marks a job paused or cancelled under its claim lock (the lock claimTask holds while it reads the
+ * job): a claim that already read the job commits first, and every later claim sees the mark. A
+ * bare UPDATE let a claim read "not paused", the pause return, and the host start after it (CI,
+ * 2026-12-08, rollout-lab "pause starts no further host").
+ */
+export async function stopClaimsInTx(tx: Tx, jobId: string, how: "pause" | "cancel", at = new Date()): Promise<void> {
+  await lockJob(tx, jobId);
+  if (how === "pause") await tx.job.updateMany({ where: { id: jobId, pausedAt: null }, data: { pausedAt: at } });
+  else await tx.job.updateMany({ where: { id: jobId, cancelledAt: null }, data: { cancelledAt: at } });
 }
 
 /** Un-pauses a job and re-sends the messages of its queued tasks (a paused job's claims dropped them). */

@@ -8,7 +8,7 @@ import "server-only";
 // restarted database only delays it until the next sweep.
 import { recordAuditInTx } from "../audit/log";
 import { prisma, type Tx } from "../db";
-import { createJobWithTasks } from "../jobs/create";
+import { createJobWithTasks, stopClaimsInTx } from "../jobs/create";
 import { QUEUES } from "../jobs/queue";
 import { logger } from "../log";
 import { getSetting } from "../settings";
@@ -135,7 +135,7 @@ async function advanceRunning(tx: Tx, rollout: { id: string; settings: unknown; 
     await tx.rollout.update({ where: { id: rollout.id }, data: { state: "halted", haltReason: decision.reason, finishedAt: new Date() } });
     // The wave's hosts not started yet are never started: the job's cancel leaves them "not started".
     const jobId = await waveJobId(tx, rollout.id, n);
-    if (jobId) await tx.job.update({ where: { id: jobId }, data: { cancelledAt: new Date() } });
+    if (jobId) await stopClaimsInTx(tx, jobId, "cancel");
     await tx.rolloutHost.updateMany({ where: { rolloutId: rollout.id, state: "planned", wave: { gt: n } }, data: { state: "not_started", reason: "the rollout halted before this wave" } });
     await recordAuditInTx(tx, { actor: "system", action: "rollout.halted", target: `rollout:${rollout.id}`, details: { wave: n, reason: decision.reason } });
     return;

@@ -8,7 +8,7 @@ import { recordAuditInTx } from "../audit/log";
 import type { Role } from "../auth/roles";
 import { prisma, type Tx } from "../db";
 import { Prisma } from "../generated/prisma/client";
-import { createJobWithTasks, resolveJobHosts, resumeJobInTx, type JobTargetValue } from "../jobs/create";
+import { createJobWithTasks, resolveJobHosts, resumeJobInTx, stopClaimsInTx, type JobTargetValue } from "../jobs/create";
 import { QUEUES } from "../jobs/queue";
 import { getSetting } from "../settings";
 import { advanceRollout, frozenPlan, lockRollout, waveJobId } from "./controller";
@@ -138,7 +138,7 @@ export async function pauseRollout(actor: Actor, rolloutId: string): Promise<voi
     // The wave's hosts not started yet stay queued (the claim skips a paused job); hosts already
     // being changed finish their step.
     const jobId = r.currentWave >= 0 ? await waveJobId(tx, rolloutId, r.currentWave) : null;
-    if (jobId) await tx.job.updateMany({ where: { id: jobId, pausedAt: null }, data: { pausedAt: new Date() } });
+    if (jobId) await stopClaimsInTx(tx, jobId, "pause");
     await recordAuditInTx(tx, { actor: actor.email, actorId: actor.id, action: "rollout.paused", target: `rollout:${rolloutId}`, details: { wave: r.currentWave } });
   }, TX);
 }
@@ -162,7 +162,7 @@ export async function cancelRollout(actor: Actor, rolloutId: string): Promise<vo
     if (["cancelled", "succeeded", "failed"].includes(r.state)) throw new RolloutError(`This rollout is already ${r.state}`);
     const now = new Date();
     for (const jobId of [r.planJobId, r.currentWave >= 0 ? await waveJobId(tx, rolloutId, r.currentWave) : null]) {
-      if (jobId) await tx.job.updateMany({ where: { id: jobId, cancelledAt: null }, data: { cancelledAt: now } });
+      if (jobId) await stopClaimsInTx(tx, jobId, "cancel", now);
     }
     await tx.rolloutHost.updateMany({ where: { rolloutId, state: "planned" }, data: { state: "not_started", reason: "the rollout was cancelled" } });
     await tx.rollout.update({ where: { id: rolloutId }, data: { state: "cancelled", finishedAt: now } });

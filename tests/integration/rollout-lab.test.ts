@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reloadEnv } from "@/lib/env";
 import { prisma } from "@/lib/db";
 import { createScanJob } from "@/lib/jobs/scans";
+import { lockJob } from "@/lib/jobs/tasks";
 import { createCredential } from "@/lib/credentials/service";
 import { setSetting } from "@/lib/settings";
 import { deleteHosts } from "@/lib/inventory/hosts";
@@ -214,7 +215,25 @@ describe("a rollout of Enable TLS 1.2 + Disable TLS 1.0/1.1 on lab Postfix hosts
     const planned = await rolloutWhen(id, ["planned"]);
     await approveRollout(approver, id, planned.planHash!);
     await startRollout(requester, id);
-    await pauseRollout(requester, id);
+    // A claim that is reading the job holds the job's lock: the pause waits for it, or that claim
+    // could start a host after the pause returned (CI, 2026-12-08).
+    const waveJob = (await getRollout(id))!.waves.find((w) => w.jobId !== null)!.jobId!;
+    let release!: () => void;
+    let lockTaken!: () => void;
+    const taken = new Promise<void>((r) => (lockTaken = r));
+    const claimInFlight = prisma.$transaction(async (tx) => {
+      await lockJob(tx, waveJob);
+      lockTaken();
+      await new Promise<void>((r) => (release = r));
+    }, { timeout: 30_000 });
+    await taken;
+    let pauseReturned = false;
+    const pausing = pauseRollout(requester, id).then(() => (pauseReturned = true));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(pauseReturned, "pause returned while a claim held the job").toBe(false);
+    release();
+    await claimInFlight;
+    await pausing;
     const started = async () => (await getRollout(id))!.hosts.filter((h) => h.state !== "planned");
     // A host claimed before the pause finishes its step; the other is never claimed while paused
     // (the queue offers it again every few seconds, at the job's cap and after).
