@@ -127,8 +127,10 @@ export async function handleTaskMessage(kind: TaskKind, job: { data: unknown; pr
   const claim = await retryTransient(() => claimTask(parsed.data.taskId, ctx.workerId), { onRetry: dbRetryLog(rootLogger, "claim") });
   if (claim.kind === "defer") {
     // The job is at its concurrency cap or the host is busy in another task: come back later.
-    // Jitter spreads the retries of many deferred messages over the poll interval.
-    await ctx.boss.insert([taskMessage(kind.queue, { id: parsed.data.taskId, jobId: parsed.data.jobId }, { priority: job.priority ?? 0, startAfterSeconds: 2 + Math.random() * 3 })]);
+    // Jitter spreads the retries of many deferred messages. 1-2 s, not longer: a worker that saw
+    // deferrals fetches one message per finished task (lib/jobs/pool.ts), so a retry does not spin,
+    // and the delay is what the last hosts of a capped job wait for.
+    await ctx.boss.insert([taskMessage(kind.queue, { id: parsed.data.taskId, jobId: parsed.data.jobId }, { priority: job.priority ?? 0, startAfterSeconds: 1 + Math.random() })]);
     return "deferred";
   }
   if (claim.kind === "gone") {
