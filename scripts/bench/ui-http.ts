@@ -40,6 +40,14 @@ export class Session {
     if (![...this.cookies.keys()].some((k) => k.includes("session-token"))) throw new Error(`sign-in failed (HTTP ${res.status}): no session cookie`);
   }
 
+  /** POSTs JSON as the browser's fetch would (same origin); the parsed answer, or an error naming it. */
+  async postJson<T>(path: string, body: unknown): Promise<T> {
+    const res = await fetch(`${this.base}${path}`, { method: "POST", redirect: "manual", headers: { cookie: this.cookieHeader, origin: this.base, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`POST ${path} answered HTTP ${res.status}: ${text.slice(0, 300)}`);
+    return JSON.parse(text) as T;
+  }
+
   /** Times one GET until the last byte of the body; keeps the body when asked (to find links). */
   async get(path: string, keepBody = false): Promise<Timing> {
     const t0 = performance.now();

@@ -15,6 +15,11 @@
 //   --seed-only      prepare the database and stop (for EXPLAIN ANALYZE sessions)
 //   --database NAME  the bench database (default tlsfleet_bench, or tlsfleet_bench_<hosts> for
 //                    another size), so that two sizes or two people do not reseed each other's
+//   --under-load     after the idle scenarios, time them again while a scan of --scan-hosts
+//                    loopback hosts (default 10000) runs on a `tlsfleet worker` process and
+//                    --viewers signed-in viewers (default 20) each load a page every --think-ms
+//                    (default 2000) on average (scripts/bench/ui-load.ts); --relay-port (default
+//                    18443) is the loopback port the scanned endpoints answer on
 //
 // Database: NAME on DATABASE_URL's server, or on the embedded PostgreSQL (under
 // .data/bench) when DATABASE_URL is not set.
@@ -27,6 +32,7 @@ import { generateSealingKeyPair } from "../../lib/crypto/sealed-box";
 import { WEB_NODE_ARGS } from "../../bin/commands/start";
 import { benchDatabase, prepareSeededDatabase } from "./database";
 import { sampleRss, treeHwmMb, treeRssMb, type Session, type Timing } from "./ui-http";
+import { startLoad } from "./ui-load";
 import { BENCH_ADMIN, benchOptions, machineDescription, percentile, ROOT, signInAsAdmin, startWebServer, stopWebServer, writeBenchmarkSection } from "./support";
 
 const NEXT_BIN = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
@@ -35,7 +41,8 @@ const SECTION = "## UI and API at 50,000 and 500,000 hosts (issues 4 and 12)";
 
 function args() {
   const o = benchOptions();
-  return { hosts: o.number("--hosts", 50_000), requests: o.number("--requests", 30), port: o.number("--port", 3210), reseed: o.has("--reseed"), build: o.has("--build"), write: o.has("--write"), seedOnly: o.has("--seed-only"), database: o.value("--database") };
+  return { hosts: o.number("--hosts", 50_000), requests: o.number("--requests", 30), port: o.number("--port", 3210), reseed: o.has("--reseed"), build: o.has("--build"), write: o.has("--write"), seedOnly: o.has("--seed-only"), database: o.value("--database"),
+    underLoad: o.has("--under-load"), scanHosts: o.number("--scan-hosts", 10_000), viewers: o.number("--viewers", 20), thinkMs: o.number("--think-ms", 2_000), relayPort: o.number("--relay-port", 18_443) };
 }
 
 const log = (s: string) => console.log(`bench:ui ${s}`);
@@ -199,6 +206,46 @@ async function main() {
 
     results.push(await measure(session, "Overview", "/", opts.requests, { ms: 300, label: "p95 ≤ 300 ms" }));
     if (sampleHost) results.push(await measure(session, "Host page (10 probes per endpoint stored)", `/hosts/${sampleHost}`, opts.requests));
+
+    if (opts.underLoad) {
+      const failingPath = "/hosts?status=noncompliant,at_risk,mismatch&sort=firstFailingAt";
+      const lastScanPath = "/hosts?tag=prod&sort=lastScanAt&dir=desc";
+      const load = await startLoad({
+        base, dbUrl: db.url, admin: session, scanHosts: opts.scanHosts, viewers: opts.viewers, thinkMs: opts.thinkMs, streams: Math.ceil(opts.viewers / 4), relayPort: opts.relayPort, log,
+        pages: [listPath, "/", "/jobs/{job}", lastScanPath, failingPath, sampleHost ? `/hosts/${sampleHost}` : "/hosts"],
+      });
+      try {
+        const what = `${opts.scanHosts.toLocaleString("en-US")}-host scan + ${opts.viewers} viewers`;
+        const before = await load.progress();
+        const t0 = performance.now();
+        const underLoad: Result[] = [];
+        underLoad.push(await measure(session, `Host list, status+tag filter, first page (${what})`, listPath, opts.requests, { ms: 150, label: "p95 ≤ 150 ms" }));
+        if (deep) underLoad.push(await measure(session, `Host list, page 101 (${what})`, `${listPath}&cursor=${deep}`, opts.requests, { ms: 150, label: "p95 ≤ 150 ms" }));
+        underLoad.push(await measure(session, `Host list, sort by failing since (${what})`, failingPath, opts.requests, { ms: 150, label: "p95 ≤ 150 ms" }));
+        underLoad.push(await measure(session, `Host list, tag, sort by last scan desc (${what})`, lastScanPath, opts.requests, { ms: 150, label: "p95 ≤ 150 ms" }));
+        underLoad.push(await measure(session, `Overview (${what})`, "/", opts.requests, { ms: 300, label: "p95 ≤ 300 ms" }));
+        underLoad.push(await measure(session, `The running scan's job page (${what})`, `/jobs/${load.jobId}`, opts.requests, { ms: 1_000, label: "p95 ≤ 1 s" }));
+        const after = await load.progress();
+        const seconds = (performance.now() - t0) / 1000;
+        const viewers = load.viewerPages();
+        const vms = viewers.pages.map((p) => p.ms);
+        // Only numbers taken while the scan ran count as "under load".
+        const stillRunning = after.state === "running" && after.finished < after.total;
+        for (const r of underLoad) {
+          if (!stillRunning) {
+            r.ok = false;
+            r.note = "(the scan ended before the measurements did: not under load)";
+          }
+          results.push(r);
+        }
+        const line = `under load: the scan finished ${after.finished - before.finished} tasks in the ${seconds.toFixed(0)} s of timed requests (${((after.finished - before.finished) / seconds).toFixed(1)} hosts/s; ${after.finished}/${after.total} done, job ${after.state} at the end); the viewers loaded ${vms.length} pages, p50 ${percentile(vms, 50).toFixed(0)} ms, p95 ${percentile(vms, 95).toFixed(0)} ms, ${viewers.failures.length} failed${viewers.failures.length ? ` (first: ${viewers.failures[0]})` : ""}; ${viewers.events} job events reached the streams`;
+        log(line);
+        extra.push(`- Rows marked "(${what})": timed again while a scan of ${opts.scanHosts.toLocaleString("en-US")} more hosts ran on a \`tlsfleet worker\` process (started through POST /api/v1/jobs with the default concurrency; each host one legacy HTTPS endpoint on loopback behind the 25 ms-each-way delay relay, scripts/bench/ui-load.ts) and ${opts.viewers} viewers, each signed in as its own viewer account, loaded the host list, Overview, the job page and a host page in turn, one page every ${opts.thinkMs / 1000} s on average (${Math.ceil(opts.viewers / 4)} of them also following the job's event stream). ${line[0]!.toUpperCase()}${line.slice(1)}.`);
+        if (viewers.failures.length) throw new Error(`viewers' page loads failed under load: ${viewers.failures.slice(0, 5).join("; ")}`);
+      } finally {
+        await load.stop();
+      }
+    }
 
     // Memory after the page scenarios: V8 grows its heap lazily, so this is mostly garbage not yet
     // collected, not a working set.
