@@ -13,7 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { Session, type Timing } from "./ui-http";
+import { processTree, Session, type Timing } from "./ui-http";
 import { BENCH_ADMIN, ROOT } from "./support";
 import { forEachEvent } from "../../tests/support/event-stream";
 import { waitFor } from "../../tests/support/wait";
@@ -37,9 +37,60 @@ export interface LoadOptions {
   streams: number;
   /** The delay relay's port on each load address: the load hosts' endpoint. */
   relayPort: number;
+  /** The web server's process, for its share of the CPU. */
+  webPid: number;
   /** Pages the viewers go through in turn; "{job}" stands for the scan's job id. */
   pages: string[];
   log: (line: string) => void;
+}
+
+/** CPU seconds so far (user + system, with reaped children) of who shares the machine during the load. */
+export interface CpuSnapshot {
+  web: number;
+  worker: number;
+  /** The TLS target and the delay relay: the scanned "fleet", on the same cores here. */
+  targets: number;
+  postgres: number;
+  /** The whole machine: busy and total seconds over all cores. */
+  machineBusy: number;
+  machineTotal: number;
+}
+
+function processCpu(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+const treeCpu = (pid: number | undefined) => (pid ? processTree(pid).reduce((n, p) => n + processCpu(p), 0) : 0);
+
+function postgresCpu(): number {
+  let total = 0;
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim().startsWith("postgres")) total += processCpu(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+function machineCpu(): [number, number] {
+  const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  return [busy / 100, (busy + f[3]! + f[4]!) / 100];
+}
+
+/** Cores each party used between two snapshots `seconds` apart. */
+export function coresUsed(a: CpuSnapshot, b: CpuSnapshot, seconds: number) {
+  const per = (k: "web" | "worker" | "targets" | "postgres") => (b[k] - a[k]) / seconds;
+  return { web: per("web"), worker: per("worker"), targets: per("targets"), postgres: per("postgres"), machine: (b.machineBusy - a.machineBusy) / seconds, cores: (b.machineTotal - a.machineTotal) / seconds };
 }
 
 export interface ViewerPage extends Timing {
@@ -52,6 +103,7 @@ export interface RunningLoad {
   progress(): Promise<{ state: string; finished: number; total: number }>;
   /** Page loads of the viewers so far (successful ones), and the failures as "page: why". */
   viewerPages(): { pages: ViewerPage[]; failures: string[]; events: number };
+  cpu(): CpuSnapshot;
   /** Stops viewers, worker and targets, and removes the load hosts with what the scan wrote. */
   stop(): Promise<void>;
 }
@@ -219,7 +271,11 @@ export async function startLoad(o: LoadOptions): Promise<RunningLoad> {
       await Promise.all(loops);
     });
     o.log(`load: scan ${jobId} of ${o.scanHosts} loopback hosts running on a worker process; ${o.viewers} viewers signed in (${o.streams} following the job's event stream), a page every ${o.thinkMs} ms each on average`);
-    return { jobId, progress, viewerPages: () => ({ pages: [...pages], failures: [...failures], events }), stop: cleanup };
+    const cpu = (): CpuSnapshot => {
+      const [machineBusy, machineTotal] = machineCpu();
+      return { web: treeCpu(o.webPid), worker: treeCpu(worker.child.pid), targets: treeCpu(target.child.pid) + treeCpu(relay.child.pid), postgres: postgresCpu(), machineBusy, machineTotal };
+    };
+    return { jobId, progress, cpu, viewerPages: () => ({ pages: [...pages], failures: [...failures], events }), stop: cleanup };
   } catch (err) {
     await cleanup();
     throw err;

@@ -32,7 +32,7 @@ import { generateSealingKeyPair } from "../../lib/crypto/sealed-box";
 import { WEB_NODE_ARGS } from "../../bin/commands/start";
 import { benchDatabase, prepareSeededDatabase } from "./database";
 import { sampleRss, treeHwmMb, treeRssMb, type Session, type Timing } from "./ui-http";
-import { startLoad } from "./ui-load";
+import { coresUsed, startLoad } from "./ui-load";
 import { BENCH_ADMIN, benchOptions, machineDescription, percentile, ROOT, signInAsAdmin, startWebServer, stopWebServer, writeBenchmarkSection } from "./support";
 
 const NEXT_BIN = path.join(ROOT, "node_modules", "next", "dist", "bin", "next");
@@ -211,12 +211,13 @@ async function main() {
       const failingPath = "/hosts?status=noncompliant,at_risk,mismatch&sort=firstFailingAt";
       const lastScanPath = "/hosts?tag=prod&sort=lastScanAt&dir=desc";
       const load = await startLoad({
-        base, dbUrl: db.url, admin: session, scanHosts: opts.scanHosts, viewers: opts.viewers, thinkMs: opts.thinkMs, streams: Math.ceil(opts.viewers / 4), relayPort: opts.relayPort, log,
+        base, dbUrl: db.url, admin: session, webPid: pid, scanHosts: opts.scanHosts, viewers: opts.viewers, thinkMs: opts.thinkMs, streams: Math.ceil(opts.viewers / 4), relayPort: opts.relayPort, log,
         pages: [listPath, "/", "/jobs/{job}", lastScanPath, failingPath, sampleHost ? `/hosts/${sampleHost}` : "/hosts"],
       });
       try {
         const what = `${opts.scanHosts.toLocaleString("en-US")}-host scan + ${opts.viewers} viewers`;
         const before = await load.progress();
+        const cpu0 = load.cpu();
         const t0 = performance.now();
         const underLoad: Result[] = [];
         underLoad.push(await measure(session, `Host list, status+tag filter, first page (${what})`, listPath, opts.requests, { ms: 150, label: "p95 ≤ 150 ms" }));
@@ -227,6 +228,7 @@ async function main() {
         underLoad.push(await measure(session, `The running scan's job page (${what})`, `/jobs/${load.jobId}`, opts.requests, { ms: 1_000, label: "p95 ≤ 1 s" }));
         const after = await load.progress();
         const seconds = (performance.now() - t0) / 1000;
+        const cores = coresUsed(cpu0, load.cpu(), seconds);
         const viewers = load.viewerPages();
         const vms = viewers.pages.map((p) => p.ms);
         // Only numbers taken while the scan ran count as "under load".
@@ -238,7 +240,7 @@ async function main() {
           }
           results.push(r);
         }
-        const line = `under load: the scan finished ${after.finished - before.finished} tasks in the ${seconds.toFixed(0)} s of timed requests (${((after.finished - before.finished) / seconds).toFixed(1)} hosts/s; ${after.finished}/${after.total} done, job ${after.state} at the end); the viewers loaded ${vms.length} pages, p50 ${percentile(vms, 50).toFixed(0)} ms, p95 ${percentile(vms, 95).toFixed(0)} ms, ${viewers.failures.length} failed${viewers.failures.length ? ` (first: ${viewers.failures[0]})` : ""}; ${viewers.events} job events reached the streams`;
+        const line = `under load: the scan finished ${after.finished - before.finished} tasks in the ${seconds.toFixed(0)} s of timed requests (${((after.finished - before.finished) / seconds).toFixed(1)} hosts/s; ${after.finished}/${after.total} done, job ${after.state} at the end); the viewers loaded ${vms.length} pages, p50 ${percentile(vms, 50).toFixed(0)} ms, p95 ${percentile(vms, 95).toFixed(0)} ms, ${viewers.failures.length} failed${viewers.failures.length ? ` (first: ${viewers.failures[0]})` : ""}; ${viewers.events} job events reached the streams; cores used over that time: web server ${cores.web.toFixed(2)}, worker ${cores.worker.toFixed(2)}, PostgreSQL ${cores.postgres.toFixed(2)}, the scanned targets and relay ${cores.targets.toFixed(2)}, the whole machine ${cores.machine.toFixed(2)} of ${cores.cores.toFixed(1)}`;
         log(line);
         extra.push(`- Rows marked "(${what})": timed again while a scan of ${opts.scanHosts.toLocaleString("en-US")} more hosts ran on a \`tlsfleet worker\` process (started through POST /api/v1/jobs with the default concurrency; each host one legacy HTTPS endpoint on loopback behind the 25 ms-each-way delay relay, scripts/bench/ui-load.ts) and ${opts.viewers} viewers, each signed in as its own viewer account, loaded the host list, Overview, the job page and a host page in turn, one page every ${opts.thinkMs / 1000} s on average (${Math.ceil(opts.viewers / 4)} of them also following the job's event stream). ${line[0]!.toUpperCase()}${line.slice(1)}.`);
         if (viewers.failures.length) throw new Error(`viewers' page loads failed under load: ${viewers.failures.slice(0, 5).join("; ")}`);
