@@ -100,6 +100,29 @@ export function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number {
   }
 }
 
+/** CPU seconds (user + system) of a process so far, with those of its children it has reaped. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100; // USER_HZ
+  } catch {
+    return 0; // exited meanwhile
+  }
+}
+
+/** processCpuSeconds of a process and all its live descendants. */
+export function treeCpuSeconds(pid: number): number {
+  return processTree(pid).reduce((n, p) => n + processCpuSeconds(p), 0);
+}
+
+/** Busy and total CPU seconds of the whole machine so far, all cores together (/proc/stat). */
+export function machineCpuSeconds(): [number, number] {
+  const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  return [busy / 100, (busy + f[3]! + f[4]!) / 100];
+}
+
 /** Resident memory of a process and its descendants now, in MB. */
 export function treeRssMb(pid: number): number {
   return processTree(pid).reduce((n, p) => n + statusKb(p, "VmRSS"), 0) / 1024;

@@ -13,7 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { processTree, Session, type Timing } from "./ui-http";
+import { machineCpuSeconds, processCpuSeconds, Session, treeCpuSeconds, type Timing } from "./ui-http";
 import { BENCH_ADMIN, ROOT } from "./support";
 import { forEachEvent } from "../../tests/support/event-stream";
 import { waitFor } from "../../tests/support/wait";
@@ -56,35 +56,17 @@ export interface CpuSnapshot {
   machineTotal: number;
 }
 
-function processCpu(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-const treeCpu = (pid: number | undefined) => (pid ? processTree(pid).reduce((n, p) => n + processCpu(p), 0) : 0);
-
 function postgresCpu(): number {
   let total = 0;
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim().startsWith("postgres")) total += processCpu(Number(entry));
+      if (fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim().startsWith("postgres")) total += processCpuSeconds(Number(entry));
     } catch {
       // gone meanwhile
     }
   }
   return total;
-}
-
-function machineCpu(): [number, number] {
-  const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
-  return [busy / 100, (busy + f[3]! + f[4]!) / 100];
 }
 
 /** Cores each party used between two snapshots `seconds` apart. */
@@ -272,8 +254,8 @@ export async function startLoad(o: LoadOptions): Promise<RunningLoad> {
     });
     o.log(`load: scan ${jobId} of ${o.scanHosts} loopback hosts running on a worker process; ${o.viewers} viewers signed in (${o.streams} following the job's event stream), a page every ${o.thinkMs} ms each on average`);
     const cpu = (): CpuSnapshot => {
-      const [machineBusy, machineTotal] = machineCpu();
-      return { web: treeCpu(o.webPid), worker: treeCpu(worker.child.pid), targets: treeCpu(target.child.pid) + treeCpu(relay.child.pid), postgres: postgresCpu(), machineBusy, machineTotal };
+      const [machineBusy, machineTotal] = machineCpuSeconds();
+      return { web: treeCpuSeconds(o.webPid), worker: treeCpuSeconds(worker.child.pid!), targets: treeCpuSeconds(target.child.pid!) + treeCpuSeconds(relay.child.pid!), postgres: postgresCpu(), machineBusy, machineTotal };
     };
     return { jobId, progress, cpu, viewerPages: () => ({ pages: [...pages], failures: [...failures], events }), stop: cleanup };
   } catch (err) {

@@ -24,6 +24,7 @@ import os from "node:os";
 import path from "node:path";
 import { benchDatabase, recreateDatabase } from "./database";
 import { benchOptions, machineDescription, median, ROOT, writeBenchmarkSection, runBench } from "./support";
+import { machineCpuSeconds, processCpuSeconds, treeCpuSeconds } from "./ui-http";
 import { loadBenchLayout } from "../../tests/lab/fleet";
 import { waitFor } from "../../tests/support/wait";
 
@@ -48,27 +49,6 @@ function load1(): number {
   return Number(fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
 }
 
-/** Busy and total jiffies of the whole machine. */
-function cpuJiffies(): [number, number] {
-  const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
-  return [busy, busy + f[3]! + f[4]!];
-}
-
-/** CPU seconds (user + system) of a process and its descendants (the launcher and its tsx child). */
-function treeCpuSeconds(pid: number): number {
-  const tick = 100; // USER_HZ on Linux
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const own = (Number(f[11]) + Number(f[12])) / tick;
-    const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-    return own + children.reduce((sum, c) => sum + treeCpuSeconds(c), 0);
-  } catch {
-    return 0;
-  }
-}
-
 /**
  * CPU seconds so far of the bench namespace's processes by kind: Postfix (master with its reaped
  * children, smtpd, tlsmgr, anvil, ...), nginx, and node (the delay relay). Summed over the
@@ -80,11 +60,8 @@ function benchNamespaceCpu(): { postfix: number; nginx: number; relay: number } 
   const out = { postfix: 0, nginx: 0, relay: 0 };
   for (const pid of r.stdout.split("\n").filter(Boolean)) {
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const seconds = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-      out[comm === "nginx" ? "nginx" : comm === "node" ? "relay" : "postfix"] += seconds;
+      const comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      out[comm === "nginx" ? "nginx" : comm === "node" ? "relay" : "postfix"] += processCpuSeconds(Number(pid));
     } catch {
       /* exited meanwhile */
     }
@@ -211,7 +188,7 @@ async function main() {
       // Quiet for a moment after the start-up (tsx compiling) before the clock runs.
       await new Promise((r) => setTimeout(r, 3_000));
       const load = load1();
-      const [b0, t0] = cpuJiffies();
+      const [b0, t0] = machineCpuSeconds();
       const cpu0 = procs.reduce((sum, p) => sum + treeCpuSeconds(p.child.pid!), 0);
       const ns0 = benchNamespaceCpu();
       let maxPostfix = 0;
@@ -238,7 +215,7 @@ async function main() {
       const wallS = (performance.now() - started) / 1000;
       sampling = false;
       await sampler;
-      const [b1, t1] = cpuJiffies();
+      const [b1, t1] = machineCpuSeconds();
       const cpu1 = procs.reduce((sum, p) => sum + treeCpuSeconds(p.child.pid!), 0);
       const ns1 = benchNamespaceCpu();
       const tasks = await prisma.jobTask.findMany({ where: { jobId }, select: { state: true, log: true, startedAt: true, finishedAt: true } });
